@@ -1,0 +1,6 @@
+"""Imports every module that registers a built-in stage or reader.
+
+Add a new stage or reader module here so configs can name it.
+"""
+
+from curate.filters import gopher  # noqa: F401

@@ -1,0 +1,291 @@
+"""Configuration: YAML (safe loading only) validated against typed dataclasses.
+
+Every stage and reader declares its parameters as a dataclass with typed defaults
+(the papers' thresholds). :func:`build` checks a plain dict against such a class
+and raises :class:`ConfigError` with one line naming the offending key, so a user
+never sees a traceback for a typo.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import hashlib
+import json
+import types
+import typing
+from typing import Any, Literal, Optional, Union
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration problem, reported as one line that names the key."""
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin is not None:
+        args = ", ".join(_type_name(a) for a in typing.get_args(tp))
+        return f"{origin.__name__}[{args}]"
+    if tp is type(None):
+        return "null"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _convert(value: Any, tp: Any, key: str) -> Any:
+    """Check ``value`` against the type hint ``tp``; return it converted (int->float)."""
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return value
+    if origin is Literal:
+        if value in typing.get_args(tp):
+            return value
+        raise ConfigError(f"{key}: expected one of {_type_name(tp)}, got {value!r}")
+    if origin in (Union, types.UnionType):
+        errors = []
+        for arg in typing.get_args(tp):
+            try:
+                return _convert(value, arg, key)
+            except ConfigError as e:
+                errors.append(e)
+        raise ConfigError(f"{key}: expected {_type_name(tp)}, got {type(value).__name__} {value!r}")
+    if tp is type(None):
+        if value is None:
+            return None
+        raise ConfigError(f"{key}: expected null, got {value!r}")
+    if dataclasses.is_dataclass(tp):
+        return build(tp, value, key)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{key}: expected a list, got {type(value).__name__} {value!r}")
+        (item_tp,) = typing.get_args(tp) or (Any,)
+        return [_convert(v, item_tp, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping, got {type(value).__name__} {value!r}")
+        k_tp, v_tp = typing.get_args(tp) or (Any, Any)
+        return {_convert(k, k_tp, key): _convert(v, v_tp, f"{key}.{k}") for k, v in value.items()}
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    elif isinstance(tp, type) and isinstance(value, tp):
+        return value
+    raise ConfigError(f"{key}: expected {_type_name(tp)}, got {type(value).__name__} {value!r}")
+
+
+def build(cls: type, data: Any, key: str = "config") -> Any:
+    """Build dataclass ``cls`` from a mapping, rejecting unknown keys and wrong types."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{key}: expected a mapping, got {type(data).__name__} {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"{key}.{unknown[0]}: unknown key (known: {', '.join(sorted(fields)) or 'none'})"
+        )
+    kwargs = {}
+    for name, field in fields.items():
+        sub = f"{key}.{name}"
+        if name in data:
+            kwargs[name] = _convert(data[name], hints[name], sub)
+        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"{sub}: missing required key")
+    obj = cls(**kwargs)
+    check = getattr(obj, "validate", None)
+    if check is not None:
+        check(key)
+    return obj
+
+
+def to_dict(obj: Any) -> Any:
+    """A dataclass config back to plain JSON-able data (for the manifest)."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: to_dict(v) for k, v in obj.items()}
+    return obj
+
+
+# --------------------------------------------------------------------------- top level
+
+
+@dataclasses.dataclass
+class InputConfig:
+    """One input source. ``options`` are validated against the reader's own dataclass."""
+
+    kind: str
+    paths: list[str]
+    name: Optional[str] = None  # the document ``source``; defaults to a name per kind
+    options: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class TrainTokenizerConfig:
+    vocab_size: int = 8000
+    model_type: Literal["unigram", "bpe"] = "unigram"
+    sample_docs: int = 20000  # how many kept documents (chosen by id hash) to train on
+    max_sentence_length: int = 16384
+    character_coverage: float = 0.9995
+
+    def validate(self, key: str) -> None:
+        if self.vocab_size < 16:
+            raise ConfigError(f"{key}.vocab_size: must be >= 16, got {self.vocab_size}")
+        if self.sample_docs < 1:
+            raise ConfigError(f"{key}.sample_docs: must be >= 1, got {self.sample_docs}")
+
+
+@dataclasses.dataclass
+class TokenizerConfig:
+    """Either ``model`` (a SentencePiece ``.model`` path) or ``train`` (train one first)."""
+
+    model: Optional[str] = None
+    train: Optional[TrainTokenizerConfig] = None
+    add_bos: bool = False
+    add_eos: bool = True
+
+    def validate(self, key: str) -> None:
+        if (self.model is None) == (self.train is None):
+            raise ConfigError(f"{key}: set exactly one of 'model' or 'train'")
+
+
+@dataclasses.dataclass
+class OutputConfig:
+    path: Optional[str] = None  # overridden by ``curate run --output``
+    num_shards: int = 4
+    write_rejected: bool = False
+    compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
+
+    def validate(self, key: str) -> None:
+        if self.num_shards < 1:
+            raise ConfigError(f"{key}.num_shards: must be >= 1, got {self.num_shards}")
+
+
+@dataclasses.dataclass
+class StageConfig:
+    """One entry of ``stages:``: the registered stage name and its validated parameters."""
+
+    name: str
+    params: Any
+
+
+@dataclasses.dataclass
+class PipelineConfig:
+    inputs: list[InputConfig]
+    stages: list[StageConfig]
+    tokenizer: TokenizerConfig
+    output: OutputConfig
+    raw: dict  # the YAML as loaded, for the manifest and the config hash
+
+    @property
+    def config_hash(self) -> str:
+        blob = json.dumps(self.raw, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+_TOP_KEYS = ("inputs", "stages", "tokenizer", "output")
+
+
+def _parse_stages(data: Any) -> list[StageConfig]:
+    from curate import registry
+
+    if not isinstance(data, list):
+        raise ConfigError(f"stages: expected a list of single-key mappings, got {type(data).__name__}")
+    stages = []
+    seen = set()
+    for i, entry in enumerate(data):
+        key = f"stages[{i}]"
+        if isinstance(entry, str):
+            entry = {entry: {}}
+        if not isinstance(entry, dict) or len(entry) != 1:
+            raise ConfigError(f"{key}: expected a mapping with one stage name, got {entry!r}")
+        ((name, params),) = entry.items()
+        spec = registry.STAGES.get(name)
+        if spec is None:
+            raise ConfigError(
+                f"{key}.{name}: unknown stage (known: {', '.join(sorted(registry.STAGES))})"
+            )
+        if name in seen:
+            raise ConfigError(f"{key}.{name}: stage listed twice")
+        seen.add(name)
+        stages.append(StageConfig(name, build(spec.config_cls, params, f"stages.{name}")))
+    return stages
+
+
+def _parse_inputs(data: Any, check_paths: bool) -> list[InputConfig]:
+    from curate import registry
+
+    if not isinstance(data, list) or not data:
+        raise ConfigError("inputs: expected a non-empty list of inputs")
+    inputs = []
+    for i, entry in enumerate(data):
+        key = f"inputs[{i}]"
+        inp = build(InputConfig, entry, key)
+        spec = registry.READERS.get(inp.kind)
+        if spec is None:
+            raise ConfigError(
+                f"{key}.kind: unknown input kind {inp.kind!r} (known: {', '.join(sorted(registry.READERS))})"
+            )
+        inp.options = build(spec.config_cls, inp.options, f"{key}.options")
+        if inp.name is None:
+            inp.name = spec.default_source
+        if not inp.paths:
+            raise ConfigError(f"{key}.paths: expected at least one path")
+        for j, path in enumerate(inp.paths):
+            # Paths stay as written (relative to the working directory), so that the
+            # provenance stored in the shards does not depend on where the clone lives.
+            if check_paths and "://" not in path and not glob.glob(path):
+                raise ConfigError(f"{key}.paths[{j}]: no file matches {path!r}")
+        inputs.append(inp)
+    return inputs
+
+
+def parse(raw: Any, check_paths: bool = True) -> PipelineConfig:
+    """Validate a loaded YAML mapping. Relative input paths are relative to the working directory."""
+    import curate.builtin  # noqa: F401  (registers the built-in stages and readers)
+
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config: expected a mapping at the top level, got {type(raw).__name__}")
+    unknown = sorted(set(raw) - set(_TOP_KEYS))
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown top-level key (known: {', '.join(_TOP_KEYS)})")
+    for required in ("inputs", "tokenizer"):
+        if required not in raw:
+            raise ConfigError(f"{required}: missing required key")
+    return PipelineConfig(
+        inputs=_parse_inputs(raw["inputs"], check_paths),
+        stages=_parse_stages(raw.get("stages", [])),
+        tokenizer=build(TokenizerConfig, raw["tokenizer"], "tokenizer"),
+        output=build(OutputConfig, raw.get("output"), "output"),
+        raw=raw,
+    )
+
+
+def load(path: str, check_paths: bool = True) -> PipelineConfig:
+    """Load and validate a YAML config file (``yaml.safe_load`` only)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            raw = yaml.safe_load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: invalid YAML: {str(e).splitlines()[0]}") from None
+    return parse(raw, check_paths=check_paths)

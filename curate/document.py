@@ -1,0 +1,94 @@
+"""The document model shared by every stage, and the records for drops and errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import Any, Optional
+
+
+def make_id(source: str, *parts: str) -> str:
+    """A stable document id from the source kind and the record's own identity.
+
+    Never derived from run order: the same record gives the same id on any worker,
+    in any run. (Python's ``hash()`` is salted per process, so it is not used.)
+    """
+    h = hashlib.blake2b(digest_size=12)
+    h.update(source.encode("utf-8"))
+    for part in parts:
+        h.update(b"\x00")
+        h.update(str(part).encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+@dataclasses.dataclass
+class Document:
+    """One unit of training text.
+
+    ``provenance`` says where the record came from (input file, record id or offset,
+    URL, fetch date); it is fixed by the reader. ``metadata`` is what stages add:
+    language and its score, filter signals under ``metadata["signals"][stage]``,
+    dedup cluster ids, and so on. Both are JSON-serialisable dicts.
+
+    ``html`` carries raw markup for web records until the extraction stage turns it
+    into ``text``; it is ``None`` afterwards and for sources that are already text.
+    """
+
+    id: str
+    text: str
+    source: str
+    provenance: dict = dataclasses.field(default_factory=dict)
+    metadata: dict = dataclasses.field(default_factory=dict)
+    html: Optional[str] = None
+
+    def set_signals(self, stage: str, signals: dict) -> None:
+        """Store a stage's computed signals so they land in the shards' metadata."""
+        self.metadata.setdefault("signals", {})[stage] = signals
+
+    def signals(self, stage: str) -> Optional[dict]:
+        return self.metadata.get("signals", {}).get(stage)
+
+
+@dataclasses.dataclass
+class Drop:
+    """A stage's decision to remove a document, with a short machine-readable reason.
+
+    ``reason`` is a snake_case word (for example ``too_few_words``); together with the
+    stage name it forms the ``stage:reason`` key counted in the manifest.
+    """
+
+    reason: str
+    details: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class Rejected:
+    """A dropped document with the stage and reason that dropped it (for ``rejected/``)."""
+
+    doc: Document
+    stage: str
+    reason: str
+    details: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.stage}:{self.reason}"
+
+
+@dataclasses.dataclass
+class ErrorRecord:
+    """One failure: bad input or a stage that raised. Written to ``errors/``.
+
+    ``locator`` is the offset or record id within ``input_file`` (or the document id
+    for failures after reading), so a user can find the offending record.
+    """
+
+    input_file: str
+    locator: str
+    stage: str
+    message: str
+    source: str = "unknown"
+    doc_id: Optional[str] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
