@@ -20,7 +20,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from curate.document import Drop, ErrorRecord, Rejected
-from pipelines.counters import NAMESPACE, dropped_name, error_name
+from pipelines.counters import NAMESPACE, dropped_name, error_name, input_name, kept_name
 
 
 class StageResult(typing.NamedTuple):
@@ -39,6 +39,14 @@ def _counter(name: str):
     if c is None:
         c = _counters[name] = Metrics.counter(NAMESPACE, name)
     return c
+
+
+def count_input(source: str) -> None:
+    _counter(input_name(source)).inc()
+
+
+def count_kept(source: str) -> None:
+    _counter(kept_name(source)).inc()
 
 
 def count_drop(rejected: Rejected) -> None:

@@ -1,0 +1,1 @@
+"""Deduplication: the pure logic of each level; Beam glue lives in ``pipelines``."""

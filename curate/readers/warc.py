@@ -1,0 +1,191 @@
+"""WARC ingestion with warcio.
+
+Every WARC record is one input unit and yields exactly one item:
+
+- an HTML ``response`` with a 2xx status -> a :class:`Document` with ``html`` set
+  (the ``extract`` stage turns it into text);
+- any other record -> :class:`Rejected` at stage ``read`` with a reason
+  (``record_request``, ``record_metadata``, ``not_html``, ``http_status``, ...);
+- a truncated record, or a file that breaks off mid-stream -> :class:`ErrorRecord`
+  after all the records before the damage.
+"""
+
+from __future__ import annotations
+
+import codecs
+import dataclasses
+import os
+import re
+from typing import IO, Iterator, Optional, Union
+
+from warcio.archiveiterator import ArchiveIterator
+
+from curate.document import Document, ErrorRecord, Rejected, make_id
+from curate.registry import register_reader
+
+Item = Union[Document, Rejected, ErrorRecord]
+
+
+@dataclasses.dataclass
+class WarcConfig:
+    max_body_bytes: int = 5_000_000  # larger payloads are skipped (reason ``too_large``)
+    accept_status: list[int] = dataclasses.field(default_factory=lambda: [200, 203])
+    content_types: list[str] = dataclasses.field(
+        default_factory=lambda: ["text/html", "application/xhtml+xml"]
+    )
+
+
+# WHATWG encoding aliases that matter in practice: pages labelled with the narrow
+# legacy charset routinely contain the superset's characters.
+_CHARSET_SUPERSETS = {
+    "iso-8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "euc-kr": "cp949",
+    "shift_jis": "cp932",
+    "sjis": "cp932",
+    "x-sjis": "cp932",
+    "tis-620": "cp874",
+    "iso-8859-9": "cp1254",
+}
+_META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:\-]+)""", re.I)
+_CT_CHARSET_RE = re.compile(r"charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:\-]+)", re.I)
+
+
+def _valid_charset(name: Optional[str]) -> Optional[str]:
+    if not name:
+        return None
+    name = name.strip().lower()
+    name = _CHARSET_SUPERSETS.get(name, name)
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def charset_from_content_type(content_type: Optional[str]) -> Optional[str]:
+    if not content_type:
+        return None
+    m = _CT_CHARSET_RE.search(content_type)
+    return _valid_charset(m.group(1)) if m else None
+
+
+def charset_from_meta(body: bytes) -> Optional[str]:
+    m = _META_CHARSET_RE.search(body[:4096])
+    return _valid_charset(m.group(1).decode("ascii", "ignore")) if m else None
+
+
+def decode_html(body: bytes, content_type: Optional[str] = None) -> tuple[str, str, int]:
+    """Decode an HTML payload: BOM, then HTTP charset, then ``<meta>``, then UTF-8,
+    then cp1252 as the last resort. Never raises: undecodable bytes become U+FFFD.
+
+    Returns ``(text, charset used, number of replaced characters)``.
+    """
+    if body.startswith(codecs.BOM_UTF8):
+        candidates = ["utf-8"]
+        body = body[3:]
+    else:
+        candidates = [c for c in (charset_from_content_type(content_type), charset_from_meta(body)) if c]
+        candidates += ["utf-8"]
+    for charset in dict.fromkeys(candidates):
+        try:
+            return body.decode(charset), charset, 0
+        except (UnicodeDecodeError, LookupError):
+            continue
+    # The declared charsets all failed: keep the first one (what the page claims),
+    # replacing the bytes that do not fit it.
+    charset = candidates[0]
+    text = body.decode(charset, errors="replace")
+    return text, charset, text.count("\ufffd")
+
+
+def _clean_uri(uri: Optional[str]) -> Optional[str]:
+    # wget writes WARC 1.1 target URIs wrapped in <...>.
+    if uri and uri.startswith("<") and uri.endswith(">"):
+        return uri[1:-1]
+    return uri
+
+
+def _media_type(content_type: Optional[str]) -> str:
+    return (content_type or "").split(";")[0].strip().lower()
+
+
+@register_reader("warc", WarcConfig, default_source="web")
+def read_warc(path: str, fileobj: IO[bytes], source: str, config: WarcConfig) -> Iterator[Item]:
+    """Read one WARC (or WARC.gz) stream. See the module docstring for what it yields."""
+    name = os.path.basename(path)
+    it = ArchiveIterator(fileobj, check_digests=False)
+    offset = 0
+    try:
+        for record in it:
+            offset = it.offset  # start of this record (get_record_offset() would consume it)
+            yield _read_record(record, path, name, offset, source, config)
+    except Exception as e:  # the stream broke off: what came before stands
+        yield ErrorRecord(
+            input_file=path,
+            locator=f"offset:{offset}",
+            stage="read",
+            message=f"WARC stream unreadable after offset {offset}: {type(e).__name__}: {e}",
+            source=source,
+        )
+
+
+def _read_record(record, path: str, name: str, offset: int, source: str, config: WarcConfig) -> Item:
+    headers = record.rec_headers
+    record_id = headers.get_header("WARC-Record-ID") or f"offset:{offset}"
+    url = _clean_uri(headers.get_header("WARC-Target-URI"))
+    provenance = {
+        "input_file": path,
+        "record_id": record_id,
+        "offset": offset,
+        "url": url,
+        "fetch_date": headers.get_header("WARC-Date"),
+    }
+    doc_id = make_id(source, name, record_id)
+
+    def skip(reason: str, **details) -> Rejected:
+        # Skipped records carry no text: only their identity, for the rejected/ output.
+        record.content_stream().read()  # drain, so truncation is still noticed below
+        return Rejected(Document(doc_id, "", source, provenance), "read", reason, details)
+
+    if record.rec_type != "response":
+        return skip(f"record_{record.rec_type or 'unknown'}")
+    http = record.http_headers
+    if http is None:
+        return skip("no_http_headers")
+    content_type = http.get_header("Content-Type")
+    provenance["content_type"] = content_type
+    if _media_type(content_type) not in config.content_types:
+        return skip("not_html", content_type=content_type)
+    try:
+        status = int(http.get_statuscode() or 0)
+    except ValueError:
+        status = 0
+    provenance["http_status"] = status
+    if status not in config.accept_status:
+        return skip("http_status", status=status)
+
+    body = record.content_stream().read(config.max_body_bytes + 1)
+    if len(body) > config.max_body_bytes:
+        return skip("too_large", max_body_bytes=config.max_body_bytes)
+    remaining = getattr(record.raw_stream, "limit", 0)
+    if remaining:
+        return ErrorRecord(
+            input_file=path,
+            locator=record_id,
+            stage="read",
+            message=f"truncated record at offset {offset}: {remaining} bytes of the declared "
+            f"Content-Length are missing",
+            source=source,
+            doc_id=doc_id,
+        )
+    html, charset, replaced = decode_html(body, content_type)
+    provenance["charset"] = charset
+    if replaced:
+        provenance["decode_errors"] = replaced
+    return Document(doc_id, "", source, provenance, html=html)

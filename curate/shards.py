@@ -1,0 +1,128 @@
+"""Deterministic Parquet shards.
+
+Rows go to shard ``xxh64(id) % num_shards`` and are sorted by id inside a shard, so
+the same documents give the same bytes whatever the runner, worker count or bundle
+boundaries (Beam's ``WriteToParquet`` does not: see ../shared/NOTES.md). Files are
+named ``part-SSSSS-of-NNNNN.parquet``: a retried worker rewrites the same name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from typing import Iterable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import xxhash
+
+from curate.document import Document, Rejected
+
+ROW_GROUP_SIZE = 4096
+
+SHARD_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("source", pa.string()),
+        ("text", pa.string()),
+        ("tokens", pa.list_(pa.uint32())),
+        ("num_tokens", pa.int64()),
+        ("input_file", pa.string()),
+        ("record_id", pa.string()),
+        ("url", pa.string()),
+        ("fetch_date", pa.string()),
+        ("language", pa.string()),
+        ("language_score", pa.float64()),
+        ("metadata", pa.string()),  # JSON: doc.metadata (filter signals, dedup info, ...)
+        ("provenance", pa.string()),  # JSON: the full provenance
+    ]
+)
+
+REJECTED_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("source", pa.string()),
+        ("stage", pa.string()),
+        ("reason", pa.string()),
+        ("details", pa.string()),  # JSON
+        ("text", pa.string()),
+        ("input_file", pa.string()),
+        ("record_id", pa.string()),
+        ("url", pa.string()),
+        ("metadata", pa.string()),
+        ("provenance", pa.string()),
+    ]
+)
+
+
+def to_json(obj) -> str:
+    """Canonical JSON: sorted keys, so equal dicts give equal bytes."""
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def shard_of(doc_id: str, num_shards: int) -> int:
+    return xxhash.xxh64_intdigest(doc_id.encode("utf-8")) % num_shards
+
+
+def shard_name(prefix: str, index: int, num_shards: int, ext: str = "parquet") -> str:
+    return f"{prefix}-{index:05d}-of-{num_shards:05d}.{ext}"
+
+
+def _str(v):
+    return None if v is None else str(v)
+
+
+def doc_row(doc: Document, tokens: list[int]) -> dict:
+    p = doc.provenance
+    score = doc.metadata.get("language_score")
+    return {
+        "id": doc.id,
+        "source": doc.source,
+        "text": doc.text,
+        "tokens": tokens,
+        "num_tokens": len(tokens),
+        "input_file": _str(p.get("input_file")),
+        "record_id": _str(p.get("record_id")),
+        "url": _str(p.get("url")),
+        "fetch_date": _str(p.get("fetch_date")),
+        "language": _str(doc.metadata.get("language")),
+        "language_score": None if score is None else float(score),
+        "metadata": to_json(doc.metadata),
+        "provenance": to_json(p),
+    }
+
+
+def rejected_row(rej: Rejected) -> dict:
+    doc, p = rej.doc, rej.doc.provenance
+    return {
+        "id": doc.id,
+        "source": doc.source,
+        "stage": rej.stage,
+        "reason": rej.reason,
+        "details": to_json(rej.details),
+        "text": doc.text,
+        "input_file": _str(p.get("input_file")),
+        "record_id": _str(p.get("record_id")),
+        "url": _str(p.get("url")),
+        "metadata": to_json(doc.metadata),
+        "provenance": to_json(p),
+    }
+
+
+def parquet_bytes(rows: Iterable[dict], schema: pa.Schema, compression: str = "zstd") -> bytes:
+    """Rows (sorted here by id, then stage for rejected rows) as Parquet file bytes."""
+    rows = sorted(rows, key=lambda r: (r["id"], r.get("stage", "")))
+    table = pa.Table.from_pylist(rows, schema=schema)
+    buf = io.BytesIO()
+    pq.write_table(
+        table,
+        buf,
+        compression=None if compression == "none" else compression,
+        row_group_size=ROW_GROUP_SIZE,
+    )
+    return buf.getvalue()
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

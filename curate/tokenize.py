@@ -1,0 +1,124 @@
+"""SentencePiece tokenization: load a given model, or train one on a sample of the
+kept text; encode documents to ``uint32`` token ids.
+
+Trained models use identity normalisation, no extra-whitespace removal, no dummy
+prefix and byte fallback, so ``decode(encode(text)) == text`` exactly: the shards'
+``tokens`` give back the shards' ``text``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+from typing import Iterable, Optional
+
+import sentencepiece as spm
+
+
+class TokenizerError(RuntimeError):
+    pass
+
+
+@functools.lru_cache(maxsize=8)
+def load_processor(model_proto: bytes) -> spm.SentencePieceProcessor:
+    """A processor for serialized model bytes; cached per process."""
+    return spm.SentencePieceProcessor(model_proto=model_proto)
+
+
+def read_model(path: str) -> bytes:
+    from curate.io import read_bytes
+
+    try:
+        data = read_bytes(path)
+    except Exception as e:
+        raise TokenizerError(f"cannot read tokenizer model {path}: {e}") from None
+    try:
+        spm.SentencePieceProcessor(model_proto=data)
+    except Exception as e:
+        raise TokenizerError(f"{path} is not a SentencePiece model: {e}") from None
+    return data
+
+
+def model_sha256(model_proto: bytes) -> str:
+    return hashlib.sha256(model_proto).hexdigest()
+
+
+def training_lines(texts: Iterable[str], max_len: int) -> Iterable[str]:
+    """Lines for the trainer; long lines cut (SentencePiece skips lines over its limit)."""
+    for text in texts:
+        for line in text.split("\n"):
+            line = line.strip()
+            while line:
+                yield line[:max_len]
+                line = line[max_len:]
+
+
+def train_model(
+    texts: Iterable[str],
+    vocab_size: int = 8000,
+    model_type: str = "unigram",
+    max_sentence_length: int = 16384,
+    character_coverage: float = 0.9995,
+) -> bytes:
+    """Train a SentencePiece model and return its serialized bytes.
+
+    One thread and a fixed input order make it deterministic. ``hard_vocab_limit``
+    is off, so a small sample yields a smaller vocabulary instead of an error.
+    """
+    texts = list(texts)
+    if not any(t.strip() for t in texts):
+        raise TokenizerError("cannot train a tokenizer: no kept text to train on")
+    out = io.BytesIO()
+    try:
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=iter(training_lines(texts, max_sentence_length)),
+            model_writer=out,
+            vocab_size=vocab_size,
+            model_type=model_type,
+            max_sentence_length=max_sentence_length,
+            character_coverage=character_coverage,
+            normalization_rule_name="identity",
+            remove_extra_whitespaces=False,
+            add_dummy_prefix=False,
+            allow_whitespace_only_pieces=True,
+            split_digits=True,
+            byte_fallback=True,
+            hard_vocab_limit=False,
+            num_threads=1,
+            shuffle_input_sentence=False,
+            minloglevel=2,
+        )
+    except RuntimeError as e:
+        raise TokenizerError(f"SentencePiece training failed: {e}") from None
+    return out.getvalue()
+
+
+def encode(processor: spm.SentencePieceProcessor, texts: list[str], add_bos: bool, add_eos: bool) -> list[list[int]]:
+    ids = processor.encode(texts)
+    bos, eos = processor.bos_id(), processor.eos_id()
+    out = []
+    for seq in ids:
+        if add_bos and bos >= 0:
+            seq = [bos] + seq
+        if add_eos and eos >= 0:
+            seq = seq + [eos]
+        out.append(seq)
+    return out
+
+
+def decode(processor: spm.SentencePieceProcessor, ids: list[int]) -> str:
+    """Text of token ids, with BOS/EOS (control pieces) left out."""
+    return processor.decode([i for i in ids if not processor.is_control(i)])
+
+
+def vocab_size(model_proto: bytes) -> int:
+    return load_processor(model_proto).get_piece_size()
+
+
+def describe(model_proto: bytes, path: Optional[str]) -> dict:
+    return {
+        "path": path,
+        "sha256": model_sha256(model_proto),
+        "vocab_size": vocab_size(model_proto),
+    }

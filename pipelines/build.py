@@ -1,0 +1,57 @@
+"""Builds the Beam pipeline from a validated config: inputs -> stages in config order
+-> tokenization -> shards, with every stage's drops and errors collected."""
+
+from __future__ import annotations
+
+import apache_beam as beam
+
+import pipelines.exact_dedup  # noqa: F401  (registers its global transform)
+from curate import registry
+from curate.config import ConfigError, PipelineConfig
+from pipelines import output
+from pipelines.readers import read_input
+from pipelines.stages import GLOBAL_TRANSFORMS, apply_doc_stage
+
+# Input kinds whose documents hold HTML until the ``extract`` stage runs.
+HTML_KINDS = {"warc", "arc"}
+
+
+def check_stages(cfg: PipelineConfig) -> None:
+    """Checks that need the whole config (each part was validated on its own)."""
+    names = [s.name for s in cfg.stages]
+    if any(i.kind in HTML_KINDS for i in cfg.inputs) and "extract" not in names:
+        raise ConfigError("stages: inputs of kind warc/arc need the 'extract' stage")
+    for s in cfg.stages:
+        if not registry.STAGES[s.name].per_document and s.name not in GLOBAL_TRANSFORMS:
+            raise ConfigError(f"stages.{s.name}: no Beam transform registered for this global stage")
+
+
+def _flatten(pcolls, label):
+    return tuple(pcolls) | label >> beam.Flatten()
+
+
+def build(p: beam.Pipeline, cfg: PipelineConfig, out_dir: str, tokenizer_proto) -> None:
+    check_stages(cfg)
+    reads = [read_input(p, i, inp) for i, inp in enumerate(cfg.inputs)]
+    docs = _flatten([r.kept for r in reads], "inputs:docs") if len(reads) > 1 else reads[0].kept
+    rejected = [r.rejected for r in reads]
+    errors = [r.errors for r in reads]
+    for stage in cfg.stages:
+        spec = registry.STAGES[stage.name]
+        if spec.per_document:
+            res = apply_doc_stage(docs, stage.name, stage.params)
+        else:
+            res = docs | f"stage:{stage.name}" >> GLOBAL_TRANSFORMS[stage.name](stage.params)
+        docs = res.kept
+        rejected.append(res.rejected)
+        errors.append(res.errors)
+    tok = output.tokenize(docs, cfg.tokenizer, tokenizer_proto, out_dir, cfg.output.num_shards)
+    rejected.append(tok.rejected)
+    errors.append(tok.errors)
+    output.write_outputs(
+        tok.kept,
+        _flatten(rejected, "all:rejected"),
+        _flatten(errors, "all:errors"),
+        out_dir,
+        cfg.output,
+    )

@@ -1,0 +1,56 @@
+"""Beam transform for ``exact_dedup``: GroupByKey on the normalised-text hash."""
+
+from __future__ import annotations
+
+import apache_beam as beam
+
+from curate.dedup.exact import ExactDedupConfig, dedup_key, survivor_rank
+from curate.document import Rejected
+from pipelines.stages import GLOBAL_TRANSFORMS, REJECTED, StageResult, count_drop
+
+
+class _SplitGroup(beam.DoFn):
+    def __init__(self, keep: str):
+        self.keep = keep
+
+    def process(self, element):
+        key, docs = element
+        # Two passes over the (re-iterable) group: find the survivor's position, then
+        # emit, so a huge group of copies never has to fit in a list. Positions, not
+        # object identity: a runner may deserialise the group afresh on each pass.
+        best_pos, best_rank = 0, None
+        for pos, doc in enumerate(docs):
+            rank = survivor_rank(doc, self.keep)
+            if best_rank is None or rank < best_rank:
+                best_pos, best_rank = pos, rank
+        survivor_id = best_rank[-1]
+        survivor = None
+        for pos, doc in enumerate(docs):
+            if pos == best_pos:
+                survivor = doc
+                continue
+            rej = Rejected(doc, "exact_dedup", "duplicate", {"duplicate_of": survivor_id, "text_hash": key})
+            count_drop(rej)
+            yield beam.pvalue.TaggedOutput(REJECTED, rej)
+        survivor.metadata["exact_duplicates"] = pos
+        yield survivor
+
+
+class ExactDedup(beam.PTransform):
+    def __init__(self, config: ExactDedupConfig):
+        super().__init__()
+        self.config = config
+
+    def expand(self, docs):
+        norm = self.config.normalize
+        res = (
+            docs
+            | "key" >> beam.Map(lambda d: (dedup_key(d.text, norm), d))
+            | "group" >> beam.GroupByKey()
+            | "choose" >> beam.ParDo(_SplitGroup(self.config.keep)).with_outputs(REJECTED, main="kept")
+        )
+        empty = docs.pipeline | "no_errors" >> beam.Create([])
+        return StageResult(res.kept, res[REJECTED], empty)
+
+
+GLOBAL_TRANSFORMS["exact_dedup"] = ExactDedup

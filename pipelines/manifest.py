@@ -1,0 +1,45 @@
+"""The run's ``manifest.json``, assembled on the driver after the pipeline finishes,
+from the Beam counters and the shard index the writers left."""
+
+from __future__ import annotations
+
+import json
+
+from curate import __version__
+from curate import io as cio
+from curate import tokenize as tok
+from pipelines.counters import balanced, counts_from_counters
+from pipelines.output import SHARD_INDEX_FILE, TOKENIZER_FILE
+
+
+def build_manifest(cfg, out_dir: str, counter_values: dict, tokenizer_proto, tokenizer_path) -> dict:
+    index_path = cio.join(out_dir, SHARD_INDEX_FILE)
+    shards = json.loads(cio.read_bytes(index_path))
+    if tokenizer_proto is None:  # trained during the run
+        tokenizer_path = TOKENIZER_FILE
+        tokenizer_proto = cio.read_bytes(cio.join(out_dir, TOKENIZER_FILE))
+    tokenizer = tok.describe(tokenizer_proto, tokenizer_path)
+    tokenizer["trained"] = cfg.tokenizer.train is not None
+    tokenizer["add_bos"] = cfg.tokenizer.add_bos
+    tokenizer["add_eos"] = cfg.tokenizer.add_eos
+    counts = counts_from_counters(counter_values)
+    return {
+        "curate_version": __version__,
+        "config": cfg.raw,
+        "config_hash": cfg.config_hash,
+        "tokenizer": tokenizer,
+        "shards": shards,
+        "totals": {
+            "shards": len(shards),
+            "rows": sum(s["rows"] for s in shards),
+            "tokens": sum(s["tokens"] for s in shards),
+            "bytes": sum(s["bytes"] for s in shards),
+        },
+        "counts": counts,
+        "balanced": balanced(counts),
+    }
+
+
+def write_manifest(out_dir: str, manifest: dict) -> None:
+    data = json.dumps(manifest, indent=2, sort_keys=False, ensure_ascii=False).encode("utf-8")
+    cio.write_bytes(cio.join(out_dir, "manifest.json"), data)

@@ -1,0 +1,153 @@
+"""Beam glue for the end of the pipeline: tokenizer (given or trained), tokenization,
+and the deterministic writers for shards/, rejected/ and errors/."""
+
+from __future__ import annotations
+
+import json
+
+import apache_beam as beam
+import xxhash
+
+from curate import io as cio
+from curate import shards as S
+from curate import tokenize as tok
+from curate.config import TokenizerConfig
+from curate.document import ErrorRecord, Rejected
+from pipelines.stages import ERRORS, REJECTED, StageResult, count_drop, count_error, count_kept
+
+TOKENIZER_FILE = "tokenizer/spm.model"
+SHARD_INDEX_FILE = "_shard_index.json"
+
+
+def _train_tokenizer(sample, cfg, out_dir: str) -> bytes:
+    t = cfg.train
+    texts = [text for _, _, text in sorted(sample)]
+    model = tok.train_model(texts, t.vocab_size, t.model_type, t.max_sentence_length, t.character_coverage)
+    cio.write_bytes(cio.join(out_dir, TOKENIZER_FILE), model)
+    return model
+
+
+def tokenizer_model(docs, cfg: TokenizerConfig, model_proto, out_dir: str):
+    """A singleton PCollection holding the serialized model: given, or trained on the
+    ``sample_docs`` kept documents with the smallest id hashes (a deterministic sample)."""
+    if model_proto is not None:
+        return docs.pipeline | "tokenizer:given" >> beam.Create([model_proto])
+    return (
+        docs
+        | "tokenizer:sample_key" >> beam.Map(lambda d: (xxhash.xxh64_intdigest(d.id.encode()), d.id, d.text))
+        | "tokenizer:sample" >> beam.combiners.Top.Smallest(cfg.train.sample_docs)
+        | "tokenizer:train" >> beam.Map(_train_tokenizer, cfg, out_dir)
+    )
+
+
+class Tokenize(beam.DoFn):
+    """Encodes each document; yields ``(shard index, row)``."""
+
+    def __init__(self, cfg: TokenizerConfig, num_shards: int):
+        self.cfg = cfg
+        self.num_shards = num_shards
+
+    def process(self, doc, model_proto):
+        if not doc.text.strip():
+            rej = Rejected(doc, "tokenize", "empty_text")
+            count_drop(rej)
+            yield beam.pvalue.TaggedOutput(REJECTED, rej)
+            return
+        try:
+            if doc.html is not None:
+                raise ValueError("document still holds HTML: add the 'extract' stage to the config")
+            processor = tok.load_processor(model_proto)
+            (ids,) = tok.encode(processor, [doc.text], self.cfg.add_bos, self.cfg.add_eos)
+            row = S.doc_row(doc, ids)
+        except Exception as e:
+            err = ErrorRecord(
+                doc.provenance.get("input_file", ""),
+                doc.provenance.get("record_id") or doc.id,
+                "tokenize",
+                f"{type(e).__name__}: {e}",
+                doc.source,
+                doc.id,
+            )
+            count_error(err)
+            yield beam.pvalue.TaggedOutput(ERRORS, err)
+            return
+        yield S.shard_of(doc.id, self.num_shards), row
+
+
+def tokenize(docs, cfg: TokenizerConfig, model_proto, out_dir: str, num_shards: int) -> StageResult:
+    model = tokenizer_model(docs, cfg, model_proto, out_dir)
+    res = docs | "tokenize" >> beam.ParDo(Tokenize(cfg, num_shards), beam.pvalue.AsSingleton(model)).with_outputs(
+        REJECTED, ERRORS, main="rows"
+    )
+    return StageResult(res.rows, res[REJECTED], res[ERRORS])
+
+
+class _WriteShard(beam.DoFn):
+    def __init__(self, out_dir, subdir, num_shards, schema_name, compression, count_rows_as_kept):
+        self.out_dir = out_dir
+        self.subdir = subdir
+        self.num_shards = num_shards
+        self.schema_name = schema_name
+        self.compression = compression
+        self.count_rows_as_kept = count_rows_as_kept
+
+    def process(self, element):
+        index, grouped = element
+        rows = list(grouped["rows"])
+        schema = S.SHARD_SCHEMA if self.schema_name == "shards" else S.REJECTED_SCHEMA
+        data = S.parquet_bytes(rows, schema, self.compression)
+        rel = f"{self.subdir}/{S.shard_name('part', index, self.num_shards)}"
+        cio.write_bytes(cio.join(self.out_dir, rel), data)
+        if self.count_rows_as_kept:
+            for row in rows:
+                count_kept(row["source"])
+        yield {
+            "path": rel,
+            "rows": len(rows),
+            "tokens": sum(r.get("num_tokens", 0) for r in rows),
+            "bytes": len(data),
+            "sha256": S.sha256(data),
+        }
+
+
+def write_sharded(keyed_rows, out_dir: str, subdir: str, num_shards: int, compression: str, label: str, kept: bool):
+    """Write ``(shard index, row)`` pairs as ``subdir/part-SSSSS-of-NNNNN.parquet``;
+    every shard is written, empty ones too, so the layout depends on config alone."""
+    p = keyed_rows.pipeline
+    all_keys = p | f"{label}:indices" >> beam.Create([(i, None) for i in range(num_shards)])
+    return (
+        {"rows": keyed_rows, "index": all_keys}
+        | f"{label}:group" >> beam.CoGroupByKey()
+        | f"{label}:write" >> beam.ParDo(_WriteShard(out_dir, subdir, num_shards, subdir, compression, kept))
+    )
+
+
+def _write_errors(errors, out_dir: str):
+    lines = sorted(S.to_json(e.to_dict()) for e in errors)
+    data = "".join(line + "\n" for line in lines).encode("utf-8")
+    cio.write_bytes(cio.join(out_dir, "errors", "errors-00000-of-00001.jsonl"), data)
+    return len(lines)
+
+
+def _write_shard_index(infos, out_dir: str):
+    data = json.dumps(sorted(infos, key=lambda i: i["path"]), indent=1).encode()
+    cio.write_bytes(cio.join(out_dir, SHARD_INDEX_FILE), data)
+
+
+def write_outputs(rows, rejected, errors, out_dir: str, output_cfg) -> None:
+    infos = write_sharded(rows, out_dir, "shards", output_cfg.num_shards, output_cfg.compression, "shards", True)
+    _ = (
+        infos
+        | "shards:index_list" >> beam.combiners.ToList()
+        | "shards:index_write" >> beam.Map(_write_shard_index, out_dir)
+    )
+    if output_cfg.write_rejected:
+        keyed = rejected | "rejected:rows" >> beam.Map(
+            lambda r: (S.shard_of(r.doc.id, output_cfg.num_shards), S.rejected_row(r))
+        )
+        write_sharded(keyed, out_dir, "rejected", output_cfg.num_shards, output_cfg.compression, "rejected", False)
+    _ = (
+        errors
+        | "errors:list" >> beam.combiners.ToList()
+        | "errors:write" >> beam.Map(_write_errors, out_dir)
+    )
