@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import gzip
 import os
 import re
 from typing import IO, Iterator, Optional, Union
@@ -118,19 +119,39 @@ def _media_type(content_type: Optional[str]) -> str:
 @register_reader("warc", WarcConfig, default_source="web")
 def read_warc(path: str, fileobj: IO[bytes], source: str, config: WarcConfig) -> Iterator[Item]:
     """Read one WARC (or WARC.gz) stream. See the module docstring for what it yields."""
+    emitted = 0
+    for item in _read_stream(ArchiveIterator(fileobj, check_digests=False), path, source, config):
+        if _needs_whole_file_gunzip(item) and fileobj.seekable():
+            # gzipped as one member instead of one per record: warcio refuses to go on,
+            # so read it again through a gunzipping stream and skip what was yielded.
+            fileobj.seek(0)
+            stream = gzip.GzipFile(fileobj=fileobj, mode="rb")
+            for i, again in enumerate(_read_stream(ArchiveIterator(stream, check_digests=False), path, source, config)):
+                if i >= emitted:
+                    yield again
+            return
+        emitted += 1
+        yield item
+
+
+def _needs_whole_file_gunzip(item) -> bool:
+    return isinstance(item, ErrorRecord) and "non-chunked gzip" in item.message
+
+
+def _read_stream(it: ArchiveIterator, path: str, source: str, config: WarcConfig) -> Iterator[Item]:
     name = os.path.basename(path)
-    it = ArchiveIterator(fileobj, check_digests=False)
     offset = 0
     try:
         for record in it:
             offset = it.offset  # start of this record (get_record_offset() would consume it)
             yield _read_record(record, path, name, offset, source, config)
     except Exception as e:  # the stream broke off: what came before stands
+        first_line = next((ln.strip() for ln in str(e).splitlines() if ln.strip()), "")
         yield ErrorRecord(
             input_file=path,
             locator=f"offset:{offset}",
             stage="read",
-            message=f"WARC stream unreadable after offset {offset}: {type(e).__name__}: {e}",
+            message=f"WARC stream unreadable after offset {offset}: {type(e).__name__}: {first_line}",
             source=source,
         )
 

@@ -1,0 +1,42 @@
+"""Helpers for tests that run the whole pipeline and check its output directory."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+
+import pyarrow.parquet as pq
+
+from curate import tokenize as tok
+
+
+def shard_hashes(out_dir: str) -> dict:
+    files = sorted(glob.glob(os.path.join(out_dir, "shards", "*.parquet")) + glob.glob(os.path.join(out_dir, "rejected", "*.parquet")))
+    return {os.path.relpath(f, out_dir): hashlib.sha256(open(f, "rb").read()).hexdigest() for f in files}
+
+
+def check_output(out_dir: str, manifest: dict) -> list[dict]:
+    """Checks every run must pass; returns the kept rows."""
+    on_disk = json.load(open(os.path.join(out_dir, "manifest.json")))
+    c = on_disk["counts"]
+    assert c["input"] == c["kept"] + sum(c["dropped"].values()) + c["errors"]
+    assert on_disk["balanced"] is True
+    rows = []
+    for shard in on_disk["shards"]:
+        path = os.path.join(out_dir, shard["path"])
+        assert hashlib.sha256(open(path, "rb").read()).hexdigest() == shard["sha256"]
+        table = pq.read_table(path)
+        assert table.num_rows == shard["rows"]
+        rows.extend(table.to_pylist())
+    assert len(rows) == c["kept"] == on_disk["totals"]["rows"]
+    model_path = on_disk["tokenizer"]["path"]
+    model = open(model_path if os.path.isabs(model_path) or os.path.exists(model_path) else os.path.join(out_dir, model_path), "rb").read()
+    processor = tok.load_processor(model)
+    for row in rows:
+        assert row["num_tokens"] == len(row["tokens"])
+        assert tok.decode(processor, row["tokens"]) == row["text"]
+    errors = open(os.path.join(out_dir, "errors", "errors-00000-of-00001.jsonl")).read().splitlines()
+    assert len(errors) == c["errors"]
+    return rows

@@ -1,0 +1,86 @@
+"""The whole pipeline on the bundled sample (built in code): CLI, accounting, shards,
+tokens, rejected output, determinism. Two Beam runs, shared by all assertions."""
+
+import json
+import os
+
+import pyarrow.parquet as pq
+import pytest
+
+from curate import config, sample
+from pipelines import cli
+from tests.pipeline_helpers import check_output, shard_hashes
+
+
+@pytest.fixture(scope="module")
+def sample_runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("sample")
+    warc = str(base / "sample.warc.gz")
+    sample.write_sample_warc(warc)
+    raw = config.load("configs/sample.yaml", check_paths=False).raw
+    raw["inputs"][0]["paths"] = [warc]
+    cfg_path = base / "sample.yaml"
+    cfg_path.write_text(json.dumps(raw))  # JSON is YAML
+    out1, out2 = str(base / "out1"), str(base / "out2")
+    code = cli.main(["run", str(cfg_path), "--output", out1])
+    m2 = cli.run_pipeline(config.load(str(cfg_path)), out2, [])
+    return out1, out2, code, m2
+
+
+def test_cli_run_succeeds(sample_runs):
+    _, _, code, _ = sample_runs
+    assert code == 0
+
+
+def test_accounting_and_reasons_on_the_sample(sample_runs):
+    out1, _, _, m = sample_runs
+    rows = check_output(out1, m)
+    c = m["counts"]
+    assert c["input"] == 58 and c["errors"] == 0
+    assert c["dropped"] == {
+        "exact_dedup:duplicate": 2,
+        "gopher_quality:too_few_stop_words": 2,
+        "gopher_quality:too_few_words": 2,
+        "language_id:language_not_kept": 3,
+        "read:http_status": 1,
+        "read:not_html": 1,
+        "read:record_metadata": 19,
+        "read:record_request": 19,
+        "read:record_warcinfo": 1,
+    }
+    urls = sorted(r["url"] for r in rows)
+    assert "https://old.example.org/library.html" in urls  # windows-1252 declared in <meta>
+    assert not any("spam" in u or ".example.eu" in u for u in urls)
+    by_url = {r["url"]: r for r in rows}
+    assert "\u201cA library is a caf\u00e9 for the mind,\u201d" in by_url["https://old.example.org/library.html"]["text"]
+    meta = json.loads(by_url["https://news.example.org/bees"]["metadata"])
+    assert meta["language"] == "en" and "gopher_quality" in meta["signals"]
+    assert meta["exact_duplicates"] == 1
+
+
+def test_rejected_output_explains_each_drop(sample_runs):
+    out1, _, _, m = sample_runs
+    rej = pq.read_table(os.path.join(out1, "rejected")).to_pylist()
+    assert len(rej) == sum(m["counts"]["dropped"].values())
+    dup = [r for r in rej if r["stage"] == "exact_dedup"]
+    kept_ids = {r["id"] for r in pq.read_table(os.path.join(out1, "shards")).to_pylist()}
+    assert all(json.loads(r["details"])["duplicate_of"] in kept_ids for r in dup)
+    spam = [r for r in rej if r["url"] and "spam0" in r["url"]][0]
+    assert spam["reason"] == "too_few_stop_words" and json.loads(spam["details"])["signals"]["stop_words"] < 2
+
+
+def test_same_input_and_config_give_identical_bytes(sample_runs):
+    out1, out2, _, _ = sample_runs
+    h1, h2 = shard_hashes(out1), shard_hashes(out2)
+    assert h1 == h2 and len(h1) == 4
+    assert open(os.path.join(out1, "tokenizer/spm.model"), "rb").read() == open(os.path.join(out2, "tokenizer/spm.model"), "rb").read()
+
+
+def test_config_error_is_one_line_and_exit_code_2(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("inputs: [{kind: warc, paths: [nowhere/*.warc.gz]}]\ntokenizer: {train: {}}\n")
+    with pytest.raises(SystemExit) as e:
+        cli.main(["run", str(bad), "--output", str(tmp_path / "o")])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "curate: config error: inputs[0].paths[0]: no file matches 'nowhere/*.warc.gz'"
