@@ -148,6 +148,20 @@ def cmd_demo(args, beam_args) -> int:
     return _run_and_report(cfg, out_dir, beam_args)
 
 
+class _DropKnownNoise(logging.Filter):
+    # Beam without [gcp] warns about apitools on import; it is not a problem here.
+    def filter(self, record):
+        return "apitools not found" not in record.getMessage()
+
+
+def _quiet_logging() -> None:
+    logging.basicConfig(level=logging.WARNING, force=True)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_DropKnownNoise())
+    # trafilatura logs a warning per page it discards; the drop is counted instead.
+    logging.getLogger("trafilatura").setLevel(logging.ERROR)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="curate", description="Pretraining data curation on Apache Beam.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -161,7 +175,7 @@ def main(argv=None) -> int:
     args, rest = parser.parse_known_args(argv)
     if args.command == "sample" and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
-    logging.basicConfig(level=logging.WARNING, force=True)
+    _quiet_logging()
     if args.command == "run":
         return cmd_run(args, rest)
     if args.command == "demo":
