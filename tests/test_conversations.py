@@ -1,0 +1,248 @@
+"""Conversation trees -> threads: both input shapes, every defect, the options."""
+
+from __future__ import annotations
+
+import collections
+import gzip
+import io
+import json
+
+import pytest
+
+from curate.config import ConfigError, build
+from curate.document import Document, ErrorRecord, Rejected, make_id
+from curate.readers.conversations import (
+    ConversationConfig,
+    read_conversations,
+)
+from tests.conftest import shared_path
+
+SRC = "conversations"
+
+
+def msg(mid, parent, text="hi", role="prompter", tree="t1", **extra):
+    m = {"message_id": mid, "parent_id": parent, "text": text, "role": role, "message_tree_id": tree}
+    m.update(extra)
+    return m
+
+
+def flat_file(*records, name="flat.jsonl"):
+    """A flat file: dicts become JSON lines, strings are written as they are (bad lines)."""
+    lines = [r if isinstance(r, str) else json.dumps(r) for r in records]
+    return name, io.BytesIO(("\n".join(lines) + "\n").encode())
+
+
+def run(kind, *files, **options):
+    cfg = build(ConversationConfig, options)
+    return list(read_conversations(kind, list(files), SRC, cfg))
+
+
+def summary(items):
+    return collections.Counter(
+        "doc" if isinstance(i, Document) else f"drop:{i.reason}" if isinstance(i, Rejected) else "error"
+        for i in items
+    )
+
+
+def docs(items):
+    return {d.id: d.text for d in items if isinstance(d, Document)}
+
+
+# A small tree: root a (user) with replies b (rank 1) and c (rank 0); c has reply d.
+TREE = [
+    msg("a", None, "Question?"),
+    msg("b", "a", "Second best.", role="assistant", rank=1),
+    msg("c", "a", "Best answer.", role="assistant", rank=0),
+    msg("d", "c", "Thanks!", role="prompter"),
+]
+
+
+def nested(records, tree="t1"):
+    """The nested shape of a list of flat messages (first one is the root)."""
+    nodes = {r["message_id"]: {k: v for k, v in r.items() if k not in ("message_tree_id",)} for r in records}
+    for n in nodes.values():
+        n["replies"] = []
+    for r in records[1:]:
+        nodes[r["parent_id"]]["replies"].append(nodes[r["message_id"]])
+    return {"message_tree_id": tree, "prompt": nodes[records[0]["message_id"]]}
+
+
+def test_threads_rendered_with_roles_and_stable_ids():
+    out = run("messages", flat_file(*reversed(TREE)))  # children before parents
+    assert summary(out) == {"doc": 2}
+    by_leaf = {d.metadata["conversation"]["message_ids"][-1]: d for d in out}
+    assert by_leaf["d"].text == "User: Question?\n\nAssistant: Best answer.\n\nUser: Thanks!"
+    assert by_leaf["d"].id == make_id(SRC, "t1", "d")
+    assert by_leaf["b"].text == "User: Question?\n\nAssistant: Second best."
+    assert by_leaf["d"].metadata["conversation"]["message_ids"] == ["a", "c", "d"]
+    assert by_leaf["d"].provenance == {"input_file": "flat.jsonl", "record_id": "d", "line": 1}
+    # best-ranked thread comes first
+    assert [d.metadata["conversation"]["message_ids"][-1] for d in out] == ["d", "b"]
+
+
+def test_nested_and_flat_give_the_same_threads_and_gzip_is_read():
+    flat = run("messages", flat_file(TREE[2], TREE[0], TREE[3], TREE[1]))
+    gz = gzip.compress((json.dumps(nested(TREE)) + "\n").encode())
+    trees = run("oasst_trees", ("trees.jsonl.gz", io.BytesIO(gz)))
+    assert docs(trees) == docs(flat) and len(docs(flat)) == 2
+
+
+def test_tree_spanning_files():
+    out = run("messages", flat_file(TREE[3], TREE[1], name="a.jsonl"), flat_file(TREE[0], TREE[2], name="b.jsonl"))
+    assert summary(out) == {"doc": 2}
+
+
+def test_best_branch_only_and_deterministic_ties():
+    out = run("messages", flat_file(*TREE), best_branch_only=True)
+    assert summary(out) == {"doc": 1, "drop:not_best_branch": 1}
+    assert [d.text for d in out if isinstance(d, Document)] == [
+        "User: Question?\n\nAssistant: Best answer.\n\nUser: Thanks!"
+    ]
+    # equal (or missing) ranks: the smaller message id wins, whatever the input order
+    tied = [msg("a", None, "Q"), msg("z", "a", "Z", role="assistant"), msg("m", "a", "M", role="assistant")]
+    for order in (tied, list(reversed(tied))):
+        kept = [d for d in run("messages", flat_file(*order), best_branch_only=True) if isinstance(d, Document)]
+        assert [d.text for d in kept] == ["User: Q\n\nAssistant: M"]
+
+
+def test_min_messages_and_max_threads():
+    out = run("messages", flat_file(*TREE), min_messages=3)
+    assert summary(out) == {"doc": 1, "drop:thread_too_short": 1}
+    out = run("messages", flat_file(*TREE), max_threads_per_tree=1)
+    assert summary(out) == {"doc": 1, "drop:too_many_threads": 1}
+    assert docs(out) == {make_id(SRC, "t1", "d"): "User: Question?\n\nAssistant: Best answer.\n\nUser: Thanks!"}
+    # a lone prompt is no conversation under the default minimum of 2
+    assert summary(run("messages", flat_file(msg("x", None, tree="t9")))) == {"drop:thread_too_short": 1}
+
+
+def test_deleted_and_empty_messages_and_their_subtrees():
+    records = [
+        msg("a", None, "Q"),
+        msg("b", "a", "gone", role="assistant", deleted=True),
+        msg("b2", "b", "reply to deleted"),
+        msg("c", "a", "   ", role="assistant"),
+        msg("e", "a", "[deleted]", role="assistant"),
+        msg("f", "a", "fine", role="assistant"),
+        msg("g", "a", None, role="assistant"),
+    ]
+    out = run("messages", flat_file(*records))
+    assert summary(out) == {
+        "doc": 1,
+        "drop:deleted_message": 2,  # the flag and the "[deleted]" text
+        "drop:ancestor_excluded": 1,
+        "drop:empty_message": 2,  # whitespace and null text
+    }
+    # including deleted messages keeps them (and their replies) in threads
+    out = run("messages", flat_file(*records), include_deleted=True)
+    assert summary(out) == {"doc": 2, "drop:empty_message": 2, "drop:deleted_message": 1}
+    assert "User: Q\n\nAssistant: gone\n\nUser: reply to deleted" in docs(out).values()
+
+
+def test_orphans_cycles_duplicates_missing_fields():
+    records = [
+        msg("a", None, "Q"),
+        msg("b", "a", "A", role="assistant"),
+        msg("o", "nowhere", "orphan"),
+        msg("o2", "o", "child of orphan", role="assistant"),
+        msg("x", "y", "cycle 1"),
+        msg("y", "x", "cycle 2"),
+        msg("x2", "x", "hangs off the cycle"),
+        msg("s", "s", "self parent"),
+        msg("b", "a", "duplicate of b", role="assistant"),
+        msg("r", "a", "no role", role=None),
+        msg("n", "a", "no tree", tree=None),
+    ]
+    out = run("messages", flat_file(*records))
+    assert summary(out) == {
+        "doc": 1,
+        "drop:orphan_message": 1,
+        "drop:ancestor_excluded": 2,  # o2 under the orphan, x2 under the cycle
+        "drop:cycle": 3,  # x, y and the self-parented s
+        "drop:duplicate_message_id": 1,
+        "drop:missing_role": 1,
+        "drop:missing_tree_id": 1,
+    }
+    dup = next(i for i in out if isinstance(i, Rejected) and i.reason == "duplicate_message_id")
+    assert dup.doc.text == "duplicate of b" and dup.doc.provenance["line"] == 9  # the later copy goes
+    assert all(i.stage == "read" for i in out if isinstance(i, Rejected))
+    # rejected-message ids never collide with thread ids or each other
+    ids = [i.doc.id if isinstance(i, Rejected) else i.id for i in out]
+    assert len(ids) == len(set(ids))
+
+
+def test_malformed_lines_become_error_records():
+    out = run(
+        "messages",
+        flat_file(TREE[0], "{not json", "[1, 2]", json.dumps({"text": "no id", "message_tree_id": "t1"}),
+                  json.dumps(msg("q", "a", text=["not", "a", "string"])), "", TREE[1]),
+    )
+    errors = [i for i in out if isinstance(i, ErrorRecord)]
+    assert [e.locator for e in errors] == ["line 2", "line 3", "line 4", "line 5"]
+    assert all(e.stage == "read" and e.input_file == "flat.jsonl" for e in errors)
+    assert summary(out) == {"doc": 1, "error": 4}  # the blank line is not a record
+
+
+def test_nested_defects():
+    tree = nested(TREE)
+    tree["prompt"]["replies"].append("not an object")
+    tree["prompt"]["replies"][0]["replies"] = "not a list"
+    no_tree_id = {"prompt": {"message_id": "r", "text": "Hi", "role": "prompter",
+                             "replies": [{"message_id": "s", "text": "Yo", "role": "assistant"}]}}
+    out = run(
+        "oasst_trees",
+        flat_file(tree, "{bad", json.dumps({"no_prompt": 1}), no_tree_id, name="trees.jsonl"),
+    )
+    errors = [i for i in out if isinstance(i, ErrorRecord)]
+    assert sorted(e.locator for e in errors) == ["line 1 message 2", "line 1 message 5", "line 2", "line 3"]
+    # b (replies not a list) is lost with its subtree; c->d and the id-less tree remain
+    assert sorted(docs(out).values()) == [
+        "User: Hi\n\nAssistant: Yo",
+        "User: Question?\n\nAssistant: Best answer.\n\nUser: Thanks!",
+    ]
+    assert make_id(SRC, "r", "s") in docs(out)  # tree id falls back to the root's id
+
+
+def test_deep_tree_needs_no_recursion():
+    chain = [msg("m0", None, "start")] + [
+        msg(f"m{i}", f"m{i-1}", f"turn {i}", role="assistant" if i % 2 else "prompter") for i in range(1, 3000)
+    ]
+    out = run("messages", flat_file(*chain))
+    assert summary(out) == {"doc": 1}
+    assert len(out[0].metadata["conversation"]["message_ids"]) == 3000
+
+
+def test_config_validation():
+    with pytest.raises(ConfigError, match="min_messages"):
+        build(ConversationConfig, {"min_messages": 0})
+    with pytest.raises(ConfigError, match="max_threads_per_tree"):
+        build(ConversationConfig, {"max_threads_per_tree": 0})
+    with pytest.raises(ConfigError, match="unknown key"):
+        build(ConversationConfig, {"best_branch": True})
+
+
+def test_custom_field_names_reddit_style():
+    # Reddit: the tree is the post (not a message), top-level comments point at it.
+    records = [
+        {"id": "c1", "parent": "t3_post", "link": "t3_post", "body": "First!", "who": "user"},
+        {"id": "c2", "parent": "c1", "link": "t3_post", "body": "Second.", "who": "assistant",
+         "meta": {"score_rank": 0}},
+    ]
+    out = run(
+        "messages", flat_file(*records),
+        message_id_field="id", parent_id_field="parent", tree_id_field="link",
+        text_field="body", role_field="who", rank_field="meta.score_rank",
+    )
+    assert docs(out) == {make_id(SRC, "t3_post", "c2"): "User: First!\n\nAssistant: Second."}
+
+
+def test_openassistant_nested_and_flat_files_give_identical_threads():
+    trees = shared_path("conversations", "oasst-en-100-trees.jsonl")
+    flat = shared_path("conversations", "oasst-en-100-flat.jsonl")
+    with open(trees, "rb") as t, open(flat, "rb") as f:
+        a = run("oasst_trees", (str(trees), t))
+        b = run("messages", (str(flat), f))
+    assert summary(a) == summary(b)
+    assert docs(a) == docs(b)
+    # every one of the 1,167 messages is in a thread (no defects in this sample)
+    in_threads = {m for d in a for m in d.metadata["conversation"]["message_ids"]}
+    assert len(in_threads) == 1167 and len(docs(a)) == summary(a)["doc"]
