@@ -3,9 +3,11 @@ JSON-safe values, dotted field lookup, and the read-stage drop/error records."""
 
 from __future__ import annotations
 
+import codecs
 import datetime
 import decimal
-import gzip
+import io
+import zlib
 from typing import Any, Iterator, Optional
 
 from curate.document import Document, ErrorRecord, Rejected
@@ -14,9 +16,62 @@ READ_STAGE = "read"
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-def decompressed(fileobj, path: str):
+class TruncatedInput(IOError):
+    """Compressed input that ends inside a gzip member. (Not an EOFError: warcio and
+    GzipFile treat that as a normal end of input, which would lose it silently.)"""
+
+
+class GzipMembers(io.RawIOBase):
+    """Decompresses concatenated gzip members (bgzip, Common Crawl's per-record
+    members, or one member for the whole file) as a raw stream.
+
+    Unlike ``gzip.GzipFile``, everything decompressed before a truncation is returned
+    first, and the truncation is raised only on the next read: the records before
+    it are kept and the error is reported after them.
+    """
+
+    def __init__(self, raw, chunk_size: int = 1 << 16):
+        self.raw = raw
+        self.chunk_size = chunk_size
+        self.decomp = None  # the current member's decompressor
+        self.pending = bytearray()
+        self.pos = 0
+        self.at_end = False
+
+    def readable(self) -> bool:
+        return True
+
+    def _feed(self, data: bytes) -> None:
+        while data:
+            if self.decomp is None or self.decomp.eof:
+                self.decomp = zlib.decompressobj(31)  # 31: gzip header and trailer
+            self.pending += self.decomp.decompress(data)
+            data = self.decomp.unused_data if self.decomp.eof else b""
+
+    def readinto(self, buf) -> int:
+        while self.pos >= len(self.pending):
+            if self.at_end:
+                return 0
+            self.pending, self.pos = bytearray(), 0
+            data = self.raw.read(self.chunk_size)
+            if not data:
+                self.at_end = True
+                if self.decomp is not None and not self.decomp.eof:
+                    raise TruncatedInput("the gzip data ends inside a member (truncated file)")
+                return 0
+            self._feed(data)
+        n = min(len(buf), len(self.pending) - self.pos)
+        buf[:n] = self.pending[self.pos : self.pos + n]
+        self.pos += n
+        return n
+
+
+def decompressed(fileobj, path: str, buffered: bool = True):
     """``fileobj`` as a stream of decompressed bytes: gzip is recognised by its magic
-    bytes (or, for a stream that cannot seek back, by a ``.gz`` name)."""
+    bytes (or, for a stream that cannot seek back, by a ``.gz`` name).
+
+    ``buffered=False`` gives the raw stream, whose short reads never lose data before
+    a truncation (for readers that buffer themselves, like warcio)."""
     if fileobj.seekable():
         start = fileobj.tell()
         magic = fileobj.read(2)
@@ -24,8 +79,10 @@ def decompressed(fileobj, path: str):
         is_gzip = magic == GZIP_MAGIC
     else:
         is_gzip = path.endswith(".gz")
-    # GzipFile reads every member of a multi-member file (as bgzip and Common Crawl write).
-    return gzip.GzipFile(fileobj=fileobj, mode="rb") if is_gzip else fileobj
+    if not is_gzip:
+        return fileobj
+    raw = GzipMembers(fileobj)
+    return io.BufferedReader(raw, buffer_size=1 << 16) if buffered else raw
 
 
 def numbered_lines(stream) -> Iterator[tuple[int, bytes]]:
@@ -79,4 +136,56 @@ def optional_str(value: Any) -> Optional[str]:
     if isinstance(value, (str, int)):
         s = str(value)
         return s if s else None
+    return None
+
+
+def archive_records(fileobj, path: str, source: str, arc2warc: bool = False):
+    """(offset, record, content bytes) for each WARC/ARC record, read with warcio.
+
+    The stream is decompressed first (``decompressed``), so both per-record gzip
+    members and a file gzipped whole are read; offsets are in the uncompressed
+    stream. A read failure (truncated or corrupt input) yields one ErrorRecord at
+    its offset and ends the file: warcio cannot resynchronise after it.
+    """
+    from warcio.archiveiterator import ArchiveIterator
+
+    offset = 0
+    try:
+        it = ArchiveIterator(decompressed(fileobj, path, buffered=False), arc2warc=arc2warc)
+        for record in it:
+            content = record.content_stream().read()  # before the offset: that call skips the content
+            missing = getattr(record.raw_stream, "limit", 0)
+            failure = None
+            try:
+                offset = it.get_record_offset()  # reads on to the next record's start
+            except Exception as e:  # a failure after this record: keep the record, then report it
+                offset, failure = it.offset, e
+            if missing:  # warcio returns a cut record as if it were whole
+                yield read_error(path, f"offset {offset}", source, f"truncated record: {missing} bytes missing")
+                return
+            yield offset, record, content
+            if failure is not None:
+                raise failure
+    except Exception as e:  # warcio raises many types on bad input (ArchiveLoadFailed, EOFError, zlib.error...)
+        yield read_error(path, f"after offset {offset}", source, f"{type(e).__name__}: {e}")
+
+
+def known_codec(name) -> Optional[str]:
+    """Python's name for a charset label (str or bytes), or None when unknown."""
+    if not name:
+        return None
+    if isinstance(name, bytes):
+        name = name.decode("ascii", "ignore")
+    try:
+        return codecs.lookup(name.strip().strip("\"'")).name
+    except LookupError:
+        return None
+
+
+def header_charset(content_type: Optional[str]) -> Optional[str]:
+    """The known codec named by a Content-Type's charset parameter, if any."""
+    for param in (content_type or "").split(";")[1:]:
+        key, _, value = param.strip().partition("=")
+        if key.strip().lower() == "charset":
+            return known_codec(value)
     return None
