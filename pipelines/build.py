@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
+import pipelines.conversations  # noqa: F401  (registers its read transforms)
 import pipelines.exact_dedup  # noqa: F401  (registers its global transform)
 from curate import registry
 from curate.config import ConfigError, PipelineConfig

@@ -40,17 +40,33 @@ class ReadFile(beam.DoFn):
             )
 
     def _route(self, item):
-        count_input(item.doc.source if isinstance(item, Rejected) else item.source)
-        if isinstance(item, Document):
-            yield item
-        elif isinstance(item, Rejected):
-            count_drop(item)
-            yield beam.pvalue.TaggedOutput(REJECTED, item)
-        elif isinstance(item, ErrorRecord):
-            count_error(item)
-            yield beam.pvalue.TaggedOutput(ERRORS, item)
-        else:
-            raise TypeError(f"reader {self.kind} yielded {type(item).__name__}")
+        yield route(item, self.kind)
+
+
+def route(item, kind: str):
+    """Count one input unit and return it for the main or the tagged output."""
+    count_input(item.doc.source if isinstance(item, Rejected) else item.source)
+    if isinstance(item, Document):
+        return item
+    if isinstance(item, Rejected):
+        count_drop(item)
+        return beam.pvalue.TaggedOutput(REJECTED, item)
+    if isinstance(item, ErrorRecord):
+        count_error(item)
+        return beam.pvalue.TaggedOutput(ERRORS, item)
+    raise TypeError(f"reader {kind} yielded {type(item).__name__}")
+
+
+def matched_files(pbegin, paths):
+    """The files matching ``paths`` (globs, gs:// patterns) as ReadableFiles, spread."""
+    return (
+        pbegin
+        | "paths" >> beam.Create(sorted(paths))
+        | "match" >> fileio.MatchAll()
+        | "open" >> fileio.ReadMatches()
+        # Spread files over workers (MatchAll output would otherwise stay fused).
+        | "spread" >> beam.Reshuffle()
+    )
 
 
 class ReadInput(beam.PTransform):
@@ -61,15 +77,7 @@ class ReadInput(beam.PTransform):
         self.inp = inp
 
     def expand(self, pbegin):
-        files = (
-            pbegin
-            | "paths" >> beam.Create(sorted(self.inp.paths))
-            | "match" >> fileio.MatchAll()
-            | "open" >> fileio.ReadMatches()
-            # Spread files over workers (MatchAll output would otherwise stay fused).
-            | "spread" >> beam.Reshuffle()
-        )
-        res = files | "read" >> beam.ParDo(ReadFile(self.inp.kind, self.inp.name, self.inp.options)).with_outputs(
+        res = matched_files(pbegin, self.inp.paths) | "read" >> beam.ParDo(ReadFile(self.inp.kind, self.inp.name, self.inp.options)).with_outputs(
             REJECTED, ERRORS, main="docs"
         )
         return StageResult(res.docs, res[REJECTED], res[ERRORS])

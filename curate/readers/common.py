@@ -3,7 +3,6 @@ JSON-safe values, dotted field lookup, and the read-stage drop/error records."""
 
 from __future__ import annotations
 
-import codecs
 import datetime
 import decimal
 import io
@@ -153,39 +152,12 @@ def archive_records(fileobj, path: str, source: str, arc2warc: bool = False):
     try:
         it = ArchiveIterator(decompressed(fileobj, path, buffered=False), arc2warc=arc2warc)
         for record in it:
-            content = record.content_stream().read()  # before the offset: that call skips the content
+            offset = it.offset  # this record's start (get_record_offset() would consume it)
+            content = record.content_stream().read()
             missing = getattr(record.raw_stream, "limit", 0)
-            failure = None
-            try:
-                offset = it.get_record_offset()  # reads on to the next record's start
-            except Exception as e:  # a failure after this record: keep the record, then report it
-                offset, failure = it.offset, e
             if missing:  # warcio returns a cut record as if it were whole
                 yield read_error(path, f"offset {offset}", source, f"truncated record: {missing} bytes missing")
                 return
             yield offset, record, content
-            if failure is not None:
-                raise failure
     except Exception as e:  # warcio raises many types on bad input (ArchiveLoadFailed, EOFError, zlib.error...)
         yield read_error(path, f"after offset {offset}", source, f"{type(e).__name__}: {e}")
-
-
-def known_codec(name) -> Optional[str]:
-    """Python's name for a charset label (str or bytes), or None when unknown."""
-    if not name:
-        return None
-    if isinstance(name, bytes):
-        name = name.decode("ascii", "ignore")
-    try:
-        return codecs.lookup(name.strip().strip("\"'")).name
-    except LookupError:
-        return None
-
-
-def header_charset(content_type: Optional[str]) -> Optional[str]:
-    """The known codec named by a Content-Type's charset parameter, if any."""
-    for param in (content_type or "").split(";")[1:]:
-        key, _, value = param.strip().partition("=")
-        if key.strip().lower() == "charset":
-            return known_codec(value)
-    return None

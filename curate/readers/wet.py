@@ -12,7 +12,8 @@ import dataclasses
 from typing import Iterator, Optional
 
 from curate.document import Document, make_id
-from curate.readers.common import archive_records, header_charset, read_reject
+from curate.readers.common import archive_records, read_reject
+from curate.readers.warc import charset_from_content_type
 from curate.registry import register_reader
 
 
@@ -26,7 +27,7 @@ class WetConfig:
 
 def _decode(content: bytes, content_type: Optional[str]) -> str:
     # Common Crawl writes WET text as UTF-8; a charset parameter, if any, wins.
-    return content.decode(header_charset(content_type) or "utf-8", "replace")
+    return content.decode(charset_from_content_type(content_type) or "utf-8", "replace")
 
 
 @register_reader("wet", WetConfig, "web")
