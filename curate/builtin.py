@@ -5,6 +5,6 @@ Add a new stage or reader module here so configs can name it.
 
 from curate.filters import gopher  # noqa: F401
 from curate.readers import warc  # noqa: F401
-from curate.readers import arc, conversations, wet  # noqa: F401
+from curate.readers import arc, conversations, records, wet  # noqa: F401
 from curate import extract, langid  # noqa: F401
 from curate.dedup import exact  # noqa: F401

@@ -1,0 +1,137 @@
+"""Corpora that are already documents: JSONL (optionally gzipped) and Parquet, one
+document per line or row.
+
+A configurable ``text_field`` holds the text; ``id_field`` (else the file and line or
+row number) gives the stable id; ``metadata_fields`` are carried into
+``metadata["fields"]``; ``url_field`` and ``date_field`` into the provenance. Field
+names may be dotted to reach into nested objects (``meta.url``).
+
+Per record: a document, or ``Rejected(read:empty_text)``, or an ErrorRecord naming the
+line (or row) for invalid JSON, a non-object line, a missing or non-string text, a
+missing id. Parquet is read in batches of ``batch_rows`` rows (row group by row
+group), only the columns named in the config: large files never load whole.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import IO, Iterator, Optional, Union
+
+from curate.config import ConfigError
+from curate.document import Document, ErrorRecord, Rejected, make_id
+from curate.readers.common import (
+    decompressed,
+    field,
+    json_safe,
+    numbered_lines,
+    optional_str,
+    read_error,
+    read_reject,
+)
+from curate.registry import register_reader
+
+Item = Union[Document, Rejected, ErrorRecord]
+
+
+@dataclasses.dataclass
+class RecordsConfig:
+    text_field: str = "text"
+    id_field: Optional[str] = None  # null: the id comes from the file and the line/row number
+    metadata_fields: list[str] = dataclasses.field(default_factory=list)
+    url_field: Optional[str] = None
+    date_field: Optional[str] = None
+
+    def fields(self) -> list[str]:
+        named = [self.text_field, self.id_field, self.url_field, self.date_field, *self.metadata_fields]
+        return list(dict.fromkeys(n for n in named if n))
+
+
+@dataclasses.dataclass
+class ParquetConfig(RecordsConfig):
+    batch_rows: int = 1024  # rows decoded at a time
+
+    def validate(self, key: str) -> None:
+        if self.batch_rows < 1:
+            raise ConfigError(f"{key}.batch_rows: must be >= 1, got {self.batch_rows}")
+
+
+def record_item(record, path: str, locator: str, source: str, cfg: RecordsConfig) -> Item:
+    """One record (a dict) -> Document, Rejected or ErrorRecord."""
+    if not isinstance(record, dict):
+        return read_error(path, locator, source, f"record is a {type(record).__name__}, not an object")
+    text = field(record, cfg.text_field)
+    if not isinstance(text, str):
+        what = "missing" if text is None else f"a {type(text).__name__}, not a string"
+        return read_error(path, locator, source, f"text field {cfg.text_field!r} is {what}")
+    if cfg.id_field:
+        record_id = optional_str(field(record, cfg.id_field))
+        if record_id is None:
+            return read_error(path, locator, source, f"id field {cfg.id_field!r} is missing or not a string/integer")
+        doc_id = make_id(source, record_id)
+    else:
+        record_id = locator
+        doc_id = make_id(source, path, locator)
+    provenance = {"input_file": path, "record_id": record_id}
+    if cfg.id_field:
+        provenance["locator"] = locator
+    for key, name in (("url", cfg.url_field), ("fetch_date", cfg.date_field)):
+        if name:
+            value = field(record, name)
+            provenance[key] = None if value is None else str(json_safe(value))
+    doc = Document(id=doc_id, text=text, source=source, provenance=provenance)
+    carried = {n: json_safe(field(record, n)) for n in cfg.metadata_fields if field(record, n) is not None}
+    if carried:
+        doc.metadata["fields"] = carried
+    if not text.strip():
+        return read_reject(doc, "empty_text")
+    return doc
+
+
+@register_reader("jsonl", RecordsConfig, default_source="documents")
+def read_jsonl(path: str, fileobj: IO[bytes], source: str, config: RecordsConfig) -> Iterator[Item]:
+    """One record per non-blank line; gzip recognised by its magic bytes."""
+    for n, raw in numbered_lines(decompressed(fileobj, path)):
+        if not raw.strip():
+            continue  # a blank line holds no record
+        locator = f"line {n}"
+        try:
+            record = json.loads(raw)
+        except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError too
+            yield read_error(path, locator, source, f"invalid JSON: {e}")
+            continue
+        yield record_item(record, path, locator, source, config)
+
+
+def _top_column(name: str, schema_names: list[str]) -> Optional[str]:
+    """The column holding ``name``: itself, or the struct column a dotted name starts with."""
+    if name in schema_names:
+        return name
+    head = name.split(".", 1)[0]
+    return head if head in schema_names else None
+
+
+@register_reader("parquet", ParquetConfig, default_source="documents")
+def read_parquet(path: str, fileobj: IO[bytes], source: str, config: ParquetConfig) -> Iterator[Item]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(fileobj)
+    schema = pf.schema_arrow
+    names = list(schema.names)
+    for required in (config.text_field, config.id_field):
+        if required and _top_column(required, names) is None:
+            yield read_error(path, "file", source, f"no column {required!r} (columns: {', '.join(names)})")
+            return
+    if config.text_field in names:
+        text_type = schema.field(config.text_field).type
+        if not (pa.types.is_string(text_type) or pa.types.is_large_string(text_type)):
+            # every row would fail alike: one error for the file says it once
+            yield read_error(path, "file", source, f"text column {config.text_field!r} is {text_type}, not a string")
+            return
+    columns = list(dict.fromkeys(c for c in (_top_column(f, names) for f in config.fields()) if c))
+    row = 0
+    for batch in pf.iter_batches(batch_size=config.batch_rows, columns=columns, use_threads=False):
+        for record in batch.to_pylist():
+            yield record_item(record, path, f"row {row}", source, config)
+            row += 1
