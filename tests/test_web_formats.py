@@ -160,3 +160,33 @@ def test_arc_too_large_and_truncated():
     assert summary(out) == {"drop:record_warcinfo": 1, "doc": 1, "error": 1}
     out = read_arc_bytes(b"".join(arc_fixture()[:2])[:-40])  # uncompressed, cut inside the body
     assert summary(out) == {"drop:record_warcinfo": 1, "error": 1}
+
+
+def test_arc_written_from_a_real_warc_reads_as_the_warc_does():
+    """The real Common Crawl WARC's responses rewritten as ARC v1 (one gzip member per
+    record, as archives did): the ARC reader gives the WARC reader's documents."""
+    import re
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    from curate.readers.warc import read_warc
+
+    path = shared_path("warc", "cc-main-2020-34-sample.warc.gz")
+    records = [arc_record("filedesc://sample.arc", "20200808000000", "text/plain", VERSION_BLOCK, ip="0.0.0.0")]
+    with open(path, "rb") as f:
+        for r in ArchiveIterator(f):
+            if r.rec_type != "response":
+                continue
+            h = r.rec_headers
+            date = re.sub(r"\D", "", h.get_header("WARC-Date"))[:14]
+            ctype = (r.http_headers.get_header("Content-Type") or "unknown").split(";")[0].strip()
+            block = r.http_headers.to_bytes() + r.raw_stream.read()
+            records.append(arc_record(h.get_header("WARC-Target-URI"), date, ctype, block,
+                                      ip=h.get_header("WARC-IP-Address") or "0.0.0.0"))
+    arc_docs = [d for d in read_arc_bytes(b"".join(gzip.compress(r) for r in records)) if isinstance(d, Document)]
+    with open(path, "rb") as f:
+        warc_docs = [d for d in read_warc(str(path), f, "web", WarcConfig()) if isinstance(d, Document)]
+    assert len(arc_docs) == len(warc_docs) == 16
+    for a, w in zip(arc_docs, warc_docs):
+        assert (a.html, a.provenance["url"], a.provenance["fetch_date"]) == (
+            w.html, w.provenance["url"], w.provenance["fetch_date"])
