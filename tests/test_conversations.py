@@ -238,11 +238,14 @@ def test_custom_field_names_reddit_style():
 def test_openassistant_nested_and_flat_files_give_identical_threads():
     trees = shared_path("conversations", "oasst-en-100-trees.jsonl")
     flat = shared_path("conversations", "oasst-en-100-flat.jsonl")
-    with open(trees, "rb") as t, open(flat, "rb") as f:
+    for options, kept in (({}, 626), ({"best_branch_only": True}, 100), ({"max_threads_per_tree": 3}, 299)):
+        with open(trees, "rb") as t, open(flat, "rb") as f:
+            a = run("oasst_trees", (str(trees), t), **options)
+            b = run("messages", (str(flat), f), **options)
+        assert summary(a) == summary(b) and len(a) == 626  # one unit per root-to-leaf path
+        assert docs(a) == docs(b) and len(docs(a)) == kept
+    with open(trees, "rb") as t:
         a = run("oasst_trees", (str(trees), t))
-        b = run("messages", (str(flat), f))
-    assert summary(a) == summary(b)
-    assert docs(a) == docs(b)
     # every one of the 1,167 messages is in a thread (no defects in this sample)
     in_threads = {m for d in a for m in d.metadata["conversation"]["message_ids"]}
     assert len(in_threads) == 1167 and len(docs(a)) == summary(a)["doc"]

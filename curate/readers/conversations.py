@@ -221,12 +221,11 @@ def parse_tree_line(path: str, line: int, raw: bytes, source: str, cfg: Conversa
 
 def parse_file(kind: str, path: str, fileobj, source: str, cfg: ConversationConfig) -> Iterator[Parsed]:
     """Every message of one file (gzip recognised), blank lines skipped."""
-    parse = parse_tree_line if kind == TREES_KIND else None
     for line, raw in numbered_lines(decompressed(fileobj, path)):
         if not raw.strip():
             continue
-        if parse is not None:
-            yield from parse(path, line, raw, source, cfg)
+        if kind == TREES_KIND:
+            yield from parse_tree_line(path, line, raw, source, cfg)
         else:
             yield parse_message_line(path, line, raw, source, cfg)
 
