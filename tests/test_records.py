@@ -68,6 +68,17 @@ def test_jsonl_ids_from_file_and_line_without_id_field():
     assert out[0].provenance["record_id"] == "line 1"
 
 
+def test_jsonl_gzip_members_and_zero_padding():
+    members = gzip.compress(jsonl({"text": "one"})) + gzip.compress(jsonl({"text": "two"}))
+    out = read_j(members + b"\x00" * 100)  # padded, as some writers do
+    assert [d.text for d in out] == ["one", "two"]
+    seen = []
+    with pytest.raises(Exception, match="header"):  # not gzip after the members: an error, not a silent end
+        for doc in read_jsonl("t.jsonl.gz", io.BytesIO(members + b"garbage"), "docs", RecordsConfig()):
+            seen.append(doc.text)
+    assert seen == ["one", "two"]  # what came before the damage is read first
+
+
 def test_jsonl_invalid_utf8_and_truncated_gzip():
     out = read_j(b'{"text": "ok"}\n{"text": "\xff\xfe"}\n')
     assert summary(out) == {"doc": 1, "error": 1}

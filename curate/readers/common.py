@@ -35,6 +35,7 @@ class GzipMembers(io.RawIOBase):
         self.decomp = None  # the current member's decompressor
         self.pending = bytearray()
         self.pos = 0
+        self.failure: Optional[Exception] = None  # raised once ``pending`` is consumed
         self.at_end = False
 
     def readable(self) -> bool:
@@ -43,12 +44,22 @@ class GzipMembers(io.RawIOBase):
     def _feed(self, data: bytes) -> None:
         while data:
             if self.decomp is None or self.decomp.eof:
+                data = data.lstrip(b"\x00")  # zero padding between or after members, as GzipFile allows
+                if not data:
+                    return
                 self.decomp = zlib.decompressobj(31)  # 31: gzip header and trailer
-            self.pending += self.decomp.decompress(data)
+            try:
+                self.pending += self.decomp.decompress(data)
+            except zlib.error as e:  # corrupt data: report it after what decompressed before it
+                self.failure = e
+                return
             data = self.decomp.unused_data if self.decomp.eof else b""
 
     def readinto(self, buf) -> int:
         while self.pos >= len(self.pending):
+            if self.failure is not None:
+                failure, self.failure, self.at_end = self.failure, None, True
+                raise failure
             if self.at_end:
                 return 0
             self.pending, self.pos = bytearray(), 0
