@@ -110,3 +110,9 @@ def test_every_kind_runs_to_shards_with_per_source_counts(formats_run):
     assert sorted((e["source"], e["locator"]) for e in errors) == [
         ("conv_flat", "line 3"), ("jl", "line 2"), ("pq", "row 2"),
     ]
+
+
+def test_the_example_config_validates():
+    cfg = config.load("configs/formats.yaml", check_paths=False)
+    assert [i.kind for i in cfg.inputs] == ["oasst_trees", "messages", "wet", "jsonl", "parquet"]
+    assert cfg.inputs[4].options.batch_rows == 256
