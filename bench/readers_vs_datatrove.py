@@ -1,4 +1,4 @@
-"""JSONL.gz and Parquet readers: ours vs datatrove's, on the same generated files.
+"""WET, JSONL.gz and Parquet readers: ours vs datatrove's, on the same generated files.
 
     /work/venv/bin/python bench/readers_vs_datatrove.py [--docs 50000] [--peer-python /work/venv-peers/bin/python]
 
@@ -30,25 +30,28 @@ import sys, time
 sys.path.insert(0, {repo!r})
 from curate.config import build
 from curate.readers.records import ParquetConfig, RecordsConfig, read_jsonl, read_parquet
+from curate.readers.wet import WetConfig, read_wet
 path, kind = sys.argv[1], sys.argv[2]
 t = time.perf_counter(); n = 0
 with open(path, "rb") as f:
-    if kind == "jsonl":
+    if kind == "wet":
+        items = read_wet(path, f, "bench", WetConfig())
+    elif kind == "jsonl":
         items = read_jsonl(path, f, "bench", build(RecordsConfig, {{"id_field": "id", "metadata_fields": ["url"]}}))
     else:
         items = read_parquet(path, f, "bench", build(ParquetConfig, {{"id_field": "id", "metadata_fields": ["url"], "batch_rows": 1000}}))
     for doc in items:
-        n += len(doc.text) > 0
+        n += hasattr(doc, "text") and len(doc.text) > 0
 print(n, time.perf_counter() - t, [l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM")][0])
 """
 
 PEER = """
 import sys, time, os
-from datatrove.pipeline.readers import JsonlReader, ParquetReader
+from datatrove.pipeline.readers import JsonlReader, ParquetReader, WarcReader
 path, kind = sys.argv[1], sys.argv[2]
 folder, name = os.path.dirname(path), os.path.basename(path)
-cls = JsonlReader if kind == "jsonl" else ParquetReader
-reader = cls(folder, glob_pattern=name, text_key="text", id_key="id")
+cls = {"wet": WarcReader, "jsonl": JsonlReader, "parquet": ParquetReader}[kind]
+reader = cls(folder, glob_pattern=name) if kind == "wet" else cls(folder, glob_pattern=name, text_key="text", id_key="id")
 t = time.perf_counter(); n = 0
 for doc in reader.read_files_shard([name]):
     n += len(doc.text) > 0
@@ -65,7 +68,7 @@ print(n, time.perf_counter() - t, [l.split()[1] for l in open("/proc/self/status
 """
 
 
-def make_inputs(folder: str, n_docs: int) -> tuple[str, str]:
+def make_inputs(folder: str, n_docs: int) -> tuple[str, str, str]:
     rng = np.random.default_rng(0)
     vocab = np.array(["".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz"), size=k)) for k in rng.integers(2, 10, 5000)])
     lengths = rng.integers(100, 900, n_docs)
@@ -76,10 +79,19 @@ def make_inputs(folder: str, n_docs: int) -> tuple[str, str]:
     with gzip.open(jsonl, "wt", encoding="utf-8", compresslevel=1) as f:
         for t, i, u in zip(texts, ids, urls):
             f.write(json.dumps({"id": i, "text": t, "url": u}) + "\n")
+    wet = os.path.join(folder, "docs.warc.wet.gz")
+    with open(wet, "wb") as f:  # one gzip member per record, as Common Crawl writes WET
+        for t, i, u in zip(texts, ids, urls):
+            body = t.encode()
+            head = (f"WARC/1.0\r\nWARC-Type: conversion\r\nWARC-Target-URI: {u}\r\n"
+                    f"WARC-Date: 2024-05-18T01:58:10Z\r\nWARC-Record-ID: <urn:uuid:{i}>\r\n"
+                    f"WARC-Identified-Content-Language: eng\r\nContent-Type: text/plain\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n")
+            f.write(gzip.compress(head.encode() + body + b"\r\n\r\n", compresslevel=1))
     parquet = os.path.join(folder, "docs.parquet")
     pq.write_table(pa.table({"id": ids, "text": texts, "url": urls}), parquet, row_group_size=5000,
                    compression="zstd")
-    return jsonl, parquet
+    return wet, jsonl, parquet
 
 
 def run(python: str, code: str, *args: str) -> tuple[int, float, float]:
@@ -94,19 +106,19 @@ def main() -> int:
     ap.add_argument("--peer-python", default="/work/venv-peers/bin/python")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        jsonl, parquet = make_inputs(tmp, args.docs)
-        size = {p: os.path.getsize(p) / 2**20 for p in (jsonl, parquet)}
+        wet, jsonl, parquet = make_inputs(tmp, args.docs)
+        size = {p: os.path.getsize(p) / 2**20 for p in (wet, jsonl, parquet)}
         text_mb = pq.read_table(parquet, columns=["text"]).column("text").nbytes / 2**20
         print(f"{args.docs:,} documents, {text_mb:.0f} MB of text; jsonl.gz {size[jsonl]:.0f} MB, "
-              f"parquet {size[parquet]:.0f} MB (row groups of 5,000)")
-        for kind, path in (("jsonl", jsonl), ("parquet", parquet)):
+              f"parquet {size[parquet]:.0f} MB (row groups of 5,000), wet.gz {size[wet]:.0f} MB")
+        for kind, path in (("wet", wet), ("jsonl", jsonl), ("parquet", parquet)):
             n, s, rss = run(sys.executable, OURS.format(repo=REPO), path, kind)
             have_peer = os.path.exists(args.peer_python)
             pn, ps, prss = run(args.peer_python, PEER, path, kind) if have_peer else (0, float("nan"), float("nan"))
-            print(f"{kind:8s} ours     {n / s:10,.0f} docs/s  peak RSS {rss:6.0f} MB")
+            print(f"{kind:8s} ours     {n / s:10,.0f} docs/s  peak RSS {rss:6.0f} MB  ({n:,} docs)")
             if have_peer:
                 print(f"{kind:8s} datatrove{pn / ps:10,.0f} docs/s  peak RSS {prss:6.0f} MB"
-                      f"   (ours/peer speed {ps / s * n / pn:.2f}x, memory {rss / prss:.2f}x)")
+                      f"  ({pn:,} docs; ours/peer speed {ps / s * n / pn:.2f}x, memory {rss / prss:.2f}x)")
         n, s, rss = run(sys.executable, WHOLE, parquet)
         print(f"parquet  read_table (whole file at once)  peak RSS {rss:6.0f} MB")
     return 0
