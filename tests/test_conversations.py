@@ -249,3 +249,37 @@ def test_openassistant_nested_and_flat_files_give_identical_threads():
     # every one of the 1,167 messages is in a thread (no defects in this sample)
     in_threads = {m for d in a for m in d.metadata["conversation"]["message_ids"]}
     assert len(in_threads) == 1167 and len(docs(a)) == summary(a)["doc"]
+
+
+def test_random_broken_trees_account_for_every_message():
+    """Seeded random trees with every defect mixed in: no crash, and every message is
+    either on a produced thread or rejected exactly once under its own reason."""
+    import random
+
+    rng = random.Random(7)
+    for trial in range(40):
+        n = rng.randint(1, 40)
+        ids = [f"m{i}" for i in range(n)]
+        records = []
+        for i, mid in enumerate(ids):
+            r = rng.random()
+            parent = (None if i == 0 or r < 0.05 else rng.choice(ids[:i]) if r < 0.8
+                      else rng.choice(ids) if r < 0.93 else "missing")  # later ids make cycles
+            records.append(msg(mid, parent, rng.choice(["text", "", "more text"]) if rng.random() < 0.1 else "t",
+                               role=rng.choice(["prompter", "assistant"]), rank=rng.choice([None, 0, 1, 2]),
+                               deleted=rng.random() < 0.05))
+        records += [dict(rng.choice(records)) for _ in range(rng.randint(0, 3))]  # duplicates
+        rng.shuffle(records)
+        options = rng.choice([{}, {"best_branch_only": True}, {"max_threads_per_tree": 2}, {"min_messages": 1}])
+        out = run("messages", flat_file(*records), **options)
+        rejected_messages = collections.Counter(
+            i.doc.metadata["conversation"]["message_id"] for i in out
+            if isinstance(i, Rejected) and "message_id" in i.doc.metadata["conversation"]
+        )
+        on_threads = {
+            m for i in out for m in (i.doc if isinstance(i, Rejected) else i).metadata["conversation"].get("message_ids", [])
+        }
+        duplicates = len(records) - n
+        assert sum(rejected_messages.values()) + len(on_threads) == n + duplicates, (trial, options)
+        copied = {r["message_id"] for r in records if records.count(r) > 1}
+        assert not (on_threads & set(rejected_messages)) - copied  # only a duplicate's copy is both
