@@ -95,3 +95,13 @@ def test_garbage_after_valid_records_is_an_error_not_a_crash():
     items = read(data)
     assert isinstance(items[0], Document)
     assert isinstance(items[-1], ErrorRecord) and "offset" in items[-1].locator
+
+
+def test_last_gzip_member_cut_short_is_reported_not_lost():
+    page = html_page("Hi", ["Hello."]).encode()
+    one = len(warc_bytes([response("http://a.org/0", page)]))
+    data = warc_bytes([response(f"http://a.org/{i}", page) for i in range(3)])
+    items = read(data[: 2 * one + 30])  # two whole members and the start of a third
+    assert [type(i).__name__ for i in items] == ["Document", "Document", "ErrorRecord"]
+    assert "could not be read" in items[2].message
+    assert [type(i).__name__ for i in read(data)] == ["Document"] * 3  # an intact file: no error

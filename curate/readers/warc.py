@@ -120,7 +120,8 @@ def _media_type(content_type: Optional[str]) -> str:
 def read_warc(path: str, fileobj: IO[bytes], source: str, config: WarcConfig) -> Iterator[Item]:
     """Read one WARC (or WARC.gz) stream. See the module docstring for what it yields."""
     emitted = 0
-    for item in _read_stream(ArchiveIterator(fileobj, check_digests=False), path, source, config):
+    it = ArchiveIterator(fileobj, check_digests=False)
+    for item in _read_stream(it, path, source, config):
         if _needs_whole_file_gunzip(item) and fileobj.seekable():
             # gzipped as one member instead of one per record: warcio refuses to go on,
             # so read it again through a gunzipping stream and skip what was yielded.
@@ -132,6 +133,29 @@ def read_warc(path: str, fileobj: IO[bytes], source: str, config: WarcConfig) ->
             return
         emitted += 1
         yield item
+    tail = _unread_tail(fileobj, it.offset)
+    if tail:
+        # warcio ends quietly when the last gzip member is cut short: the records in
+        # it would vanish without a trace.
+        yield ErrorRecord(
+            input_file=path,
+            locator=f"offset:{it.offset}",
+            stage="read",
+            message=f"{tail} bytes after offset {it.offset} could not be read as WARC records "
+            f"(truncated or corrupt gzip member)",
+            source=source,
+        )
+
+
+def _unread_tail(fileobj: IO[bytes], end: int) -> int:
+    """How many non-padding bytes of a seekable file lie after ``end``."""
+    try:
+        if not fileobj.seekable():
+            return 0
+        fileobj.seek(end)
+        return len(fileobj.read().rstrip(b"\x00").lstrip(b"\r\n\x00"))
+    except (OSError, ValueError):
+        return 0
 
 
 def _needs_whole_file_gunzip(item) -> bool:
