@@ -28,6 +28,19 @@ class DocStage:
     def process(self, doc: Document) -> Union[Document, Drop]:
         raise NotImplementedError
 
+    def add_stat(self, name: str, n: int = 1) -> None:
+        """Count something this stage did to a document (redactions, lines removed).
+
+        The pipeline reports it as the run statistic ``stat|<source>|<stage>|<name>``
+        after each ``process`` call (see :meth:`take_stats`)."""
+        if n:
+            stats = self.__dict__.setdefault("_stats", {})
+            stats[name] = stats.get(name, 0) + n
+
+    def take_stats(self) -> dict:
+        """The statistics added since the last call, and reset."""
+        return self.__dict__.pop("_stats", None) or {}
+
 
 class Filter(DocStage):
     """A keep/drop decision over signals stored in ``doc.metadata["signals"][name]``."""

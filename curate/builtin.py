@@ -8,3 +8,5 @@ from curate.readers import warc  # noqa: F401
 from curate.readers import arc, conversations, records, wet  # noqa: F401
 from curate import extract, langid  # noqa: F401
 from curate.dedup import exact  # noqa: F401
+from curate.readers import books, code  # noqa: F401
+from curate import redact  # noqa: F401
