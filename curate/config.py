@@ -181,10 +181,15 @@ class OutputConfig:
 
 @dataclasses.dataclass
 class StageConfig:
-    """One entry of ``stages:``: the registered stage name and its validated parameters."""
+    """One entry of ``stages:``: the registered stage name and its validated parameters.
+
+    ``applies_to`` (a key every stage accepts beside its own parameters) lists the
+    document sources the stage runs on; documents of other sources pass it untouched
+    and uncounted. None: every source."""
 
     name: str
     params: Any
+    applies_to: Optional[list[str]] = None
 
 
 @dataclasses.dataclass
@@ -226,7 +231,13 @@ def _parse_stages(data: Any) -> list[StageConfig]:
         if name in seen:
             raise ConfigError(f"{key}.{name}: stage listed twice")
         seen.add(name)
-        stages.append(StageConfig(name, build(spec.config_cls, params, f"stages.{name}")))
+        applies_to = None
+        if isinstance(params, dict) and "applies_to" in params:
+            params = dict(params)
+            applies_to = _convert(params.pop("applies_to"), list[str], f"stages.{name}.applies_to")
+            if not applies_to:
+                raise ConfigError(f"stages.{name}.applies_to: expected at least one source")
+        stages.append(StageConfig(name, build(spec.config_cls, params, f"stages.{name}"), applies_to))
     return stages
 
 

@@ -11,7 +11,7 @@ from curate import registry
 from curate.config import ConfigError, PipelineConfig
 from pipelines import output
 from pipelines.readers import read_input
-from pipelines.stages import GLOBAL_TRANSFORMS, apply_doc_stage
+from pipelines.stages import GLOBAL_TRANSFORMS, apply_doc_stage, apply_global_stage
 
 # Input kinds whose documents hold HTML until the ``extract`` stage runs.
 HTML_KINDS = {"warc", "arc"}
@@ -22,7 +22,13 @@ def check_stages(cfg: PipelineConfig) -> None:
     names = [s.name for s in cfg.stages]
     if any(i.kind in HTML_KINDS for i in cfg.inputs) and "extract" not in names:
         raise ConfigError("stages: inputs of kind warc/arc need the 'extract' stage")
+    sources = {i.name for i in cfg.inputs}
     for s in cfg.stages:
+        unknown = [src for src in (s.applies_to or []) if src not in sources]
+        if unknown:
+            raise ConfigError(
+                f"stages.{s.name}.applies_to: no input has source {unknown[0]!r} (inputs: {', '.join(sorted(sources))})"
+            )
         if not registry.STAGES[s.name].per_document and s.name not in GLOBAL_TRANSFORMS:
             raise ConfigError(f"stages.{s.name}: no Beam transform registered for this global stage")
 
@@ -40,9 +46,9 @@ def build(p: beam.Pipeline, cfg: PipelineConfig, out_dir: str, tokenizer_proto) 
     for stage in cfg.stages:
         spec = registry.STAGES[stage.name]
         if spec.per_document:
-            res = apply_doc_stage(docs, stage.name, stage.params)
+            res = apply_doc_stage(docs, stage.name, stage.params, stage.applies_to)
         else:
-            res = docs | f"stage:{stage.name}" >> GLOBAL_TRANSFORMS[stage.name](stage.params)
+            res = apply_global_stage(docs, stage.name, stage.params, stage.applies_to)
         docs = res.kept
         rejected.append(res.rejected)
         errors.append(res.errors)

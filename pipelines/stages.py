@@ -20,7 +20,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from curate.document import Drop, ErrorRecord, Rejected
-from pipelines.counters import NAMESPACE, dropped_name, error_name, input_name, kept_name
+from pipelines.counters import NAMESPACE, dropped_name, error_name, input_name, kept_name, stat_name
 
 
 class StageResult(typing.NamedTuple):
@@ -62,11 +62,17 @@ ERRORS = "errors"
 
 
 class ApplyDocStage(beam.DoFn):
-    """Runs one per-document stage; drops and errors go to tagged outputs, counted."""
+    """Runs one per-document stage; drops and errors go to tagged outputs, counted.
 
-    def __init__(self, stage_name: str, params):
+    With ``applies_to`` (a list of sources), documents of other sources pass through
+    untouched and uncounted: prose filters skip code, code filters skip prose.
+    Statistics the stage adds (:meth:`curate.base.DocStage.add_stat`) become counters
+    ``stat|<source>|<stage>|<name>``."""
+
+    def __init__(self, stage_name: str, params, applies_to=None):
         self.stage_name = stage_name
         self.params = params
+        self.applies_to = frozenset(applies_to) if applies_to is not None else None
         self.stage = None
 
     def setup(self):
@@ -78,9 +84,13 @@ class ApplyDocStage(beam.DoFn):
         self.stage.setup()
 
     def process(self, doc):
+        if self.applies_to is not None and doc.source not in self.applies_to:
+            yield doc
+            return
         try:
             out = self.stage.process(doc)
         except Exception as e:  # a bad record must not stop the run: it becomes an error record
+            self.stage.take_stats()  # a failed document's partial statistics are not counted
             err = ErrorRecord(
                 input_file=doc.provenance.get("input_file", ""),
                 locator=doc.provenance.get("record_id") or doc.id,
@@ -92,6 +102,8 @@ class ApplyDocStage(beam.DoFn):
             count_error(err)
             yield beam.pvalue.TaggedOutput(ERRORS, err)
             return
+        for name, n in self.stage.take_stats().items():
+            _counter(stat_name(doc.source, self.stage_name, name)).inc(n)
         if isinstance(out, Drop):
             rej = Rejected(doc, self.stage_name, out.reason, out.details)
             count_drop(rej)
@@ -100,8 +112,23 @@ class ApplyDocStage(beam.DoFn):
             yield out
 
 
-def apply_doc_stage(docs, stage_name: str, params) -> StageResult:
-    res = docs | f"stage:{stage_name}" >> beam.ParDo(ApplyDocStage(stage_name, params)).with_outputs(
+def apply_doc_stage(docs, stage_name: str, params, applies_to=None) -> StageResult:
+    res = docs | f"stage:{stage_name}" >> beam.ParDo(ApplyDocStage(stage_name, params, applies_to)).with_outputs(
         REJECTED, ERRORS, main="kept"
     )
     return StageResult(res.kept, res[REJECTED], res[ERRORS])
+
+
+def apply_global_stage(docs, stage_name: str, params, applies_to=None) -> StageResult:
+    """A global stage over the documents of the ``applies_to`` sources only (all when
+    None); the others bypass it and rejoin its kept output."""
+    transform = GLOBAL_TRANSFORMS[stage_name](params)
+    if applies_to is None:
+        return docs | f"stage:{stage_name}" >> transform
+    sources = frozenset(applies_to)
+    selected, others = docs | f"stage:{stage_name}:select" >> beam.Partition(
+        lambda doc, _n: 0 if doc.source in sources else 1, 2
+    )
+    res = selected | f"stage:{stage_name}" >> transform
+    kept = (res.kept, others) | f"stage:{stage_name}:rejoin" >> beam.Flatten()
+    return StageResult(kept, res.rejected, res.errors)
