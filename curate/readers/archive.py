@@ -143,7 +143,7 @@ def _iter_tar(fileobj: IO[bytes], limits: ArchiveLimits) -> Iterator[Member]:
 
 def _zip_is_link_or_special(info: zipfile.ZipInfo) -> Optional[str]:
     mode = info.external_attr >> 16
-    if info.create_system == 3 and mode:  # Unix attributes are present
+    if info.create_system == 3 and stat.S_IFMT(mode):  # Unix attributes with a file type
         if stat.S_ISLNK(mode):
             return "link"
         if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):

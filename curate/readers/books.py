@@ -121,13 +121,14 @@ def _find(lines: list[str], regexes: list, lo: int, hi: int) -> list[int]:
 def strip_gutenberg(text: str) -> tuple[str, dict]:
     """The body between the licence header and footer, and what the header says.
 
-    The body starts after the last start marker in the first half of the file (some
-    files carry both the 1990s small print and a START line) and ends before the first
+    The body starts after the last start marker in the first half of the file (or its
+    first 400 lines; some files carry both the 1990s small print and a START line,
+    and some put the small print at the end) and ends before the first
     footer marker after that. A file without markers is returned whole.
     """
     lines = text.split("\n")
     info: dict = {"gutenberg": False}
-    starts = _find(lines, _START_RES, 0, max(1, len(lines) // 2))
+    starts = _find(lines, _START_RES, 0, min(len(lines), max(400, len(lines) // 2)))
     lo = starts[-1] + 1 if starts else 0
     ends = _find(lines, _END_RES, lo, len(lines))
     hi = ends[0] if ends else len(lines)
@@ -159,7 +160,7 @@ def _header_fields(header: list[str]) -> dict:
         if m:
             out["ebook_number"] = int(m.group(1))
             break
-    first = next((ln.strip() for ln in header if ln.strip()), "")
+    first = next((ln.strip(" \t*") for ln in header if ln.strip(" \t*")), "")
     m = _FIRST_LINE_RE.search(first)
     if m:
         out.setdefault("title", m.group(1).strip())
