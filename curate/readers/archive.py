@@ -98,10 +98,23 @@ def iter_members(fileobj: IO[bytes], kind: str, limits: ArchiveLimits) -> Iterat
         raise ValueError(f"unknown archive kind {kind!r}")
 
 
+class _WatchedTarInfo(tarfile.TarInfo):
+    """Notes a short or missing header: tarfile ends iteration silently on those, the
+    same as on the end-of-archive zero block, which would hide a truncated archive."""
+
+    @classmethod
+    def fromtarfile(cls, tar):
+        try:
+            return super().fromtarfile(tar)
+        except (tarfile.TruncatedHeaderError, tarfile.EmptyHeaderError):
+            tar.curate_broken_off = True
+            raise
+
+
 def _iter_tar(fileobj: IO[bytes], limits: ArchiveLimits) -> Iterator[Member]:
     total = 0
     try:
-        tar = tarfile.open(fileobj=fileobj, mode="r|*")
+        tar = tarfile.open(fileobj=fileobj, mode="r|*", tarinfo=_WatchedTarInfo)
     except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
         raise ArchiveDamaged(f"not a readable tar archive: {type(e).__name__}: {e}") from None
     with tar:
@@ -110,6 +123,8 @@ def _iter_tar(fileobj: IO[bytes], limits: ArchiveLimits) -> Iterator[Member]:
             try:
                 info = next(it)
             except StopIteration:
+                if getattr(tar, "curate_broken_off", False):
+                    raise ArchiveDamaged("tar archive breaks off: truncated header, no end-of-archive block") from None
                 return
             except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
                 raise ArchiveDamaged(f"tar archive breaks off: {type(e).__name__}: {e}") from None
