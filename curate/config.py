@@ -12,6 +12,7 @@ import dataclasses
 import glob
 import hashlib
 import json
+import os
 import types
 import typing
 from typing import Any, Literal, Optional, Union
@@ -265,6 +266,11 @@ def _parse_inputs(data: Any, check_paths: bool) -> list[InputConfig]:
             # provenance stored in the shards does not depend on where the clone lives.
             if check_paths and "://" not in path and not glob.glob(path):
                 raise ConfigError(f"{key}.paths[{j}]: no file matches {path!r}")
+            if "://" not in path and os.path.isdir(path):
+                raise ConfigError(
+                    f"{key}.paths[{j}]: {path!r} is a directory; name its files with a glob, "
+                    f"e.g. '{path.rstrip('/')}/**/*.txt' or '{path.rstrip('/')}/**'"
+                )
         inputs.append(inp)
     return inputs
 
