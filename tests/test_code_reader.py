@@ -176,6 +176,9 @@ def test_tar_gz_repository_with_every_member_defect():
     # plain .tar and a repository name from the options
     items = read("x.tar", tar_bytes([reg("a.py", PY)], mode="w"), repository="chosen")
     assert items[0].metadata["code"]["repository"] == "chosen"
+    # inside a tree, an archive can be plain data: one unit, not expanded
+    (item,) = read("tree/test/fixture.tar.gz", data, read_archives=False)
+    assert isinstance(item, Rejected) and item.reason == "binary"
 
 
 def test_nothing_is_written_to_disk(tmp_path, monkeypatch):

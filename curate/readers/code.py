@@ -137,6 +137,7 @@ _MINIFIED_NAME_RE = re.compile(r"[.\-]min\.(?:js|css|mjs)$|\.bundle\.js$", re.I)
 class CodeConfig:
     repository: Optional[str] = None  # default: the archive's name, else the name of ``root``
     root: Optional[str] = None  # a tree's directory: paths are made relative to it
+    read_archives: bool = True  # False: archive files are plain files (data inside a tree)
     languages: Optional[list[str]] = None  # keep only these (names as in EXTENSIONS)
     keep_unknown_languages: bool = False  # else rejected ``unknown_language``
     vendored_dirs: list[str] = dataclasses.field(default_factory=lambda: list(VENDORED_DIRS))
@@ -277,7 +278,7 @@ def _relative(path: str, root: Optional[str]) -> str:
 
 @register_reader("code", CodeConfig, "code")
 def read_file(path: str, fileobj: IO[bytes], source: str, config: CodeConfig) -> Iterator[Item]:
-    kind = archive_kind(path)
+    kind = archive_kind(path) if config.read_archives else None
     if kind is None:
         repository = config.repository or (os.path.basename(config.root.rstrip("/")) if config.root else "")
         data = read_limited(fileobj, config.max_file_bytes)  # None: over the limit
