@@ -44,13 +44,17 @@ EMAIL = "<EMAIL>"
 _PRIVATE_KEY_RE = re.compile(
     r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----"
 )
+# (kind, regex, substrings one of which must occur): the substring test is ~100x
+# cheaper than a regex scan, and most files hold none of these prefixes.
 _TOKEN_RES = [
-    ("aws_access_key", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|A3T[A-Z0-9])[A-Z0-9]{16}\b")),
-    ("github_token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b")),
+    ("aws_access_key", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|A3T[A-Z0-9])[A-Z0-9]{16}\b"),
+     ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "A3T")),
+    ("github_token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
+     ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
     ("slack_token", re.compile(
         r"\bxox[abposr]-[A-Za-z0-9\-]{10,}|https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]+"
-    )),
-    ("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
+    ), ("xox", "hooks.slack.com")),
+    ("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b"), ("AIza",)),
 ]
 _SECRET_WORDS = (
     r"password|passwd|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|private[_\-]?key|"
@@ -123,15 +127,17 @@ def redact(text: str, language: str = "unknown", secrets: bool = True, emails: b
 
     if secrets:
         text = _redact_secrets(text, language, counts, sub)
-    if emails:
+    if emails and "@" in text:
         text = sub("email", _EMAIL_RE, EMAIL, text)
     return text, counts
 
 
 def _redact_secrets(text: str, language: str, counts: dict, sub) -> str:
-    text = sub("private_key", _PRIVATE_KEY_RE, SECRET, text)
-    for kind, regex in _TOKEN_RES:
-        text = sub(kind, regex, SECRET, text)
+    if "PRIVATE KEY" in text:
+        text = sub("private_key", _PRIVATE_KEY_RE, SECRET, text)
+    for kind, regex, needles in _TOKEN_RES:
+        if any(n in text for n in needles):
+            text = sub(kind, regex, SECRET, text)
 
     def assign(m: re.Match) -> str:
         key, val = m.group("key"), m.group("val")
