@@ -81,3 +81,12 @@ def test_stages_skip_other_sources_and_count_statistics():
     assert balanced(counts)
     assert counts["stats"] == {"code_redact:email": 6, "code_redact:secret_assignment": 6}
     assert counts["by_source"]["code"]["stats"] == counts["stats"]
+
+
+def test_the_books_code_example_config_is_valid():
+    cfg = config.load("configs/books-code.yaml", check_paths=False)
+    build_mod.check_stages(cfg)
+    assert [(s.name, s.applies_to) for s in cfg.stages] == [
+        ("gopher_quality", ["books"]), ("code_redact", ["code"]), ("exact_dedup", None)
+    ]
+    assert cfg.inputs[0].options.split == "chapters" and cfg.inputs[1].options.read_archives is False

@@ -156,7 +156,7 @@ class CodeConfig:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{key}.{name}: must be >= 1")
         if self.languages is not None:
-            known = set(EXTENSIONS) | set(FILENAME_LANGUAGE.values()) | set(SHEBANG_LANGUAGE.values())
+            known = set(EXTENSIONS) | set(FILENAME_LANGUAGE.values()) | set(SHEBANG_LANGUAGE.values()) | {"unknown"}
             bad = [lang for lang in self.languages if lang not in known]
             if bad:
                 raise ConfigError(f"{key}.languages: unknown language {bad[0]!r}")
