@@ -207,6 +207,9 @@ def test_gz_book():
     data = gzip.compress((THIS_HEADER + BODY + THIS_FOOTER).encode())
     d = only_doc(read(data, path="a/b.txt.gz"))
     check_body(d.text)
+    check_body(only_doc(read(data, path="a/gzipped-but-named.txt")).text)  # by magic bytes
+    (err,) = read(data[:-30], path="a/cut.txt.gz")
+    assert isinstance(err, ErrorRecord) and "truncated" in err.message
 
 
 def test_zip_members_are_books_and_others_are_counted():

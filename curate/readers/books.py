@@ -7,6 +7,7 @@ or several with ``split: chapters`` / ``split: size``; every document is an inpu
 
 What a book goes through (see docs/sources-books-code.md for the exact rules):
 
+0. input: ``.zip`` members, or the file itself, gunzipped when it starts with gzip's magic.
 1. decode: UTF-8 (BOM dropped), else the charset the Gutenberg header declares, else
    cp1252, else UTF-8 with replacement characters, counted; more than
    ``max_replacement_ratio`` of them -> rejected ``undecodable``. NUL bytes -> ``binary``.
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
-import gzip
 import re
 import textwrap
 import zlib
@@ -31,6 +31,7 @@ from typing import IO, Iterator, Literal, Optional, Union
 
 from curate.config import ConfigError
 from curate.document import Document, ErrorRecord, Rejected, make_id
+from curate.readers.common import decompressed, read_error
 from curate.readers.archive import ArchiveDamaged, ArchiveLimits, archive_kind, iter_members, read_limited
 from curate.registry import register_reader
 
@@ -378,17 +379,13 @@ def read_file(path: str, fileobj: IO[bytes], source: str, config: BooksConfig) -
                 else:
                     yield from book_documents(m.data, path, m.name, source, config)
         except ArchiveDamaged as e:
-            yield ErrorRecord(path, "archive", "read", str(e), source)
+            yield read_error(path, "archive", source, str(e))
         return
-    if path.lower().endswith(".gz"):
-        try:
-            with gzip.GzipFile(fileobj=fileobj) as gz:
-                data = read_limited(gz, config.max_bytes)
-        except (OSError, EOFError, zlib.error) as e:
-            yield ErrorRecord(path, "gzip", "read", f"{type(e).__name__}: {e}", source)
-            return
-    else:
-        data = read_limited(fileobj, config.max_bytes)
+    try:  # gzip is recognised by its magic bytes, whatever the name
+        data = read_limited(decompressed(fileobj, path), config.max_bytes)
+    except (OSError, EOFError, zlib.error) as e:
+        yield read_error(path, "gzip", source, f"{type(e).__name__}: {e}")
+        return
     if data is None:
         yield _rejected(source, path, path, None, "too_large", {"max_bytes": config.max_bytes})
         return

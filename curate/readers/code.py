@@ -25,6 +25,7 @@ from typing import IO, Iterator, Optional, Union
 
 from curate.config import ConfigError
 from curate.document import Document, ErrorRecord, Rejected, make_id
+from curate.readers.common import read_error
 from curate.readers.archive import ArchiveDamaged, ArchiveLimits, archive_kind, archive_stem, iter_members, read_limited
 from curate.registry import register_reader
 
@@ -296,4 +297,4 @@ def read_file(path: str, fileobj: IO[bytes], source: str, config: CodeConfig) ->
             else:
                 yield code_item(m.data, path, m.name, m.name, repository, source, config)
     except ArchiveDamaged as e:
-        yield ErrorRecord(path, "archive", "read", str(e), source)
+        yield read_error(path, "archive", source, str(e))
