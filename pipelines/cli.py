@@ -86,6 +86,10 @@ def format_summary(m: dict, out_dir: str) -> str:
         lines.append("  by source (in / kept / dropped / errors):")
         for src, s in c["by_source"].items():
             lines.append(f"    {src:<12} {s['input']:>8,} {s['kept']:>8,} {sum(s['dropped'].values()):>8,} {s['errors']:>6,}")
+    if c.get("stats"):
+        lines.append("  stage statistics (not documents):")
+        for key, n in c["stats"].items():
+            lines.append(f"    {key:<40} {n:>8,}")
     t = m["totals"]
     lines.append(f"  tokens       {t['tokens']:>10,} in {t['shards']} shards ({t['bytes']:,} bytes) -> {os.path.join(out_dir, 'shards')}")
     lines.append(f"  tokenizer    {m['tokenizer']['path']} ({m['tokenizer']['vocab_size']:,} pieces)")

@@ -282,8 +282,10 @@ def read_file(path: str, fileobj: IO[bytes], source: str, config: CodeConfig) ->
     kind = archive_kind(path) if config.read_archives else None
     if kind is None:
         repository = config.repository or (os.path.basename(config.root.rstrip("/")) if config.root else "")
-        data = read_limited(fileobj, config.max_file_bytes)  # None: over the limit
-        yield code_item(data, path, None, _relative(path, config.root), repository, source, config)
+        rel = _relative(path, config.root)
+        # a vendored or VCS file is skipped on its path alone, without reading it
+        data = b"" if skip_reason_for_path(rel, config) else read_limited(fileobj, config.max_file_bytes)
+        yield code_item(data, path, None, rel, repository, source, config)  # data None: over the limit
         return
     repository = config.repository or archive_stem(path)
     limits = ArchiveLimits(config.max_file_bytes, config.max_archive_bytes, config.max_compression_ratio)
