@@ -260,3 +260,9 @@ def test_legacy_encodings_decode_through_the_fallbacks():
     mostly = ("word " * 2000).encode() + b"\x81\x8d"
     d = only_doc(read(mostly))
     assert d.metadata["book"]["replacements"] == 2 and d.metadata["book"]["encoding"] == "utf-8-replace"
+
+
+def test_footer_without_start_marker_still_cuts_the_licence():
+    d = only_doc(read((BODY + THIS_FOOTER).encode()))
+    check_body(d.text)
+    assert d.metadata["book"]["gutenberg"] is True

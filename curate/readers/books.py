@@ -136,9 +136,8 @@ def strip_gutenberg(text: str) -> tuple[str, dict]:
     if not starts and not ends:
         return text, info
     info["gutenberg"] = True
-    info.update(_header_fields(lines[: starts[-1]] if starts else []))
-    if not starts:
-        info.update(_header_fields(lines[:40]))
+    # without a start marker (only a footer), the fields are looked for at the top
+    info.update(_header_fields(lines[: starts[-1]] if starts else lines[:40]))
     body = "\n".join(lines[lo:hi])
     return _drop_credits(body), info
 
