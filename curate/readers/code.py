@@ -169,7 +169,7 @@ def detect_language(path: str, text: str) -> Optional[str]:
     lang = FILENAME_LANGUAGE.get(base.lower())
     if lang:
         return lang
-    stem, ext = os.path.splitext(base)
+    ext = os.path.splitext(base)[1]
     if ext:
         lang = EXTENSION_LANGUAGE.get(ext.lower())
         if lang:
