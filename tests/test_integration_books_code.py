@@ -165,3 +165,24 @@ def test_end_to_end_books_and_code(run):
     assert meta["code"]["repository"] == "cpython-lib" and "signals" not in meta  # gopher skipped code
     prov = json.loads(next(r for r in rows if r["source"] == "code_archives")["provenance"])
     assert prov["path"].startswith("cpython/Lib/email/")
+
+
+def test_all_sources_config_end_to_end(tmp_path, monkeypatch):
+    """configs/all-sources.yaml: every reader kind in one run, stages chosen by source."""
+    shared_path("warc")
+    shared_path("conversations")
+    if not MODEL.exists():
+        pytest.skip(f"tokenizer model {MODEL} not installed (run python -m curate.models)")
+    monkeypatch.chdir(REPO)  # the config's paths are relative to the repository root
+    out = str(tmp_path / "out")
+    manifest = cli.run_pipeline(config.load("configs/all-sources.yaml"), out, [], quiet=True)
+    check_output(out, manifest)
+    by_source = manifest["counts"]["by_source"]
+    assert set(by_source) == {"web", "web_wet", "books", "conversations", "conversations_flat", "code"}
+    assert all(s["input"] > 0 for s in by_source.values())
+    n_code = len(glob.glob("curate/*.py") + glob.glob("curate/*/*.py") + glob.glob("pipelines/*.py"))
+    assert by_source["code"]["input"] == n_code
+    # no prose rule or language ID touched the code; gopher never saw the conversations
+    assert not any(k.startswith(("gopher_quality:", "language_id:")) for k in by_source["code"]["dropped"])
+    assert not any(k.startswith("gopher_quality:") for k in by_source["conversations"]["dropped"])
+    assert by_source["books"]["input"] == 13
