@@ -85,7 +85,7 @@ def format_summary(m: dict, out_dir: str) -> str:
     if len(c["by_source"]) > 1:
         lines.append("  by source (in / kept / dropped / errors):")
         for src, s in c["by_source"].items():
-            lines.append(f"    {src:<20} {s["input"]:>8,} {s['kept']:>8,} {sum(s['dropped'].values()):>8,} {s['errors']:>6,}")
+            lines.append(f"    {src:<20} {s['input']:>8,} {s['kept']:>8,} {sum(s['dropped'].values()):>8,} {s['errors']:>6,}")
     if c.get("stats"):
         lines.append("  stage statistics (not documents):")
         for key, n in c["stats"].items():
