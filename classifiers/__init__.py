@@ -1,0 +1,20 @@
+"""fastText quality classifiers: training (with a model card) and scoring.
+
+Beam-free. ``curate train-classifier`` trains one; the ``quality_classifier`` pipeline
+stage (``curate/filters/quality_classifier.py``) scores documents with it.
+"""
+
+from classifiers.data import DataError
+from classifiers.model import ModelError, QualityModel, load_model, preprocess
+from classifiers.train import TrainConfig, TrainingError, train
+
+__all__ = [
+    "DataError",
+    "ModelError",
+    "QualityModel",
+    "TrainConfig",
+    "TrainingError",
+    "load_model",
+    "preprocess",
+    "train",
+]

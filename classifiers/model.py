@@ -1,0 +1,111 @@
+"""Scoring with a trained fastText quality classifier.
+
+One text normalisation (:func:`preprocess`) is used both when the training file is
+written and when a document is scored, so the model never sees text at scoring time
+that is shaped differently from what it was trained on.
+
+Models are cached per process (:func:`load_model`): every pipeline worker loads a
+model file once however many stage instances or threads use it. This keeps the core
+free of Beam; the Beam layer needs nothing more than calling the stage's ``setup()``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from typing import Sequence
+
+import numpy as np
+
+LABEL_PREFIX = "__label__"
+
+# fastText splits words on ASCII whitespace and ends an example at "\n"; its
+# ``predict`` refuses text that contains "\n". Every whitespace run (Unicode line and
+# paragraph separators included) becomes one space, and NUL (fastText's end of
+# string) goes too.
+_SPACE_RE = re.compile(r"[\s\x00]+")
+
+
+def preprocess(text: str) -> str:
+    """The fastText input for ``text``: lower-cased, whitespace runs (newlines too) to
+    one space, stripped. Used at training and at scoring."""
+    return _SPACE_RE.sub(" ", text.lower()).strip()
+
+
+def label_token(label: str) -> str:
+    """``hq`` -> ``__label__hq`` (a label already prefixed is returned as is)."""
+    return label if label.startswith(LABEL_PREFIX) else LABEL_PREFIX + label
+
+
+class ModelError(ValueError):
+    """A model file that cannot be used: missing, unreadable, or without the label asked for."""
+
+
+class QualityModel:
+    """A loaded fastText classifier that gives P(``label``) for texts.
+
+    A class instance (not a dict), so it can also be held by Beam's ``Shared``.
+    """
+
+    def __init__(self, path: str, ft_model):
+        self.path = path
+        self.model = ft_model
+        self.labels = list(ft_model.get_labels())
+
+    def check_label(self, label: str) -> str:
+        token = label_token(label)
+        if token not in self.labels:
+            known = ", ".join(lab[len(LABEL_PREFIX):] for lab in self.labels)
+            raise ModelError(f"{self.path}: the model has no label {label!r} (labels: {known})")
+        return token
+
+    def probabilities(self, texts: Sequence[str], label: str) -> np.ndarray:
+        """P(``label``) for each text (raw text: :func:`preprocess` is applied here)."""
+        token = self.check_label(label)
+        if not texts:
+            return np.zeros(0, dtype=np.float64)
+        # k=-1 returns every label with its probability, so P(label) is read directly
+        # rather than inferred from the top label.
+        labels, probs = self.model.predict([preprocess(t) for t in texts], k=-1)
+        out = np.empty(len(texts), dtype=np.float64)
+        for i, (labs, ps) in enumerate(zip(labels, probs)):
+            p = 0.0
+            for lab, v in zip(labs, ps):
+                if lab == token:
+                    p = float(v)
+                    break
+            # fastText's softmax can exceed 1 by a rounding step (1.00001).
+            out[i] = min(max(p, 0.0), 1.0)
+        return out
+
+    def probability(self, text: str, label: str) -> float:
+        return float(self.probabilities([text], label)[0])
+
+
+_CACHE: dict = {}
+_LOCK = threading.Lock()
+
+
+def load_model(path: str) -> QualityModel:
+    """Load a ``.bin``/``.ftz`` model once per process (keyed by path, size and mtime,
+    so a model retrained in place is reloaded)."""
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise ModelError(f"quality model not found: {path} ({e.strerror})") from None
+    key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+    model = _CACHE.get(key)
+    if model is not None:
+        return model
+    with _LOCK:
+        model = _CACHE.get(key)
+        if model is None:
+            import fasttext
+
+            try:
+                ft = fasttext.load_model(path)
+            except ValueError as e:  # fastText raises ValueError for a non-model file
+                raise ModelError(f"{path}: not a fastText model ({e})") from None
+            model = _CACHE[key] = QualityModel(path, ft)
+    return model
