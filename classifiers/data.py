@@ -45,7 +45,7 @@ class FileStats:
         return dataclasses.asdict(self)
 
 
-def _sha256(path: str) -> str:
+def file_sha256(path: str) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -140,7 +140,7 @@ def read_source(source: str, text_field: str = "text") -> tuple[list[str], list[
     stats: list[FileStats] = []
     for path in expand(source):
         fmt = file_format(path)
-        st = FileStats(path=path, format=fmt, sha256=_sha256(path))
+        st = FileStats(path=path, format=fmt, sha256=file_sha256(path))
         try:
             if fmt == "parquet":
                 texts.extend(_read_parquet(path, st))

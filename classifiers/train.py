@@ -23,7 +23,7 @@ from typing import Optional
 import numpy as np
 
 from classifiers import fasttext_worker, metrics
-from classifiers.data import DataError, FileStats, read_source
+from classifiers.data import DataError, file_sha256, read_source
 from classifiers.model import label_token, load_model, preprocess
 
 
@@ -166,14 +166,6 @@ def _train_fasttext(train_path: str, model_path: str, cfg: TrainConfig) -> None:
         raise TrainingError(f"fastText training failed: {e}") from None
 
 
-def _file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def train(
     positives: list[str],
     negatives: list[str],
@@ -244,7 +236,7 @@ def train(
             "file": model_name,
             "format": "ftz (quantized)" if cfg.quantize else "bin",
             "size_bytes": os.path.getsize(model_path),
-            "sha256": _file_sha256(model_path),
+            "sha256": file_sha256(model_path),
             "positive_label": cfg.positive_label,
             "negative_label": cfg.negative_label,
             "labels": sorted(model.labels),
