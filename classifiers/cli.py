@@ -26,6 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--positive-label", default=_DEFAULTS.positive_label)
     p.add_argument("--negative-label", default=_DEFAULTS.negative_label)
     p.add_argument("--text-field", default=_DEFAULTS.text_field, help="JSONL field with the text")
+    p.add_argument("--group-field", default=_DEFAULTS.group_field,
+                   help="JSONL field grouping texts that must share a side of the held-out split")
     p.add_argument("--holdout", type=float, default=_DEFAULTS.holdout,
                    help="share of texts held out for the metrics (by text hash)")
     p.add_argument("--keep-rate", type=float, default=_DEFAULTS.keep_rate,

@@ -4,7 +4,9 @@ A source is a path (or a glob) to:
 
 - a plain-text file (``.txt``, optionally ``.gz``): one document per line;
 - a JSONL file (``.jsonl``, ``.ndjson``, ``.json``, optionally ``.gz``): one object
-  per line, the text in ``text_field`` (default ``text``);
+  per line, the text in ``text_field`` (default ``text``) and, optionally, a group in
+  ``group_field`` (default ``group``: texts of one group, say the passages of one page,
+  all land on the same side of the held-out split);
 - a Parquet file, or a folder of them (the ``shards/`` or ``rejected/`` folder of an
   earlier ``curate run``): the ``text`` column.
 
@@ -89,7 +91,10 @@ def _open_text(path: str):
     return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="\n")
 
 
-def _read_parquet(path: str, stats: FileStats) -> Iterator[str]:
+Example = tuple  # (text, group or None)
+
+
+def _read_parquet(path: str, stats: FileStats) -> Iterator[Example]:
     import pyarrow.parquet as pq
 
     try:
@@ -102,12 +107,12 @@ def _read_parquet(path: str, stats: FileStats) -> Iterator[str]:
         for value in batch.column(0).to_pylist():
             if isinstance(value, str):
                 stats.read += 1
-                yield value
+                yield value, None
             else:
                 stats.bad += 1
 
 
-def _read_jsonl(path: str, stats: FileStats, text_field: str) -> Iterator[str]:
+def _read_jsonl(path: str, stats: FileStats, text_field: str, group_field: str) -> Iterator[Example]:
     with _open_text(path) as f:
         for line in f:
             if not line.strip():
@@ -120,23 +125,26 @@ def _read_jsonl(path: str, stats: FileStats, text_field: str) -> Iterator[str]:
             value = obj.get(text_field) if isinstance(obj, dict) else None
             if isinstance(value, str):
                 stats.read += 1
-                yield value
+                group = obj.get(group_field)
+                yield value, (None if group is None else str(group))
             else:
                 stats.bad += 1
 
 
-def _read_lines(path: str, stats: FileStats) -> Iterator[str]:
+def _read_lines(path: str, stats: FileStats) -> Iterator[Example]:
     with _open_text(path) as f:
         for line in f:
             line = line.rstrip("\n")
             if line.strip():
                 stats.read += 1
-                yield line
+                yield line, None
 
 
-def read_source(source: str, text_field: str = "text") -> tuple[list[str], list[FileStats]]:
-    """All texts of one source, in file order, with per-file statistics."""
-    texts: list[str] = []
+def read_source(
+    source: str, text_field: str = "text", group_field: str = "group"
+) -> tuple[list[Example], list[FileStats]]:
+    """All ``(text, group)`` examples of one source, in file order, with per-file statistics."""
+    texts: list[Example] = []
     stats: list[FileStats] = []
     for path in expand(source):
         fmt = file_format(path)
@@ -145,7 +153,7 @@ def read_source(source: str, text_field: str = "text") -> tuple[list[str], list[
             if fmt == "parquet":
                 texts.extend(_read_parquet(path, st))
             elif fmt == "jsonl":
-                texts.extend(_read_jsonl(path, st, text_field))
+                texts.extend(_read_jsonl(path, st, text_field, group_field))
             else:
                 texts.extend(_read_lines(path, st))
         except (OSError, EOFError) as e:  # unreadable file, corrupt gzip

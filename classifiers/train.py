@@ -6,9 +6,11 @@ more of (books, curated articles, assistant answers), negatives = raw web text;
 allows: one thread, a fixed seed, and a training file whose order is fixed by hashes
 of the texts (not by input order or a global RNG).
 
-The held-out split is decided per text by a hash of its preprocessed form, so the
-same text always lands on the same side and an exact duplicate can never be both
-trained on and evaluated on. Texts found in both sets are dropped from both.
+The held-out split is decided by a hash of each text's group (when the source names
+one: all passages of one page or book section go to the same side, so the held-out
+score is not inflated by near-copies of training text) or else of its preprocessed
+form; exact duplicates are removed first, so no text is both trained on and evaluated
+on. Texts found in both sets are dropped from both.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class TrainConfig:
     min_examples: int = 10  # per class, in the training part
     max_per_class: Optional[int] = None  # cap each class (a hash-chosen sample)
     text_field: str = "text"  # JSONL field holding the text
+    group_field: str = "group"  # JSONL field naming a text's group for the split
     quantize: bool = False  # write a quantized .ftz instead of .bin
     # fastText (supervised defaults, DCLM's wordNgrams=2; one thread for reproducibility)
     lr: float = 0.1
@@ -96,7 +99,8 @@ class _ClassSet:
     label: str
     sources: list
     files: list = dataclasses.field(default_factory=list)
-    texts: dict = dataclasses.field(default_factory=dict)  # preprocessed text -> source index
+    # preprocessed text -> split key (its group, else the text itself)
+    texts: dict = dataclasses.field(default_factory=dict)
     read: int = 0
     empty: int = 0
     duplicates: int = 0
@@ -117,17 +121,17 @@ class _ClassSet:
         }
 
 
-def _load_class(label: str, sources: list[str], text_field: str) -> _ClassSet:
+def _load_class(label: str, sources: list[str], cfg: TrainConfig) -> _ClassSet:
     if not sources:
         raise TrainingError(f"no {label} sources given")
     cs = _ClassSet(label=label, sources=list(sources))
     for i, source in enumerate(sources):
         try:
-            texts, stats = read_source(source, text_field)
+            examples, stats = read_source(source, cfg.text_field, cfg.group_field)
         except DataError as e:
             raise TrainingError(str(e)) from None
         cs.files.extend(stats)
-        for raw in texts:
+        for raw, group in examples:
             cs.read += 1
             t = preprocess(raw)
             if not t:
@@ -135,7 +139,7 @@ def _load_class(label: str, sources: list[str], text_field: str) -> _ClassSet:
             elif t in cs.texts:
                 cs.duplicates += 1
             else:
-                cs.texts[t] = i
+                cs.texts[t] = t if group is None else f"{i}\x00{group}"
     return cs
 
 
@@ -149,8 +153,8 @@ def _cap(cs: _ClassSet, cap: Optional[int]) -> None:
 
 def _split(cs: _ClassSet, holdout: float) -> tuple[list[str], list[str]]:
     train, held = [], []
-    for t in cs.texts:
-        (held if _unit_hash(t, b"split") < holdout else train).append(t)
+    for t, key in cs.texts.items():
+        (held if _unit_hash(key, b"split") < holdout else train).append(t)
     return train, held
 
 
@@ -176,8 +180,8 @@ def train(
     """Train, evaluate on the held-out split, write the model and its card; return the card."""
     cfg = config or TrainConfig()
     cfg.validate()
-    pos = _load_class(cfg.positive_label, positives, cfg.text_field)
-    neg = _load_class(cfg.negative_label, negatives, cfg.text_field)
+    pos = _load_class(cfg.positive_label, positives, cfg)
+    neg = _load_class(cfg.negative_label, negatives, cfg)
     for t in [t for t in pos.texts if t in neg.texts]:
         del pos.texts[t], neg.texts[t]
         pos.conflicts += 1
@@ -251,7 +255,8 @@ def train(
             "positives": pos.card(),
             "negatives": neg.card(),
             "split": {
-                "method": "blake2b hash of the preprocessed text < holdout",
+                "method": "blake2b hash of the text's group (JSONL group field) or else of "
+                "the preprocessed text, < holdout",
                 "train": {"positives": len(pos_train), "negatives": len(neg_train)},
                 "held_out": {"positives": len(pos_held), "negatives": len(neg_held)},
             },

@@ -96,17 +96,17 @@ def test_precision_recall():
 def test_read_text_jsonl_gz_and_parquet(tmp_path):
     (tmp_path / "a.txt").write_text("one\n\ntwo\n", encoding="utf-8")
     with gzip.open(tmp_path / "b.jsonl.gz", "wt", encoding="utf-8") as f:
-        f.write('{"text": "x"}\nnot json\n{"body": "no text field"}\n{"text": "y"}\n')
+        f.write('{"text": "x"}\nnot json\n{"body": "no text field"}\n{"text": "y", "group": 7}\n')
     shards = tmp_path / "run" / "shards"
     shards.mkdir(parents=True)
     pq.write_table(pa.table({"id": ["1", "2"], "text": ["p", "q"]}), shards / "part-00000-of-00001.parquet")
 
     texts, stats = read_source(str(tmp_path / "a.txt"))
-    assert texts == ["one", "two"] and stats[0].format == "text"
+    assert texts == [("one", None), ("two", None)] and stats[0].format == "text"
     texts, stats = read_source(str(tmp_path / "b.jsonl.gz"))
-    assert texts == ["x", "y"] and (stats[0].read, stats[0].bad) == (2, 2)
+    assert texts == [("x", None), ("y", "7")] and (stats[0].read, stats[0].bad) == (2, 2)
     texts, stats = read_source(str(shards))
-    assert texts == ["p", "q"] and stats[0].format == "parquet"
+    assert texts == [("p", None), ("q", None)] and stats[0].format == "parquet"
 
 
 def test_read_source_errors(tmp_path):
@@ -234,3 +234,14 @@ def test_cli_trains(sets, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "held-out AUC" in proc.stdout
     assert json.loads((tmp_path / "m" / "model_card.json").read_text())["parameters"]["dim"] == 16
+
+
+def test_groups_stay_on_one_side_of_the_split(sets, tmp_path):
+    _, neg = sets
+    pos = tmp_path / "grouped.jsonl"
+    with open(pos, "w", encoding="utf-8") as f:
+        for i, d in enumerate(_docs(GOOD, 200, 5)):
+            f.write(json.dumps({"text": d, "group": f"page{i // 10}"}) + "\n")
+    card = train([str(pos)], [neg], str(tmp_path / "m"), TrainConfig(**SMALL, holdout=0.3))
+    held = card["data"]["split"]["held_out"]["positives"]
+    assert held % 10 == 0 and 0 < held < 200

@@ -1,0 +1,227 @@
+"""Build a demo training set for the quality classifier from ../shared/data.
+
+Positives (text we want more of):
+  - Project Gutenberg books (``books/*.txt``), header and licence removed, in passages;
+  - the true article text (``articleBody``) of half of the article-benchmark pages
+    (``html/ground-truth.json``), in passages;
+  - OpenAssistant assistant replies (``conversations/oasst-en-100-trees.jsonl``).
+Negatives (raw web text):
+  - the whole visible text (``trafilatura.html2txt``: menus, footers, ads kept) of the
+    *other* half of the article-benchmark pages (``html/pages/*.html.gz``);
+  - the same for the HTML responses of the English Common Crawl and wget WARCs.
+
+Honesty of the held-out AUC: no page gives text to both sets (the 181 benchmark pages
+are split in two halves by a hash of their key), and every passage carries a ``group``
+(its page, book section or conversation tree), so the trainer's held-out split never
+evaluates on a passage whose neighbours it was trained on. The Japanese ClueWeb09 WARC
+is left out: it would be separable by language alone and flatter the AUC.
+
+Both classes are cut into passages of similar length (``min_words``..``max_words``), so
+the length of a text tells the model nothing.
+
+Usage::
+
+    python -m classifiers.build_demo_data --data ../shared/data --output out/demo-data \
+        [--train out/demo-model]
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import gzip
+import hashlib
+import json
+import os
+import sys
+from typing import Iterator
+
+from curate import text as T
+
+WARC_FILES = (
+    "cc-main-2020-34-sample.warc.gz",
+    "cc-main-2024-22-whirlwind.warc.gz",
+    "wget-crawl-0000.warc.gz",
+    "wget-crawl-0001.warc.gz",
+)
+
+DEMO_PARAMS = {"bucket": 200_000, "dim": 100, "epoch": 25, "lr": 0.5, "holdout": 0.2}
+
+
+def passages(text: str, min_words: int = 80, max_words: int = 250) -> list[str]:
+    """Consecutive paragraphs (or lines) joined until ``min_words``; a block longer than
+    ``max_words`` is cut into windows. A last passage shorter than ``min_words`` / 2 is
+    dropped (a scrap, not a document)."""
+    blocks = T.paragraphs(text) or T.lines(text)
+    out, cur, n = [], [], 0
+    for block in blocks:
+        words = block.split()
+        while len(words) > max_words:
+            if cur:
+                out.append("\n\n".join(cur))
+                cur, n = [], 0
+            out.append(" ".join(words[:max_words]))
+            words = words[max_words:]
+        cur.append(" ".join(words) if len(words) != len(block.split()) else block)
+        n += len(words)
+        if n >= min_words:
+            out.append("\n\n".join(cur))
+            cur, n = [], 0
+    if cur and n >= min_words // 2:
+        out.append("\n\n".join(cur))
+    return out
+
+
+def strip_gutenberg(text: str) -> str:
+    """The book between the ``*** START OF`` and ``*** END OF`` marker lines."""
+    lines = text.lstrip("\ufeff").replace("\r\n", "\n").split("\n")
+    start = next((i for i, ln in enumerate(lines) if ln.startswith("*** START OF")), -1)
+    end = next((i for i, ln in enumerate(lines) if ln.startswith("*** END OF")), len(lines))
+    return "\n".join(lines[start + 1 : end])
+
+
+def _in_positive_half(key: str) -> bool:
+    return hashlib.blake2b(key.encode(), digest_size=8).digest()[0] < 128
+
+
+def book_examples(data: str) -> Iterator[dict]:
+    for path in sorted(glob.glob(os.path.join(data, "books", "*.txt"))):
+        name = os.path.basename(path)
+        with open(path, encoding="utf-8", errors="replace") as f:
+            body = strip_gutenberg(f.read())
+        for i, p in enumerate(passages(body)):
+            # Neighbouring passages continue each other: ten at a time share a group.
+            yield {"text": p, "group": f"{name}#{i // 10}", "origin": f"books/{name}"}
+
+
+def article_examples(data: str) -> Iterator[dict]:
+    with open(os.path.join(data, "html", "ground-truth.json"), encoding="utf-8") as f:
+        truth = json.load(f)
+    for key in sorted(truth):
+        if _in_positive_half(key):
+            for p in passages(truth[key].get("articleBody") or ""):
+                yield {"text": p, "group": f"page:{key}", "origin": "html/ground-truth.json"}
+
+
+def assistant_examples(data: str) -> Iterator[dict]:
+    path = os.path.join(data, "conversations", "oasst-en-100-trees.jsonl")
+
+    def walk(msg, tree):
+        if msg.get("role") == "assistant" and msg.get("text", "").strip():
+            yield {"text": msg["text"], "group": f"oasst:{tree}", "origin": "conversations/oasst"}
+        for reply in msg.get("replies") or []:
+            yield from walk(reply, tree)
+
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            tree = json.loads(line)
+            yield from walk(tree["prompt"], tree["message_tree_id"])
+
+
+def _page_text(html: str) -> str:
+    import trafilatura
+
+    return trafilatura.html2txt(html) or ""
+
+
+def page_examples(data: str) -> Iterator[dict]:
+    for path in sorted(glob.glob(os.path.join(data, "html", "pages", "*.html.gz"))):
+        key = os.path.basename(path).split(".")[0]
+        if _in_positive_half(key):
+            continue
+        html = gzip.open(path).read().decode("utf-8", errors="replace")
+        for p in passages(_page_text(html)):
+            yield {"text": p, "group": f"page:{key}", "origin": "html/pages"}
+
+
+def warc_examples(data: str) -> Iterator[dict]:
+    from warcio.archiveiterator import ArchiveIterator
+
+    for name in WARC_FILES:
+        path = os.path.join(data, "warc", name)
+        if not os.path.exists(path):
+            continue
+        with open(path, "rb") as f:
+            for rec in ArchiveIterator(f):
+                ctype = rec.http_headers.get_header("Content-Type", "") if rec.http_headers else ""
+                if rec.rec_type != "response" or "html" not in ctype.lower():
+                    continue
+                url = rec.rec_headers.get_header("WARC-Target-URI", "")
+                html = rec.content_stream().read().decode("utf-8", errors="replace")
+                for p in passages(_page_text(html)):
+                    yield {"text": p, "group": f"url:{url}", "origin": f"warc/{name}"}
+
+
+def build(data: str, output: str) -> dict:
+    """Write ``positives.jsonl`` and ``negatives.jsonl``; return counts per origin."""
+    os.makedirs(output, exist_ok=True)
+    counts: dict = {}
+    for name, parts in (
+        ("positives", (book_examples, article_examples, assistant_examples)),
+        ("negatives", (page_examples, warc_examples)),
+    ):
+        c = counts[name] = {}
+        with open(os.path.join(output, f"{name}.jsonl"), "w", encoding="utf-8") as f:
+            for part in parts:
+                for ex in part(data):
+                    c[ex["origin"]] = c.get(ex["origin"], 0) + 1
+                    f.write(json.dumps(ex, ensure_ascii=False) + "\n")
+    return counts
+
+
+def describe(counts: dict) -> str:
+    def fmt(c):
+        return ", ".join(f"{k}: {v}" for k, v in sorted(c.items()))
+
+    return (
+        "Demo classifier built by classifiers/build_demo_data.py from ../shared/data. "
+        f"Positives ({fmt(counts['positives'])}): Gutenberg book passages, the true article "
+        "text of half of the article-benchmark pages, OpenAssistant assistant replies. "
+        f"Negatives ({fmt(counts['negatives'])}): the whole visible text (trafilatura "
+        "html2txt, boilerplate kept) of the other half of the benchmark pages and of the "
+        "English Common Crawl / wget WARC pages. No page is in both sets; the held-out split "
+        "is by page / book section / conversation tree. A small demo: it separates curated "
+        "prose from raw page text, it is not a production quality model."
+    )
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", default=os.path.join("..", "shared", "data"))
+    p.add_argument("--output", required=True, help="folder for positives.jsonl, negatives.jsonl")
+    p.add_argument("--train", metavar="MODEL_DIR", help="also train a model into this folder")
+    # A few thousand passages: fewer hash buckets than the default 2M (an 800 MB model)
+    # and fastText's small-data recipe (more epochs, higher rate): the DCLM defaults
+    # (5 epochs, lr 0.1) underfit here (held-out AUC 0.77 against 0.92).
+    p.add_argument("--bucket", type=int, default=DEMO_PARAMS["bucket"])
+    p.add_argument("--dim", type=int, default=DEMO_PARAMS["dim"])
+    p.add_argument("--epoch", type=int, default=DEMO_PARAMS["epoch"])
+    p.add_argument("--lr", type=float, default=DEMO_PARAMS["lr"])
+    args = p.parse_args(argv)
+    if not os.path.isdir(args.data):
+        print(f"build_demo_data: error: no data folder at {args.data}", file=sys.stderr)
+        return 1
+    counts = build(args.data, args.output)
+    print(json.dumps(counts, indent=2))
+    if args.train:
+        from classifiers.train import TrainConfig, TrainingError, train
+
+        try:
+            card = train(
+                [os.path.join(args.output, "positives.jsonl")],
+                [os.path.join(args.output, "negatives.jsonl")],
+                args.train,
+                TrainConfig(bucket=args.bucket, dim=args.dim, epoch=args.epoch, lr=args.lr,
+                            holdout=DEMO_PARAMS["holdout"]),
+                description=describe(counts),
+            )
+        except TrainingError as e:
+            print(f"build_demo_data: error: {e}", file=sys.stderr)
+            return 1
+        m = card["held_out_metrics"]
+        print(f"held-out AUC {m['auc']:.4f}; model card: {args.train}/model_card.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
