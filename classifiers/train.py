@@ -271,8 +271,11 @@ def train(
             "target": cfg.keep_rate,
             "threshold": thr_all,
             "threshold_computed_on": "all held-out texts (both classes)",
+            # Ties at the threshold are all kept, so the share kept can exceed the target.
+            "kept_share_at_threshold": float((scores >= thr_all).mean()),
             "at_threshold": metrics.precision_recall(scores, is_pos, thr_all),
             "threshold_on_negatives": thr_neg,
+            "kept_share_of_negatives_at_that_threshold": float((scores[~is_pos] >= thr_neg).mean()),
             "threshold_on_negatives_computed_on": "held-out negatives only (raw web, the pool a "
             "pipeline filters)",
         },
@@ -344,8 +347,9 @@ def card_markdown(card: dict) -> str:
         "## Threshold for a target keep rate",
         "",
         f"To keep the top {k['target']:.0%}: `threshold: {k['threshold']:.6g}` "
-        f"({k['threshold_computed_on']}; precision {k['at_threshold']['precision']:.4f}, "
-        f"recall {k['at_threshold']['recall']:.4f} there). "
+        f"({k['threshold_computed_on']}; it keeps {k['kept_share_at_threshold']:.1%} of them, "
+        f"precision {k['at_threshold']['precision']:.4f}, "
+        f"recall {k['at_threshold']['recall']:.4f}). "
         f"Computed on {k['threshold_on_negatives_computed_on']}: `{k['threshold_on_negatives']:.6g}`.",
         "",
     ]
