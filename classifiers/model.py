@@ -103,6 +103,7 @@ def load_model(path: str) -> QualityModel:
         if model is None:
             import fasttext
 
+            fasttext.FastText.eprint = lambda *a, **k: None  # silence the load-time warning
             try:
                 ft = fasttext.load_model(path)
             except ValueError as e:  # fastText raises ValueError for a non-model file

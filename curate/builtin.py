@@ -10,3 +10,4 @@ from curate import extract, langid  # noqa: F401
 from curate.dedup import exact  # noqa: F401
 from curate.readers import books, code  # noqa: F401
 from curate import redact  # noqa: F401
+from curate.filters import quality_classifier  # noqa: F401

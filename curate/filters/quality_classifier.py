@@ -1,0 +1,92 @@
+"""Stage ``quality_classifier``: score documents with a trained fastText quality model.
+
+Two keep rules over the stored score P(``label``):
+
+- ``threshold`` (DCLM): keep when ``score >= threshold``; the model card gives the
+  threshold for a target keep rate;
+- ``pareto`` (GPT-3, Brown et al. 2020, appendix A): keep when
+  ``np.random.pareto(alpha) > 1 - score``, which keeps most high scores and some low
+  ones. The draw here is not from a global RNG: a uniform ``u`` in (0, 1] comes from a
+  hash of (seed, document id), and ``u ** (-1 / alpha) - 1`` is a Pareto (Lomax) draw
+  with numpy's distribution. The same document gets the same draw on any worker, in
+  any run, so the output is deterministic.
+
+The signals ``{score, pareto_u, seed}`` are stored, so ``curate refilter`` can change
+the mode, threshold or alpha without loading the model (a new seed needs a re-run).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from typing import Literal, Optional
+
+from curate.base import Filter
+from curate.config import ConfigError
+from curate.document import Document
+from curate.registry import register_stage
+
+
+@dataclasses.dataclass
+class QualityClassifierConfig:
+    model: str  # a .bin/.ftz written by `curate train-classifier`
+    label: str = "hq"  # the positive class; the score is P(label)
+    mode: Literal["threshold", "pareto"] = "threshold"
+    threshold: float = 0.5  # threshold mode: keep when score >= threshold
+    pareto_alpha: float = 9.0  # pareto mode: GPT-3's alpha
+    seed: int = 0  # pareto mode: the draws depend on (seed, document id) only
+
+    def validate(self, key: str) -> None:
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ConfigError(f"{key}.threshold: must be in [0, 1], got {self.threshold}")
+        if self.pareto_alpha <= 0:
+            raise ConfigError(f"{key}.pareto_alpha: must be > 0, got {self.pareto_alpha}")
+        if "://" not in self.model and not os.path.exists(self.model):
+            raise ConfigError(f"{key}.model: no such file {self.model!r} (train one with `curate train-classifier`)")
+
+
+def pareto_uniform(seed: int, doc_id: str) -> float:
+    """A uniform number in (0, 1] fixed by (seed, document id)."""
+    digest = hashlib.blake2b(f"{seed}\x00{doc_id}".encode("utf-8"), digest_size=8).digest()
+    return ((int.from_bytes(digest, "big") >> 11) + 1) / 2.0**53
+
+
+def pareto_draw(u: float, alpha: float) -> float:
+    """Inverse CDF of numpy's ``pareto(alpha)`` (Lomax): ``u ** (-1/alpha) - 1``."""
+    return u ** (-1.0 / alpha) - 1.0
+
+
+@register_stage("quality_classifier", QualityClassifierConfig)
+class QualityClassifier(Filter):
+    name = "quality_classifier"
+
+    def setup(self) -> None:
+        from classifiers.model import ModelError, load_model
+
+        try:
+            self._model = load_model(self.config.model)
+            self._model.check_label(self.config.label)
+        except ModelError as e:
+            raise ConfigError(f"stages.quality_classifier.model: {e}") from None
+
+    def score(self, doc: Document) -> dict:
+        if not hasattr(self, "_model"):
+            self.setup()
+        return {
+            "score": round(self._model.probability(doc.text, self.config.label), 6),
+            "pareto_u": pareto_uniform(self.config.seed, doc.id),
+            "seed": self.config.seed,
+        }
+
+    def decide(self, signals: dict) -> Optional[str]:
+        c = self.config
+        score = signals["score"]
+        if c.mode == "threshold":
+            return None if score >= c.threshold else "below_threshold"
+        if signals["seed"] != c.seed:
+            raise ValueError(
+                f"pareto draws were stored with seed {signals['seed']}, the config asks for "
+                f"seed {c.seed}: re-run the stage to draw with a new seed"
+            )
+        return None if pareto_draw(signals["pareto_u"], c.pareto_alpha) > 1.0 - score else "pareto_rejected"

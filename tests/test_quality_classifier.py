@@ -1,0 +1,103 @@
+"""Unit tests of the ``quality_classifier`` stage on a small model trained in the test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from classifiers import TrainConfig, train
+from curate.config import ConfigError, build
+from curate.document import Document, Drop
+from curate.filters.quality_classifier import (
+    QualityClassifier,
+    QualityClassifierConfig,
+    pareto_draw,
+    pareto_uniform,
+)
+from tests.test_classifier_train import BAD, GOOD, SMALL, _docs
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    base = tmp_path_factory.mktemp("qmodel")
+    (base / "pos.txt").write_text("\n".join(_docs(GOOD, 150, 1)), encoding="utf-8")
+    (base / "neg.txt").write_text("\n".join(_docs(BAD, 150, 2)), encoding="utf-8")
+    train([str(base / "pos.txt")], [str(base / "neg.txt")], str(base / "m"), TrainConfig(**SMALL))
+    return str(base / "m" / "model.bin")
+
+
+def stage(model_path, **kw) -> QualityClassifier:
+    s = QualityClassifier(build(QualityClassifierConfig, {"model": model_path, **kw}, "stages.quality_classifier"))
+    s.setup()
+    return s
+
+
+def doc(text, i=0):
+    return Document(id=f"doc{i}", text=text, source="web")
+
+
+def test_threshold_mode_keeps_high_scores_and_stores_the_score(model_path):
+    s = stage(model_path, threshold=0.5)
+    good = s.process(doc("The history of science:\nresearch and evidence, careful study of method."))
+    assert isinstance(good, Document) and good.signals("quality_classifier")["score"] > 0.5
+    bad = doc("CLICK HERE\nbuy now cheap\nfree login subscribe")
+    out = s.process(bad)
+    assert isinstance(out, Drop) and out.reason == "below_threshold"
+    assert out.details["signals"]["score"] == bad.signals("quality_classifier")["score"] < 0.5
+
+
+def test_pareto_mode_is_deterministic_per_seed_and_id(model_path):
+    a = stage(model_path, mode="pareto", seed=7)
+    b = stage(model_path, mode="pareto", seed=7)
+    docs = [doc("the of and click here cheap " * (i % 3 + 1), i) for i in range(200)]
+    da = [isinstance(a.process(Document(d.id, d.text, d.source)), Drop) for d in docs]
+    db = [isinstance(b.process(Document(d.id, d.text, d.source)), Drop) for d in docs]
+    assert da == db
+    assert pareto_uniform(7, "doc1") == pareto_uniform(7, "doc1") != pareto_uniform(8, "doc1")
+
+
+def test_pareto_keep_rate_follows_the_gpt3_rule(model_path):
+    # P(pareto(alpha) > 1 - s) = (2 - s) ** -alpha for numpy's (Lomax) pareto.
+    s = QualityClassifier(QualityClassifierConfig(model=model_path, mode="pareto", pareto_alpha=9.0))
+    ids = [f"id{i}" for i in range(4000)]
+    for score in (0.5, 0.9, 1.0):
+        kept = np.mean([
+            s.decide({"score": score, "pareto_u": pareto_uniform(0, i), "seed": 0}) is None for i in ids
+        ])
+        assert kept == pytest.approx((2 - score) ** -9.0, abs=0.03)
+    assert s.decide({"score": 0.5, "pareto_u": 1.0, "seed": 0}) == "pareto_rejected"  # draw 0
+
+
+def test_pareto_draw_matches_numpy_distribution():
+    u = np.array([pareto_uniform(3, f"d{i}") for i in range(20000)])
+    ours = np.sort(pareto_draw(u, 9.0))
+    theirs = np.sort(np.random.default_rng(0).pareto(9.0, 20000))
+    assert abs(ours.mean() - 1 / 8) < 0.01  # Lomax mean 1 / (alpha - 1)
+    assert np.max(np.abs(np.quantile(ours, [0.1, 0.5, 0.9]) - np.quantile(theirs, [0.1, 0.5, 0.9]))) < 0.01
+
+
+def test_refilter_with_another_seed_is_refused(model_path):
+    s = QualityClassifier(QualityClassifierConfig(model=model_path, mode="pareto", seed=1))
+    with pytest.raises(ValueError, match="stored with seed 0"):
+        s.decide({"score": 0.5, "pareto_u": 0.5, "seed": 0})
+
+
+def test_config_errors(model_path, tmp_path):
+    key = "stages.quality_classifier"
+    with pytest.raises(ConfigError, match=r"\.model: no such file"):
+        build(QualityClassifierConfig, {"model": str(tmp_path / "none.bin")}, key)
+    with pytest.raises(ConfigError, match=r"\.threshold: must be in \[0, 1\]"):
+        build(QualityClassifierConfig, {"model": model_path, "threshold": 1.5}, key)
+    with pytest.raises(ConfigError, match=r"\.mode: expected one of"):
+        build(QualityClassifierConfig, {"model": model_path, "mode": "top_k"}, key)
+    with pytest.raises(ConfigError, match="model: missing required key"):
+        build(QualityClassifierConfig, {}, key)
+
+
+def test_unknown_label_or_bad_model_file_is_a_config_error(model_path, tmp_path):
+    with pytest.raises(ConfigError, match="has no label 'good'.*labels: "):
+        stage(model_path, label="good")
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"not a model")
+    with pytest.raises(ConfigError, match="not a fastText model"):
+        stage(str(junk))
