@@ -3,6 +3,10 @@
     curate run CONFIG --output DIR [any Beam pipeline option ...]
     curate demo [--output DIR]        build the bundled sample WARC and run on it
     curate sample --output FILE       only write the bundled sample WARC
+    curate refilter --input OUT --config NEW.yaml --output NEW_OUT
+                                      new filter thresholds over stored signals
+    curate train-classifier --positives ... --negatives ... --output DIR
+                                      train a fastText quality classifier
 
 Beam options pass straight through (``--runner DataflowRunner --project ...``,
 ``--direct_num_workers 2``); without ``--runner`` the local FnApiRunner is used
@@ -90,6 +94,9 @@ def format_summary(m: dict, out_dir: str) -> str:
         lines.append("  stage statistics (not documents):")
         for key, n in c["stats"].items():
             lines.append(f"    {key:<40} {n:>8,}")
+    if c.get("by_language"):
+        langs = sorted(c["by_language"].items(), key=lambda kv: (-kv[1], kv[0]))
+        lines.append("  languages    " + ", ".join(f"{lang} {n:,}" for lang, n in langs))
     t = m["totals"]
     lines.append(f"  tokens       {t['tokens']:>10,} in {t['shards']} shards ({t['bytes']:,} bytes) -> {os.path.join(out_dir, 'shards')}")
     lines.append(f"  tokenizer    {m['tokenizer']['path']} ({m['tokenizer']['vocab_size']:,} pieces)")
@@ -152,6 +159,33 @@ def cmd_demo(args, beam_args) -> int:
     return _run_and_report(cfg, out_dir, beam_args)
 
 
+def cmd_refilter(args) -> int:
+    import yaml
+
+    from curate.config import ConfigError
+    from curate.refilter import RefilterError
+    from pipelines.refilter import refilter
+
+    try:
+        with open(args.config, encoding="utf-8") as f:
+            raw = yaml.safe_load(f)
+    except FileNotFoundError:
+        _die(f"config error: config file not found: {args.config}")
+    except yaml.YAMLError as e:
+        _die(f"config error: {args.config}: invalid YAML: {str(e).splitlines()[0]}")
+    start = time.time()
+    try:
+        m = refilter(args.input, raw, args.output)
+    except ConfigError as e:
+        _die(f"config error: {e}")
+    except RefilterError as e:
+        _die(str(e))
+    m["_wall_time_s"] = time.time() - start
+    m["_runner"] = "refilter (no Beam)"
+    print(format_summary(m, args.output))
+    return 0 if m["balanced"] else 3
+
+
 class _DropKnownNoise(logging.Filter):
     # Beam without [gcp] warns about apitools on import; it is not a problem here.
     def filter(self, record):
@@ -176,14 +210,26 @@ def main(argv=None) -> int:
     p_demo.add_argument("--output", "-o", default="out/demo")
     p_sample = sub.add_parser("sample", help="write the bundled sample WARC")
     p_sample.add_argument("--output", "-o", required=True)
+    p_refilter = sub.add_parser("refilter", help="re-apply new filter thresholds to a run's stored signals")
+    p_refilter.add_argument("--input", "-i", required=True, help="output directory of an earlier run")
+    p_refilter.add_argument("--config", "-c", required=True, help="YAML with the new stages: (a run config works)")
+    p_refilter.add_argument("--output", "-o", required=True, help="new output directory")
+    p_train = sub.add_parser("train-classifier", help="train a fastText quality classifier and its model card")
+    from classifiers import cli as classifier_cli
+
+    classifier_cli.add_arguments(p_train)
     args, rest = parser.parse_known_args(argv)
-    if args.command == "sample" and rest:
+    if args.command in ("sample", "refilter", "train-classifier") and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     _quiet_logging()
     if args.command == "run":
         return cmd_run(args, rest)
     if args.command == "demo":
         return cmd_demo(args, rest)
+    if args.command == "refilter":
+        return cmd_refilter(args)
+    if args.command == "train-classifier":
+        return classifier_cli.run(args)
     return cmd_sample(args)
 
 

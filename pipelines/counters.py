@@ -9,6 +9,8 @@ manifest can give totals and per-source figures from the same numbers Dataflow s
     errors|<source>|<stage>           an error record
     stat|<source>|<stage>|<name>      something a stage did, not a document count
                                       (e.g. ``stat|code|code_redact|email``: e-mails redacted)
+    lang|<source>|<language>          a kept document by its language (``unknown``
+                                      without a language ID stage); these sum to kept
 """
 
 from __future__ import annotations
@@ -37,13 +39,20 @@ def stat_name(source: str, stage: str, name: str) -> str:
     return f"stat{SEP}{source}{SEP}{stage}{SEP}{name}"
 
 
+def language_name(source: str, language) -> str:
+    return f"lang{SEP}{source}{SEP}{language or 'unknown'}"
+
+
 def counts_from_counters(values: dict[str, int]) -> dict:
-    """Fold ``{counter name: value}`` into the manifest's ``counts`` and ``by_source``."""
-    total = {"input": 0, "kept": 0, "dropped": {}, "errors": 0, "errors_by_stage": {}, "stats": {}}
+    """Fold ``{counter name: value}`` into the manifest's ``counts`` and ``by_source``
+    (``by_language``: kept documents per language, in total and per source)."""
+    total = {"input": 0, "kept": 0, "dropped": {}, "errors": 0, "errors_by_stage": {}, "stats": {}, "by_language": {}}
     by_source: dict[str, dict] = {}
 
     def src(s):
-        return by_source.setdefault(s, {"input": 0, "kept": 0, "dropped": {}, "errors": 0, "stats": {}})
+        return by_source.setdefault(
+            s, {"input": 0, "kept": 0, "dropped": {}, "errors": 0, "stats": {}, "by_language": {}}
+        )
 
     for name, value in values.items():
         parts = name.split(SEP)
@@ -65,11 +74,12 @@ def counts_from_counters(values: dict[str, int]) -> dict:
             total["stats"][key] = total["stats"].get(key, 0) + value
             st = src(parts[1])["stats"]
             st[key] = st.get(key, 0) + value
-    total["dropped"] = dict(sorted(total["dropped"].items()))
-    total["stats"] = dict(sorted(total["stats"].items()))
-    for s in by_source.values():
-        s["dropped"] = dict(sorted(s["dropped"].items()))
-        s["stats"] = dict(sorted(s["stats"].items()))
+        elif kind == "lang" and len(parts) == 3:
+            for langs in (total["by_language"], src(parts[1])["by_language"]):
+                langs[parts[2]] = langs.get(parts[2], 0) + value
+    for d in [total, *by_source.values()]:
+        for key in ("dropped", "stats", "by_language"):
+            d[key] = dict(sorted(d[key].items()))
     total["by_source"] = dict(sorted(by_source.items()))
     return total
 

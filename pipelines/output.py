@@ -100,7 +100,7 @@ class _WriteShard(beam.DoFn):
         cio.write_bytes(cio.join(self.out_dir, rel), data)
         if self.count_rows_as_kept:
             for row in rows:
-                count_kept(row["source"])
+                count_kept(row["source"], row["language"])
         yield {
             "path": rel,
             "rows": len(rows),

@@ -20,7 +20,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from curate.document import Drop, ErrorRecord, Rejected
-from pipelines.counters import NAMESPACE, dropped_name, error_name, input_name, kept_name, stat_name
+from pipelines.counters import NAMESPACE, dropped_name, error_name, input_name, kept_name, language_name, stat_name
 
 
 class StageResult(typing.NamedTuple):
@@ -45,8 +45,10 @@ def count_input(source: str) -> None:
     _counter(input_name(source)).inc()
 
 
-def count_kept(source: str) -> None:
+def count_kept(source: str, language=None) -> None:
+    """A document written to a shard, counted by source and by language."""
     _counter(kept_name(source)).inc()
+    _counter(language_name(source, language)).inc()
 
 
 def count_drop(rejected: Rejected) -> None:

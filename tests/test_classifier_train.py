@@ -30,6 +30,14 @@ def _docs(vocab, n, seed, sep=" "):
     return [sep.join(rng.choice(vocab) for _ in range(30)) + f" doc{i}" for i in range(n)]
 
 
+def train_synthetic_model(base) -> str:
+    """Train a small separable model (label hq for GOOD words) in ``base``; its path."""
+    (base / "pos.txt").write_text("\n".join(_docs(GOOD, 150, 1)), encoding="utf-8")
+    (base / "neg.txt").write_text("\n".join(_docs(BAD, 150, 2)), encoding="utf-8")
+    train([str(base / "pos.txt")], [str(base / "neg.txt")], str(base / "model"), TrainConfig(**SMALL))
+    return str(base / "model" / "model.bin")
+
+
 @pytest.fixture
 def sets(tmp_path):
     pos = tmp_path / "pos.txt"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classifiers import TrainConfig, train
 from curate.config import ConfigError, build
 from curate.document import Document, Drop
 from curate.filters.quality_classifier import (
@@ -14,16 +13,12 @@ from curate.filters.quality_classifier import (
     pareto_draw,
     pareto_uniform,
 )
-from tests.test_classifier_train import BAD, GOOD, SMALL, _docs
+from tests.test_classifier_train import train_synthetic_model
 
 
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory):
-    base = tmp_path_factory.mktemp("qmodel")
-    (base / "pos.txt").write_text("\n".join(_docs(GOOD, 150, 1)), encoding="utf-8")
-    (base / "neg.txt").write_text("\n".join(_docs(BAD, 150, 2)), encoding="utf-8")
-    train([str(base / "pos.txt")], [str(base / "neg.txt")], str(base / "m"), TrainConfig(**SMALL))
-    return str(base / "m" / "model.bin")
+    return train_synthetic_model(tmp_path_factory.mktemp("qmodel"))
 
 
 def stage(model_path, **kw) -> QualityClassifier:

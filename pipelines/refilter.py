@@ -1,0 +1,134 @@
+"""``curate refilter --input OUT --config NEW.yaml --output NEW_OUT``: reads a run's
+shards, re-applies the new config's filter thresholds to the stored signals
+(:mod:`curate.refilter`) and writes the same layout as a run: ``shards/`` (same shard
+count and row placement as the input, so the work streams one shard at a time; kept
+rows keep their tokens), ``rejected/`` (the documents this refilter dropped, with the
+signals that tripped the rule) when ``output.write_rejected`` is set, ``errors/`` (rows
+whose signals cannot be read), and ``manifest.json`` whose counts obey the accounting
+identity over the input's kept rows.
+
+Beam-free: one pass on one process, one shard in memory at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+
+import pyarrow.parquet as pq
+
+from curate import io as cio
+from curate import shards as S
+from curate.refilter import RefilterError, parse_config, refilter_rows
+from pipelines.counters import (
+    balanced,
+    counts_from_counters,
+    dropped_name,
+    error_name,
+    input_name,
+    kept_name,
+    language_name,
+)
+
+
+def _read_manifest(input_dir: str) -> dict:
+    try:
+        return json.loads(cio.read_bytes(cio.join(input_dir, "manifest.json")))
+    except FileNotFoundError:
+        raise RefilterError(f"{input_dir}: no manifest.json (not the output of a curate run)") from None
+
+
+def _stage_names(manifest: dict) -> list[str]:
+    names = []
+    for entry in (manifest.get("config") or {}).get("stages") or []:
+        names.append(entry if isinstance(entry, str) else next(iter(entry)))
+    return names
+
+
+def refilter(input_dir: str, raw_config: dict, output_dir: str) -> dict:
+    """Refilter ``input_dir`` into ``output_dir``; return the new manifest."""
+    if cio.join(input_dir, "") == cio.join(output_dir, ""):
+        raise RefilterError("--output must differ from --input (the input shards are read while writing)")
+    manifest = _read_manifest(input_dir)
+    cfg = parse_config(raw_config, _stage_names(manifest))
+    shards_in = manifest.get("shards") or []
+    num_shards = len(shards_in)
+    for name in ("shards", "rejected", "errors", "tokenizer", "manifest.json"):
+        cio.remove_tree(cio.join(output_dir, name))
+
+    counters: dict[str, int] = {}
+
+    def inc(name):
+        counters[name] = counters.get(name, 0) + 1
+
+    shards_out, errors = [], []
+    for shard in sorted(shards_in, key=lambda s: s["path"]):
+        table = pq.read_table(io.BytesIO(cio.read_bytes(cio.join(input_dir, shard["path"]))))
+        kept, rejected = [], []
+        for out in refilter_rows(table.to_pylist(), cfg.stages):
+            source = out.row["source"]
+            inc(input_name(source))
+            if out.error is not None:
+                errors.append(out.error)
+                inc(error_name(source, out.error.stage))
+            elif out.rejected is not None:
+                rejected.append(S.rejected_row(out.rejected))
+                inc(dropped_name(source, out.rejected.stage, out.rejected.reason))
+            else:
+                kept.append(out.row)
+                inc(kept_name(source))
+                inc(language_name(source, out.row.get("language")))
+        # Same file name and row placement as the input: shard_of(id) is unchanged.
+        rel = shard["path"]
+        data = S.parquet_bytes(kept, S.SHARD_SCHEMA, cfg.output.compression)
+        cio.write_bytes(cio.join(output_dir, rel), data)
+        shards_out.append({
+            "path": rel,
+            "rows": len(kept),
+            "tokens": sum(r["num_tokens"] for r in kept),
+            "bytes": len(data),
+            "sha256": S.sha256(data),
+        })
+        if cfg.output.write_rejected:
+            rel_rej = rel.replace("shards/", "rejected/", 1)
+            cio.write_bytes(cio.join(output_dir, rel_rej),
+                            S.parquet_bytes(rejected, S.REJECTED_SCHEMA, cfg.output.compression))
+    tokenizer = manifest.get("tokenizer") or {}
+    if tokenizer.get("trained"):  # trained in that run, kept in its folder: copy it along
+        cio.write_bytes(cio.join(output_dir, tokenizer["path"]), cio.read_bytes(cio.join(input_dir, tokenizer["path"])))
+    lines = sorted(S.to_json(e.to_dict()) for e in errors)
+    cio.write_bytes(cio.join(output_dir, "errors", "errors-00000-of-00001.jsonl"),
+                    "".join(line + "\n" for line in lines).encode("utf-8"))
+
+    counts = counts_from_counters(counters)
+    new = {
+        "curate_version": manifest.get("curate_version"),
+        "config": cfg.raw,
+        "config_hash": _config_hash(cfg.raw),
+        "refilter_of": {
+            "path": input_dir,
+            "config_hash": manifest.get("config_hash"),
+            "kept": (manifest.get("counts") or {}).get("kept"),
+        },
+        "reapplied_stages": [s.name for s in cfg.stages],
+        "not_reapplied": cfg.not_reapplied,
+        "tokenizer": manifest.get("tokenizer"),
+        "shards": shards_out,
+        "totals": {
+            "shards": num_shards,
+            "rows": sum(s["rows"] for s in shards_out),
+            "tokens": sum(s["tokens"] for s in shards_out),
+            "bytes": sum(s["bytes"] for s in shards_out),
+        },
+        "counts": counts,
+        "balanced": balanced(counts),
+    }
+    cio.write_bytes(cio.join(output_dir, "manifest.json"),
+                    json.dumps(new, indent=2, ensure_ascii=False).encode("utf-8"))
+    return new
+
+
+def _config_hash(raw: dict) -> str:
+    blob = json.dumps(raw, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()
