@@ -96,3 +96,22 @@ def test_unknown_label_or_bad_model_file_is_a_config_error(model_path, tmp_path)
     junk.write_bytes(b"not a model")
     with pytest.raises(ConfigError, match="not a fastText model"):
         stage(str(junk))
+
+
+def test_example_configs_parse(model_path):
+    import yaml
+
+    from curate import config
+    from curate.refilter import parse_config
+
+    with open("configs/web-quality.yaml", encoding="utf-8") as f:
+        raw = yaml.safe_load(f)
+    stage_params = next(s for s in raw["stages"] if "quality_classifier" in s)["quality_classifier"]
+    stage_params["model"] = model_path  # the demo model is built by a command, not shipped
+    cfg = config.parse(raw, check_paths=False)
+    assert [s.name for s in cfg.stages][-2:] == ["quality_classifier", "exact_dedup"]
+    with open("configs/refilter-quality.yaml", encoding="utf-8") as f:
+        raw = yaml.safe_load(f)
+    raw["stages"][1]["quality_classifier"]["model"] = model_path
+    rcfg = parse_config(raw, ["language_id", "quality_classifier"])
+    assert [s.params.mode for s in rcfg.stages if s.name == "quality_classifier"] == ["threshold"]
