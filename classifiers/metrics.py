@@ -24,6 +24,21 @@ def auc(scores, is_positive) -> float:
     return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
+def auc_confidence_interval(scores, is_positive, n_boot: int = 1000, seed: int = 0) -> list[float]:
+    """A 95% bootstrap interval for the AUC (each class resampled with replacement,
+    a seeded generator): small held-out sets give wide intervals, and the card says so."""
+    scores = np.asarray(scores, dtype=np.float64)
+    pos = np.asarray(is_positive, dtype=bool)
+    p, n = scores[pos], scores[~pos]
+    rng = np.random.default_rng(seed)
+    labels = np.r_[np.ones(len(p), bool), np.zeros(len(n), bool)]
+    aucs = [
+        auc(np.r_[rng.choice(p, len(p)), rng.choice(n, len(n))], labels) for _ in range(n_boot)
+    ]
+    lo, hi = np.quantile(aucs, [0.025, 0.975])
+    return [float(lo), float(hi)]
+
+
 def precision_recall(scores, is_positive, threshold: float) -> dict:
     """Precision, recall and F1 of "positive when score >= threshold"."""
     scores = np.asarray(scores, dtype=np.float64)

@@ -263,6 +263,7 @@ def train(
         },
         "held_out_metrics": {
             "auc": metrics.auc(scores, is_pos),
+            "auc_95ci_bootstrap": metrics.auc_confidence_interval(scores, is_pos),
             "at_0.5": metrics.precision_recall(scores, is_pos, 0.5),
             "mean_score_positives": float(scores[is_pos].mean()),
             "mean_score_negatives": float(scores[~is_pos].mean()),
@@ -337,7 +338,8 @@ def card_markdown(card: dict) -> str:
         "",
         "| metric | value |",
         "| --- | --- |",
-        f"| AUC | {h['auc']:.4f} |",
+        f"| AUC | {h['auc']:.4f} (95% bootstrap interval {h['auc_95ci_bootstrap'][0]:.3f}-"
+        f"{h['auc_95ci_bootstrap'][1]:.3f}) |",
         f"| precision at 0.5 | {h['at_0.5']['precision']:.4f} |",
         f"| recall at 0.5 | {h['at_0.5']['recall']:.4f} |",
         f"| F1 at 0.5 | {h['at_0.5']['f1']:.4f} |",

@@ -253,3 +253,18 @@ def test_groups_stay_on_one_side_of_the_split(sets, tmp_path):
     card = train([str(pos)], [neg], str(tmp_path / "m"), TrainConfig(**SMALL, holdout=0.3))
     held = card["data"]["split"]["held_out"]["positives"]
     assert held % 10 == 0 and 0 < held < 200
+
+
+def test_auc_confidence_interval_brackets_the_auc_and_narrows_with_data():
+    rng = np.random.default_rng(1)
+
+    def sample(n):
+        labels = np.r_[np.ones(n, bool), np.zeros(n, bool)]
+        return np.r_[rng.normal(1, 1, n), rng.normal(0, 1, n)], labels
+
+    small, big = sample(30), sample(3000)
+    lo_s, hi_s = metrics.auc_confidence_interval(*small)
+    lo_b, hi_b = metrics.auc_confidence_interval(*big, n_boot=200)
+    assert lo_s < metrics.auc(*small) < hi_s and lo_b < metrics.auc(*big) < hi_b
+    assert hi_b - lo_b < (hi_s - lo_s) / 3
+    assert metrics.auc_confidence_interval(*small) == [lo_s, hi_s]  # seeded
