@@ -56,13 +56,15 @@ def passages(text: str, min_words: int = 80, max_words: int = 250) -> list[str]:
     out, cur, n = [], [], 0
     for block in blocks:
         words = block.split()
-        while len(words) > max_words:
+        if len(words) > max_words:
             if cur:
                 out.append("\n\n".join(cur))
                 cur, n = [], 0
-            out.append(" ".join(words[:max_words]))
-            words = words[max_words:]
-        cur.append(" ".join(words) if len(words) != len(block.split()) else block)
+            while len(words) > max_words:
+                out.append(" ".join(words[:max_words]))
+                words = words[max_words:]
+            block = " ".join(words)  # the rest of a cut block
+        cur.append(block)
         n += len(words)
         if n >= min_words:
             out.append("\n\n".join(cur))
