@@ -84,14 +84,38 @@ _CACHE: dict = {}
 _LOCK = threading.Lock()
 
 
+def _remote_to_local(path: str) -> str:
+    """Copy a ``gs://`` (or other Beam filesystem) model to a local temporary file:
+    fastText loads only local files."""
+    import tempfile
+
+    from curate import io as cio
+
+    try:
+        data = cio.read_bytes(path)
+    except Exception as e:  # each filesystem raises its own types
+        raise ModelError(f"quality model not readable: {path} ({e})") from None
+    fd, local = tempfile.mkstemp(prefix="curate-model-", suffix=os.path.splitext(path)[1] or ".bin")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    return local
+
+
 def load_model(path: str) -> QualityModel:
     """Load a ``.bin``/``.ftz`` model once per process (keyed by path, size and mtime,
-    so a model retrained in place is reloaded)."""
-    try:
-        st = os.stat(path)
-    except OSError as e:
-        raise ModelError(f"quality model not found: {path} ({e.strerror})") from None
-    key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+    so a model retrained in place is reloaded). A remote path (``gs://...``) is copied
+    to a local file once per process."""
+    from curate import io as cio
+
+    remote = cio.is_remote(path)
+    if remote:
+        key = (path,)
+    else:
+        try:
+            st = os.stat(path)
+        except OSError as e:
+            raise ModelError(f"quality model not found: {path} ({e.strerror})") from None
+        key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
     model = _CACHE.get(key)
     if model is not None:
         return model
@@ -101,9 +125,13 @@ def load_model(path: str) -> QualityModel:
             import fasttext
 
             fasttext.FastText.eprint = lambda *a, **k: None  # silence the load-time warning
+            local = _remote_to_local(path) if remote else path
             try:
-                ft = fasttext.load_model(path)
+                ft = fasttext.load_model(local)
             except ValueError as e:  # fastText raises ValueError for a non-model file
                 raise ModelError(f"{path}: not a fastText model ({e})") from None
+            finally:
+                if remote:
+                    os.unlink(local)
             model = _CACHE[key] = QualityModel(path, ft)
     return model

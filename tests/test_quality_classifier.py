@@ -115,3 +115,21 @@ def test_example_configs_parse(model_path):
     raw["stages"][1]["quality_classifier"]["model"] = model_path
     rcfg = parse_config(raw, ["language_id", "quality_classifier"])
     assert [s.params.mode for s in rcfg.stages if s.name == "quality_classifier"] == ["threshold"]
+
+
+def test_remote_model_is_copied_locally_once_per_process(model_path, monkeypatch):
+    from classifiers import model as M
+    from curate import io as cio
+
+    reads = []
+
+    def fake_read(path):
+        reads.append(path)
+        with open(model_path, "rb") as f:
+            return f.read()
+
+    monkeypatch.setattr(cio, "read_bytes", fake_read)
+    a = M.load_model("gs://bucket/quality/model.bin")
+    b = M.load_model("gs://bucket/quality/model.bin")
+    assert a is b and reads == ["gs://bucket/quality/model.bin"]
+    assert a.probability("research and history of science", "hq") > 0.5
