@@ -16,8 +16,8 @@ are split in two halves by a hash of their key), and every passage carries a ``g
 evaluates on a passage whose neighbours it was trained on. The Japanese ClueWeb09 WARC
 is left out: it would be separable by language alone and flatter the AUC.
 
-Both classes are cut into passages of similar length (``min_words``..``max_words``), so
-the length of a text tells the model nothing.
+Both classes are cut into word windows whose lengths follow one distribution (see
+:func:`passages`), so the length of a text tells the model nothing.
 
 Usage::
 
@@ -48,29 +48,25 @@ WARC_FILES = (
 DEMO_PARAMS = {"bucket": 200_000, "dim": 100, "epoch": 25, "lr": 0.5, "holdout": 0.2}
 
 
-def passages(text: str, min_words: int = 80, max_words: int = 250) -> list[str]:
-    """Consecutive paragraphs (or lines) joined until ``min_words``; a block longer than
-    ``max_words`` is cut into windows. A last passage shorter than ``min_words`` / 2 is
-    dropped (a scrap, not a document)."""
-    blocks = T.paragraphs(text) or T.lines(text)
-    out, cur, n = [], [], 0
-    for block in blocks:
-        words = block.split()
-        if len(words) > max_words:
-            if cur:
-                out.append("\n\n".join(cur))
-                cur, n = [], 0
-            while len(words) > max_words:
-                out.append(" ".join(words[:max_words]))
-                words = words[max_words:]
-            block = " ".join(words)  # the rest of a cut block
-        cur.append(block)
-        n += len(words)
-        if n >= min_words:
-            out.append("\n\n".join(cur))
-            cur, n = [], 0
-    if cur and n >= min_words // 2:
-        out.append("\n\n".join(cur))
+def passages(text: str, key: str, min_words: int = 50, max_words: int = 200) -> list[str]:
+    """Cut a text into windows of words. Each window's length is drawn (by a hash of
+    ``key`` and its index) uniformly from ``min_words``..``max_words``, for positives and
+    negatives alike, so passage length says nothing about the class: with whole
+    paragraphs for the positives and fixed 250-word windows for the one-line page text,
+    the model learned "short means good" (an empty text scored 1.0). A text shorter
+    than its window is kept whole if it has ``min_words``; a shorter tail is dropped.
+    Newlines inside a window are kept; fastText's preprocessing flattens them anyway."""
+    words = text.split()
+    out, start, i = [], 0, 0
+    while start < len(words):
+        digest = hashlib.blake2b(f"{key}#{i}".encode(), digest_size=4).digest()
+        size = min_words + int.from_bytes(digest, "big") % (max_words - min_words + 1)
+        chunk = words[start : start + size]
+        if len(chunk) < min_words:
+            break
+        out.append(" ".join(chunk))
+        start += size
+        i += 1
     return out
 
 
@@ -91,7 +87,7 @@ def book_examples(data: str) -> Iterator[dict]:
         name = os.path.basename(path)
         with open(path, encoding="utf-8", errors="replace") as f:
             body = strip_gutenberg(f.read())
-        for i, p in enumerate(passages(body)):
+        for i, p in enumerate(passages(body, name)):
             # Neighbouring passages continue each other: ten at a time share a group.
             yield {"text": p, "group": f"{name}#{i // 10}", "origin": f"books/{name}"}
 
@@ -101,7 +97,7 @@ def article_examples(data: str) -> Iterator[dict]:
         truth = json.load(f)
     for key in sorted(truth):
         if _in_positive_half(key):
-            for p in passages(truth[key].get("articleBody") or ""):
+            for p in passages(truth[key].get("articleBody") or "", key):
                 yield {"text": p, "group": f"page:{key}", "origin": "html/ground-truth.json"}
 
 
@@ -109,8 +105,9 @@ def assistant_examples(data: str) -> Iterator[dict]:
     path = os.path.join(data, "conversations", "oasst-en-100-trees.jsonl")
 
     def walk(msg, tree):
-        if msg.get("role") == "assistant" and msg.get("text", "").strip():
-            yield {"text": msg["text"], "group": f"oasst:{tree}", "origin": "conversations/oasst"}
+        if msg.get("role") == "assistant":
+            for p in passages(msg.get("text") or "", msg["message_id"]):
+                yield {"text": p, "group": f"oasst:{tree}", "origin": "conversations/oasst"}
         for reply in msg.get("replies") or []:
             yield from walk(reply, tree)
 
@@ -132,7 +129,7 @@ def page_examples(data: str) -> Iterator[dict]:
         if _in_positive_half(key):
             continue
         html = gzip.open(path).read().decode("utf-8", errors="replace")
-        for p in passages(_page_text(html)):
+        for p in passages(_page_text(html), key):
             yield {"text": p, "group": f"page:{key}", "origin": "html/pages"}
 
 
@@ -150,7 +147,7 @@ def warc_examples(data: str) -> Iterator[dict]:
                     continue
                 url = rec.rec_headers.get_header("WARC-Target-URI", "")
                 html = rec.content_stream().read().decode("utf-8", errors="replace")
-                for p in passages(_page_text(html)):
+                for p in passages(_page_text(html), url):
                     yield {"text": p, "group": f"url:{url}", "origin": f"warc/{name}"}
 
 

@@ -58,15 +58,22 @@ class QualityModel:
         return token
 
     def probabilities(self, texts: Sequence[str], label: str) -> np.ndarray:
-        """P(``label``) for each text (raw text: :func:`preprocess` is applied here)."""
+        """P(``label``) for each text (raw text: :func:`preprocess` is applied here);
+        0.0 for a text that is empty after preprocessing."""
         token = self.check_label(label)
         if not texts:
             return np.zeros(0, dtype=np.float64)
+        lines = [preprocess(t) for t in texts]
         # k=-1 returns every label with its probability, so P(label) is read directly
         # rather than inferred from the top label.
-        labels, probs = self.model.predict([preprocess(t) for t in texts], k=-1)
+        labels, probs = self.model.predict(lines, k=-1)
         out = np.empty(len(texts), dtype=np.float64)
         for i, (labs, ps) in enumerate(zip(labels, probs)):
+            if not lines[i]:
+                # fastText would answer with what it learned for the end-of-line token
+                # alone, roughly the class prior: no text is no evidence of quality.
+                out[i] = 0.0
+                continue
             p = 0.0
             for lab, v in zip(labs, ps):
                 if lab == token:

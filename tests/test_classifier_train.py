@@ -153,8 +153,8 @@ def test_train_separable_set_writes_model_and_card(sets, tmp_path):
     assert "synthetic" in md and f"{card['held_out_metrics']['auc']:.4f}" in md
     # The saved model scores through the same preprocessing as training.
     model = load_model(str(out / "model.bin"))
-    good, bad = model.probabilities(["The RESEARCH\nof history", "CLICK here\nbuy now"], "hq")
-    assert good > 0.5 > bad
+    good, bad, empty = model.probabilities(["The RESEARCH\nof history", "CLICK here\nbuy now", " \n "], "hq")
+    assert good > 0.5 > bad and empty == 0.0
 
 
 def test_training_is_reproducible(sets, tmp_path):
