@@ -10,20 +10,24 @@ A source is a path (or a glob) to:
 - a Parquet file, or a folder of them (the ``shards/`` or ``rejected/`` folder of an
   earlier ``curate run``): the ``text`` column.
 
-Lines that cannot be used (not JSON, no text field) are counted per file, never
-silently skipped; a source with no usable document at all is an error.
+JSONL and Parquet go through the pipeline's own readers (``curate.readers.records``:
+gzip by magic bytes, dotted field names, Parquet in batches), so a training set reads
+exactly as the same file would as a pipeline input. Records those readers reject
+(blank text) or fail on (not JSON, no text field) are counted per file, never silently
+skipped; a source with no usable document at all is an error.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import glob
-import gzip
 import hashlib
-import io
-import json
 import os
 from typing import Iterator
+
+from curate.document import Document, ErrorRecord
+from curate.readers.common import decompressed, numbered_lines
+from curate.readers.records import ParquetConfig, RecordsConfig, read_jsonl, read_parquet
 
 PARQUET_EXTS = (".parquet",)
 JSONL_EXTS = (".jsonl", ".ndjson", ".json")
@@ -40,8 +44,10 @@ class FileStats:
     path: str
     format: str
     sha256: str = ""
-    read: int = 0  # documents read (lines / rows with a text)
-    bad: int = 0  # lines that are not JSON objects with a string text field
+    read: int = 0  # documents read
+    blank: int = 0  # records whose text is blank
+    bad: int = 0  # records that cannot be read (not JSON, no text field, ...)
+    first_problem: str = ""  # the first reader error, to say why a file gave nothing
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -84,60 +90,41 @@ def expand(source: str) -> list[str]:
     return files
 
 
-def _open_text(path: str):
-    raw = open(path, "rb")
-    if path.endswith(".gz"):
-        raw = gzip.GzipFile(fileobj=raw)
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="\n")
-
-
 Example = tuple  # (text, group or None)
 
 
-def _read_parquet(path: str, stats: FileStats) -> Iterator[Example]:
-    import pyarrow.parquet as pq
-
-    try:
-        pf = pq.ParquetFile(path)
-    except Exception as e:  # pyarrow raises several types for a non-Parquet file
-        raise DataError(f"{path}: not a Parquet file ({e})") from None
-    if "text" not in pf.schema_arrow.names:
-        raise DataError(f"{path}: Parquet file has no 'text' column")
-    for batch in pf.iter_batches(columns=["text"], batch_size=1024):
-        for value in batch.column(0).to_pylist():
-            if isinstance(value, str):
-                stats.read += 1
-                yield value, None
-            else:
-                stats.bad += 1
+def _text_lines(path: str, f) -> Iterator[Document]:
+    for n, raw in numbered_lines(decompressed(f, path)):
+        text = raw.decode("utf-8", errors="replace")
+        if text.strip():
+            yield Document(id=f"line {n}", text=text, source="train")
 
 
-def _read_jsonl(path: str, stats: FileStats, text_field: str, group_field: str) -> Iterator[Example]:
-    with _open_text(path) as f:
-        for line in f:
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                stats.bad += 1
-                continue
-            value = obj.get(text_field) if isinstance(obj, dict) else None
-            if isinstance(value, str):
-                stats.read += 1
-                group = obj.get(group_field)
-                yield value, (None if group is None else str(group))
-            else:
-                stats.bad += 1
+def _reader_items(path: str, fmt: str, f, text_field: str, group_field: str):
+    if fmt == "text":
+        return _text_lines(path, f)
+    if fmt == "jsonl":
+        return read_jsonl(path, f, "train", RecordsConfig(text_field=text_field, metadata_fields=[group_field]))
+    return read_parquet(path, f, "train", ParquetConfig(text_field=text_field))
 
 
-def _read_lines(path: str, stats: FileStats) -> Iterator[Example]:
-    with _open_text(path) as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if line.strip():
-                stats.read += 1
-                yield line, None
+def _read_file(path: str, fmt: str, st: FileStats, text_field: str, group_field: str) -> Iterator[Example]:
+    with open(path, "rb") as f:
+        try:
+            for item in _reader_items(path, fmt, f, text_field, group_field):
+                if isinstance(item, Document):
+                    st.read += 1
+                    group = item.metadata.get("fields", {}).get(group_field)
+                    yield item.text, (None if group is None else str(group))
+                elif isinstance(item, ErrorRecord):
+                    st.bad += 1
+                    st.first_problem = st.first_problem or f"{item.locator}: {item.message}"
+                else:  # Rejected: the readers reject only blank text
+                    st.blank += 1
+        except Exception as e:  # pyarrow raises several types for a non-Parquet file
+            if fmt != "parquet":
+                raise
+            raise DataError(f"{path}: not a Parquet file ({e})") from None
 
 
 def read_source(
@@ -150,16 +137,15 @@ def read_source(
         fmt = file_format(path)
         st = FileStats(path=path, format=fmt, sha256=file_sha256(path))
         try:
-            if fmt == "parquet":
-                texts.extend(_read_parquet(path, st))
-            elif fmt == "jsonl":
-                texts.extend(_read_jsonl(path, st, text_field, group_field))
-            else:
-                texts.extend(_read_lines(path, st))
-        except (OSError, EOFError) as e:  # unreadable file, corrupt gzip
+            texts.extend(_read_file(path, fmt, st, text_field, group_field))
+        except OSError as e:  # unreadable file, corrupt gzip
             raise DataError(f"{path}: cannot read ({e})") from None
         stats.append(st)
     if not texts:
-        detail = "; ".join(f"{s.path}: {s.read} read, {s.bad} unusable" for s in stats)
+        detail = "; ".join(
+            f"{s.path}: {s.read} read, {s.blank} blank, {s.bad} unusable"
+            + (f" (first: {s.first_problem})" if s.first_problem else "")
+            for s in stats
+        )
         raise DataError(f"{source}: no usable text ({detail})")
     return texts, stats

@@ -300,7 +300,7 @@ def _source_lines(cs: dict) -> list[str]:
         f"{cs['in_both_sets_removed']} in both sets, {cs['over_cap_removed']} over the cap)"
     ]
     for f in cs["files"]:
-        bad = f", {f['bad']} unusable lines" if f["bad"] else ""
+        bad = f", {f['blank']} blank, {f['bad']} unusable" if f["bad"] or f["blank"] else ""
         out.append(f"  - `{f['path']}` ({f['format']}): {f['read']} read{bad}; sha256 `{f['sha256'][:16]}…`")
     return out
 

@@ -108,13 +108,17 @@ def test_read_text_jsonl_gz_and_parquet(tmp_path):
     shards = tmp_path / "run" / "shards"
     shards.mkdir(parents=True)
     pq.write_table(pa.table({"id": ["1", "2"], "text": ["p", "q"]}), shards / "part-00000-of-00001.parquet")
+    pq.write_table(pa.table({"id": ["1"], "body": ["p"]}), tmp_path / "no_text.parquet")
 
     texts, stats = read_source(str(tmp_path / "a.txt"))
     assert texts == [("one", None), ("two", None)] and stats[0].format == "text"
     texts, stats = read_source(str(tmp_path / "b.jsonl.gz"))
     assert texts == [("x", None), ("y", "7")] and (stats[0].read, stats[0].bad) == (2, 2)
+    assert stats[0].first_problem.startswith("line 2: invalid JSON")
     texts, stats = read_source(str(shards))
     assert texts == [("p", None), ("q", None)] and stats[0].format == "parquet"
+    with pytest.raises(DataError, match="no column 'text'"):
+        read_source(str(tmp_path / "no_text.parquet"))
 
 
 def test_read_source_errors(tmp_path):
@@ -194,8 +198,15 @@ def test_quantized_model(sets, tmp_path):
 
 def test_one_class_only_is_an_error(sets, tmp_path):
     pos, _ = sets
-    (tmp_path / "blank.jsonl").write_text('{"text": "   "}\n{"text": "\\n"}\n', encoding="utf-8")
-    with pytest.raises(TrainingError, match="no usable cc examples"):
+    # The "negatives" are the positives again: every text is in both sets, none is left.
+    with pytest.raises(TrainingError, match=r"no usable hq examples \(one class only\).*150 also in the other set"):
+        train([pos], [pos], str(tmp_path / "m"), TrainConfig(**SMALL))
+
+
+def test_blank_or_unreadable_records_are_counted_and_explained(sets, tmp_path):
+    pos, _ = sets
+    (tmp_path / "blank.jsonl").write_text('{"text": "   "}\n{"text": "\\n"}\n{"body": "x"}\n', encoding="utf-8")
+    with pytest.raises(TrainingError, match="0 read, 2 blank, 1 unusable .first: line 3: text field 'text' is missing"):
         train([pos], [str(tmp_path / "blank.jsonl")], str(tmp_path / "m"), TrainConfig(**SMALL))
 
 
