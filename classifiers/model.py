@@ -25,9 +25,13 @@ def preprocess(text: str) -> str:
 
     fastText splits words on ASCII whitespace and ends an example at "\n" (its
     ``predict`` refuses text containing one). ``str.split()`` also splits on Unicode
-    line and paragraph separators; NUL (fastText's end of string) goes too. (``split``
+    line and paragraph separators; NUL (fastText's end of string) goes too, and
+    ``__label__`` inside a text is defused so a document cannot add a class. (``split``
     and ``join`` run ~2.5x faster than the equivalent regex substitution.)"""
-    return " ".join(text.replace("\x00", " ").lower().split())
+    text = text.replace("\x00", " ").lower()
+    if LABEL_PREFIX in text:  # a word starting with it would be read as a label
+        text = text.replace(LABEL_PREFIX, "_label_")
+    return " ".join(text.split())
 
 
 def label_token(label: str) -> str:

@@ -170,6 +170,17 @@ def _train_fasttext(train_path: str, model_path: str, cfg: TrainConfig) -> None:
         raise TrainingError(f"fastText training failed: {e}") from None
 
 
+def _fasttext_distribution() -> str:
+    from importlib import metadata
+
+    for dist in ("fasttext-numpy2-wheel", "fasttext"):
+        try:
+            return f"{dist} {metadata.version(dist)}"
+        except metadata.PackageNotFoundError:
+            continue
+    return "unknown"
+
+
 def train(
     positives: list[str],
     negatives: list[str],
@@ -233,8 +244,6 @@ def train(
     thr_all = metrics.threshold_for_keep_rate(scores, cfg.keep_rate)
     thr_neg = metrics.threshold_for_keep_rate(scores[~is_pos], cfg.keep_rate)
 
-    import fasttext
-
     card = {
         "model": {
             "file": model_name,
@@ -244,7 +253,7 @@ def train(
             "positive_label": cfg.positive_label,
             "negative_label": cfg.negative_label,
             "labels": sorted(model.labels),
-            "fasttext_module": getattr(fasttext, "__version__", "unknown"),
+            "fasttext_module": _fasttext_distribution(),
         },
         "description": description,
         "preprocessing": "lower-case; every whitespace run (newlines included) to one space; "

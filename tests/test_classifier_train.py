@@ -41,7 +41,9 @@ def train_synthetic_model(base) -> str:
 @pytest.fixture
 def sets(tmp_path):
     pos = tmp_path / "pos.txt"
-    pos.write_text("\n".join(_docs(GOOD, 150, 1)) + "\n", encoding="utf-8")
+    docs = _docs(GOOD, 150, 1)
+    docs[0] += " __label__spam"  # text that looks like a label must not add a class
+    pos.write_text("\n".join(docs) + "\n", encoding="utf-8")
     neg = tmp_path / "neg.jsonl"
     with open(neg, "w", encoding="utf-8") as f:
         for d in _docs(BAD, 150, 2, sep="\n"):  # multi-line documents, as web pages are
@@ -54,6 +56,10 @@ def sets(tmp_path):
 
 def test_preprocess_lowercases_and_flattens_whitespace():
     assert preprocess("  Hello\nWORLD\r\n\tfoo\u2028bar\x00baz  ") == "hello world foo bar baz"
+
+
+def test_preprocess_defuses_label_prefix():
+    assert preprocess("see __label__en and x__label__y") == "see _label_en and x_label_y"
 
 
 def test_preprocess_is_idempotent():
@@ -151,6 +157,8 @@ def test_train_separable_set_writes_model_and_card(sets, tmp_path):
     assert split["train"]["positives"] + split["held_out"]["positives"] == 150
     assert split["held_out"]["negatives"] > 0
     assert card["parameters"]["wordNgrams"] == 2 and card["parameters"]["thread"] == 1
+    assert card["model"]["labels"] == ["__label__cc", "__label__hq"]
+    assert card["model"]["fasttext_module"].startswith("fasttext")
     assert card["data"]["positives"]["files"][0]["path"] == pos
     assert 0.0 <= card["keep_rate"]["threshold"] <= 1.0
     md = (out / "model_card.md").read_text()
