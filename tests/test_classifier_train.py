@@ -42,7 +42,8 @@ def train_synthetic_model(base) -> str:
 def sets(tmp_path):
     pos = tmp_path / "pos.txt"
     docs = _docs(GOOD, 150, 1)
-    docs[0] += " __label__spam"  # text that looks like a label must not add a class
+    for i in range(0, 150, 10):
+        docs[i] += " __label__spam"  # text that looks like a label must not add a class
     pos.write_text("\n".join(docs) + "\n", encoding="utf-8")
     neg = tmp_path / "neg.jsonl"
     with open(neg, "w", encoding="utf-8") as f:
