@@ -252,15 +252,14 @@ def test_cli_error_is_one_line_without_traceback(sets, tmp_path):
     assert proc.stderr.startswith("train-classifier: error:") and "no usable text" in proc.stderr
 
 
-def test_cli_trains(sets, tmp_path):
+def test_curate_train_classifier_subcommand(sets, tmp_path, capsys):
+    from pipelines import cli
+
     pos, neg = sets
-    proc = subprocess.run(
-        [sys.executable, "-m", "classifiers", "--positives", pos, "--negatives", neg,
-         "--output", str(tmp_path / "m"), "--dim", "16", "--bucket", "10000", "--holdout", "0.2"],
-        cwd=REPO, capture_output=True, text=True,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "held-out AUC" in proc.stdout
+    code = cli.main(["train-classifier", "--positives", pos, "--negatives", neg, "--output",
+                     str(tmp_path / "m"), "--dim", "16", "--bucket", "10000", "--holdout", "0.2"])
+    assert code == 0
+    assert "held-out AUC" in capsys.readouterr().out
     assert json.loads((tmp_path / "m" / "model_card.json").read_text())["parameters"]["dim"] == 16
 
 
