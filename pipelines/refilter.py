@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate import io as cio
@@ -64,7 +65,11 @@ def refilter(input_dir: str, raw_config: dict, output_dir: str) -> dict:
 
     shards_out, errors = [], []
     for shard in sorted(shards_in, key=lambda s: s["path"]):
-        table = pq.read_table(io.BytesIO(cio.read_bytes(cio.join(input_dir, shard["path"]))))
+        path = cio.join(input_dir, shard["path"])
+        try:
+            table = pq.read_table(io.BytesIO(cio.read_bytes(path)))
+        except (OSError, pa.ArrowException) as e:  # missing, truncated, not Parquet
+            raise RefilterError(f"{path}: cannot read shard ({type(e).__name__}: {e})") from None
         kept, rejected = [], []
         for out in refilter_rows(table.to_pylist(), cfg.stages):
             source = out.row["source"]

@@ -173,3 +173,15 @@ def test_refilter_cli_errors_are_one_line(sample_run, capsys):
     assert "no manifest.json" in capsys.readouterr().err
     with pytest.raises(RefilterError, match="must differ"):
         refilter(out, raw, out)
+
+
+def test_refilter_reports_a_damaged_shard(sample_run, tmp_path):
+    import shutil
+
+    _, raw, out, _ = sample_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    shard = copy / "shards" / "part-00001-of-00002.parquet"
+    shard.write_bytes(shard.read_bytes()[:100])
+    with pytest.raises(RefilterError, match="part-00001-of-00002.parquet: cannot read shard"):
+        refilter(str(copy), raw, str(tmp_path / "new"))
