@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -41,18 +42,29 @@ def _read_manifest(input_dir: str) -> dict:
 
 
 def _stage_names(manifest: dict) -> list[str]:
+    """The stages whose signals the shards hold: a run's configured stages, or what a
+    refilter output inherited from its input."""
+    if "signal_stages" in manifest:
+        return manifest["signal_stages"]
     names = []
     for entry in (manifest.get("config") or {}).get("stages") or []:
         names.append(entry if isinstance(entry, str) else next(iter(entry)))
     return names
 
 
+def _same_dir(a: str, b: str) -> bool:
+    if cio.is_remote(a) or cio.is_remote(b):
+        return a.rstrip("/") == b.rstrip("/")
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
 def refilter(input_dir: str, raw_config: dict, output_dir: str) -> dict:
     """Refilter ``input_dir`` into ``output_dir``; return the new manifest."""
-    if cio.join(input_dir, "") == cio.join(output_dir, ""):
+    if _same_dir(input_dir, output_dir):
         raise RefilterError("--output must differ from --input (the input shards are read while writing)")
     manifest = _read_manifest(input_dir)
-    cfg = parse_config(raw_config, _stage_names(manifest))
+    signal_stages = _stage_names(manifest)
+    cfg = parse_config(raw_config, signal_stages)
     shards_in = manifest.get("shards") or []
     num_shards = len(shards_in)
     for name in ("shards", "rejected", "errors", "tokenizer", "manifest.json"):
@@ -117,6 +129,7 @@ def refilter(input_dir: str, raw_config: dict, output_dir: str) -> dict:
             "kept": (manifest.get("counts") or {}).get("kept"),
         },
         "reapplied_stages": [s.name for s in cfg.stages],
+        "signal_stages": signal_stages,
         "not_reapplied": cfg.not_reapplied,
         "tokenizer": manifest.get("tokenizer"),
         "shards": shards_out,

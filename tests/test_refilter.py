@@ -157,6 +157,9 @@ def test_refilter_with_tighter_thresholds(sample_run):
     assert len(rejected) == sum(c["dropped"].values())
     assert all(json.loads(r["details"])["signals"] for r in rejected)
     assert new["refilter_of"]["config_hash"] == m["config_hash"]
+    # A refilter output can be refiltered again, by any stage of the original run.
+    again = refilter(str(base / "tight"), {"stages": [{"language_id": {"min_score": 0.99}}]}, str(base / "again"))
+    assert again["counts"]["input"] == c["kept"] and again["balanced"]
 
 
 def test_refilter_cli_errors_are_one_line(sample_run, capsys):
@@ -172,7 +175,7 @@ def test_refilter_cli_errors_are_one_line(sample_run, capsys):
         cli.main(["refilter", "--input", str(base), "--config", str(base / "seed.yaml"), "--output", str(base / "x")])
     assert "no manifest.json" in capsys.readouterr().err
     with pytest.raises(RefilterError, match="must differ"):
-        refilter(out, raw, out)
+        refilter(out, raw, out + "/shards/..")
 
 
 def test_refilter_reports_a_damaged_shard(sample_run, tmp_path):
