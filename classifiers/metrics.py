@@ -72,3 +72,11 @@ def threshold_for_keep_rate(scores, keep_rate: float) -> float:
         raise ValueError("no scores to compute a threshold from")
     k = max(1, math.ceil(keep_rate * len(scores)))
     return float(np.sort(scores)[::-1][k - 1])
+
+
+def pareto_keep_rate(scores, alpha: float) -> float:
+    """Expected share kept by GPT-3's rule ``pareto(alpha) > 1 - score``: numpy's
+    Pareto is Lomax, P(X > x) = (1 + x) ** -alpha, so each document is kept with
+    probability (2 - score) ** -alpha."""
+    scores = np.asarray(scores, dtype=np.float64)
+    return float(np.mean((2.0 - scores) ** -alpha))

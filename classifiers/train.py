@@ -286,6 +286,9 @@ def train(
             "at_threshold": metrics.precision_recall(scores, is_pos, thr_all),
             "threshold_on_negatives": thr_neg,
             "kept_share_of_negatives_at_that_threshold": float((scores[~is_pos] >= thr_neg).mean()),
+            # What the pipeline's pareto mode would keep instead (GPT-3's alpha = 9).
+            "pareto_alpha_9_expected_keep_rate": metrics.pareto_keep_rate(scores, 9.0),
+            "pareto_alpha_9_expected_keep_rate_negatives": metrics.pareto_keep_rate(scores[~is_pos], 9.0),
             "threshold_on_negatives_computed_on": "held-out negatives only (raw web, the pool a "
             "pipeline filters)",
         },
@@ -362,6 +365,10 @@ def card_markdown(card: dict) -> str:
         f"precision {k['at_threshold']['precision']:.4f}, "
         f"recall {k['at_threshold']['recall']:.4f}). "
         f"Computed on {k['threshold_on_negatives_computed_on']}: `{k['threshold_on_negatives']:.6g}`.",
+        "",
+        f"Pareto mode (GPT-3, alpha 9) would keep {k['pareto_alpha_9_expected_keep_rate']:.1%} of all "
+        f"held-out texts and {k['pareto_alpha_9_expected_keep_rate_negatives']:.1%} of the negatives "
+        "(expected shares).",
         "",
     ]
     return "\n".join(lines)

@@ -100,6 +100,14 @@ def test_threshold_for_keep_rate():
     assert kept == 1
 
 
+def test_pareto_keep_rate_matches_simulation():
+    scores = np.array([0.2, 0.5, 0.9, 1.0])
+    rng = np.random.default_rng(0)
+    draws = rng.pareto(9.0, (200_000, 4))
+    simulated = (draws > 1 - scores).mean()
+    assert metrics.pareto_keep_rate(scores, 9.0) == pytest.approx(simulated, abs=0.005)
+
+
 def test_precision_recall():
     pr = metrics.precision_recall([0.9, 0.6, 0.4, 0.2], [1, 0, 1, 0], 0.5)
     assert (pr["precision"], pr["recall"], pr["predicted_positive"]) == (0.5, 0.5, 2)
