@@ -45,10 +45,13 @@ class RefilterConfig:
     raw: dict
 
 
-def parse_config(raw, input_stage_names: Iterable[str]) -> RefilterConfig:
+def parse_config(raw, input_stages) -> RefilterConfig:
     """Validate the new config: a full run config or just ``stages:`` (and ``output:``).
 
-    ``input_stage_names`` are the stages of the run being refiltered."""
+    ``input_stages`` maps the stages of the run being refiltered to their
+    ``applies_to`` (None: every source); a list of names means no stage was limited.
+    A stage of the new config without its own ``applies_to`` keeps the run's: the
+    documents of other sources were never scored by it."""
     import curate.builtin  # noqa: F401  (registers the stages)
     from curate import registry
     from curate.config import _parse_stages
@@ -57,7 +60,7 @@ def parse_config(raw, input_stage_names: Iterable[str]) -> RefilterConfig:
         raise ConfigError("stages: missing required key (the filters to re-apply)")
     stages = _parse_stages(raw["stages"])
     output = build(OutputConfig, raw.get("output"), "output")
-    ran = set(input_stage_names)
+    ran = dict(input_stages) if isinstance(input_stages, dict) else dict.fromkeys(input_stages)
     filters, skipped = [], []
     for st in stages:
         spec = registry.STAGES[st.name]
@@ -69,6 +72,8 @@ def parse_config(raw, input_stage_names: Iterable[str]) -> RefilterConfig:
                 f"stages.{st.name}: the run being refiltered had no such stage, so there are no "
                 "stored signals for it; run the pipeline with it instead"
             )
+        if st.applies_to is None:
+            st.applies_to = ran[st.name]
         filters.append(st)
     if not filters:
         raise ConfigError("stages: no filter stage to re-apply")
@@ -103,7 +108,10 @@ def refilter_rows(rows: Iterable[dict], stages: list[StageConfig]) -> Iterator[R
     it would fail the same way on every row."""
     from curate import registry
 
-    filters = [(st.name, registry.STAGES[st.name].factory(st.params)) for st in stages]
+    filters = [
+        (st.name, registry.STAGES[st.name].factory(st.params), None if st.applies_to is None else set(st.applies_to))
+        for st in stages
+    ]
     for row in rows:
         try:
             metadata = json.loads(row["metadata"] or "{}")
@@ -112,7 +120,9 @@ def refilter_rows(rows: Iterable[dict], stages: list[StageConfig]) -> Iterator[R
             yield RowOutcome(row, error=_error(row, f"unreadable metadata: {type(e).__name__}: {e}"))
             continue
         outcome = RowOutcome(row)
-        for name, flt in filters:
+        for name, flt, sources in filters:
+            if sources is not None and row["source"] not in sources:
+                continue  # applies_to: documents of other sources pass untouched
             sig = signals.get(name) if isinstance(signals, dict) else None
             if not isinstance(sig, dict):
                 outcome.error = _error(row, f"no stored signals for stage {name}")

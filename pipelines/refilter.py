@@ -41,15 +41,19 @@ def _read_manifest(input_dir: str) -> dict:
         raise RefilterError(f"{input_dir}: no manifest.json (not the output of a curate run)") from None
 
 
-def _stage_names(manifest: dict) -> list[str]:
-    """The stages whose signals the shards hold: a run's configured stages, or what a
-    refilter output inherited from its input."""
+def _signal_stages(manifest: dict) -> dict:
+    """The stages whose signals the shards hold, each with its ``applies_to``: a run's
+    configured stages, or what a refilter output inherited from its input."""
     if "signal_stages" in manifest:
         return manifest["signal_stages"]
-    names = []
+    stages = {}
     for entry in (manifest.get("config") or {}).get("stages") or []:
-        names.append(entry if isinstance(entry, str) else next(iter(entry)))
-    return names
+        if isinstance(entry, str):
+            stages[entry] = None
+        else:
+            ((name, params),) = entry.items()
+            stages[name] = params.get("applies_to") if isinstance(params, dict) else None
+    return stages
 
 
 def _same_dir(a: str, b: str) -> bool:
@@ -63,7 +67,7 @@ def refilter(input_dir: str, raw_config: dict, output_dir: str) -> dict:
     if _same_dir(input_dir, output_dir):
         raise RefilterError("--output must differ from --input (the input shards are read while writing)")
     manifest = _read_manifest(input_dir)
-    signal_stages = _stage_names(manifest)
+    signal_stages = _signal_stages(manifest)
     cfg = parse_config(raw_config, signal_stages)
     shards_in = manifest.get("shards") or []
     num_shards = len(shards_in)

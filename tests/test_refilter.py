@@ -66,6 +66,20 @@ def test_unreadable_or_missing_signals_are_error_records():
     assert out[2].error is None and out[2].rejected is None
 
 
+def test_applies_to_is_inherited_from_the_run_or_set_anew():
+    code_row = {**row(9, metadata={"signals": {}}), "source": "code"}  # never scored by gopher
+    ran = {"gopher_quality": ["web"], "language_id": None}
+    cfg = parse_config({"stages": [{"gopher_quality": {"min_words": 100}}]}, ran)
+    assert cfg.stages[0].applies_to == ["web"]
+    out = list(refilter_rows([row(1, n_words=80), code_row], cfg.stages))
+    assert out[0].rejected.reason == "too_few_words"
+    assert out[1].rejected is None and out[1].error is None  # passes untouched
+    # Without the inherited applies_to the code row would be an error (no signals):
+    cfg_all = parse_config({"stages": [{"gopher_quality": {"applies_to": ["web", "code"]}}]}, ran)
+    (err,) = refilter_rows([code_row], cfg_all.stages)
+    assert err.error.message == "no stored signals for stage gopher_quality"
+
+
 def test_non_filter_stages_are_listed_not_reapplied():
     cfg = stages_of([{"extract": {}}, {"gopher_quality": {}}, {"exact_dedup": {}}])
     assert [s.name for s in cfg.stages] == ["gopher_quality"]
