@@ -210,7 +210,7 @@ class PipelineConfig:
 _TOP_KEYS = ("inputs", "stages", "tokenizer", "output")
 
 
-def _parse_stages(data: Any) -> list[StageConfig]:
+def parse_stages(data: Any) -> list[StageConfig]:
     from curate import registry
 
     if not isinstance(data, list):
@@ -289,7 +289,7 @@ def parse(raw: Any, check_paths: bool = True) -> PipelineConfig:
             raise ConfigError(f"{required}: missing required key")
     return PipelineConfig(
         inputs=_parse_inputs(raw["inputs"], check_paths),
-        stages=_parse_stages(raw.get("stages", [])),
+        stages=parse_stages(raw.get("stages", [])),
         tokenizer=build(TokenizerConfig, raw["tokenizer"], "tokenizer"),
         output=build(OutputConfig, raw.get("output"), "output"),
         raw=raw,

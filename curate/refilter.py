@@ -54,11 +54,11 @@ def parse_config(raw, input_stages) -> RefilterConfig:
     documents of other sources were never scored by it."""
     import curate.builtin  # noqa: F401  (registers the stages)
     from curate import registry
-    from curate.config import _parse_stages
+    from curate.config import parse_stages
 
     if not isinstance(raw, dict) or "stages" not in raw:
         raise ConfigError("stages: missing required key (the filters to re-apply)")
-    stages = _parse_stages(raw["stages"])
+    stages = parse_stages(raw["stages"])
     output = build(OutputConfig, raw.get("output"), "output")
     ran = dict(input_stages) if isinstance(input_stages, dict) else dict.fromkeys(input_stages)
     filters, skipped = [], []
