@@ -3,7 +3,7 @@
 Add a new stage or reader module here so configs can name it.
 """
 
-from curate.filters import gopher  # noqa: F401
+from curate.filters import c4, code_quality, fineweb, gopher, gopher_repetition, url_filter  # noqa: F401
 from curate.readers import warc  # noqa: F401
 from curate.readers import arc, conversations, records, wet  # noqa: F401
 from curate import extract, langid  # noqa: F401

@@ -1,4 +1,11 @@
-"""Gopher quality rules (Rae et al. 2021, appendix A; datatrove's defaults).
+"""Gopher quality rules (Rae et al. 2021, appendix A), with datatrove's definitions.
+
+Words are ``curate.text.words`` tokens (letter/digit words and punctuation runs, as
+spaCy's tokens are in datatrove); a *symbol word* is a punctuation run. As in
+datatrove: the word-count and mean-length rules use the non-symbol words; the '#' and
+ellipsis ratios and the alphabetic-word ratio divide by all tokens; the bullet and
+ellipsis line ratios run over ``str.splitlines()`` (blank lines included); the stop-word
+rule counts *distinct* stop words present (case-sensitive).
 
 Signals are computed once per document and stored; ``decide`` compares them with
 the thresholds in the config, so thresholds can change without rescoring.
@@ -9,84 +16,92 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional
 
-from curate import text as T
 from curate.base import Filter
 from curate.config import ConfigError
+from curate.filters.common import below, cached_alnum_words, cached_words, check_fractions, check_min, exceeds
 from curate.registry import register_stage
 
-STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
-BULLETS = ("•", "●", "○", "■", "□", "▪", "▫", "–", "-", "*", "·", "‣", "⁃")
+STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 ELLIPSES = ("...", "…")
 
 
 @dataclasses.dataclass
 class GopherQualityConfig:
-    min_words: int = 50
-    max_words: int = 100_000
-    min_mean_word_length: float = 3.0
-    max_mean_word_length: float = 10.0
-    max_symbol_word_ratio: float = 0.1  # '#' and ellipses, each, per word
-    max_bullet_lines_ratio: float = 0.9
-    max_ellipsis_lines_ratio: float = 0.3
-    min_alpha_words_ratio: float = 0.8
-    min_stop_words: int = 2
+    min_words: Optional[int] = 50
+    max_words: Optional[int] = 100_000
+    min_mean_word_length: Optional[float] = 3.0
+    max_mean_word_length: Optional[float] = 10.0
+    max_symbol_word_ratio: Optional[float] = 0.1  # '#' and ellipses, each, per word
+    max_bullet_lines_ratio: Optional[float] = 0.9
+    max_ellipsis_lines_ratio: Optional[float] = 0.3
+    min_alpha_words_ratio: Optional[float] = 0.8
+    min_stop_words: Optional[int] = 2
+    stop_words: list[str] = dataclasses.field(default_factory=lambda: list(STOP_WORDS))
+    bullets: list[str] = dataclasses.field(default_factory=lambda: ["•", "-"])
 
     def validate(self, key: str) -> None:
-        if self.min_words > self.max_words:
-            raise ConfigError(f"{key}.min_words: greater than max_words")
+        check_min(self, key, 0, "min_words", "max_words", "min_mean_word_length", "max_mean_word_length",
+                  "max_symbol_word_ratio", "min_stop_words")
+        check_fractions(self, key, "max_bullet_lines_ratio", "max_ellipsis_lines_ratio", "min_alpha_words_ratio")
+        if self.min_words is not None and self.max_words is not None and self.min_words > self.max_words:
+            raise ConfigError(f"{key}.min_words: greater than max_words ({self.min_words} > {self.max_words})")
+        if not self.bullets or any(not b for b in self.bullets):
+            raise ConfigError(f"{key}.bullets: expected a list of non-empty strings")
+
+
+def _has_alpha(word: str) -> bool:
+    return word.isalpha() or any(c.isalpha() for c in word)
 
 
 @register_stage("gopher_quality", GopherQualityConfig)
 class GopherQuality(Filter):
     name = "gopher_quality"
 
+    def __init__(self, config):
+        super().__init__(config)
+        self._stop_words = frozenset(config.stop_words)
+        self._bullets = tuple(config.bullets)
+
     def score(self, doc) -> dict:
         text = doc.text
-        toks = T.words(text)
-        wrds = [w for w in toks if any(c.isalnum() for c in w)]
+        toks = cached_words(text)
+        wrds = cached_alnum_words(text)  # the non-symbol tokens, in the same tokenisation
         n_words = len(wrds)
-        lines = T.lines(text) or [""]
-        n_lines = len(lines)
-        n_stop = 0
-        for w in wrds:
-            if w.lower() in STOP_WORDS:
-                n_stop += 1
-                if n_stop >= 8:  # enough to decide; saves time on long texts
-                    break
-        denom = max(n_words, 1)
+        n_toks = max(len(toks), 1)
+        lines = text.splitlines()
+        n_lines = max(len(lines), 1)
+        bullets = self._bullets
         return {
             "n_words": n_words,
-            "mean_word_length": (sum(len(w) for w in wrds) / n_words) if n_words else 0.0,
-            "hash_ratio": text.count("#") / denom,
-            "ellipsis_ratio": (text.count("...") + text.count("…")) / denom,
-            "bullet_lines_ratio": sum(ln.startswith(BULLETS) for ln in lines) / n_lines,
-            "ellipsis_lines_ratio": sum(ln.endswith(ELLIPSES) for ln in lines) / n_lines,
-            "alpha_words_ratio": (
-                sum(any(c.isalpha() for c in w) for w in toks) / len(toks) if toks else 0.0
-            ),
-            "stop_words": n_stop,
+            "mean_word_length": (sum(map(len, wrds)) / n_words) if n_words else 0.0,
+            "hash_ratio": text.count("#") / n_toks,
+            "ellipsis_ratio": (text.count("...") + text.count("…")) / n_toks,
+            "bullet_lines_ratio": sum(1 for ln in lines if ln.lstrip().startswith(bullets)) / n_lines,
+            "ellipsis_lines_ratio": sum(1 for ln in lines if ln.rstrip().endswith(ELLIPSES)) / n_lines,
+            "alpha_words_ratio": sum(1 for w in wrds if _has_alpha(w)) / n_toks,
+            "stop_words": len(self._stop_words.intersection(wrds)),
         }
 
     def decide(self, s: dict) -> Optional[str]:
         c = self.config
-        if s["n_words"] < c.min_words:
+        if below(s["n_words"], c.min_words):
             return "too_few_words"
-        if s["n_words"] > c.max_words:
+        if exceeds(s["n_words"], c.max_words):
             return "too_many_words"
-        if s["mean_word_length"] < c.min_mean_word_length:
+        if below(s["mean_word_length"], c.min_mean_word_length):
             return "mean_word_length_too_short"
-        if s["mean_word_length"] > c.max_mean_word_length:
+        if exceeds(s["mean_word_length"], c.max_mean_word_length):
             return "mean_word_length_too_long"
-        if s["hash_ratio"] > c.max_symbol_word_ratio:
+        if exceeds(s["hash_ratio"], c.max_symbol_word_ratio):
             return "too_many_hashes"
-        if s["ellipsis_ratio"] > c.max_symbol_word_ratio:
+        if exceeds(s["ellipsis_ratio"], c.max_symbol_word_ratio):
             return "too_many_ellipses"
-        if s["bullet_lines_ratio"] > c.max_bullet_lines_ratio:
+        if exceeds(s["bullet_lines_ratio"], c.max_bullet_lines_ratio):
             return "too_many_bullet_lines"
-        if s["ellipsis_lines_ratio"] > c.max_ellipsis_lines_ratio:
+        if exceeds(s["ellipsis_lines_ratio"], c.max_ellipsis_lines_ratio):
             return "too_many_ellipsis_lines"
-        if s["alpha_words_ratio"] < c.min_alpha_words_ratio:
+        if below(s["alpha_words_ratio"], c.min_alpha_words_ratio):
             return "too_few_alpha_words"
-        if s["stop_words"] < c.min_stop_words:
+        if below(s["stop_words"], c.min_stop_words):
             return "too_few_stop_words"
         return None

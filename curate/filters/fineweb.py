@@ -1,0 +1,72 @@
+"""FineWeb's own quality rules (Penedo et al. 2024), with datatrove's definitions.
+
+Over the non-blank lines (split on ``\\n``, not stripped): the fraction ending in
+terminal punctuation (Unicode Sentence_Terminal), the fraction of at most 30 characters,
+and the characters of lines repeating an earlier line over the text's length without
+newlines; and newlines per word (``curate.text.words`` tokens).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+from curate.base import Filter
+from curate.filters.common import (
+    TERMINAL_PUNCTUATION,
+    below,
+    cached_words,
+    check_fractions,
+    check_min,
+    count_duplicates,
+    exceeds,
+)
+from curate.registry import register_stage
+
+
+@dataclasses.dataclass
+class FineWebConfig:
+    min_punct_line_frac: Optional[float] = 0.12
+    max_short_line_frac: Optional[float] = 0.67
+    short_line_length: int = 30  # a line of at most this many characters is short
+    max_dup_line_char_frac: Optional[float] = 0.01
+    max_newlines_per_word: Optional[float] = 0.3
+
+    def validate(self, key: str) -> None:
+        check_fractions(self, key, "min_punct_line_frac", "max_short_line_frac", "max_dup_line_char_frac")
+        check_min(self, key, 0, "short_line_length", "max_newlines_per_word")
+
+
+@register_stage("fineweb", FineWebConfig)
+class FineWeb(Filter):
+    name = "fineweb"
+
+    def score(self, doc) -> dict:
+        text = doc.text
+        lines = [ln for ln in text.split("\n") if ln.strip()]
+        n_lines = len(lines)
+        denom = max(n_lines, 1)
+        short = self.config.short_line_length
+        n_words = len(cached_words(text))
+        chars_no_newlines = len(text) - text.count("\n")
+        return {
+            "n_lines": n_lines,
+            "punct_line_frac": sum(1 for ln in lines if ln.endswith(TERMINAL_PUNCTUATION)) / denom,
+            "short_line_frac": sum(1 for ln in lines if len(ln) <= short) / denom,
+            "dup_line_char_frac": count_duplicates(lines)[1] / max(chars_no_newlines, 1),
+            "newlines_per_word": text.count("\n") / max(n_words, 1),
+        }
+
+    def decide(self, s: dict) -> Optional[str]:
+        c = self.config
+        if s["n_lines"] == 0:
+            return "empty"
+        if below(s["punct_line_frac"], c.min_punct_line_frac):
+            return "too_few_punctuated_lines"
+        if exceeds(s["short_line_frac"], c.max_short_line_frac):
+            return "too_many_short_lines"
+        if exceeds(s["dup_line_char_frac"], c.max_dup_line_char_frac):
+            return "duplicated_line_chars"
+        if exceeds(s["newlines_per_word"], c.max_newlines_per_word):
+            return "too_many_newlines"
+        return None

@@ -1,0 +1,186 @@
+"""Gopher repetition rules (Rae et al. 2021, appendix A, table A1), with datatrove's
+definitions of each quantity, computed with numpy instead of Python n-gram strings.
+
+Quantities (all divided by the document's length in characters, except the two
+element fractions):
+
+- duplicate line / paragraph fraction: lines (split on runs of ``\\n``) or paragraphs
+  (split on two or more ``\\n``) that repeat an earlier one, over all lines/paragraphs;
+- duplicate line / paragraph character fraction: the characters of those repeats;
+- top n-gram character fraction (n = 2, 3, 4): the most frequent word n-gram's
+  length (words joined by one space) times its count; ties go to the n-gram seen first;
+- duplicated n-gram character fraction (n = 5..10): scanning left to right, an n-gram
+  already seen adds its characters (words without spaces) and the scan jumps n words,
+  so overlapping repeats are not counted twice (datatrove's ``find_all_duplicate``).
+
+Speed: each distinct word gets a small integer id once (a dict, so ids are exact),
+and the id of an n-gram is derived from the id of its (n-1)-gram prefix and its last
+word with ``np.unique`` - collision-free, no hashing of joined strings. Only positions
+whose n-gram occurs at least twice enter the sequential duplicate scan.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Optional
+
+import numpy as np
+
+from curate.base import Filter
+from curate.config import ConfigError
+from curate.filters.common import cached_words, check_fractions, count_duplicates, exceeds
+from curate.registry import register_stage
+
+_PARAGRAPH_SPLIT = re.compile(r"\n{2,}")
+_LINE_SPLIT = re.compile(r"\n+")
+
+
+@dataclasses.dataclass
+class GopherRepetitionConfig:
+    dup_line_frac: Optional[float] = 0.30
+    dup_para_frac: Optional[float] = 0.30
+    dup_line_char_frac: Optional[float] = 0.20
+    dup_para_char_frac: Optional[float] = 0.20
+    # n -> maximum character fraction of the most frequent n-gram
+    top_ngram_char_frac: dict[int, float] = dataclasses.field(
+        default_factory=lambda: {2: 0.20, 3: 0.18, 4: 0.16}
+    )
+    # n -> maximum character fraction in duplicated n-grams
+    dup_ngram_char_frac: dict[int, float] = dataclasses.field(
+        default_factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
+    )
+
+    def validate(self, key: str) -> None:
+        check_fractions(self, key, "dup_line_frac", "dup_para_frac", "dup_line_char_frac", "dup_para_char_frac")
+        for field in ("top_ngram_char_frac", "dup_ngram_char_frac"):
+            for n, frac in getattr(self, field).items():
+                if not 1 <= n <= 50:
+                    raise ConfigError(f"{key}.{field}.{n}: n-gram size must be between 1 and 50")
+                if not 0.0 <= frac <= 1.0:
+                    raise ConfigError(f"{key}.{field}.{n}: must be a fraction between 0 and 1, got {frac}")
+
+
+def _top_key(n: int) -> str:
+    return f"top_{n}_gram_char_frac"
+
+
+def _dup_key(n: int) -> str:
+    return f"dup_{n}_gram_char_frac"
+
+
+def word_ids(words: list[str]) -> np.ndarray:
+    """Exact integer ids of the words (the first distinct word gets 0, the next 1, ...)."""
+    vocab: dict = {}
+    setdefault = vocab.setdefault
+    return np.fromiter((setdefault(w, len(vocab)) for w in words), dtype=np.int64, count=len(words))
+
+
+def top_ngram_chars(first: np.ndarray, counts: np.ndarray, cum: np.ndarray, n: int) -> int:
+    """Characters of the most frequent n-gram (words joined with spaces) times its count."""
+    best = counts.max()
+    start = int(first[counts == best].min())  # a tie goes to the n-gram that occurs first
+    return (int(cum[start + n] - cum[start]) + n - 1) * int(best)
+
+
+def duplicated_ngram_chars(gram: np.ndarray, counts: np.ndarray, cum: np.ndarray, n: int) -> int:
+    """datatrove's greedy left-to-right scan, visiting only positions whose n-gram repeats
+    (an n-gram seen once can never be a duplicate, so skipping it changes nothing)."""
+    repeated = np.flatnonzero(counts[gram] > 1)
+    if repeated.size == 0:
+        return 0
+    seen: set = set()
+    skip_until = 0
+    chars = 0
+    for pos, gid in zip(repeated.tolist(), gram[repeated].tolist()):
+        if pos < skip_until:
+            continue  # inside a window already counted: the scan jumped over it
+        if gid in seen:
+            chars += int(cum[pos + n] - cum[pos])
+            skip_until = pos + n
+        else:
+            seen.add(gid)
+    return chars
+
+
+def ngram_char_counts(words: list[str], top_ns, dup_ns) -> tuple[dict, dict]:
+    """({n: top n-gram chars}, {n: duplicated n-gram chars}) for the given sizes."""
+    top: dict = {}
+    dup: dict = {}
+    wanted = set(top_ns) | set(dup_ns)
+    if not wanted:
+        return top, dup
+    n_words = len(words)
+    ids = word_ids(words)
+    cum = np.zeros(n_words + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, words), dtype=np.int64, count=n_words), out=cum[1:])
+    base = max(n_words, 1)
+    gram = ids  # ids (< base) of the n-grams starting at each position, for the current n
+    for n in range(1, max(wanted) + 1):
+        if n > 1:
+            # (prefix id, last word id) -> one key; both are < base, so the key is exact.
+            gram = gram[:-1] * base + ids[n - 1 :]
+        if gram.size == 0:  # fewer than n words: no n-grams, nothing repeats
+            for m in range(n, max(wanted) + 1):
+                if m in top_ns:
+                    top[m] = 0
+                if m in dup_ns:
+                    dup[m] = 0
+            break
+        if n in wanted:
+            _, first, gram, counts = np.unique(gram, return_index=True, return_inverse=True, return_counts=True)
+            if n in top_ns:
+                top[n] = top_ngram_chars(first, counts, cum, n)
+            if n in dup_ns:
+                dup[n] = duplicated_ngram_chars(gram, counts, cum, n)
+        elif n > 1:
+            _, gram = np.unique(gram, return_inverse=True)
+    return top, dup
+
+
+@register_stage("gopher_repetition", GopherRepetitionConfig)
+class GopherRepetition(Filter):
+    name = "gopher_repetition"
+
+    def score(self, doc) -> dict:
+        text = doc.text
+        n_chars = len(text)
+        denom = max(n_chars, 1)
+        paragraphs = _PARAGRAPH_SPLIT.split(text.strip())
+        para_dups, para_dup_chars = count_duplicates(paragraphs)
+        lines = _LINE_SPLIT.split(text)
+        line_dups, line_dup_chars = count_duplicates(lines)
+        c = self.config
+        top, dup = ngram_char_counts(cached_words(text), c.top_ngram_char_frac, c.dup_ngram_char_frac)
+        signals = {
+            "n_chars": n_chars,
+            "dup_para_frac": para_dups / len(paragraphs),
+            "dup_para_char_frac": para_dup_chars / denom,
+            "dup_line_frac": line_dups / len(lines),
+            "dup_line_char_frac": line_dup_chars / denom,
+        }
+        for n in sorted(top):
+            signals[_top_key(n)] = top[n] / denom
+        for n in sorted(dup):
+            signals[_dup_key(n)] = dup[n] / denom
+        return signals
+
+    def decide(self, s: dict) -> Optional[str]:
+        c = self.config
+        if s["n_chars"] == 0:
+            return "empty"
+        if exceeds(s["dup_para_frac"], c.dup_para_frac):
+            return "duplicate_paragraphs"
+        if exceeds(s["dup_para_char_frac"], c.dup_para_char_frac):
+            return "duplicate_paragraph_chars"
+        if exceeds(s["dup_line_frac"], c.dup_line_frac):
+            return "duplicate_lines"
+        if exceeds(s["dup_line_char_frac"], c.dup_line_char_frac):
+            return "duplicate_line_chars"
+        for n in sorted(c.top_ngram_char_frac):
+            if exceeds(s[_top_key(n)], c.top_ngram_char_frac[n]):
+                return f"top_{n}_gram"
+        for n in sorted(c.dup_ngram_char_frac):
+            if exceeds(s[_dup_key(n)], c.dup_ngram_char_frac[n]):
+                return f"duplicated_{n}_grams"
+        return None
