@@ -5,22 +5,34 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# A word is a run of letters/digits (with inner apostrophes or hyphens), or a single
-# run of other non-space symbols. Regex-based: no spaCy, which costs datatrove most
-# of its time (see ../shared/NOTES.md).
-_WORD_RE = re.compile(r"\w+(?:['’\-]\w+)*|[^\w\s]+")
-_ALNUM_WORD_RE = re.compile(r"\w+(?:['’\-]\w+)*")
+# Words as spaCy's English tokenizer cuts them (datatrove, and so FineWeb, count
+# spaCy tokens in the Gopher and FineWeb rules), with a regex instead of spaCy, which
+# costs datatrove most of its time (see ../shared/NOTES.md): common abbreviations and
+# single letters with their period ("Mr.", "n.", "U.S."), numbers with inner "." or ","
+# ("1,000", "3.5"), letter/digit runs with inner apostrophes ("don't"); then "..." and
+# "--" runs, and every other symbol as a token of its own (hyphens between words too).
+_WORD_ALTERNATIVES = (
+    r"(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Inc|Ltd|Co|vs|etc|Gov|Sen|Rep|Gen|Col|Lt|Prof|Rev"
+    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\."
+    r"|(?<!\w)[A-Za-z]\.(?:[A-Za-z]\.)*"
+    r"|\d+(?:[.,]\d+)+"
+    r"|\w+(?:['’]\w+)*"
+)
+_WORD_RE = re.compile(_WORD_ALTERNATIVES + r"|\.{2,}|-{2,}|[^\w\s]")
+# The same tokenisation without the symbol tokens: symbol tokens never contain a word
+# character and every word alternative starts with one, so the matches are identical.
+_ALNUM_WORD_RE = re.compile(_WORD_ALTERNATIVES)
 _SENTENCE_RE = re.compile(r"[^.!?。！？\n]+(?:[.!?。！？]+[\"'”’)\]]*|\n|$)")
 _PUNCT_TABLE = None
 
 
 def words(text: str) -> list[str]:
-    """Words and punctuation runs, in order (the Gopher rules count both kinds)."""
+    """Words and symbol tokens, in order (the Gopher rules count both kinds)."""
     return _WORD_RE.findall(text)
 
 
 def alnum_words(text: str) -> list[str]:
-    """Only the words made of letters or digits (no punctuation runs)."""
+    """Only the word tokens of :func:`words` (no symbol tokens)."""
     return _ALNUM_WORD_RE.findall(text)
 
 

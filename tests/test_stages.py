@@ -42,7 +42,7 @@ def test_gopher_keeps_prose_and_stores_signals():
         (" ".join(["a of to it is an"] * 20), {}, "mean_word_length_too_short"),
         (" ".join(["internationalization responsibilities the of"] * 20), {}, "mean_word_length_too_long"),
         (PROSE + " #tag" * 15, {}, "too_many_hashes"),
-        (PROSE + " and so on..." * 15, {}, "too_many_ellipses"),
+        (PROSE + " and so on..." * 25, {}, "too_many_ellipses"),
         ("\n".join(["- the item of value and the price"] * 12), {}, "too_many_bullet_lines"),
         ("\n".join(["the story goes on and on and then ...", "the end of the line"] * 8), {}, "too_many_ellipsis_lines"),
         (PROSE + " 12 34 56 78 90 11 22 33 44 55 66 77 88 99" * 3 + " %% $$ @@ ^^ ~~" * 6, {}, "too_few_alpha_words"),

@@ -27,15 +27,15 @@ ELLIPSES = ("...", "…")
 
 @dataclasses.dataclass
 class GopherQualityConfig:
-    min_words: Optional[int] = 50
-    max_words: Optional[int] = 100_000
-    min_mean_word_length: Optional[float] = 3.0
-    max_mean_word_length: Optional[float] = 10.0
-    max_symbol_word_ratio: Optional[float] = 0.1  # '#' and ellipses, each, per word
-    max_bullet_lines_ratio: Optional[float] = 0.9
-    max_ellipsis_lines_ratio: Optional[float] = 0.3
-    min_alpha_words_ratio: Optional[float] = 0.8
-    min_stop_words: Optional[int] = 2
+    min_words: int = 50
+    max_words: int = 100_000
+    min_mean_word_length: float = 3.0
+    max_mean_word_length: float = 10.0
+    max_symbol_word_ratio: float = 0.1  # '#' and ellipses, each, per token
+    max_bullet_lines_ratio: float = 0.9
+    max_ellipsis_lines_ratio: float = 0.3
+    min_alpha_words_ratio: float = 0.8
+    min_stop_words: int = 2
     stop_words: list[str] = dataclasses.field(default_factory=lambda: list(STOP_WORDS))
     bullets: list[str] = dataclasses.field(default_factory=lambda: ["•", "-"])
 
@@ -43,7 +43,7 @@ class GopherQualityConfig:
         check_min(self, key, 0, "min_words", "max_words", "min_mean_word_length", "max_mean_word_length",
                   "max_symbol_word_ratio", "min_stop_words")
         check_fractions(self, key, "max_bullet_lines_ratio", "max_ellipsis_lines_ratio", "min_alpha_words_ratio")
-        if self.min_words is not None and self.max_words is not None and self.min_words > self.max_words:
+        if self.min_words > self.max_words:
             raise ConfigError(f"{key}.min_words: greater than max_words ({self.min_words} > {self.max_words})")
         if not self.bullets or any(not b for b in self.bullets):
             raise ConfigError(f"{key}.bullets: expected a list of non-empty strings")
