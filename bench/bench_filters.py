@@ -10,7 +10,8 @@ times for the timed run, so that it lasts long enough to measure.
 
 Chain, in FineWeb's order: language ID (English, score >= 0.65, fastText lid.176.ftz on
 both sides), Gopher repetition, Gopher quality, C4 quality (no bad-words rule on either
-side: datatrove's downloads its list), FineWeb quality. Both sides run the filters' own
+side: datatrove's downloads its list; ours still counts the words, so the cost is
+timed), FineWeb quality. Both sides run the filters' own
 per-document calls (ours ``stage.process``, datatrove's ``filter``) in a pool of the same
 number of worker processes, timed after every worker has loaded its models. The
 datatrove half runs in /work/venv-peers (``--peer``) as a subprocess of this script.
@@ -35,7 +36,10 @@ import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DATA = pathlib.Path(os.environ.get("CURATE_SHARED_DATA", REPO.parent / "shared" / "data"))
-LID_MODEL = os.environ.get("CURATE_LID_MODEL", "/work/models/lid.176.ftz")
+LID_MODEL = os.environ.get("CURATE_LID_MODEL") or next(
+    (p for p in (str(REPO / "curate" / "models" / "lid.176.ftz"), "/work/models/lid.176.ftz") if os.path.exists(p)),
+    "lid.176.ftz",
+)
 PEER_PYTHON = os.environ.get("CURATE_PEER_PYTHON", "/work/venv-peers/bin/python")
 CACHE = pathlib.Path(os.environ.get("TMPDIR", "/tmp")) / "curate-bench-filters" / "docs-v1.jsonl"
 CHUNK_WORDS = 300
@@ -122,7 +126,12 @@ class OursChain:
         from curate.document import Document, Drop
 
         self.Document, self.Drop = Document, Drop
-        params = {"language_id": {"languages": ["en"], "min_score": 0.65, "model": LID_MODEL}}
+        params = {
+            "language_id": {"languages": ["en"], "min_score": 0.65, "model": LID_MODEL},
+            # datatrove's C4QualityFilter has no bad-words rule: same rules on both sides
+            # (the words are still counted, so their cost is in the timing).
+            "c4": {"drop_bad_words": False},
+        }
         self.stages = []
         for name in FILTERS:
             spec = registry.STAGES[name]
@@ -173,7 +182,7 @@ class PeerChain:
             ("language_id", lid),
             ("gopher_repetition", GopherRepetitionFilter()),
             ("gopher_quality", GopherQualityFilter()),
-            ("c4", C4QualityFilter(filter_no_terminal_punct=True)),
+            ("c4", C4QualityFilter()),
             ("fineweb", FineWebQualityFilter()),
         ]
         warm = Document(text="The quick brown fox jumps over the lazy dog. " * 20, id="warm")

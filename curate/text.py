@@ -12,28 +12,41 @@ import unicodedata
 # ("1,000", "3.5"), letter/digit runs with inner apostrophes ("don't"); then "..." and
 # "--" runs, and every other symbol as a token of its own (hyphens between words too).
 _WORD_ALTERNATIVES = (
-    r"(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Inc|Ltd|Co|vs|etc|Gov|Sen|Rep|Gen|Col|Lt|Prof|Rev"
-    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\."
-    r"|(?<!\w)[A-Za-z]\.(?:[A-Za-z]\.)*"
+    # the lookahead lets most tokens skip the abbreviation alternatives at once
+    r"(?=[A-Za-z]{1,4}\.)(?:(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Inc|Ltd|Co|vs|etc|Gov|Sen|Rep|Gen|Col|Lt|Prof|Rev"
+    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.|(?<!\w)[A-Za-z]\.(?:[A-Za-z]\.)*)"
     r"|\d+(?:[.,]\d+)+"
     r"|\w+(?:['’]\w+)*"
 )
 _WORD_RE = re.compile(_WORD_ALTERNATIVES + r"|\.{2,}|-{2,}|[^\w\s]")
-# The same tokenisation without the symbol tokens: symbol tokens never contain a word
-# character and every word alternative starts with one, so the matches are identical.
-_ALNUM_WORD_RE = re.compile(_WORD_ALTERNATIVES)
 _SENTENCE_RE = re.compile(r"[^.!?。！？\n]+(?:[.!?。！？]+[\"'”’)\]]*|\n|$)")
 _PUNCT_TABLE = None
 
 
 def words(text: str) -> list[str]:
     """Words and symbol tokens, in order (the Gopher rules count both kinds)."""
-    return _WORD_RE.findall(text)
+    # No token spans whitespace, so cutting on whitespace first changes nothing; most
+    # pieces are all letters, one token each, and skip the regex (about 2x faster).
+    out: list[str] = []
+    append, extend = out.append, out.extend
+    findall = _WORD_RE.findall
+    for piece in text.split():
+        if piece.isalpha():
+            append(piece)
+        else:
+            extend(findall(piece))
+    return out
+
+
+def word_tokens(tokens: list[str]) -> list[str]:
+    """The word tokens among :func:`words` output: every word alternative starts with a
+    word character (``\\w`` is ``isalnum()`` or ``_``) and no symbol token does."""
+    return [w for w in tokens if w[0].isalnum() or w[0] == "_"]
 
 
 def alnum_words(text: str) -> list[str]:
     """Only the word tokens of :func:`words` (no symbol tokens)."""
-    return _ALNUM_WORD_RE.findall(text)
+    return word_tokens(words(text))
 
 
 def lines(text: str) -> list[str]:

@@ -371,3 +371,12 @@ def test_bad_config_is_a_one_line_config_error(name, params, message):
     with pytest.raises(ConfigError) as e:
         build(spec.config_cls, params, f"stages.{name}")
     assert str(e.value) == message and "\n" not in str(e.value)
+
+
+def test_words_are_cut_as_spacy_cuts_english():
+    text = "Mr. Smith paid $1,000.50 for U.S. goods -- well-known, don't you think...? n. A thing."
+    assert T.words(text) == [
+        "Mr.", "Smith", "paid", "$", "1,000.50", "for", "U.S.", "goods", "--", "well", "-", "known", ",",
+        "don't", "you", "think", "...", "?", "n.", "A", "thing", ".",
+    ]
+    assert T.alnum_words(text) == [w for w in T.words(text) if w not in {"$", "--", "-", ",", "...", "?", "."}]

@@ -115,7 +115,8 @@ def clean_lines(text: str, c: C4Config) -> tuple[str, dict]:
             continue
         lines_in += 1
         words = line.split()
-        if max_len is not None and any(len(w) > max_len for w in words):
+        # a word longer than max_len needs a line longer than that: test the cheap thing first
+        if max_len is not None and len(line) > max_len and max(map(len, words)) > max_len:
             n["long_word"] += 1
             continue
         if c.remove_citations and "[" in line:

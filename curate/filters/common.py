@@ -44,8 +44,8 @@ def cached_words(text: str) -> list[str]:
 
 @functools.lru_cache(maxsize=8)
 def cached_alnum_words(text: str) -> list[str]:
-    """``curate.text.alnum_words(text)``, cached like :func:`cached_words`."""
-    return T.alnum_words(text)
+    """``curate.text.alnum_words(text)`` from the cached tokens, cached likewise."""
+    return T.word_tokens(cached_words(text))
 
 
 def count_duplicates(elements: list[str]) -> tuple[int, int]:

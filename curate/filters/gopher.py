@@ -14,6 +14,7 @@ the thresholds in the config, so thresholds can change without rescoring.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from typing import Optional
 
 from curate.base import Filter
@@ -49,8 +50,11 @@ class GopherQualityConfig:
             raise ConfigError(f"{key}.bullets: expected a list of non-empty strings")
 
 
-def _has_alpha(word: str) -> bool:
-    return word.isalpha() or any(c.isalpha() for c in word)
+def count_alpha_words(words: list[str]) -> int:
+    """Words with at least one letter. Most words are all letters (a C-level test);
+    only the others ("don't", "3rd", "1,000") are looked at character by character."""
+    mixed = list(itertools.filterfalse(str.isalpha, words))
+    return len(words) - len(mixed) + sum(1 for w in mixed if any(c.isalpha() for c in w))
 
 
 @register_stage("gopher_quality", GopherQualityConfig)
@@ -78,7 +82,7 @@ class GopherQuality(Filter):
             "ellipsis_ratio": (text.count("...") + text.count("…")) / n_toks,
             "bullet_lines_ratio": sum(1 for ln in lines if ln.lstrip().startswith(bullets)) / n_lines,
             "ellipsis_lines_ratio": sum(1 for ln in lines if ln.rstrip().endswith(ELLIPSES)) / n_lines,
-            "alpha_words_ratio": sum(1 for w in wrds if _has_alpha(w)) / n_toks,
+            "alpha_words_ratio": count_alpha_words(wrds) / n_toks,
             "stop_words": len(self._stop_words.intersection(wrds)),
         }
 

@@ -71,9 +71,8 @@ def _dup_key(n: int) -> str:
 
 def word_ids(words: list[str]) -> np.ndarray:
     """Exact integer ids of the words (the first distinct word gets 0, the next 1, ...)."""
-    vocab: dict = {}
-    setdefault = vocab.setdefault
-    return np.fromiter((setdefault(w, len(vocab)) for w in words), dtype=np.int64, count=len(words))
+    vocab = {w: i for i, w in enumerate(dict.fromkeys(words))}  # a loop over distinct words only
+    return np.fromiter(map(vocab.__getitem__, words), dtype=np.int64, count=len(words))
 
 
 def top_ngram_chars(first: np.ndarray, counts: np.ndarray, cum: np.ndarray, n: int) -> int:
