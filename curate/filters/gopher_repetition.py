@@ -16,7 +16,8 @@ element fractions):
 Speed: each distinct word gets a small integer id once (a dict, so ids are exact),
 and the id of an n-gram is derived from the id of its (n-1)-gram prefix and its last
 word with ``np.unique`` - collision-free, no hashing of joined strings. Only positions
-whose n-gram occurs at least twice enter the sequential duplicate scan.
+whose n-gram occurs at least twice enter the sequential duplicate scan, and once all
+n-grams of some size are distinct the longer ones need no work at all.
 """
 
 from __future__ import annotations
@@ -116,24 +117,35 @@ def ngram_char_counts(words: list[str], top_ns, dup_ns) -> tuple[dict, dict]:
     base = max(n_words, 1)
     gram = ids  # ids (< base) of the n-grams starting at each position, for the current n
     for n in range(1, max(wanted) + 1):
-        if n > 1:
-            # (prefix id, last word id) -> one key; both are < base, so the key is exact.
-            gram = gram[:-1] * base + ids[n - 1 :]
-        if gram.size == 0:  # fewer than n words: no n-grams, nothing repeats
+        if n > len(words):  # fewer than n words: no n-grams, nothing repeats
             for m in range(n, max(wanted) + 1):
                 if m in top_ns:
                     top[m] = 0
                 if m in dup_ns:
                     dup[m] = 0
             break
+        if n > 1:
+            # (prefix id, last word id) -> one key; both are < base, so the key is exact.
+            gram = gram[:-1] * base + ids[n - 1 :]
         if n in wanted:
             _, first, gram, counts = np.unique(gram, return_index=True, return_inverse=True, return_counts=True)
             if n in top_ns:
                 top[n] = top_ngram_chars(first, counts, cum, n)
             if n in dup_ns:
                 dup[n] = duplicated_ngram_chars(gram, counts, cum, n)
-        elif n > 1:
+            all_distinct = counts.size == gram.size
+        else:
             _, gram = np.unique(gram, return_inverse=True)
+            all_distinct = int(gram.max()) + 1 == gram.size
+        if all_distinct:
+            # Every longer n-gram extends a distinct one, so it is distinct too: the top
+            # n-gram is the first one (count 1, ties go first) and nothing is duplicated.
+            for m in range(n + 1, max(wanted) + 1):
+                if m in top_ns:
+                    top[m] = int(cum[m] - cum[0]) + m - 1 if m <= n_words else 0
+                if m in dup_ns:
+                    dup[m] = 0
+            break
     return top, dup
 
 
