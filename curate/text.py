@@ -9,9 +9,12 @@ import unicodedata
 # spaCy tokens in the Gopher and FineWeb rules), with a regex instead of spaCy, which
 # costs datatrove most of its time (see ../shared/NOTES.md): common abbreviations and
 # single letters with their period ("Mr.", "n.", "U.S."), numbers with inner "." or ","
-# ("1,000", "3.5"), letter/digit runs with inner apostrophes ("don't"); then "..." and
-# "--" runs, and every other symbol as a token of its own (hyphens between words too).
+# ("1,000", "3.5"), English contractions cut off ("do" "n't", "it" "'s", "we" "'ll"),
+# letter/digit runs with other inner apostrophes ("O'Brien"); then "..." and "--" runs,
+# and every other symbol as a token of its own (hyphens between words too).
 _WORD_ALTERNATIVES = (
+    r"\w+?(?=[nN]['’][tT](?!\w))|[nN]['’][tT](?!\w)"
+    r"|\w+?(?=['’](?:[sSdDmM]|re|ve|ll|RE|VE|LL)(?!\w))|['’](?:[sSdDmM]|re|ve|ll|RE|VE|LL)(?!\w)|"
     # the lookahead lets most tokens skip the abbreviation alternatives at once
     r"(?=[A-Za-z]{1,4}\.)(?:(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Inc|Ltd|Co|vs|etc|Gov|Sen|Rep|Gen|Col|Lt|Prof|Rev"
     r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.|(?<!\w)[A-Za-z]\.(?:[A-Za-z]\.)*)"
@@ -39,9 +42,10 @@ def words(text: str) -> list[str]:
 
 
 def word_tokens(tokens: list[str]) -> list[str]:
-    """The word tokens among :func:`words` output: every word alternative starts with a
-    word character (``\\w`` is ``isalnum()`` or ``_``) and no symbol token does."""
-    return [w for w in tokens if w[0].isalnum() or w[0] == "_"]
+    """The word tokens among :func:`words` output: each starts with a word character
+    (``\\w`` is ``isalnum()`` or ``_``) or, for "'s" and the like, ends with a letter;
+    no symbol token does either."""
+    return [w for w in tokens if w[0].isalnum() or w[0] == "_" or w[-1].isalnum()]
 
 
 def alnum_words(text: str) -> list[str]:
