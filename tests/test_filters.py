@@ -14,15 +14,8 @@ from curate import text as T
 from curate.config import ConfigError, build
 from curate.document import Document, Drop
 from curate.filters.c4 import BadWords
+from tests.test_stages import PROSE
 
-PROSE = (
-    "The history of the town is closely tied to the river that runs through it. "
-    "For centuries the river carried goods to the sea, and the merchants who lived here "
-    "grew rich from the trade. Today the old warehouses have been turned into homes and "
-    "studios, and visitors come to walk along the water and to see the boats that still "
-    "use the harbour in the summer months. The museum tells the story of the trade with "
-    "maps, letters and objects that were found when the quay was rebuilt."
-)
 # Six sentences on six lines, each ending in terminal punctuation.
 PROSE_LINES = "\n".join(
     [
