@@ -373,3 +373,10 @@ def test_words_are_cut_as_spacy_cuts_english():
         "do", "n't", "you", "think", "...", "?", "n.", "A", "thing", "it", "'s", "O'Brien's", ".",
     ]
     assert T.alnum_words(text) == [w for w in T.words(text) if w not in {"$", "--", "-", ",", "...", "?", "."}]
+
+
+def test_sentences_are_counted_as_spacys_sentencizer_counts_them():
+    assert T.count_sentences("Mr. Smith paid 3.5 dollars for U.S. goods. He left!") == 2
+    assert T.count_sentences('He said "Hi there." Then he left... and came back?') == 2
+    assert T.count_sentences("No end mark here") == 1
+    assert T.count_sentences("") == 0

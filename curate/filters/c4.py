@@ -106,6 +106,7 @@ def clean_lines(text: str, c: C4Config) -> tuple[str, dict]:
     policy = tuple(c.policy_phrases)
     n = {"long_word": 0, "no_terminal_punct": 0, "too_few_words": 0, "javascript": 0, "policy": 0}
     citations = 0
+    sentences = 0
     lorem = curly = 0
     kept = []
     lines_in = 0
@@ -142,6 +143,7 @@ def clean_lines(text: str, c: C4Config) -> tuple[str, dict]:
             n["policy"] += 1
             continue
         kept.append(line)
+        sentences += T.count_sentences(line)  # per line, as C4 counts: no sentence spans two
     cleaned = "\n".join(kept)
     signals = {
         "lines_in": lines_in,
@@ -151,7 +153,7 @@ def clean_lines(text: str, c: C4Config) -> tuple[str, dict]:
         "chars_removed": len(text) - len(cleaned),
         "lorem_ipsum": lorem,
         "curly_bracket": curly,
-        "sentences": len(T.sentences(cleaned)),
+        "sentences": sentences,
     }
     return cleaned, signals
 

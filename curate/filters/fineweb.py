@@ -12,8 +12,8 @@ import dataclasses
 from typing import Optional
 
 from curate.base import Filter
+from curate.text import TERMINAL_PUNCTUATION
 from curate.filters.common import (
-    TERMINAL_PUNCTUATION,
     below,
     cached_words,
     check_fractions,
