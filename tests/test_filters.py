@@ -196,7 +196,8 @@ def test_c4_line_rules_edit_the_text_and_count_what_they_removed():
     )
     s = d.signals("c4")
     assert (s["lines_in"], s["lines_kept"]) == (11, 5)
-    assert s["lines_dropped_no_terminal_punct"] == 2 and s["lines_dropped_too_few_words"] == 1
+    assert s["lines_dropped_no_terminal_punct"] == 1 and s["lines_dropped_ellipsis"] == 1
+    assert s["lines_dropped_too_few_words"] == 1
     assert s["lines_dropped_javascript"] == 1 and s["lines_dropped_policy"] == 1 and s["lines_dropped_long_word"] == 1
     assert s["citations_removed"] == 2 and s["sentences"] == 6 and s["chars_removed"] == len(text) - len(d.text)
 

@@ -104,7 +104,7 @@ def clean_lines(text: str, c: C4Config) -> tuple[str, dict]:
     min_words = c.min_words_per_line
     ends = tuple(c.terminal_punctuation)
     policy = tuple(c.policy_phrases)
-    n = {"long_word": 0, "no_terminal_punct": 0, "too_few_words": 0, "javascript": 0, "policy": 0}
+    n = {"long_word": 0, "no_terminal_punct": 0, "ellipsis": 0, "too_few_words": 0, "javascript": 0, "policy": 0}
     citations = 0
     sentences = 0
     lorem = curly = 0
@@ -115,20 +115,20 @@ def clean_lines(text: str, c: C4Config) -> tuple[str, dict]:
         if not line:
             continue
         lines_in += 1
-        words = line.split()
         # a word longer than max_len needs a line longer than that: test the cheap thing first
-        if max_len is not None and len(line) > max_len and max(map(len, words)) > max_len:
+        if max_len is not None and len(line) > max_len and max(map(len, line.split())) > max_len:
             n["long_word"] += 1
             continue
         if c.remove_citations and "[" in line:
             line, k = CITATION_RE.subn("", line)
-            if k:
-                citations += k
-                words = line.split()
-        if ends and (not line.endswith(ends) or (c.drop_ellipsis_lines and line.endswith("..."))):
+            citations += k
+        if ends and not line.endswith(ends):
             n["no_terminal_punct"] += 1
             continue
-        if min_words is not None and len(words) < min_words:
+        if c.drop_ellipsis_lines and line.endswith("..."):
+            n["ellipsis"] += 1
+            continue
+        if min_words is not None and len(line.split()) < min_words:
             n["too_few_words"] += 1
             continue
         lower = line.lower()
