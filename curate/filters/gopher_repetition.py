@@ -135,7 +135,8 @@ def ngram_char_counts(words: list[str], top_ns, dup_ns) -> tuple[dict, dict]:
                 dup[n] = duplicated_ngram_chars(gram, counts, cum, n)
             all_distinct = counts.size == gram.size
         else:
-            _, gram = np.unique(gram, return_inverse=True)
+            if n > 1:  # word ids are already dense: no need to renumber them
+                _, gram = np.unique(gram, return_inverse=True)
             all_distinct = int(gram.max()) + 1 == gram.size
         if all_distinct:
             # Every longer n-gram extends a distinct one, so it is distinct too: the top
