@@ -11,3 +11,4 @@ from curate.dedup import exact  # noqa: F401
 from curate.readers import books, code  # noqa: F401
 from curate import redact  # noqa: F401
 from curate.filters import quality_classifier  # noqa: F401
+from curate.dedup import sentences, token_spans  # noqa: F401

@@ -1,0 +1,106 @@
+"""Sentence-level deduplication: spans of ``k`` consecutive sentences repeated across
+the run are kept once and cut out of every other document (C4; datatrove's
+``SentenceDedup`` with ``n_sentences=3``).
+
+The core is three pure steps, which the Beam glue in ``pipelines/span_dedup.py``
+runs around two shuffles that never carry whole documents through the span grouping:
+
+1. :meth:`SentenceDedup.span_keys` — per document, ``(span key, position)`` for every
+   window of ``k`` consecutive units. A unit is a sentence
+   (:func:`curate.text.sentences`) for prose and conversation threads, or a non-empty
+   line (:func:`curate.text.lines`) for code sources when ``code: lines``. Units whose
+   normalised form (:func:`curate.text.normalize`) is empty ("* * *", "}") are skipped
+   so they neither form nor break spans. The key is the 128-bit xxh3 hash of the
+   ``k`` normalised units, so spans that differ only in case, punctuation, digits or
+   spacing match; at 128 bits a false match needs ~2^64 spans, so groups are not
+   re-verified.
+2. :func:`curate.dedup.spans.find_duplicates` — per span key, the keep rule.
+3. :meth:`SentenceDedup.apply` — per document, cut the units of its duplicate spans
+   (overlapping spans merged), store signals, then re-check the length:
+   ``all_duplicate`` when nothing is left, ``too_short_after_dedup`` under
+   ``min_words`` words. Documents that lost nothing are never dropped here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterable, Iterator, Literal, Union
+
+import xxhash
+
+from curate import text as T
+from curate.config import ConfigError
+from curate.dedup.spans import cut_and_check, merge_starts, unit_offsets
+from curate.document import Document, Drop
+from curate.registry import register_stage
+
+NAME = "sentence_dedup"
+
+
+@dataclasses.dataclass
+class SentenceDedupConfig:
+    k: int = 3  # consecutive sentences per span (C4, datatrove)
+    min_words: int = 50  # an edited document keeps at least this many words
+    within_document: bool = True  # also cut a span's later repeats inside one document
+    code: Literal["lines", "exclude"] = "lines"  # code sources: line spans, or leave untouched
+    code_sources: list[str] = dataclasses.field(default_factory=lambda: ["code"])
+
+    def validate(self, key: str) -> None:
+        if self.k < 1:
+            raise ConfigError(f"{key}.k: must be >= 1, got {self.k}")
+        if self.min_words < 0:
+            raise ConfigError(f"{key}.min_words: must be >= 0, got {self.min_words}")
+
+
+@register_stage(NAME, SentenceDedupConfig, per_document=False)
+class SentenceDedup:
+    def __init__(self, config: SentenceDedupConfig):
+        self.config = config
+
+    def unit_kind(self, doc: Document) -> str | None:
+        """``"sentence"``, ``"line"`` (code with ``code: lines``), or ``None`` (excluded)."""
+        if doc.source in self.config.code_sources:
+            return "line" if self.config.code == "lines" else None
+        return "sentence"
+
+    def units(self, doc: Document) -> tuple[list[tuple[int, int]], list[str]]:
+        """Character ranges and normalised forms of the units that can form spans."""
+        kind = self.unit_kind(doc)
+        if kind is None:
+            return [], []
+        pieces = T.sentences(doc.text) if kind == "sentence" else T.lines(doc.text)
+        offsets, norms = [], []
+        for off, piece in zip(unit_offsets(doc.text, pieces), pieces):
+            norm = T.normalize(piece)
+            if norm:
+                offsets.append(off)
+                norms.append(norm)
+        return offsets, norms
+
+    def span_keys(self, doc: Document) -> Iterator[tuple[bytes, int]]:
+        """``(span key, position of the span's first unit)`` for each ``k``-unit window."""
+        k = self.config.k
+        _, norms = self.units(doc)
+        for i in range(len(norms) - k + 1):
+            yield xxhash.xxh3_128_digest("\n".join(norms[i : i + k]).encode("utf-8")), i
+
+    def apply(self, doc: Document, dup_positions: Iterable[int]) -> Union[Document, Drop]:
+        """Cut the units of the duplicate spans starting at ``dup_positions``."""
+        kind = self.unit_kind(doc)
+        if kind is None:
+            doc.set_signals(NAME, {"excluded": True})
+            return doc
+        intervals = merge_starts(dup_positions, self.config.k)
+        if not intervals:
+            doc.set_signals(
+                NAME, {"unit": kind, "units_removed": 0, "chars_removed": 0, "bytes_removed": 0}
+            )
+            return doc
+        offsets, _ = self.units(doc)
+        if intervals[-1][1] > len(offsets):
+            raise ValueError(
+                f"duplicate span ends at unit {intervals[-1][1]} but the document has {len(offsets)}"
+            )
+        char_spans = [(offsets[s][0], offsets[e - 1][1]) for s, e in intervals]
+        signals = {"unit": kind, "units_removed": sum(e - s for s, e in intervals)}
+        return cut_and_check(doc, NAME, char_spans, signals, self.config.min_words)

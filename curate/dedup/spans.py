@@ -1,0 +1,174 @@
+"""What sentence-level and token-level dedup share: the keep rule over the occurrences
+of one repeated span, interval merging, and cutting spans out of a text.
+
+Both stages find spans (k sentences, or N tokens) that occur more than once in the
+run, keep one occurrence and remove the others. The keep rule is deterministic and
+depends only on the occurrences themselves, never on run order:
+
+* the **keeper** is the occurrence with the smallest document id, then the smallest
+  position in that document (document ids are stable hashes of the record, see
+  :func:`curate.document.make_id`, so "first" is arbitrary but reproducible);
+* with ``within_document=True`` (C4's "all but one of any three-sentence span
+  occurring more than once in the data set") every other occurrence is removed,
+  except occurrences in the keeper's document that overlap the keeper itself (a run of
+  one repeated sentence "A A A A" keeps its first span);
+* with ``within_document=False`` (Lee et al.'s "occurs in more than one document")
+  only occurrences in documents other than the keeper's are removed; a span repeated
+  inside a single document is left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, Sequence, Union
+
+import numpy as np
+
+from curate import text as T
+from curate.document import Document, Drop
+
+
+def find_duplicates(
+    doc_ids: Sequence[str],
+    positions: np.ndarray,
+    key_hi: np.ndarray,
+    key_lo: np.ndarray,
+    span_len: int,
+    within_document: bool,
+) -> dict[str, np.ndarray]:
+    """Apply the keep rule to many occurrences at once (numpy, no per-span Python).
+
+    Occurrence ``i`` is span key ``(key_hi[i], key_lo[i])`` found at ``positions[i]``
+    in document ``doc_ids[i]``. Returns ``{doc_id: sorted positions to remove}`` for
+    the documents that lose at least one occurrence.
+    """
+    n = len(doc_ids)
+    if n < 2:
+        return {}
+    uniq, doc_rank = np.unique(np.asarray(doc_ids, dtype=object), return_inverse=True)
+    doc_rank = doc_rank.astype(np.int64)
+    positions = np.asarray(positions, dtype=np.int64)
+    key_hi = np.asarray(key_hi, dtype=np.uint64)
+    key_lo = np.asarray(key_lo, dtype=np.uint64)
+    order = np.lexsort((positions, doc_rank, key_lo, key_hi))
+    hi, lo, d, p = key_hi[order], key_lo[order], doc_rank[order], positions[order]
+    new_group = np.ones(n, dtype=bool)
+    new_group[1:] = (hi[1:] != hi[:-1]) | (lo[1:] != lo[:-1])
+    group_start = np.flatnonzero(new_group)
+    first = group_start[np.cumsum(new_group) - 1]  # index of each occurrence's keeper
+    keeper_doc, keeper_pos = d[first], p[first]
+    if within_document:
+        same_doc = d == keeper_doc
+        dup = ~new_group & ~(same_doc & (p - keeper_pos < span_len))
+    else:
+        dup = d != keeper_doc
+    out: dict[str, np.ndarray] = {}
+    if not dup.any():
+        return out
+    d_dup, p_dup = d[dup], p[dup]
+    by_doc = np.lexsort((p_dup, d_dup))
+    d_dup, p_dup = d_dup[by_doc], p_dup[by_doc]
+    cuts = np.flatnonzero(np.diff(d_dup)) + 1
+    for d_chunk, p_chunk in zip(np.split(d_dup, cuts), np.split(p_dup, cuts)):
+        out[str(uniq[d_chunk[0]])] = np.unique(p_chunk)
+    return out
+
+
+def merge_starts(starts: Iterable[int], span_len: int) -> list[tuple[int, int]]:
+    """Half-open intervals ``[s, s + span_len)`` merged where they overlap or touch."""
+    merged: list[list[int]] = []
+    for s in sorted(set(int(x) for x in starts)):
+        e = s + span_len
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    return [(s, e) for s, e in merged]
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
+
+
+def _seam(removed: str) -> str:
+    """The whitespace that replaces a cut: the strongest break the cut region held,
+    so a paragraph break inside or around removed sentences survives."""
+    if _PARAGRAPH_BREAK.search(removed):
+        return "\n\n"
+    if "\n" in removed:
+        return "\n"
+    if any(c.isspace() for c in removed):
+        return " "
+    return ""
+
+
+def remove_char_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """Cut the half-open character ranges ``spans`` (sorted, disjoint) out of ``text``.
+
+    Each cut is widened over the whitespace on both sides and replaced by one
+    separator (:func:`_seam`), or by nothing at the very start or end, so the kept
+    text reads normally.
+    """
+    out = []
+    cursor = 0
+    kept_any = False  # has non-space text been kept before this cut?
+    n = len(text)
+    for s, e in spans:
+        s, e = max(s, cursor), min(e, n)
+        if e <= s:
+            continue
+        ws_start = s
+        while ws_start > cursor and text[ws_start - 1].isspace():
+            ws_start -= 1
+        ws_end = e
+        while ws_end < n and text[ws_end].isspace():
+            ws_end += 1
+        before = text[cursor:ws_start]
+        kept_any = kept_any or bool(before.strip())
+        out.append(before)
+        out.append(_seam(text[ws_start:ws_end]) if kept_any and ws_end < n else "")
+        cursor = ws_end
+    out.append(text[cursor:])
+    return "".join(out)
+
+
+def unit_offsets(text: str, units: Sequence[str]) -> list[tuple[int, int]]:
+    """Character ranges of ``units`` (stripped pieces of ``text`` in order, as
+    :func:`curate.text.sentences` and :func:`curate.text.lines` return them).
+
+    Between two consecutive units the text holds only whitespace, terminal
+    punctuation or newlines, none of which can start a unit, so searching from the
+    end of the previous unit finds the right occurrence.
+    """
+    offsets = []
+    cursor = 0
+    for u in units:
+        start = text.find(u, cursor)
+        if start < 0:  # cannot happen for units cut from ``text``; fail loudly
+            raise ValueError(f"unit not found in text: {u[:40]!r}")
+        cursor = start + len(u)
+        offsets.append((start, cursor))
+    return offsets
+
+
+def cut_and_check(
+    doc: Document, stage: str, char_spans: Sequence[tuple[int, int]], signals: dict, min_words: int
+) -> Union[Document, Drop]:
+    """Cut ``char_spans`` out of ``doc.text``, store ``signals`` (plus ``chars_removed``
+    and ``bytes_removed``) under ``stage``, then re-check the length: ``all_duplicate``
+    when nothing is left, ``too_short_after_dedup`` under ``min_words`` words.
+
+    A dropped document keeps its original text, so ``rejected/`` shows what was there.
+    """
+    new_text = remove_char_spans(doc.text, char_spans)
+    signals = dict(
+        signals,
+        chars_removed=len(doc.text) - len(new_text),
+        bytes_removed=len(doc.text.encode("utf-8")) - len(new_text.encode("utf-8")),
+    )
+    doc.set_signals(stage, signals)
+    if not new_text.strip():
+        return Drop("all_duplicate", {"signals": signals})
+    if len(T.alnum_words(new_text)) < min_words:
+        return Drop("too_short_after_dedup", {"signals": signals})
+    doc.text = new_text
+    return doc
