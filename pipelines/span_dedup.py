@@ -73,14 +73,18 @@ def _make_core(stage: str, params):
     return core
 
 
-class _EmitSpans(beam.DoFn):
-    """``(doc.id, doc)`` on the main output, the document's span occurrences on SPANS."""
+class _CoreDoFn(beam.DoFn):
+    """Holds the stage's core object, built (and its model loaded) once per worker."""
 
     def __init__(self, stage: str, params):
         self.stage, self.params, self.core = stage, params, None
 
     def setup(self):
         self.core = _make_core(self.stage, self.params)
+
+
+class _EmitSpans(_CoreDoFn):
+    """``(doc.id, doc)`` on the main output, the document's span occurrences on SPANS."""
 
     def process(self, doc):
         try:
@@ -121,14 +125,8 @@ def _token_bucket_duplicates(kv, n: int, within_document: bool):
     yield from find_duplicates(ids, pos, hi, lo, n, within_document).items()
 
 
-class _ApplyRemovals(beam.DoFn):
+class _ApplyRemovals(_CoreDoFn):
     """Joins one document with the positions it loses and cuts them."""
-
-    def __init__(self, stage: str, params):
-        self.stage, self.params, self.core = stage, params, None
-
-    def setup(self):
-        self.core = _make_core(self.stage, self.params)
 
     def process(self, kv):
         _, grouped = kv
