@@ -22,7 +22,7 @@ from __future__ import annotations
 import apache_beam as beam
 import numpy as np
 
-from curate.dedup.spans import find_duplicates
+from curate.dedup.spans import find_duplicates, rank_doc_ids
 from curate.document import Drop, ErrorRecord, Rejected
 from pipelines.counters import SEP
 from pipelines.stages import (
@@ -35,6 +35,7 @@ from pipelines.stages import (
 )
 
 SPANS = "spans"
+BATCH_DOCS = 256  # documents per EmitSpans call: token windows are shuffled per bucket and batch
 REJECTED = "rejected"
 
 # What each stage's apply step adds to ``stat|<stage>|<name>`` counters, from the
@@ -84,20 +85,38 @@ class _CoreDoFn(beam.DoFn):
 
 
 class _EmitSpans(_CoreDoFn):
-    """``(doc.id, doc)`` on the main output, the document's span occurrences on SPANS."""
+    """For a batch of documents: ``(doc.id, doc)`` each on the main output, and the
+    span occurrences on SPANS (per span for sentences, per bucket block for tokens)."""
 
-    def process(self, doc):
-        try:
-            if self.stage == "sentence_dedup":
-                occ = [(key, (doc.id, pos)) for key, pos in self.core.span_keys(doc)]
-            else:
-                occ = list(self.core.bucketed_windows(doc.id, self.core.tokenize(doc.text)))
-        except Exception as e:  # a bad record becomes an error record; the run goes on
-            yield beam.pvalue.TaggedOutput(ERRORS, _error(doc, self.stage, e))
-            return
-        for item in occ:
-            yield beam.pvalue.TaggedOutput(SPANS, item)
-        yield doc.id, doc
+    def process(self, batch):
+        ok = []
+        for doc in batch:
+            try:
+                if self.stage == "sentence_dedup":
+                    item = [(key, (doc.id, pos)) for key, pos in self.core.span_keys(doc)]
+                else:
+                    item = self.core.tokenize(doc.text)
+            except Exception as e:  # a bad record becomes an error record; the run goes on
+                yield beam.pvalue.TaggedOutput(ERRORS, _error(doc, self.stage, e))
+                continue
+            ok.append((doc, item))
+            yield doc.id, doc
+        if self.stage == "sentence_dedup":
+            for _, occ in ok:
+                for item in occ:
+                    yield beam.pvalue.TaggedOutput(SPANS, item)
+        else:
+            for item in self.core.bucketed_windows([(doc.id, tokens) for doc, tokens in ok]):
+                yield beam.pvalue.TaggedOutput(SPANS, item)
+
+
+def _counted(stage: str, names: list, found: dict):
+    """``(doc_id, positions)`` for ``found`` (keyed by doc rank), counting the span
+    occurrences marked for removal."""
+    n = sum(len(v) for v in found.values())
+    if n:
+        _counter(stat_name(stage, "occurrences_removed")).inc(n)
+    return [(names[rank], positions) for rank, positions in found.items()]
 
 
 def _sentence_group_duplicates(kv, k: int, within_document: bool):
@@ -105,24 +124,22 @@ def _sentence_group_duplicates(kv, k: int, within_document: bool):
     _, occ = kv
     occ = list(occ)
     if len(occ) < 2:
-        return
-    ids = [d for d, _ in occ]
+        return []
+    names, ranks = rank_doc_ids([d for d, _ in occ])
     pos = np.array([p for _, p in occ], dtype=np.int64)
     zeros = np.zeros(len(occ), dtype=np.uint64)
-    yield from find_duplicates(ids, pos, zeros, zeros, k, within_document).items()
+    return _counted("sentence_dedup", names, find_duplicates(ranks, pos, zeros, zeros, k, within_document))
 
 
 def _token_bucket_duplicates(kv, n: int, within_document: bool):
-    """One bucket's ``(doc_id, positions, hi, lo)`` entries -> ``(doc_id, positions)``."""
-    _, entries = kv
-    entries = list(entries)
-    if len(entries) < 2 and not within_document:
-        return  # one document alone cannot hold a cross-document duplicate
-    ids = [doc_id for doc_id, pos, _, _ in entries for _ in range(len(pos))]
-    pos = np.concatenate([e[1] for e in entries])
-    hi = np.concatenate([e[2] for e in entries])
-    lo = np.concatenate([e[3] for e in entries])
-    yield from find_duplicates(ids, pos, hi, lo, n, within_document).items()
+    """One bucket's window blocks -> ``(doc_id, positions)``."""
+    from curate.dedup.token_spans import merge_blocks
+
+    _, blocks = kv
+    names, ranks, pos, hi, lo = merge_blocks(blocks)
+    if len(names) < 2 and not within_document:
+        return []  # one document alone cannot hold a cross-document duplicate
+    return _counted("token_dedup", names, find_duplicates(ranks, pos, hi, lo, n, within_document))
 
 
 class _ApplyRemovals(_CoreDoFn):
@@ -169,8 +186,10 @@ class SpanDedup(beam.PTransform):
 
     def expand(self, docs):
         stage, params = self.stage, self.params
-        emitted = docs | "EmitSpans" >> beam.ParDo(_EmitSpans(stage, params)).with_outputs(
-            SPANS, ERRORS, main="docs"
+        emitted = (
+            docs
+            | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=BATCH_DOCS)
+            | "EmitSpans" >> beam.ParDo(_EmitSpans(stage, params)).with_outputs(SPANS, ERRORS, main="docs")
         )
         if stage == "sentence_dedup":
             group_fn, span_len = _sentence_group_duplicates, params.k

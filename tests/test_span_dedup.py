@@ -13,8 +13,14 @@ import pytest
 
 from curate.config import ConfigError, build
 from curate.dedup.sentences import SentenceDedup, SentenceDedupConfig
-from curate.dedup.spans import find_duplicates, merge_starts, remove_char_spans, unit_offsets
-from curate.dedup.token_spans import TokenDedup, TokenDedupConfig, byte_to_char_offsets, window_keys
+from curate.dedup.spans import find_duplicates, merge_starts, rank_doc_ids, remove_char_spans, unit_offsets
+from curate.dedup.token_spans import (
+    TokenDedup,
+    TokenDedupConfig,
+    byte_to_char_offsets,
+    merge_blocks,
+    window_keys,
+)
 from curate.document import Document, Drop
 from curate import text as T
 
@@ -30,10 +36,11 @@ def run_sentences(docs, **params):
             groups.setdefault(key, []).append((d.id, pos))
     dups: dict = {}
     for occ in groups.values():
+        names, ranks = rank_doc_ids([i for i, _ in occ])
         zeros = np.zeros(len(occ), dtype=np.uint64)
-        found = find_duplicates([i for i, _ in occ], [p for _, p in occ], zeros, zeros, core.config.k, core.config.within_document)
-        for doc_id, pos in found.items():
-            dups.setdefault(doc_id, []).extend(pos.tolist())
+        found = find_duplicates(ranks, [p for _, p in occ], zeros, zeros, core.config.k, core.config.within_document)
+        for rank, pos in found.items():
+            dups.setdefault(names[rank], []).extend(pos.tolist())
     out = {}
     for d in docs:
         res = core.apply(d, dups.get(d.id, []))
@@ -66,13 +73,18 @@ def test_remove_char_spans_keeps_the_strongest_break():
 
 
 def test_find_duplicates_keep_rule():
-    ids = ["b", "a", "c", "a", "c"]
+    names, ranks = rank_doc_ids(["b", "a", "c", "a", "c"])
+    assert names == ["a", "b", "c"] and ranks.tolist() == [1, 0, 2, 0, 2]
     pos = np.array([4, 9, 0, 2, 7])
     hi = np.array([1, 1, 1, 2, 2], dtype=np.uint64)
     lo = np.zeros(5, dtype=np.uint64)
     # key 1: keeper (a, 9); b and c lose theirs. key 2: keeper (a, 2); c loses 7.
-    got = find_duplicates(ids, pos, hi, lo, 3, within_document=False)
-    assert {k: v.tolist() for k, v in got.items()} == {"b": [4], "c": [0, 7]}
+    got = find_duplicates(ranks, pos, hi, lo, 3, within_document=False)
+    assert {names[k]: v.tolist() for k, v in got.items()} == {"b": [4], "c": [0, 7]}
+    # the low half of the key counts too: (2, 0) and (2, 1) are different spans
+    lo[4] = 1
+    got = find_duplicates(ranks, pos, hi, lo, 3, within_document=False)
+    assert {names[k]: v.tolist() for k, v in got.items()} == {"b": [4], "c": [0]}
 
 
 # ----------------------------------------------------------------------------- sentences
@@ -148,6 +160,15 @@ def test_length_recheck_only_for_edited_documents():
     assert docs["b"].text == f"Short intro. {A3}"  # the rejected copy keeps its text
 
 
+def test_wrapped_lines_match_unwrapped_copies():
+    wrapped = A3.replace(" slowly", "\nslowly").replace(" above", "\nabove")
+    docs = {"a": f"Start.\n\n{wrapped}\n\nEnd.", "b": f"Other.\n\n{A3}\n\nMore."}
+    out, _ = run_sentences(docs)
+    assert out == {"a": docs["a"], "b": "Other.\n\nMore."}
+    out, _ = run_sentences(docs, join_wrapped_lines=False)
+    assert out == docs
+
+
 def test_empty_normalised_units_neither_form_nor_break_spans():
     broken = A3.replace("flats. ", "flats. * * * ")
     out, _ = run_sentences({"a": A3, "b": f"Start here. {broken} End here."})
@@ -205,17 +226,21 @@ def run_tokens(processor, docs, **params):
     params.setdefault("min_words", 0)
     core = TokenDedup(build(TokenDedupConfig, params), processor=processor)
     docs = [Document(i, t, "web") for i, t in docs.items()]
-    entries = [e for d in docs for _, e in core.bucketed_windows(d.id, core.tokenize(d.text))]
-    found = {}
-    if entries:
-        ids = [doc_id for doc_id, pos, _, _ in entries for _ in range(len(pos))]
-        found = find_duplicates(
-            ids, np.concatenate([e[1] for e in entries]), np.concatenate([e[2] for e in entries]),
-            np.concatenate([e[3] for e in entries]), core.config.min_tokens, core.config.within_document,
-        )
+    # two batches, as two workers would see them: blocks of one bucket are merged
+    half = len(docs) // 2
+    blocks: dict = {}
+    for batch in (docs[:half], docs[half:]):
+        for bucket, block in core.bucketed_windows([(d.id, core.tokenize(d.text)) for d in batch]):
+            blocks.setdefault(bucket, []).append(block)
+    removals: dict = {}
+    for bucket_blocks in blocks.values():
+        names, ranks, pos, hi, lo = merge_blocks(bucket_blocks)
+        found = find_duplicates(ranks, pos, hi, lo, core.config.min_tokens, core.config.within_document)
+        for rank, p in found.items():
+            removals.setdefault(names[rank], []).extend(p.tolist())
     out = {}
     for d in docs:
-        res = core.apply(d, found.get(d.id, np.zeros(0)).tolist())
+        res = core.apply(d, removals.get(d.id, []))
         out[d.id] = f"drop:{res.reason}" if isinstance(res, Drop) else res.text
     return out, {d.id: d for d in docs}
 
@@ -234,10 +259,11 @@ def test_byte_to_char_offsets():
     assert byte_to_char_offsets(text, np.array([0, 1, 3, 6, 7])).tolist() == [0, 1, 2, 3, 4]
 
 
-def test_shared_token_span_is_cut_from_all_but_the_smallest_id(processor):
+@pytest.mark.parametrize("buckets", [1, 7])
+def test_shared_token_span_is_cut_from_all_but_the_smallest_id(processor, buckets):
     shared = words(0, 30)
     docs = {"b": f"{words(100, 5)} {shared} {words(200, 5)}", "a": f"{words(300, 4)} {shared}"}
-    out, d = run_tokens(processor, docs, min_tokens=10)
+    out, d = run_tokens(processor, docs, min_tokens=10, hash_buckets=buckets)
     assert out["a"] == docs["a"]
     assert out["b"] == f"{words(100, 5)} {words(200, 5)}"
     sig = d["b"].signals("token_dedup")

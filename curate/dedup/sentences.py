@@ -24,6 +24,7 @@ runs around two shuffles that never carry whole documents through the span group
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Iterable, Iterator, Literal, Union
 
 import xxhash
@@ -37,6 +38,15 @@ from curate.registry import register_stage
 NAME = "sentence_dedup"
 
 
+_NEWLINE_RUN = re.compile(r"\s*\n\s*")
+
+
+def unwrap_lines(text: str) -> str:
+    """``text`` with every lone newline (one inside a whitespace run) turned into a
+    space; paragraph breaks stay. The length does not change."""
+    return _NEWLINE_RUN.sub(lambda m: m.group().replace("\n", " ") if m.group().count("\n") == 1 else m.group(), text)
+
+
 @dataclasses.dataclass
 class SentenceDedupConfig:
     k: int = 3  # consecutive sentences per span (C4, datatrove)
@@ -44,6 +54,9 @@ class SentenceDedupConfig:
     within_document: bool = True  # also cut a span's later repeats inside one document
     code: Literal["lines", "exclude"] = "lines"  # code sources: line spans, or leave untouched
     code_sources: list[str] = dataclasses.field(default_factory=lambda: ["code"])
+    # A single newline inside a paragraph does not end a sentence (hard-wrapped books,
+    # e-mail): two copies of a passage wrapped at different columns still match.
+    join_wrapped_lines: bool = True
 
     def validate(self, key: str) -> None:
         if self.k < 1:
@@ -68,9 +81,15 @@ class SentenceDedup:
         kind = self.unit_kind(doc)
         if kind is None:
             return [], []
-        pieces = T.sentences(doc.text) if kind == "sentence" else T.lines(doc.text)
+        text = doc.text
+        if kind == "line":
+            pieces = T.lines(text)
+        else:
+            if self.config.join_wrapped_lines:
+                text = unwrap_lines(text)  # same length: offsets stay valid in doc.text
+            pieces = T.sentences(text)
         offsets, norms = [], []
-        for off, piece in zip(unit_offsets(doc.text, pieces), pieces):
+        for off, piece in zip(unit_offsets(text, pieces), pieces):
             norm = T.normalize(piece)
             if norm:
                 offsets.append(off)

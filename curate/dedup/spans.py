@@ -28,50 +28,52 @@ from curate import text as T
 from curate.document import Document, Drop
 
 
+def rank_doc_ids(doc_ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Sorted distinct ids, and each input id's index in that list (its rank)."""
+    names = sorted(set(doc_ids))
+    index = {name: i for i, name in enumerate(names)}
+    return names, np.fromiter((index[d] for d in doc_ids), dtype=np.int64, count=len(doc_ids))
+
+
 def find_duplicates(
-    doc_ids: Sequence[str],
+    doc_rank: np.ndarray,
     positions: np.ndarray,
     key_hi: np.ndarray,
     key_lo: np.ndarray,
     span_len: int,
     within_document: bool,
-) -> dict[str, np.ndarray]:
+) -> dict[int, np.ndarray]:
     """Apply the keep rule to many occurrences at once (numpy, no per-span Python).
 
     Occurrence ``i`` is span key ``(key_hi[i], key_lo[i])`` found at ``positions[i]``
-    in document ``doc_ids[i]``. Returns ``{doc_id: sorted positions to remove}`` for
-    the documents that lose at least one occurrence.
+    in the document of rank ``doc_rank[i]`` (ranks order documents as their ids do,
+    see :func:`rank_doc_ids`). Returns ``{rank: sorted positions to remove}`` for the
+    documents that lose at least one occurrence.
     """
-    n = len(doc_ids)
+    n = len(doc_rank)
     if n < 2:
         return {}
-    uniq, doc_rank = np.unique(np.asarray(doc_ids, dtype=object), return_inverse=True)
-    doc_rank = doc_rank.astype(np.int64)
-    positions = np.asarray(positions, dtype=np.int64)
-    key_hi = np.asarray(key_hi, dtype=np.uint64)
-    key_lo = np.asarray(key_lo, dtype=np.uint64)
-    order = np.lexsort((positions, doc_rank, key_lo, key_hi))
-    hi, lo, d, p = key_hi[order], key_lo[order], doc_rank[order], positions[order]
+    d = np.asarray(doc_rank, dtype=np.int64)
+    p = np.asarray(positions, dtype=np.int64)
+    hi = np.asarray(key_hi, dtype=np.uint64)
+    lo = np.asarray(key_lo, dtype=np.uint64)
+    order = np.lexsort((p, d, lo, hi))
+    hi, lo, d, p = hi[order], lo[order], d[order], p[order]
     new_group = np.ones(n, dtype=bool)
     new_group[1:] = (hi[1:] != hi[:-1]) | (lo[1:] != lo[:-1])
-    group_start = np.flatnonzero(new_group)
-    first = group_start[np.cumsum(new_group) - 1]  # index of each occurrence's keeper
+    first = np.flatnonzero(new_group)[np.cumsum(new_group) - 1]  # each occurrence's keeper
     keeper_doc, keeper_pos = d[first], p[first]
     if within_document:
-        same_doc = d == keeper_doc
-        dup = ~new_group & ~(same_doc & (p - keeper_pos < span_len))
+        dup = ~new_group & ~((d == keeper_doc) & (p - keeper_pos < span_len))
     else:
         dup = d != keeper_doc
-    out: dict[str, np.ndarray] = {}
     if not dup.any():
-        return out
+        return {}
     d_dup, p_dup = d[dup], p[dup]
     by_doc = np.lexsort((p_dup, d_dup))
     d_dup, p_dup = d_dup[by_doc], p_dup[by_doc]
     cuts = np.flatnonzero(np.diff(d_dup)) + 1
-    for d_chunk, p_chunk in zip(np.split(d_dup, cuts), np.split(p_dup, cuts)):
-        out[str(uniq[d_chunk[0]])] = np.unique(p_chunk)
-    return out
+    return {int(dc[0]): np.unique(pc) for dc, pc in zip(np.split(d_dup, cuts), np.split(p_dup, cuts))}
 
 
 def merge_starts(starts: Iterable[int], span_len: int) -> list[tuple[int, int]]:

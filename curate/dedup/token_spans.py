@@ -31,13 +31,13 @@ distributes:
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable, Iterator, NamedTuple, Optional, Union
+from typing import Iterable, Iterator, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 import xxhash
 
 from curate.config import ConfigError
-from curate.dedup.spans import cut_and_check, merge_starts
+from curate.dedup.spans import cut_and_check, merge_starts, rank_doc_ids
 from curate.document import Document, Drop
 from curate.registry import register_stage
 
@@ -68,6 +68,33 @@ class Tokens(NamedTuple):
     hash_ids: np.ndarray  # uint32; <unk> replaced by _UNK_TAG | hash of its surface
     byte_begin: np.ndarray  # int64
     byte_end: np.ndarray  # int64
+
+
+class WindowBlock(NamedTuple):
+    """Windows of several documents that fell in one hash bucket, packed as bytes
+    (cheap to shuffle: no pickled arrays). ``doc_index`` indexes ``doc_ids``."""
+
+    doc_ids: list
+    doc_index: bytes  # int32 per window
+    positions: bytes  # int32 per window: the window's first token
+    key_hi: bytes  # uint64 per window
+    key_lo: bytes  # uint64 per window
+
+
+def merge_blocks(blocks: Iterable[WindowBlock]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One bucket's blocks -> (sorted doc ids, doc rank, position, key_hi, key_lo) per window,
+    ready for :func:`curate.dedup.spans.find_duplicates`."""
+    blocks = list(blocks)
+    names, block_ranks = rank_doc_ids([d for b in blocks for d in b.doc_ids])
+    ranks, offset = [], 0
+    for b in blocks:
+        ranks.append(block_ranks[offset : offset + len(b.doc_ids)][np.frombuffer(b.doc_index, dtype="<i4")])
+        offset += len(b.doc_ids)
+
+    def cat(field, dtype):
+        return np.concatenate([np.frombuffer(getattr(b, field), dtype=dtype) for b in blocks])
+
+    return names, np.concatenate(ranks), cat("positions", "<i4"), cat("key_hi", "<u8"), cat("key_lo", "<u8")
 
 
 def window_keys(hash_ids: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -122,19 +149,30 @@ class TokenDedup:
                 ids[i] = _UNK_TAG | np.uint32(xxhash.xxh32_intdigest(data[begin[i] : end[i]]) >> 1)
         return Tokens(ids, begin, end)
 
-    def bucketed_windows(
-        self, doc_id: str, tokens: Tokens
-    ) -> Iterator[tuple[int, tuple[str, np.ndarray, np.ndarray, np.ndarray]]]:
-        """``(bucket, (doc_id, positions, key_hi, key_lo))`` for the document's windows,
-        one item per bucket that holds any of them."""
-        hi, lo = window_keys(tokens.hash_ids, self.config.min_tokens)
-        if not len(hi):
+    def bucketed_windows(self, batch: Sequence[tuple[str, Tokens]]) -> Iterator[tuple[int, WindowBlock]]:
+        """The windows of a batch of ``(doc_id, tokens)``, as one block per hash bucket.
+
+        One shuffle element per bucket and batch (not per window, nor per document
+        and bucket) keeps Beam's per-element cost off the hot path.
+        """
+        n = self.config.min_tokens
+        parts = []
+        for index, (_, tokens) in enumerate(batch):
+            hi, lo = window_keys(tokens.hash_ids, n)
+            if len(hi):
+                parts.append((np.full(len(hi), index, dtype=np.int32), np.arange(len(hi), dtype=np.int32), hi, lo))
+        if not parts:
             return
-        bucket = (hi % np.uint64(self.config.hash_buckets)).astype(np.int64)
+        doc_index, pos, hi, lo = (np.concatenate(col) for col in zip(*parts))
+        bucket = hi % np.uint64(self.config.hash_buckets)
         order = np.argsort(bucket, kind="stable")
         cuts = np.flatnonzero(np.diff(bucket[order])) + 1
         for idx in np.split(order, cuts):
-            yield int(bucket[idx[0]]), (doc_id, idx.astype(np.int32), hi[idx], lo[idx])
+            present, local = np.unique(doc_index[idx], return_inverse=True)
+            yield int(bucket[idx[0]]), WindowBlock(
+                [batch[i][0] for i in present], local.astype("<i4").tobytes(),
+                pos[idx].astype("<i4").tobytes(), hi[idx].tobytes(), lo[idx].tobytes(),
+            )
 
     def apply(self, doc: Document, dup_positions: Iterable[int]) -> Union[Document, Drop]:
         """Cut the token spans covered by the duplicate windows at ``dup_positions``."""

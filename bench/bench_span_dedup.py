@@ -1,0 +1,376 @@
+"""Sentence- and token-level span dedup on real data with planted repeats, at N, 2N, 4N
+documents, against datatrove's 3-stage SentenceDedup on the same documents.
+
+Corpus (all from ../shared/data, plus the Python standard library as code):
+  books   the two Gutenberg books with their PG header and licence, cut at paragraph
+          boundaries into ~200-word documents (the licence repeats across books: a
+          natural repeated span that exact document dedup cannot see);
+  web     the 181 article bodies of html/ground-truth.json (extracted pages);
+  conversations  every root-to-leaf thread of the 100 OpenAssistant trees (threads
+          of one tree share their opening turns: natural repeats);
+  code    standard-library modules, line-based spans (``code: lines``).
+Planted, with ground truth by construction (seeded):
+  sentence plants  4 consecutive sentences of a prose document inserted as a
+          paragraph into 2 other documents: afterwards exactly one copy must remain;
+  token plants     a 60-word fragment cut mid-sentence from a prose document inserted
+          inside a paragraph of 2 other documents: exactly one copy must remain.
+
+Reports, per size: docs/s and wall time of each stage (Beam FnApiRunner, one process,
+model loading and pipeline start included), spans and characters/tokens removed,
+planted recall, peak memory; datatrove's wall time (its 3 stages, spaCy sentencizer,
+same k=3 and min_doc_words=50) and the ratio; the time ratios 2N/N and 4N/N.
+
+    /work/venv/bin/python bench/bench_span_dedup.py --n 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from curate import text as T  # noqa: E402
+from curate.dedup.sentences import unwrap_lines  # noqa: E402
+from curate.dedup.spans import unit_offsets  # noqa: E402
+from curate.document import Document, make_id  # noqa: E402
+
+DATA = os.environ.get(
+    "CURATE_SHARED_DATA", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "data")
+)
+PEER_PYTHON = "/work/venv-peers/bin/python"
+
+
+# ----------------------------------------------------------------------------- corpus
+
+
+def book_docs(path: str, words_per_doc: int = 200) -> list[Document]:
+    text = open(path, encoding="utf-8-sig").read().replace("\r\n", "\n")
+    name = os.path.basename(path)
+    docs, buf, count = [], [], 0
+    for para in T.paragraphs(text):
+        buf.append(para)
+        count += len(para.split())
+        if count >= words_per_doc:
+            docs.append(Document(make_id("books", name, len(docs)), "\n\n".join(buf), "books"))
+            buf, count = [], 0
+    if buf:
+        docs.append(Document(make_id("books", name, len(docs)), "\n\n".join(buf), "books"))
+    return docs
+
+
+def page_docs() -> list[Document]:
+    truth = json.load(open(os.path.join(DATA, "html", "ground-truth.json")))
+    return [
+        Document(make_id("web", key), v["articleBody"], "web", {"url": v["url"]})
+        for key, v in sorted(truth.items())
+        if v.get("articleBody", "").strip()
+    ]
+
+
+def thread_docs() -> list[Document]:
+    docs = []
+
+    def walk(msg, path):
+        role = "User" if msg["role"] == "prompter" else "Assistant"
+        path = path + [f"{role}: {msg['text'].strip()}"]
+        if not msg.get("replies"):
+            docs.append(Document(make_id("conversations", msg["message_id"]), "\n\n".join(path), "conversations"))
+        for r in msg.get("replies", []):
+            walk(r, path)
+
+    with open(os.path.join(DATA, "conversations", "oasst-en-100-trees.jsonl"), encoding="utf-8") as f:
+        for line in f:
+            walk(json.loads(line)["prompt"], [])
+    return docs
+
+
+def code_docs(limit: int) -> list[Document]:
+    root = sysconfig.get_paths()["stdlib"]
+    docs = []
+    for path in sorted(glob.glob(os.path.join(root, "*.py")) + glob.glob(os.path.join(root, "*", "*.py"))):
+        if "test" in path or "site-packages" in path:
+            continue
+        text = open(path, encoding="utf-8", errors="replace").read()
+        if 500 < len(text) < 40_000:
+            docs.append(Document(make_id("code", os.path.relpath(path, root)), text, "code"))
+        if len(docs) >= limit:
+            break
+    return docs
+
+
+def pool(seed: int = 0) -> list[Document]:
+    prose = []
+    for p in sorted(glob.glob(os.path.join(DATA, "books", "*.txt"))):
+        prose += book_docs(p)
+    prose += page_docs() + thread_docs()
+    docs = prose + code_docs(len(prose) // 4)
+    order = np.random.default_rng(seed).permutation(len(docs))
+    return [docs[i] for i in order]
+
+
+def plant(docs: list[Document], seed: int) -> tuple[list[str], list[str]]:
+    """Insert sentence and token plants (one group per 20 documents each), in place."""
+    rng = np.random.default_rng(seed)
+    prose = [i for i, d in enumerate(docs) if d.source != "code"]
+    groups = max(1, len(docs) // 20)
+    sentence_plants, token_plants = [], []
+    for g in range(2 * groups):
+        donor, *recipients = rng.choice(prose, 3, replace=False)
+        if g < groups:
+            text = docs[donor].text
+            sents = T.sentences(unwrap_lines(text))
+            if len(sents) < 6:
+                continue
+            i = int(rng.integers(0, len(sents) - 4))
+            offsets = unit_offsets(unwrap_lines(text), sents)
+            passage = text[offsets[i][0] : offsets[i + 3][1]]  # verbatim, line breaks and all
+            if len(T.alnum_words(passage)) < 15:
+                continue
+            sentence_plants.append(passage)
+            for r in recipients:
+                paras = docs[r].text.split("\n\n")
+                at = int(rng.integers(0, len(paras) + 1))
+                docs[r].text = "\n\n".join(paras[:at] + [passage] + paras[at:])
+        else:
+            words = docs[donor].text.split()
+            if len(words) < 100:
+                continue
+            i = int(rng.integers(0, len(words) - 60))
+            fragment = " ".join(words[i : i + 60])
+            token_plants.append(fragment)
+            for r in recipients:
+                text = docs[r].text
+                spaces = [m.start() for m in re.finditer(" ", text)]
+                at = spaces[int(rng.integers(0, len(spaces)))] if spaces else len(text)
+                docs[r].text = f"{text[:at]} {fragment} {text[at:]}"
+    return sentence_plants, token_plants
+
+
+def train_tokenizer(docs: list[Document], path: str, vocab: int = 8000) -> None:
+    import sentencepiece as spm
+
+    lines = [ln for d in docs for ln in d.text.split("\n") if ln.strip()]
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines), model_prefix=path[: -len(".model")], vocab_size=vocab,
+        model_type="unigram", minloglevel=2, hard_vocab_limit=False, max_sentence_length=16384,
+        input_sentence_size=20000, shuffle_input_sentence=True, seed_sentencepiece_size=200000,
+    )
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+def run_ours(stage: str, params, docs: list[Document], out_dir: str):
+    """One Beam pipeline: the stage, then the kept documents written as JSON lines."""
+    import apache_beam as beam
+    from apache_beam.metrics.metric import MetricsFilter
+
+    from pipelines import span_dedup  # noqa: F401
+    from pipelines.counters import NAMESPACE
+    from pipelines.stages import GLOBAL_TRANSFORMS
+
+    prefix = os.path.join(out_dir, stage)
+    t0 = time.perf_counter()
+    p = beam.Pipeline(runner="FnApiRunner")
+    res = p | beam.Create(docs) | GLOBAL_TRANSFORMS[stage](params)
+    (
+        res.kept
+        | beam.Map(lambda d: json.dumps({"id": d.id, "text": d.text}))
+        | beam.io.WriteToText(prefix, file_name_suffix=".jsonl")
+    )
+    result = p.run()
+    result.wait_until_finish()
+    wall = time.perf_counter() - t0
+    counters = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
+    stats = {c.key.metric.name: c.committed for c in counters}
+    kept = {}
+    for path in glob.glob(prefix + "*.jsonl"):
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                d = json.loads(line)
+                kept[d["id"]] = d["text"]
+        os.remove(path)
+    return wall, kept, stats
+
+
+def run_empty(docs):
+    import apache_beam as beam
+
+    t0 = time.perf_counter()
+    p = beam.Pipeline(runner="FnApiRunner")
+    p | beam.Create(docs) | beam.Map(lambda d: d.id) | beam.combiners.Count.Globally()
+    p.run().wait_until_finish()
+    return time.perf_counter() - t0
+
+
+PEER_SCRIPT = r"""
+import json, sys, time, os
+t_import = time.perf_counter()
+from datatrove.executor.local import LocalPipelineExecutor
+from datatrove.pipeline.readers import JsonlReader
+from datatrove.pipeline.writers import JsonlWriter
+from datatrove.pipeline.dedup.sentence_dedup import (
+    SentDedupConfig, SentenceDedupSignature, SentenceFindDedups, SentenceDedupFilter)
+t0 = time.perf_counter()
+work = sys.argv[1]
+cfg = SentDedupConfig(n_sentences=3, min_doc_words=50)
+def run(steps, name):
+    LocalPipelineExecutor(pipeline=steps, tasks=1, workers=1, logging_dir=f"{work}/logs/{name}").run()
+run([JsonlReader(f"{work}/in"), SentenceDedupSignature(output_folder=f"{work}/sigs", config=cfg)], "s1")
+run([SentenceFindDedups(data_folder=f"{work}/sigs", output_folder=f"{work}/dups", config=cfg)], "s2")
+run([JsonlReader(f"{work}/in"), SentenceDedupFilter(data_folder=f"{work}/dups", config=cfg),
+     JsonlWriter(f"{work}/out", compression=None)], "s3")
+wall = time.perf_counter() - t0
+kept = {}
+for name in os.listdir(f"{work}/out"):
+    for line in open(f"{work}/out/{name}"):
+        d = json.loads(line); kept[d["id"]] = d["text"]
+json.dump({"wall": wall, "import": t0 - t_import, "kept": kept}, open(f"{work}/result.json", "w"))
+"""
+
+
+def run_datatrove(docs: list[Document]):
+    if not os.path.exists(PEER_PYTHON):
+        return None
+    with tempfile.TemporaryDirectory() as work:
+        os.makedirs(f"{work}/in")
+        with open(f"{work}/in/docs.jsonl", "w") as f:
+            for d in docs:
+                f.write(json.dumps({"id": d.id, "text": d.text}) + "\n")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        proc = subprocess.run(
+            [PEER_PYTHON, "-c", PEER_SCRIPT, work], capture_output=True, text=True,
+            env=dict(os.environ, HF_HOME=f"{work}/hf", TQDM_DISABLE="1"),
+        )
+        if proc.returncode != 0:
+            print("datatrove failed:", proc.stderr[-2000:], file=sys.stderr)
+            return None
+        out = json.load(open(f"{work}/result.json"))
+        out["peak_mb"] = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+        return out
+
+
+def surviving(plants: list[str], kept: dict) -> list[int]:
+    """For each planted text, in how many kept documents it still appears (compared in
+    normalised form, so the donor's own line breaks do not hide its copy)."""
+    texts = [T.normalize(t) for t in kept.values()]
+    return [sum(T.normalize(p) in t for t in texts) for p in plants]
+
+
+def chars(docs) -> int:
+    return sum(len(d.text) for d in docs)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=500)
+    ap.add_argument("--sizes", default="1,2,4")
+    ap.add_argument("--no-peer", action="store_true")
+    args = ap.parse_args()
+
+    from curate.config import build
+    from curate.dedup.sentences import SentenceDedupConfig
+    from curate.dedup.token_spans import TokenDedupConfig
+
+    base = pool()
+    sizes = [args.n * int(m) for m in args.sizes.split(",")]
+    if sizes[-1] > len(base):
+        sys.exit(f"pool has {len(base)} documents, fewer than {sizes[-1]}")
+    print(f"pool: {len(base)} documents ({', '.join(f'{s}={sum(d.source == s for d in base)}' for s in ('books', 'web', 'conversations', 'code'))})")
+    tmp = tempfile.mkdtemp()
+    model = os.path.join(tmp, "bench.model")
+    t = time.perf_counter()
+    train_tokenizer(base, model)
+    print(f"tokenizer: SentencePiece unigram 8000 trained on the pool in {time.perf_counter() - t:.1f} s")
+    sent_cfg = build(SentenceDedupConfig, {})
+    tok_cfg = build(TokenDedupConfig, {"model": model})
+    print(f"sentence_dedup: k={sent_cfg.k}, min_words={sent_cfg.min_words}, code=lines; "
+          f"token_dedup: N={tok_cfg.min_tokens}, buckets={tok_cfg.hash_buckets}")
+    run_empty(base[:10])  # warm Beam imports
+
+    rows = []
+    for n in sizes:
+        docs = [Document(d.id, d.text, d.source, dict(d.provenance)) for d in base[:n]]
+        s_plants, t_plants = plant(docs, seed=n)
+        in_chars = chars(docs)
+        empty = run_empty(docs)
+        row = {"n": n, "empty": empty, "chars": in_chars}
+        for stage, cfg in (("sentence_dedup", sent_cfg), ("token_dedup", tok_cfg)):
+            fresh = [Document(d.id, d.text, d.source) for d in docs]
+            wall, kept, stats = run_ours(stage, cfg, fresh, tmp)
+            plants = s_plants if stage == "sentence_dedup" else t_plants
+            surv = surviving(plants, kept)
+            dropped = {k.split("|", 3)[3]: v for k, v in stats.items() if k.startswith(f"dropped|") and f"|{stage}|" in k}
+            row[stage] = {
+                "wall": wall, "kept": len(kept), "stats": stats, "dropped": dropped,
+                "plants": len(plants), "plants_one_copy": sum(s == 1 for s in surv),
+                "kept_chars": sum(len(t) for t in kept.values()),
+            }
+        if not args.no_peer:
+            row["datatrove"] = run_datatrove(docs)
+        rows.append(row)
+        report_row(row)
+    report_scaling(rows)
+    print(f"peak RSS (this process, ours): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+def _stat(stats, stage, name):
+    return stats.get(f"stat|{stage}|{name}", 0)
+
+
+def report_row(row):
+    n = row["n"]
+    print(f"\n== {n} documents, {row['chars'] / 1e6:.2f} M chars (empty Beam pipeline: {row['empty']:.2f} s)")
+    s = row["sentence_dedup"]
+    st = s["stats"]
+    print(f"sentence_dedup: {s['wall']:.2f} s, {n / s['wall']:.0f} docs/s; duplicate span occurrences "
+          f"{_stat(st, 'sentence_dedup', 'occurrences_removed')}, units removed {_stat(st, 'sentence_dedup', 'units_removed')}, "
+          f"chars removed {_stat(st, 'sentence_dedup', 'chars_removed')} ({_stat(st, 'sentence_dedup', 'chars_removed') / row['chars']:.1%}), "
+          f"docs edited {_stat(st, 'sentence_dedup', 'docs_edited')}, dropped {s['dropped']}; "
+          f"planted groups left with exactly one copy: {s['plants_one_copy']}/{s['plants']}")
+    t = row["token_dedup"]
+    st = t["stats"]
+    print(f"token_dedup:    {t['wall']:.2f} s, {n / t['wall']:.0f} docs/s; duplicate windows "
+          f"{_stat(st, 'token_dedup', 'occurrences_removed')}, spans removed {_stat(st, 'token_dedup', 'spans_removed')}, "
+          f"tokens removed {_stat(st, 'token_dedup', 'tokens_removed')}, bytes removed {_stat(st, 'token_dedup', 'bytes_removed')}, "
+          f"docs edited {_stat(st, 'token_dedup', 'docs_edited')}, dropped {t['dropped']}; "
+          f"planted groups left with exactly one copy: {t['plants_one_copy']}/{t['plants']}")
+    dt = row.get("datatrove")
+    if dt:
+        kept_chars = sum(len(x) for x in dt["kept"].values())
+        ours_chars = s["kept_chars"]
+        print(f"datatrove SentenceDedup (3 stages): {dt['wall']:.2f} s (+{dt['import']:.1f} s imports), "
+              f"{n / dt['wall']:.0f} docs/s, kept {len(dt['kept'])} docs / {kept_chars} chars, peak {dt['peak_mb']:.0f} MB; "
+              f"ours kept {s['kept']} docs / {ours_chars} chars; time ratio datatrove/ours {dt['wall'] / s['wall']:.2f}")
+
+
+def report_scaling(rows):
+    if len(rows) < 2:
+        return
+    base = rows[0]
+    print("\nscaling (wall time relative to the smallest size; in brackets: after subtracting the empty-pipeline time)")
+    for r in rows[1:]:
+        parts = []
+        for stage in ("sentence_dedup", "token_dedup"):
+            raw = r[stage]["wall"] / base[stage]["wall"]
+            net = (r[stage]["wall"] - r["empty"]) / max(1e-9, base[stage]["wall"] - base["empty"])
+            parts.append(f"{stage} {raw:.2f} [{net:.2f}]")
+        if r.get("datatrove") and base.get("datatrove"):
+            parts.append(f"datatrove {r['datatrove']['wall'] / base['datatrove']['wall']:.2f}")
+        print(f"  {r['n']}/{base['n']} docs = {r['n'] / base['n']:.0f}x: " + ", ".join(parts))
+
+
+if __name__ == "__main__":
+    main()
