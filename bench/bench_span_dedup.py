@@ -30,7 +30,6 @@ import glob
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
 import sysconfig
@@ -120,41 +119,59 @@ def pool(seed: int = 0) -> list[Document]:
     return [docs[i] for i in order]
 
 
+def sentence_passage(text: str, rng) -> str | None:
+    """4 consecutive sentences from one paragraph, each ending in . ! or ?, verbatim:
+    boundaries that any sentence splitter agrees on (fair to datatrove's spaCy)."""
+    flat = unwrap_lines(text)
+    sents = T.sentences(flat)
+    offsets = unit_offsets(flat, sents)
+    starts = [
+        i for i in range(len(sents) - 3)
+        if all(x.endswith((".", "!", "?")) for x in sents[i : i + 4])
+        and (i == 0 or sents[i - 1].endswith((".", "!", "?")))
+        and "\n\n" not in text[offsets[i][0] : offsets[i + 3][1]]
+    ]
+    if not starts:
+        return None
+    i = starts[int(rng.integers(0, len(starts)))]
+    passage = text[offsets[i][0] : offsets[i + 3][1]]
+    return passage if len(T.alnum_words(passage)) >= 20 else None
+
+
 def plant(docs: list[Document], seed: int) -> tuple[list[str], list[str]]:
-    """Insert sentence and token plants (one group per 20 documents each), in place."""
+    """Insert sentence and token plants (one group per 20 documents each), in place.
+
+    Each group is a donor and 2 recipients, and no document takes part in two groups,
+    so one plant never cuts through another and the ground truth stays exact.
+    """
     rng = np.random.default_rng(seed)
-    prose = [i for i, d in enumerate(docs) if d.source != "code"]
+    free = [int(i) for i in rng.permutation(len(docs)) if docs[i].source != "code"]
     groups = max(1, len(docs) // 20)
     sentence_plants, token_plants = [], []
     for g in range(2 * groups):
-        donor, *recipients = rng.choice(prose, 3, replace=False)
+        if len(free) < 3:
+            break
+        donor = free.pop()
         if g < groups:
-            text = docs[donor].text
-            sents = T.sentences(unwrap_lines(text))
-            if len(sents) < 6:
-                continue
-            i = int(rng.integers(0, len(sents) - 4))
-            offsets = unit_offsets(unwrap_lines(text), sents)
-            passage = text[offsets[i][0] : offsets[i + 3][1]]  # verbatim, line breaks and all
-            if len(T.alnum_words(passage)) < 15:
-                continue
-            sentence_plants.append(passage)
-            for r in recipients:
-                paras = docs[r].text.split("\n\n")
-                at = int(rng.integers(0, len(paras) + 1))
-                docs[r].text = "\n\n".join(paras[:at] + [passage] + paras[at:])
+            plant_text = sentence_passage(docs[donor].text, rng)
         else:
             words = docs[donor].text.split()
-            if len(words) < 100:
-                continue
-            i = int(rng.integers(0, len(words) - 60))
-            fragment = " ".join(words[i : i + 60])
-            token_plants.append(fragment)
-            for r in recipients:
-                text = docs[r].text
+            i = int(rng.integers(0, len(words) - 60)) if len(words) >= 100 else None
+            plant_text = None if i is None else " ".join(words[i : i + 60])  # cut mid-sentence
+        if plant_text is None:
+            continue
+        recipients = [free.pop(), free.pop()]
+        (sentence_plants if g < groups else token_plants).append(plant_text)
+        for r in recipients:
+            text = docs[r].text
+            if g < groups:  # a paragraph of its own
+                paras = text.split("\n\n")
+                at = int(rng.integers(0, len(paras) + 1))
+                docs[r].text = "\n\n".join(paras[:at] + [plant_text] + paras[at:])
+            else:  # inside a paragraph, between two words
                 spaces = [m.start() for m in re.finditer(" ", text)]
                 at = spaces[int(rng.integers(0, len(spaces)))] if spaces else len(text)
-                docs[r].text = f"{text[:at]} {fragment} {text[at:]}"
+                docs[r].text = f"{text[:at]} {plant_text} {text[at:]}"
     return sentence_plants, token_plants
 
 
@@ -237,7 +254,8 @@ kept = {}
 for name in os.listdir(f"{work}/out"):
     for line in open(f"{work}/out/{name}"):
         d = json.loads(line); kept[d["id"]] = d["text"]
-json.dump({"wall": wall, "import": t0 - t_import, "kept": kept}, open(f"{work}/result.json", "w"))
+hwm = [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")][0]
+json.dump({"wall": wall, "import": t0 - t_import, "kept": kept, "peak_mb": hwm / 1024}, open(f"{work}/result.json", "w"))
 """
 
 
@@ -249,7 +267,6 @@ def run_datatrove(docs: list[Document]):
         with open(f"{work}/in/docs.jsonl", "w") as f:
             for d in docs:
                 f.write(json.dumps({"id": d.id, "text": d.text}) + "\n")
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         proc = subprocess.run(
             [PEER_PYTHON, "-c", PEER_SCRIPT, work], capture_output=True, text=True,
             env=dict(os.environ, HF_HOME=f"{work}/hf", TQDM_DISABLE="1"),
@@ -257,9 +274,7 @@ def run_datatrove(docs: list[Document]):
         if proc.returncode != 0:
             print("datatrove failed:", proc.stderr[-2000:], file=sys.stderr)
             return None
-        out = json.load(open(f"{work}/result.json"))
-        out["peak_mb"] = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-        return out
+        return json.load(open(f"{work}/result.json"))
 
 
 def surviving(plants: list[str], kept: dict) -> list[int]:
@@ -267,6 +282,12 @@ def surviving(plants: list[str], kept: dict) -> list[int]:
     normalised form, so the donor's own line breaks do not hide its copy)."""
     texts = [T.normalize(t) for t in kept.values()]
     return [sum(T.normalize(p) in t for t in texts) for p in plants]
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory (VmHWM: reset by exec, unlike ru_maxrss)."""
+    with open("/proc/self/status") as f:
+        return [int(line.split()[1]) for line in f if line.startswith("VmHWM")][0] / 1024
 
 
 def chars(docs) -> int:
@@ -278,6 +299,7 @@ def main():
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--sizes", default="1,2,4")
     ap.add_argument("--no-peer", action="store_true")
+    ap.add_argument("--keep-first-whole", action="store_true", help="both stages: keep_first_whole: true")
     args = ap.parse_args()
 
     from curate.config import build
@@ -294,10 +316,10 @@ def main():
     t = time.perf_counter()
     train_tokenizer(base, model)
     print(f"tokenizer: SentencePiece unigram 8000 trained on the pool in {time.perf_counter() - t:.1f} s")
-    sent_cfg = build(SentenceDedupConfig, {})
-    tok_cfg = build(TokenDedupConfig, {"model": model})
+    sent_cfg = build(SentenceDedupConfig, {"keep_first_whole": args.keep_first_whole})
+    tok_cfg = build(TokenDedupConfig, {"model": model, "keep_first_whole": args.keep_first_whole})
     print(f"sentence_dedup: k={sent_cfg.k}, min_words={sent_cfg.min_words}, code=lines; "
-          f"token_dedup: N={tok_cfg.min_tokens}, buckets={tok_cfg.hash_buckets}")
+          f"token_dedup: N={tok_cfg.min_tokens}, buckets={tok_cfg.hash_buckets}; keep_first_whole={args.keep_first_whole}")
     run_empty(base[:10])  # warm Beam imports
 
     rows = []
@@ -316,14 +338,19 @@ def main():
             row[stage] = {
                 "wall": wall, "kept": len(kept), "stats": stats, "dropped": dropped,
                 "plants": len(plants), "plants_one_copy": sum(s == 1 for s in surv),
+                "plants_no_copy": sum(s == 0 for s in surv),
                 "kept_chars": sum(len(t) for t in kept.values()),
             }
         if not args.no_peer:
             row["datatrove"] = run_datatrove(docs)
+            if row["datatrove"]:
+                surv = surviving(s_plants, row["datatrove"]["kept"])
+                row["datatrove"]["plants_one_copy"] = sum(s == 1 for s in surv)
+                row["datatrove"]["plants_no_copy"] = sum(s == 0 for s in surv)
         rows.append(row)
         report_row(row)
     report_scaling(rows)
-    print(f"peak RSS (this process, ours): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(f"peak RSS of this process (ours, all sizes, corpus and tokenizer training included): {peak_mb():.0f} MB")
 
 
 def _stat(stats, stage, name):
@@ -339,20 +366,21 @@ def report_row(row):
           f"{_stat(st, 'sentence_dedup', 'occurrences_removed')}, units removed {_stat(st, 'sentence_dedup', 'units_removed')}, "
           f"chars removed {_stat(st, 'sentence_dedup', 'chars_removed')} ({_stat(st, 'sentence_dedup', 'chars_removed') / row['chars']:.1%}), "
           f"docs edited {_stat(st, 'sentence_dedup', 'docs_edited')}, dropped {s['dropped']}; "
-          f"planted groups left with exactly one copy: {s['plants_one_copy']}/{s['plants']}")
+          f"planted groups left with exactly one copy: {s['plants_one_copy']}/{s['plants']} (none left: {s['plants_no_copy']})")
     t = row["token_dedup"]
     st = t["stats"]
     print(f"token_dedup:    {t['wall']:.2f} s, {n / t['wall']:.0f} docs/s; duplicate windows "
           f"{_stat(st, 'token_dedup', 'occurrences_removed')}, spans removed {_stat(st, 'token_dedup', 'spans_removed')}, "
           f"tokens removed {_stat(st, 'token_dedup', 'tokens_removed')}, bytes removed {_stat(st, 'token_dedup', 'bytes_removed')}, "
           f"docs edited {_stat(st, 'token_dedup', 'docs_edited')}, dropped {t['dropped']}; "
-          f"planted groups left with exactly one copy: {t['plants_one_copy']}/{t['plants']}")
+          f"planted groups left with exactly one copy: {t['plants_one_copy']}/{t['plants']} (none left: {t['plants_no_copy']})")
     dt = row.get("datatrove")
     if dt:
         kept_chars = sum(len(x) for x in dt["kept"].values())
         ours_chars = s["kept_chars"]
         print(f"datatrove SentenceDedup (3 stages): {dt['wall']:.2f} s (+{dt['import']:.1f} s imports), "
-              f"{n / dt['wall']:.0f} docs/s, kept {len(dt['kept'])} docs / {kept_chars} chars, peak {dt['peak_mb']:.0f} MB; "
+              f"{n / dt['wall']:.0f} docs/s, kept {len(dt['kept'])} docs / {kept_chars} chars, peak {dt['peak_mb']:.0f} MB, "
+              f"planted groups left with exactly one copy: {dt['plants_one_copy']}/{s['plants']} (none left: {dt['plants_no_copy']}); "
               f"ours kept {s['kept']} docs / {ours_chars} chars; time ratio datatrove/ours {dt['wall'] / s['wall']:.2f}")
 
 

@@ -111,16 +111,16 @@ class _EmitSpans(_CoreDoFn):
 
 
 def _counted(stage: str, names: list, found: dict):
-    """``(doc_id, positions)`` for ``found`` (keyed by doc rank), counting the span
-    occurrences marked for removal."""
-    n = sum(len(v) for v in found.values())
+    """``(doc_id, (remove, keep))`` for ``found`` (keyed by doc rank), counting the
+    span occurrences marked for removal."""
+    n = sum(len(v.remove) for v in found.values())
     if n:
         _counter(stat_name(stage, "occurrences_removed")).inc(n)
-    return [(names[rank], positions) for rank, positions in found.items()]
+    return [(names[rank], (d.remove, d.keep)) for rank, d in found.items()]
 
 
 def _sentence_group_duplicates(kv, k: int, within_document: bool):
-    """One span key's occurrences ``(doc_id, position)`` -> ``(doc_id, positions)``."""
+    """One span key's occurrences ``(doc_id, position)`` -> ``(doc_id, (remove, keep))``."""
     _, occ = kv
     occ = list(occ)
     if len(occ) < 2:
@@ -132,7 +132,7 @@ def _sentence_group_duplicates(kv, k: int, within_document: bool):
 
 
 def _token_bucket_duplicates(kv, n: int, within_document: bool):
-    """One bucket's window blocks -> ``(doc_id, positions)``."""
+    """One bucket's window blocks -> ``(doc_id, (remove, keep))``."""
     from curate.dedup.token_spans import merge_blocks
 
     _, blocks = kv
@@ -157,10 +157,11 @@ class _ApplyRemovals(_CoreDoFn):
             rej = Rejected(other, self.stage, "duplicate_id", {"kept_copy_of": doc.id})
             count_drop(rej)
             yield beam.pvalue.TaggedOutput(REJECTED, rej)
-        dup = list(grouped["dup"])
-        positions = np.concatenate(dup) if dup else np.zeros(0, dtype=np.int64)
+        decisions = list(grouped["dup"])
+        remove = [int(p) for r, _ in decisions for p in r]
+        keep = [int(p) for _, k in decisions for p in k]
         try:
-            out = self.core.apply(doc, positions.tolist())
+            out = self.core.apply(doc, remove, keep)
         except Exception as e:
             yield beam.pvalue.TaggedOutput(ERRORS, _error(doc, self.stage, e))
             return

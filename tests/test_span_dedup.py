@@ -13,7 +13,14 @@ import pytest
 
 from curate.config import ConfigError, build
 from curate.dedup.sentences import SentenceDedup, SentenceDedupConfig
-from curate.dedup.spans import find_duplicates, merge_starts, rank_doc_ids, remove_char_spans, unit_offsets
+from curate.dedup.spans import (
+    find_duplicates,
+    merge_starts,
+    rank_doc_ids,
+    removal_intervals,
+    remove_char_spans,
+    unit_offsets,
+)
 from curate.dedup.token_spans import (
     TokenDedup,
     TokenDedupConfig,
@@ -34,16 +41,18 @@ def run_sentences(docs, **params):
     for d in docs:
         for key, pos in core.span_keys(d):
             groups.setdefault(key, []).append((d.id, pos))
-    dups: dict = {}
+    remove: dict = {}
+    keep: dict = {}
     for occ in groups.values():
         names, ranks = rank_doc_ids([i for i, _ in occ])
         zeros = np.zeros(len(occ), dtype=np.uint64)
         found = find_duplicates(ranks, [p for _, p in occ], zeros, zeros, core.config.k, core.config.within_document)
-        for rank, pos in found.items():
-            dups.setdefault(names[rank], []).extend(pos.tolist())
+        for rank, dec in found.items():
+            remove.setdefault(names[rank], []).extend(dec.remove.tolist())
+            keep.setdefault(names[rank], []).extend(dec.keep.tolist())
     out = {}
     for d in docs:
-        res = core.apply(d, dups.get(d.id, []))
+        res = core.apply(d, remove.get(d.id, []), keep.get(d.id, []))
         out[d.id] = f"drop:{res.reason}" if isinstance(res, Drop) else res.text
     return out, {d.id: d for d in docs}
 
@@ -78,13 +87,25 @@ def test_find_duplicates_keep_rule():
     pos = np.array([4, 9, 0, 2, 7])
     hi = np.array([1, 1, 1, 2, 2], dtype=np.uint64)
     lo = np.zeros(5, dtype=np.uint64)
+
+    def decided(found):
+        return {names[k]: (v.remove.tolist(), v.keep.tolist()) for k, v in found.items()}
+
     # key 1: keeper (a, 9); b and c lose theirs. key 2: keeper (a, 2); c loses 7.
-    got = find_duplicates(ranks, pos, hi, lo, 3, within_document=False)
-    assert {names[k]: v.tolist() for k, v in got.items()} == {"b": [4], "c": [0, 7]}
+    got = decided(find_duplicates(ranks, pos, hi, lo, 3, within_document=False))
+    assert got == {"a": ([], [2, 9]), "b": ([4], []), "c": ([0, 7], [])}
     # the low half of the key counts too: (2, 0) and (2, 1) are different spans
     lo[4] = 1
-    got = find_duplicates(ranks, pos, hi, lo, 3, within_document=False)
-    assert {names[k]: v.tolist() for k, v in got.items()} == {"b": [4], "c": [0]}
+    got = decided(find_duplicates(ranks, pos, hi, lo, 3, within_document=False))
+    assert got == {"a": ([], [9]), "b": ([4], []), "c": ([0], [])}
+
+
+def test_removal_intervals_spare_kept_first_occurrences():
+    assert removal_intervals([0, 1], [], 3) == [(0, 4)]
+    assert removal_intervals([0, 6], [2], 3) == [(0, 2), (6, 9)]
+    assert removal_intervals([3], [0, 5], 3) == [(3, 5)]
+    assert removal_intervals([3], [0, 3], 3) == []
+    assert removal_intervals([0, 10], [3], 3) == [(0, 3), (10, 13)]
 
 
 # ----------------------------------------------------------------------------- sentences
@@ -132,6 +153,23 @@ def test_paragraph_breaks_survive_removal():
         "b": "Para one ends here.\n\n" + A3.replace(" Gulls", "\nGulls") + "\n\nPara three starts here.",
     })
     assert out["b"] == "Para one ends here.\n\nPara three starts here."
+
+
+def test_keep_first_whole_protects_a_first_occurrence_from_an_overlapping_span():
+    # [U0 U1 U2] is first seen in a, so b loses it; [U1 U2 U3] is first seen in b and
+    # must stay there whole (else it would survive nowhere), so b loses only U0.
+    u = ["Alpha went home early.", "Bravo stayed for dinner.", "Charlie washed the dishes.", "Delta slept well."]
+    docs = {
+        "a": f"{u[0]} {u[1]} {u[2]} Other things.",
+        "b": f"{u[0]} {u[1]} {u[2]} {u[3]} Tail here.",
+        "c": f"{u[1]} {u[2]} {u[3]} Else here.",
+    }
+    out, _ = run_sentences(docs, keep_first_whole=True)
+    assert out == {"a": docs["a"], "b": f"{u[1]} {u[2]} {u[3]} Tail here.", "c": "Else here."}
+    # by default (C4, datatrove) every later occurrence goes: [U1 U2 U3] is left
+    # nowhere in one piece, though each of its sentences survives somewhere
+    out, _ = run_sentences(docs)
+    assert out == {"a": docs["a"], "b": f"{u[3]} Tail here.", "c": "Else here."}
 
 
 def test_within_document_repeats():
@@ -183,6 +221,10 @@ def test_code_uses_lines_or_is_excluded():
     b = Document("b", "import os\n" + CODE + "print('b')\n", "code")
     out, _ = run_sentences({"a": a, "b": b})
     assert out["b"] == "import os\n\nprint('b')\n"  # the cut held a blank line: kept as the seam
+    a = Document("a", "x = 1\ny = 2\nz = 3\n", "code")
+    b = Document("b", "if a:\n    x = 1\n    y = 2\n    z = 3\n    w = 4\n", "code")
+    out, _ = run_sentences({"a": a, "b": b})
+    assert out["b"] == "if a:\n    w = 4\n"  # the next line keeps its indentation
     a = Document("a", CODE, "code")
     b = Document("b", "import os\n" + CODE, "code")
     out, docs = run_sentences({"a": a, "b": b}, code="exclude")
@@ -232,15 +274,17 @@ def run_tokens(processor, docs, **params):
     for batch in (docs[:half], docs[half:]):
         for bucket, block in core.bucketed_windows([(d.id, core.tokenize(d.text)) for d in batch]):
             blocks.setdefault(bucket, []).append(block)
-    removals: dict = {}
+    remove: dict = {}
+    keep: dict = {}
     for bucket_blocks in blocks.values():
         names, ranks, pos, hi, lo = merge_blocks(bucket_blocks)
         found = find_duplicates(ranks, pos, hi, lo, core.config.min_tokens, core.config.within_document)
-        for rank, p in found.items():
-            removals.setdefault(names[rank], []).extend(p.tolist())
+        for rank, dec in found.items():
+            remove.setdefault(names[rank], []).extend(dec.remove.tolist())
+            keep.setdefault(names[rank], []).extend(dec.keep.tolist())
     out = {}
     for d in docs:
-        res = core.apply(d, removals.get(d.id, []))
+        res = core.apply(d, remove.get(d.id, []), keep.get(d.id, []))
         out[d.id] = f"drop:{res.reason}" if isinstance(res, Drop) else res.text
     return out, {d.id: d for d in docs}
 

@@ -31,7 +31,7 @@ import xxhash
 
 from curate import text as T
 from curate.config import ConfigError
-from curate.dedup.spans import cut_and_check, merge_starts, unit_offsets
+from curate.dedup.spans import cut_and_check, removal_intervals, unit_offsets
 from curate.document import Document, Drop
 from curate.registry import register_stage
 
@@ -57,6 +57,11 @@ class SentenceDedupConfig:
     # A single newline inside a paragraph does not end a sentence (hard-wrapped books,
     # e-mail): two copies of a passage wrapped at different columns still match.
     join_wrapped_lines: bool = True
+    # True: a removal never cuts into a span's kept first occurrence, so every repeated
+    # span survives whole somewhere, at the cost of short residual repeats (up to k-1
+    # units beside it). False (C4, datatrove): every later occurrence goes, whatever it
+    # overlaps.
+    keep_first_whole: bool = False
 
     def validate(self, key: str) -> None:
         if self.k < 1:
@@ -103,13 +108,16 @@ class SentenceDedup:
         for i in range(len(norms) - k + 1):
             yield xxhash.xxh3_128_digest("\n".join(norms[i : i + k]).encode("utf-8")), i
 
-    def apply(self, doc: Document, dup_positions: Iterable[int]) -> Union[Document, Drop]:
-        """Cut the units of the duplicate spans starting at ``dup_positions``."""
+    def apply(
+        self, doc: Document, remove: Iterable[int], keep: Iterable[int] = ()
+    ) -> Union[Document, Drop]:
+        """Cut the units of the duplicate spans starting at ``remove``, except units of
+        the first occurrences starting at ``keep`` (see :func:`removal_intervals`)."""
         kind = self.unit_kind(doc)
         if kind is None:
             doc.set_signals(NAME, {"excluded": True})
             return doc
-        intervals = merge_starts(dup_positions, self.config.k)
+        intervals = removal_intervals(remove, keep if self.config.keep_first_whole else (), self.config.k)
         if not intervals:
             doc.set_signals(
                 NAME, {"unit": kind, "units_removed": 0, "chars_removed": 0, "bytes_removed": 0}

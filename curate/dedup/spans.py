@@ -20,7 +20,7 @@ depends only on the occurrences themselves, never on run order:
 from __future__ import annotations
 
 import re
-from typing import Iterable, Sequence, Union
+from typing import Iterable, NamedTuple, Sequence, Union
 
 import numpy as np
 
@@ -35,6 +35,15 @@ def rank_doc_ids(doc_ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
     return names, np.fromiter((index[d] for d in doc_ids), dtype=np.int64, count=len(doc_ids))
 
 
+class Decisions(NamedTuple):
+    """What the keep rule decided for one document: the positions of its span
+    occurrences to remove, and of those it keeps as the first occurrence of a
+    repeated span (which no overlapping removal may cut)."""
+
+    remove: np.ndarray
+    keep: np.ndarray
+
+
 def find_duplicates(
     doc_rank: np.ndarray,
     positions: np.ndarray,
@@ -42,13 +51,13 @@ def find_duplicates(
     key_lo: np.ndarray,
     span_len: int,
     within_document: bool,
-) -> dict[int, np.ndarray]:
+) -> dict[int, Decisions]:
     """Apply the keep rule to many occurrences at once (numpy, no per-span Python).
 
     Occurrence ``i`` is span key ``(key_hi[i], key_lo[i])`` found at ``positions[i]``
     in the document of rank ``doc_rank[i]`` (ranks order documents as their ids do,
-    see :func:`rank_doc_ids`). Returns ``{rank: sorted positions to remove}`` for the
-    documents that lose at least one occurrence.
+    see :func:`rank_doc_ids`). Returns, for each document concerned, the sorted
+    positions to remove and the keeper positions of the spans that lose a copy.
     """
     n = len(doc_rank)
     if n < 2:
@@ -61,7 +70,8 @@ def find_duplicates(
     hi, lo, d, p = hi[order], lo[order], d[order], p[order]
     new_group = np.ones(n, dtype=bool)
     new_group[1:] = (hi[1:] != hi[:-1]) | (lo[1:] != lo[:-1])
-    first = np.flatnonzero(new_group)[np.cumsum(new_group) - 1]  # each occurrence's keeper
+    group_start = np.flatnonzero(new_group)
+    first = group_start[np.cumsum(new_group) - 1]  # each occurrence's keeper
     keeper_doc, keeper_pos = d[first], p[first]
     if within_document:
         dup = ~new_group & ~((d == keeper_doc) & (p - keeper_pos < span_len))
@@ -69,11 +79,18 @@ def find_duplicates(
         dup = d != keeper_doc
     if not dup.any():
         return {}
-    d_dup, p_dup = d[dup], p[dup]
-    by_doc = np.lexsort((p_dup, d_dup))
-    d_dup, p_dup = d_dup[by_doc], p_dup[by_doc]
-    cuts = np.flatnonzero(np.diff(d_dup)) + 1
-    return {int(dc[0]): np.unique(pc) for dc, pc in zip(np.split(d_dup, cuts), np.split(p_dup, cuts))}
+    kept = group_start[np.add.reduceat(dup.astype(np.int64), group_start) > 0]
+    out: dict[int, Decisions] = {}
+    empty = np.zeros(0, dtype=np.int64)
+    for field, (dd, pp) in (("remove", (d[dup], p[dup])), ("keep", (d[kept], p[kept]))):
+        by_doc = np.lexsort((pp, dd))
+        dd, pp = dd[by_doc], pp[by_doc]
+        cuts = np.flatnonzero(np.diff(dd)) + 1
+        for dc, pc in zip(np.split(dd, cuts), np.split(pp, cuts)):
+            rank = int(dc[0])
+            prev = out.get(rank, Decisions(empty, empty))
+            out[rank] = prev._replace(**{field: np.unique(pc)})
+    return out
 
 
 def merge_starts(starts: Iterable[int], span_len: int) -> list[tuple[int, int]]:
@@ -86,6 +103,31 @@ def merge_starts(starts: Iterable[int], span_len: int) -> list[tuple[int, int]]:
         else:
             merged.append([s, e])
     return [(s, e) for s, e in merged]
+
+
+def removal_intervals(remove: Iterable[int], keep: Iterable[int], span_len: int) -> list[tuple[int, int]]:
+    """The units (or tokens) to cut: those covered by a removed span occurrence and
+    by no kept first occurrence. Without the protection, a span's first occurrence
+    could lose its head to an overlapping span first seen in another document, and
+    then survive nowhere in one piece."""
+    cut = merge_starts(remove, span_len)
+    protected = merge_starts(keep, span_len)
+    out, j = [], 0
+    for s, e in cut:
+        while j < len(protected) and protected[j][1] <= s:
+            j += 1
+        k = j
+        while s < e:
+            if k < len(protected) and protected[k][0] < e:
+                ps, pe = protected[k]
+                if ps > s:
+                    out.append((s, ps))
+                s = max(s, pe)
+                k += 1
+            else:
+                out.append((s, e))
+                break
+    return out
 
 
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
@@ -106,9 +148,10 @@ def _seam(removed: str) -> str:
 def remove_char_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:
     """Cut the half-open character ranges ``spans`` (sorted, disjoint) out of ``text``.
 
-    Each cut is widened over the whitespace on both sides and replaced by one
-    separator (:func:`_seam`), or by nothing at the very start or end, so the kept
-    text reads normally.
+    Each cut is widened over the whitespace on both sides (up to the start of the
+    next line, whose indentation stays) and replaced by one separator
+    (:func:`_seam`), or by nothing at the very start or end, so the kept text reads
+    normally.
     """
     out = []
     cursor = 0
@@ -124,6 +167,9 @@ def remove_char_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:
         ws_end = e
         while ws_end < n and text[ws_end].isspace():
             ws_end += 1
+        last_newline = text.rfind("\n", e, ws_end)
+        if last_newline >= 0 and ws_end < n:
+            ws_end = last_newline + 1  # the next line keeps its indentation (code)
         before = text[cursor:ws_start]
         kept_any = kept_any or bool(before.strip())
         out.append(before)

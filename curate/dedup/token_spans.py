@@ -37,7 +37,7 @@ import numpy as np
 import xxhash
 
 from curate.config import ConfigError
-from curate.dedup.spans import cut_and_check, merge_starts, rank_doc_ids
+from curate.dedup.spans import cut_and_check, rank_doc_ids, removal_intervals
 from curate.document import Document, Drop
 from curate.registry import register_stage
 
@@ -52,6 +52,7 @@ class TokenDedupConfig:
     within_document: bool = False  # True: also cut repeats inside the keeper's document
     min_words: int = 50  # an edited document keeps at least this many words
     hash_buckets: int = 64  # shuffle groups of windows; raise with corpus size
+    keep_first_whole: bool = False  # as for sentence_dedup: never cut a kept first occurrence
 
     def validate(self, key: str) -> None:
         if self.min_tokens < 2:
@@ -174,9 +175,14 @@ class TokenDedup:
                 pos[idx].astype("<i4").tobytes(), hi[idx].tobytes(), lo[idx].tobytes(),
             )
 
-    def apply(self, doc: Document, dup_positions: Iterable[int]) -> Union[Document, Drop]:
-        """Cut the token spans covered by the duplicate windows at ``dup_positions``."""
-        intervals = merge_starts(dup_positions, self.config.min_tokens)
+    def apply(
+        self, doc: Document, remove: Iterable[int], keep: Iterable[int] = ()
+    ) -> Union[Document, Drop]:
+        """Cut the tokens of the duplicate windows starting at ``remove``, except tokens
+        of first occurrences starting at ``keep`` (see :func:`removal_intervals`)."""
+        intervals = removal_intervals(
+            remove, keep if self.config.keep_first_whole else (), self.config.min_tokens
+        )
         if not intervals:
             doc.set_signals(
                 NAME, {"tokens_removed": 0, "spans_removed": 0, "chars_removed": 0, "bytes_removed": 0}
