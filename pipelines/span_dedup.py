@@ -1,18 +1,18 @@
-"""Beam glue for ``sentence_dedup`` and ``token_dedup`` (core: ``curate/dedup/``).
+r"""Beam glue for ``sentence_dedup`` and ``token_dedup`` (core: ``curate/dedup/``).
 
 Both run the same three steps, so a whole document crosses exactly one shuffle::
 
-    docs --EmitSpans--> (doc_id, doc)                       -----------------+
-             \\--------> span occurrences (small values)                     |
-                            | GroupByKey(span key | hash bucket)             |
-                            | keep rule (find_duplicates)                    |
-                            v                                                v
-                        (doc_id, positions to remove) --CoGroupByKey(doc_id)--> apply
-                                                        -> kept / rejected / errors
+    docs --Batch--EmitSpans--> (doc_id, doc)  ------------------------------+
+                      \------> span keys, one block per (batch, hash bucket) |
+                                 | GroupByKey(bucket)                         |
+                                 | keep rule over the bucket (numpy)          |
+                                 v                                            v
+                     (doc_id, (remove, keep)) ---CoGroupByKey(doc_id)---> apply
+                                                  -> kept / rejected / errors
 
-Sentence spans are grouped per span key: a document has tens of them. Token windows
-are grouped per hash bucket (one element per document and bucket, numpy inside)
-because a document has one window per token. Drops and errors are counted with
+A sentence span key or a token window is a few bytes; grouping them per hash bucket
+rather than per key makes one shuffle element per batch and bucket instead of one
+per span (``curate.dedup.spans.bucket_blocks``). Drops and errors are counted with
 :func:`pipelines.stages.count_drop` / ``count_error``; what was removed is counted
 under ``stat|<stage>|<name>`` (``tokens_removed``, ``bytes_removed``, ...).
 """
@@ -20,9 +20,8 @@ under ``stat|<stage>|<name>`` (``tokens_removed``, ``bytes_removed``, ...).
 from __future__ import annotations
 
 import apache_beam as beam
-import numpy as np
 
-from curate.dedup.spans import find_duplicates, rank_doc_ids
+from curate.dedup.spans import bucket_blocks, find_duplicates, merge_blocks
 from curate.document import Drop, ErrorRecord, Rejected
 from pipelines.counters import SEP
 from pipelines.stages import (
@@ -35,7 +34,7 @@ from pipelines.stages import (
 )
 
 SPANS = "spans"
-BATCH_DOCS = 256  # documents per EmitSpans call: token windows are shuffled per bucket and batch
+BATCH_DOCS = 256  # documents per EmitSpans call: span keys are shuffled per bucket and batch
 REJECTED = "rejected"
 
 # What each stage's apply step adds to ``stat|<stage>|<name>`` counters, from the
@@ -85,61 +84,38 @@ class _CoreDoFn(beam.DoFn):
 
 
 class _EmitSpans(_CoreDoFn):
-    """For a batch of documents: ``(doc.id, doc)`` each on the main output, and the
-    span occurrences on SPANS (per span for sentences, per bucket block for tokens)."""
+    """For a batch of documents: ``(doc.id, doc)`` each on the main output, and their
+    span occurrences on SPANS, one block per hash bucket."""
 
     def process(self, batch):
-        ok = []
+        keyed = []
         for doc in batch:
             try:
                 if self.stage == "sentence_dedup":
-                    item = [(key, (doc.id, pos)) for key, pos in self.core.span_keys(doc)]
+                    keys = self.core.span_keys(doc)
                 else:
-                    item = self.core.tokenize(doc.text)
+                    keys = self.core.span_keys(self.core.tokenize(doc.text))
             except Exception as e:  # a bad record becomes an error record; the run goes on
                 yield beam.pvalue.TaggedOutput(ERRORS, _error(doc, self.stage, e))
                 continue
-            ok.append((doc, item))
+            keyed.append((doc.id, *keys))
             yield doc.id, doc
-        if self.stage == "sentence_dedup":
-            for _, occ in ok:
-                for item in occ:
-                    yield beam.pvalue.TaggedOutput(SPANS, item)
-        else:
-            for item in self.core.bucketed_windows([(doc.id, tokens) for doc, tokens in ok]):
-                yield beam.pvalue.TaggedOutput(SPANS, item)
+        for item in bucket_blocks(keyed, self.params.hash_buckets):
+            yield beam.pvalue.TaggedOutput(SPANS, item)
 
 
-def _counted(stage: str, names: list, found: dict):
-    """``(doc_id, (remove, keep))`` for ``found`` (keyed by doc rank), counting the
-    span occurrences marked for removal."""
-    n = sum(len(v.remove) for v in found.values())
-    if n:
-        _counter(stat_name(stage, "occurrences_removed")).inc(n)
-    return [(names[rank], (d.remove, d.keep)) for rank, d in found.items()]
-
-
-def _sentence_group_duplicates(kv, k: int, within_document: bool):
-    """One span key's occurrences ``(doc_id, position)`` -> ``(doc_id, (remove, keep))``."""
-    _, occ = kv
-    occ = list(occ)
-    if len(occ) < 2:
-        return []
-    names, ranks = rank_doc_ids([d for d, _ in occ])
-    pos = np.array([p for _, p in occ], dtype=np.int64)
-    zeros = np.zeros(len(occ), dtype=np.uint64)
-    return _counted("sentence_dedup", names, find_duplicates(ranks, pos, zeros, zeros, k, within_document))
-
-
-def _token_bucket_duplicates(kv, n: int, within_document: bool):
-    """One bucket's window blocks -> ``(doc_id, (remove, keep))``."""
-    from curate.dedup.token_spans import merge_blocks
-
+def _bucket_duplicates(kv, stage: str, span_len: int, within_document: bool):
+    """One bucket's blocks -> ``(doc_id, (remove, keep))`` per document concerned,
+    counting the span occurrences marked for removal."""
     _, blocks = kv
     names, ranks, pos, hi, lo = merge_blocks(blocks)
     if len(names) < 2 and not within_document:
         return []  # one document alone cannot hold a cross-document duplicate
-    return _counted("token_dedup", names, find_duplicates(ranks, pos, hi, lo, n, within_document))
+    found = find_duplicates(ranks, pos, hi, lo, span_len, within_document)
+    n = sum(len(d.remove) for d in found.values())
+    if n:
+        _counter(stat_name(stage, "occurrences_removed")).inc(n)
+    return [(names[rank], (d.remove, d.keep)) for rank, d in found.items()]
 
 
 class _ApplyRemovals(_CoreDoFn):
@@ -192,14 +168,11 @@ class SpanDedup(beam.PTransform):
             | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=BATCH_DOCS)
             | "EmitSpans" >> beam.ParDo(_EmitSpans(stage, params)).with_outputs(SPANS, ERRORS, main="docs")
         )
-        if stage == "sentence_dedup":
-            group_fn, span_len = _sentence_group_duplicates, params.k
-        else:
-            group_fn, span_len = _token_bucket_duplicates, params.min_tokens
+        span_len = params.k if stage == "sentence_dedup" else params.min_tokens
         dups = (
             emitted[SPANS]
-            | "GroupSpans" >> beam.GroupByKey()
-            | "KeepRule" >> beam.FlatMap(group_fn, span_len, params.within_document)
+            | "GroupBuckets" >> beam.GroupByKey()
+            | "KeepRule" >> beam.FlatMap(_bucket_duplicates, stage, span_len, params.within_document)
         )
         applied = (
             {"doc": emitted.docs, "dup": dups}

@@ -14,7 +14,9 @@ import pytest
 from curate.config import ConfigError, build
 from curate.dedup.sentences import SentenceDedup, SentenceDedupConfig
 from curate.dedup.spans import (
+    bucket_blocks,
     find_duplicates,
+    merge_blocks,
     merge_starts,
     rank_doc_ids,
     removal_intervals,
@@ -25,36 +27,40 @@ from curate.dedup.token_spans import (
     TokenDedup,
     TokenDedupConfig,
     byte_to_char_offsets,
-    merge_blocks,
     window_keys,
 )
 from curate.document import Document, Drop
 from curate import text as T
 
 
-def run_sentences(docs, **params):
-    """docs: {id: text} (or Documents) -> {id: new text, or 'drop:<reason>'}."""
-    params.setdefault("min_words", 0)
-    core = SentenceDedup(build(SentenceDedupConfig, params))
-    docs = [d if isinstance(d, Document) else Document(i, d, "web") for i, d in docs.items()]
-    groups: dict = {}
-    for d in docs:
-        for key, pos in core.span_keys(d):
-            groups.setdefault(key, []).append((d.id, pos))
+def run_core(core, docs: list[Document], keys_of, span_len: int) -> dict:
+    """The Beam flow in memory: keys per document, in two batches as two workers would
+    see them; blocks merged per bucket; the keep rule; removal per document."""
+    half = len(docs) // 2
+    blocks: dict = {}
+    for batch in (docs[:half], docs[half:]):
+        for bucket, block in bucket_blocks([(d.id, *keys_of(d)) for d in batch], core.config.hash_buckets):
+            blocks.setdefault(bucket, []).append(block)
     remove: dict = {}
     keep: dict = {}
-    for occ in groups.values():
-        names, ranks = rank_doc_ids([i for i, _ in occ])
-        zeros = np.zeros(len(occ), dtype=np.uint64)
-        found = find_duplicates(ranks, [p for _, p in occ], zeros, zeros, core.config.k, core.config.within_document)
-        for rank, dec in found.items():
+    for bucket_blocks_ in blocks.values():
+        names, ranks, pos, hi, lo = merge_blocks(bucket_blocks_)
+        for rank, dec in find_duplicates(ranks, pos, hi, lo, span_len, core.config.within_document).items():
             remove.setdefault(names[rank], []).extend(dec.remove.tolist())
             keep.setdefault(names[rank], []).extend(dec.keep.tolist())
     out = {}
     for d in docs:
         res = core.apply(d, remove.get(d.id, []), keep.get(d.id, []))
         out[d.id] = f"drop:{res.reason}" if isinstance(res, Drop) else res.text
-    return out, {d.id: d for d in docs}
+    return out
+
+
+def run_sentences(docs, **params):
+    """docs: {id: text} (or Documents) -> ({id: new text, or 'drop:<reason>'}, {id: doc})."""
+    params.setdefault("min_words", 0)
+    core = SentenceDedup(build(SentenceDedupConfig, params))
+    docs = [d if isinstance(d, Document) else Document(i, d, "web") for i, d in docs.items()]
+    return run_core(core, docs, core.span_keys, core.config.k), {d.id: d for d in docs}
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -113,11 +119,12 @@ def test_removal_intervals_spare_kept_first_occurrences():
 A3 = "The tide came in slowly over the flats. Gulls circled above the pier. Nobody on the beach said a word."
 
 
-def test_shared_three_sentence_span_is_cut_from_the_larger_id_only():
+@pytest.mark.parametrize("buckets", [1, 5])
+def test_shared_three_sentence_span_is_cut_from_the_larger_id_only(buckets):
     out, _ = run_sentences({
         "b": f"Before it all. {A3} After it all.",
         "a": f"Opening line here. {A3} Closing line here.",
-    })
+    }, hash_buckets=buckets)
     assert out["a"] == f"Opening line here. {A3} Closing line here."
     assert out["b"] == "Before it all. After it all."
 
@@ -268,24 +275,7 @@ def run_tokens(processor, docs, **params):
     params.setdefault("min_words", 0)
     core = TokenDedup(build(TokenDedupConfig, params), processor=processor)
     docs = [Document(i, t, "web") for i, t in docs.items()]
-    # two batches, as two workers would see them: blocks of one bucket are merged
-    half = len(docs) // 2
-    blocks: dict = {}
-    for batch in (docs[:half], docs[half:]):
-        for bucket, block in core.bucketed_windows([(d.id, core.tokenize(d.text)) for d in batch]):
-            blocks.setdefault(bucket, []).append(block)
-    remove: dict = {}
-    keep: dict = {}
-    for bucket_blocks in blocks.values():
-        names, ranks, pos, hi, lo = merge_blocks(bucket_blocks)
-        found = find_duplicates(ranks, pos, hi, lo, core.config.min_tokens, core.config.within_document)
-        for rank, dec in found.items():
-            remove.setdefault(names[rank], []).extend(dec.remove.tolist())
-            keep.setdefault(names[rank], []).extend(dec.keep.tolist())
-    out = {}
-    for d in docs:
-        res = core.apply(d, remove.get(d.id, []), keep.get(d.id, []))
-        out[d.id] = f"drop:{res.reason}" if isinstance(res, Drop) else res.text
+    out = run_core(core, docs, lambda d: core.span_keys(core.tokenize(d.text)), core.config.min_tokens)
     return out, {d.id: d for d in docs}
 
 

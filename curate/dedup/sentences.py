@@ -3,18 +3,21 @@ the run are kept once and cut out of every other document (C4; datatrove's
 ``SentenceDedup`` with ``n_sentences=3``).
 
 The core is three pure steps, which the Beam glue in ``pipelines/span_dedup.py``
-runs around two shuffles that never carry whole documents through the span grouping:
+runs around two shuffles, neither of which carries whole documents through the span
+grouping:
 
-1. :meth:`SentenceDedup.span_keys` — per document, ``(span key, position)`` for every
+1. :meth:`SentenceDedup.span_keys` — per document, the key and position of every
    window of ``k`` consecutive units. A unit is a sentence
-   (:func:`curate.text.sentences`) for prose and conversation threads, or a non-empty
-   line (:func:`curate.text.lines`) for code sources when ``code: lines``. Units whose
+   (:func:`curate.text.sentences`, with lone newlines read as spaces when
+   ``join_wrapped_lines``) for prose and conversation threads, or a non-empty line
+   (:func:`curate.text.lines`) for code sources when ``code: lines``. Units whose
    normalised form (:func:`curate.text.normalize`) is empty ("* * *", "}") are skipped
    so they neither form nor break spans. The key is the 128-bit xxh3 hash of the
    ``k`` normalised units, so spans that differ only in case, punctuation, digits or
    spacing match; at 128 bits a false match needs ~2^64 spans, so groups are not
    re-verified.
-2. :func:`curate.dedup.spans.find_duplicates` — per span key, the keep rule.
+2. :func:`curate.dedup.spans.find_duplicates` — per hash bucket of span keys, the
+   keep rule (see :mod:`curate.dedup.spans`).
 3. :meth:`SentenceDedup.apply` — per document, cut the units of its duplicate spans
    (overlapping spans merged), store signals, then re-check the length:
    ``all_duplicate`` when nothing is left, ``too_short_after_dedup`` under
@@ -25,13 +28,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Iterable, Iterator, Literal, Union
+from typing import Iterable, Literal, Union
 
+import numpy as np
 import xxhash
 
 from curate import text as T
 from curate.config import ConfigError
-from curate.dedup.spans import cut_and_check, removal_intervals, unit_offsets
+from curate.dedup.spans import cut_and_check, digest_keys, removal_intervals, unit_offsets
 from curate.document import Document, Drop
 from curate.registry import register_stage
 
@@ -62,12 +66,15 @@ class SentenceDedupConfig:
     # units beside it). False (C4, datatrove): every later occurrence goes, whatever it
     # overlaps.
     keep_first_whole: bool = False
+    hash_buckets: int = 64  # shuffle groups of span keys (see curate.dedup.spans.bucket_blocks)
 
     def validate(self, key: str) -> None:
         if self.k < 1:
             raise ConfigError(f"{key}.k: must be >= 1, got {self.k}")
         if self.min_words < 0:
             raise ConfigError(f"{key}.min_words: must be >= 0, got {self.min_words}")
+        if self.hash_buckets < 1:
+            raise ConfigError(f"{key}.hash_buckets: must be >= 1, got {self.hash_buckets}")
 
 
 @register_stage(NAME, SentenceDedupConfig, per_document=False)
@@ -101,12 +108,15 @@ class SentenceDedup:
                 norms.append(norm)
         return offsets, norms
 
-    def span_keys(self, doc: Document) -> Iterator[tuple[bytes, int]]:
-        """``(span key, position of the span's first unit)`` for each ``k``-unit window."""
+    def span_keys(self, doc: Document) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(positions, key_hi, key_lo)``: each ``k``-unit window's first unit and key."""
         k = self.config.k
         _, norms = self.units(doc)
-        for i in range(len(norms) - k + 1):
-            yield xxhash.xxh3_128_digest("\n".join(norms[i : i + k]).encode("utf-8")), i
+        count = max(0, len(norms) - k + 1)
+        hi, lo = digest_keys(
+            [xxhash.xxh3_128_digest("\n".join(norms[i : i + k]).encode("utf-8")) for i in range(count)]
+        )
+        return np.arange(count, dtype=np.int64), hi, lo
 
     def apply(
         self, doc: Document, remove: Iterable[int], keep: Iterable[int] = ()

@@ -20,12 +20,82 @@ depends only on the occurrences themselves, never on run order:
 from __future__ import annotations
 
 import re
-from typing import Iterable, NamedTuple, Sequence, Union
+from typing import Iterable, Iterator, NamedTuple, Sequence, Union
 
 import numpy as np
 
 from curate import text as T
 from curate.document import Document, Drop
+
+
+class SpanBlock(NamedTuple):
+    """Span occurrences of several documents that fell in one hash bucket, packed as
+    bytes (cheap to shuffle: no pickled arrays). ``doc_index`` indexes ``doc_ids``."""
+
+    doc_ids: list
+    doc_index: bytes  # int32 per occurrence
+    positions: bytes  # int32 per occurrence: the span's first unit or token
+    key_hi: bytes  # uint64 per occurrence
+    key_lo: bytes  # uint64 per occurrence
+
+
+def digest_keys(digests: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """16-byte digests (xxh3-128) as (high, low) uint64 arrays."""
+    if not digests:
+        empty = np.zeros(0, dtype=np.uint64)
+        return empty, empty
+    halves = np.frombuffer(b"".join(digests), dtype="<u8").reshape(len(digests), 2)
+    return halves[:, 0].copy(), halves[:, 1].copy()
+
+
+def bucket_blocks(
+    batch: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]], buckets: int
+) -> Iterator[tuple[int, SpanBlock]]:
+    """The span occurrences ``(doc_id, positions, key_hi, key_lo)`` of a batch of
+    documents, as one block per hash bucket (``key_hi % buckets``).
+
+    Grouping buckets instead of single span keys keeps Beam's per-element cost (~4 us
+    per element through a GroupByKey) off the hot path: one shuffle element per
+    bucket and batch, and the keep rule runs on a whole bucket at once. A bucket holds
+    about ``occurrences in the run / buckets`` entries of ~30 bytes, so ``buckets``
+    grows with the corpus (10^10 tokens -> 4096 buckets of ~75 MB).
+    """
+    parts = [
+        (np.full(len(pos), i, dtype=np.int32), pos, hi, lo)
+        for i, (_, pos, hi, lo) in enumerate(batch)
+        if len(pos)
+    ]
+    if not parts:
+        return
+    doc_index, pos, hi, lo = (np.concatenate(col) for col in zip(*parts))
+    bucket = hi % np.uint64(buckets)
+    order = np.argsort(bucket, kind="stable")
+    cuts = np.flatnonzero(np.diff(bucket[order])) + 1
+    for idx in np.split(order, cuts):
+        present, local = np.unique(doc_index[idx], return_inverse=True)
+        yield int(bucket[idx[0]]), SpanBlock(
+            [batch[i][0] for i in present],
+            local.astype("<i4").tobytes(),
+            pos[idx].astype("<i4").tobytes(),
+            hi[idx].astype("<u8").tobytes(),
+            lo[idx].astype("<u8").tobytes(),
+        )
+
+
+def merge_blocks(blocks: Iterable[SpanBlock]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One bucket's blocks -> (sorted doc ids, doc rank, position, key_hi, key_lo) per
+    occurrence, ready for :func:`find_duplicates`."""
+    blocks = list(blocks)
+    names, block_ranks = rank_doc_ids([d for b in blocks for d in b.doc_ids])
+    ranks, offset = [], 0
+    for b in blocks:
+        ranks.append(block_ranks[offset : offset + len(b.doc_ids)][np.frombuffer(b.doc_index, dtype="<i4")])
+        offset += len(b.doc_ids)
+
+    def cat(field, dtype):
+        return np.concatenate([np.frombuffer(getattr(b, field), dtype=dtype) for b in blocks])
+
+    return names, np.concatenate(ranks), cat("positions", "<i4"), cat("key_hi", "<u8"), cat("key_lo", "<u8")
 
 
 def rank_doc_ids(doc_ids: Sequence[str]) -> tuple[list[str], np.ndarray]:

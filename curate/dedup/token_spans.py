@@ -13,14 +13,11 @@ distributes:
    different rare characters never make windows equal.
 2. :func:`window_keys` hashes each window of ``N`` ids with xxh3-128 (two uint64
    halves). A false match needs about 2^64 windows, so groups are not re-verified.
-3. :meth:`TokenDedup.bucketed_windows` splits a document's windows into
-   ``hash_buckets`` buckets by hash; the Beam glue groups buckets across documents and
-   applies :func:`curate.dedup.spans.find_duplicates` to a whole bucket with numpy.
-   Grouping buckets rather than single hashes matters because there is one window per
-   token: a GroupByKey element per window costs ~4 us (measured, see
-   ``../shared/NOTES.md``), more than tokenizing. A bucket holds about
-   ``total windows / hash_buckets`` entries of ~40 bytes in memory, so raise
-   ``hash_buckets`` with the corpus (10^10 tokens -> 4096 buckets, ~100 MB each).
+3. The windows of a batch of documents are packed per hash bucket
+   (:func:`curate.dedup.spans.bucket_blocks`), grouped by bucket across the run and
+   judged a whole bucket at a time with numpy
+   (:func:`curate.dedup.spans.find_duplicates`). There is one window per token, so a
+   shuffle element per window (~4 us each in Beam) would cost more than tokenizing.
 4. :meth:`TokenDedup.apply` re-tokenizes a document that lost windows (the same model
    gives the same pieces), merges the windows into token spans, maps them to
    character ranges through the piece offsets and cuts them
@@ -31,13 +28,13 @@ distributes:
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable, Iterator, NamedTuple, Optional, Sequence, Union
+from typing import Iterable, NamedTuple, Optional, Union
 
 import numpy as np
 import xxhash
 
 from curate.config import ConfigError
-from curate.dedup.spans import cut_and_check, rank_doc_ids, removal_intervals
+from curate.dedup.spans import cut_and_check, digest_keys, removal_intervals
 from curate.document import Document, Drop
 from curate.registry import register_stage
 
@@ -71,33 +68,6 @@ class Tokens(NamedTuple):
     byte_end: np.ndarray  # int64
 
 
-class WindowBlock(NamedTuple):
-    """Windows of several documents that fell in one hash bucket, packed as bytes
-    (cheap to shuffle: no pickled arrays). ``doc_index`` indexes ``doc_ids``."""
-
-    doc_ids: list
-    doc_index: bytes  # int32 per window
-    positions: bytes  # int32 per window: the window's first token
-    key_hi: bytes  # uint64 per window
-    key_lo: bytes  # uint64 per window
-
-
-def merge_blocks(blocks: Iterable[WindowBlock]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """One bucket's blocks -> (sorted doc ids, doc rank, position, key_hi, key_lo) per window,
-    ready for :func:`curate.dedup.spans.find_duplicates`."""
-    blocks = list(blocks)
-    names, block_ranks = rank_doc_ids([d for b in blocks for d in b.doc_ids])
-    ranks, offset = [], 0
-    for b in blocks:
-        ranks.append(block_ranks[offset : offset + len(b.doc_ids)][np.frombuffer(b.doc_index, dtype="<i4")])
-        offset += len(b.doc_ids)
-
-    def cat(field, dtype):
-        return np.concatenate([np.frombuffer(getattr(b, field), dtype=dtype) for b in blocks])
-
-    return names, np.concatenate(ranks), cat("positions", "<i4"), cat("key_hi", "<u8"), cat("key_lo", "<u8")
-
-
 def window_keys(hash_ids: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """xxh3-128 of every window of ``n`` consecutive ids, as (high, low) uint64 arrays;
     entry ``i`` is the window starting at token ``i``."""
@@ -106,9 +76,7 @@ def window_keys(hash_ids: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         empty = np.zeros(0, dtype=np.uint64)
         return empty, empty
     buf = memoryview(np.ascontiguousarray(hash_ids, dtype="<u4").tobytes())
-    digests = b"".join(xxhash.xxh3_128_digest(buf[4 * i : 4 * (i + n)]) for i in range(count))
-    halves = np.frombuffer(digests, dtype="<u8").reshape(count, 2)
-    return halves[:, 0].copy(), halves[:, 1].copy()
+    return digest_keys([xxhash.xxh3_128_digest(buf[4 * i : 4 * (i + n)]) for i in range(count)])
 
 
 def byte_to_char_offsets(text: str, byte_offsets: np.ndarray) -> np.ndarray:
@@ -150,30 +118,10 @@ class TokenDedup:
                 ids[i] = _UNK_TAG | np.uint32(xxhash.xxh32_intdigest(data[begin[i] : end[i]]) >> 1)
         return Tokens(ids, begin, end)
 
-    def bucketed_windows(self, batch: Sequence[tuple[str, Tokens]]) -> Iterator[tuple[int, WindowBlock]]:
-        """The windows of a batch of ``(doc_id, tokens)``, as one block per hash bucket.
-
-        One shuffle element per bucket and batch (not per window, nor per document
-        and bucket) keeps Beam's per-element cost off the hot path.
-        """
-        n = self.config.min_tokens
-        parts = []
-        for index, (_, tokens) in enumerate(batch):
-            hi, lo = window_keys(tokens.hash_ids, n)
-            if len(hi):
-                parts.append((np.full(len(hi), index, dtype=np.int32), np.arange(len(hi), dtype=np.int32), hi, lo))
-        if not parts:
-            return
-        doc_index, pos, hi, lo = (np.concatenate(col) for col in zip(*parts))
-        bucket = hi % np.uint64(self.config.hash_buckets)
-        order = np.argsort(bucket, kind="stable")
-        cuts = np.flatnonzero(np.diff(bucket[order])) + 1
-        for idx in np.split(order, cuts):
-            present, local = np.unique(doc_index[idx], return_inverse=True)
-            yield int(bucket[idx[0]]), WindowBlock(
-                [batch[i][0] for i in present], local.astype("<i4").tobytes(),
-                pos[idx].astype("<i4").tobytes(), hi[idx].tobytes(), lo[idx].tobytes(),
-            )
+    def span_keys(self, tokens: Tokens) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(positions, key_hi, key_lo)`` of every window of ``min_tokens`` tokens."""
+        hi, lo = window_keys(tokens.hash_ids, self.config.min_tokens)
+        return np.arange(len(hi), dtype=np.int64), hi, lo
 
     def apply(
         self, doc: Document, remove: Iterable[int], keep: Iterable[int] = ()

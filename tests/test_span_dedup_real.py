@@ -1,0 +1,76 @@
+"""Span dedup on the two real Gutenberg books: their Project Gutenberg header and
+licence are the same text in both, cut into chunks at different places, which exact
+document dedup cannot see and span dedup must."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from curate import text as T
+from curate.document import Document
+from tests.conftest import shared_path
+from tests.test_span_dedup import run_sentences, run_tokens
+
+LICENCE_SENTENCE = "You may copy it, give it away or re-use it under the terms of the Project Gutenberg License"
+
+
+def book_chunks(name: str, words_per_doc: int) -> dict[str, str]:
+    text = shared_path("books", name).read_text(encoding="utf-8-sig").replace("\r\n", "\n")
+    docs, buf, count = {}, [], 0
+    for para in T.paragraphs(text):
+        buf.append(para)
+        count += len(para.split())
+        if count >= words_per_doc:
+            docs[f"{name[:5]}-{len(docs):04d}"] = "\n\n".join(buf)
+            buf, count = [], 0
+    docs[f"{name[:5]}-{len(docs):04d}"] = "\n\n".join(buf)
+    return docs
+
+
+@pytest.fixture(scope="module")
+def books():
+    # different chunk sizes: the shared licence falls at different offsets in each book
+    return {**book_chunks("pg11-alice-in-wonderland.txt", 300), **book_chunks("pg972-devils-dictionary.txt", 450)}
+
+
+def copies(texts, needle: str) -> int:
+    n = T.normalize(needle)
+    return sum(T.normalize(t).count(n) for t in texts if not t.startswith("drop:"))
+
+
+def keeper(books) -> str:
+    """The document that must keep the licence: the smallest id that holds it."""
+    return min(i for i, t in books.items() if copies([t], LICENCE_SENTENCE))
+
+
+def test_sentence_dedup_leaves_one_copy_of_the_shared_licence(books):
+    # each book carries the sentence twice (header and licence): four copies in all
+    assert copies(books.values(), LICENCE_SENTENCE) == 4
+    first = keeper(books)
+    out, docs = run_sentences(books, min_words=50)
+    assert copies(out.values(), LICENCE_SENTENCE) == 1
+    assert copies([out[first]], LICENCE_SENTENCE) == 1
+    assert docs[first].signals("sentence_dedup")["units_removed"] == 0
+    # most of the books stays: the header and licence are a few thousand of ~120,000 words
+    removed = sum(d.signals("sentence_dedup")["chars_removed"] for d in docs.values())
+    assert 5_000 < removed < 0.05 * sum(len(t) for t in books.values())
+
+
+def test_token_dedup_leaves_one_copy_of_the_shared_licence(books):
+    import sentencepiece as spm
+
+    model = io.BytesIO()
+    lines = [ln for t in books.values() for ln in t.split("\n") if ln.strip()]
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines), model_writer=model, vocab_size=2000, minloglevel=2, hard_vocab_limit=False
+    )
+    processor = spm.SentencePieceProcessor(model_proto=model.getvalue())
+    first = keeper(books)
+    out, docs = run_tokens(processor, books, min_tokens=50, min_words=50)
+    # the header copy in the first Alice chunk stays; the same book's licence at its
+    # end is another document, so it goes like the Devil's Dictionary's two copies
+    assert copies(out.values(), LICENCE_SENTENCE) == 1
+    assert copies([out[first]], LICENCE_SENTENCE) == 1
+    assert docs[first].signals("token_dedup")["tokens_removed"] == 0
