@@ -284,10 +284,24 @@ def surviving(plants: list[str], kept: dict) -> list[int]:
     return [sum(T.normalize(p) in t for t in texts) for p in plants]
 
 
+def _status_mb(field: str) -> float:
+    with open("/proc/self/status") as f:
+        return [int(line.split()[1]) for line in f if line.startswith(field + ":")][0] / 1024
+
+
 def peak_mb() -> float:
     """This process's peak resident memory (VmHWM: reset by exec, unlike ru_maxrss)."""
-    with open("/proc/self/status") as f:
-        return [int(line.split()[1]) for line in f if line.startswith("VmHWM")][0] / 1024
+    return _status_mb("VmHWM")
+
+
+def reset_peak() -> float:
+    """Restart the peak-RSS count (Linux >= 4.0) and return the current RSS in MB."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+    return _status_mb("VmRSS")
 
 
 def chars(docs) -> int:
@@ -332,11 +346,15 @@ def main():
         for stage, cfg in (("sentence_dedup", sent_cfg), ("token_dedup", tok_cfg)):
             times = []
             for _ in range(args.reps):  # the output is the same every time; keep the fastest
-                t, kept, stats = run_ours(stage, cfg, [Document(d.id, d.text, d.source) for d in docs], tmp)
+                fresh = [Document(d.id, d.text, d.source) for d in docs]
+                rss_before = reset_peak()
+                t, kept, stats = run_ours(stage, cfg, fresh, tmp)
                 times.append(t)
+                peak = peak_mb()
             surv = surviving(s_plants if stage == "sentence_dedup" else t_plants, kept)
             row[stage] = {
                 "wall": min(w for w, _ in times), "cpu": min(c for _, c in times),
+                "rss_before": rss_before, "peak": peak,
                 "kept": len(kept), "kept_chars": sum(len(t) for t in kept.values()), "stats": stats,
                 "dropped": {k.split("|")[3]: v for k, v in stats.items() if k.startswith("dropped|") and f"|{stage}|" in k},
                 **plant_outcomes(surv),
@@ -377,7 +395,8 @@ def report_row(row):
               f"occurrences removed {_stat(st, stage, 'occurrences_removed')}, {what} removed {_stat(st, stage, what + '_removed')}, "
               f"chars removed {_stat(st, stage, 'chars_removed')} ({_stat(st, stage, 'chars_removed') / row['chars']:.1%}), "
               f"bytes removed {_stat(st, stage, 'bytes_removed')}, docs edited {_stat(st, stage, 'docs_edited')}, "
-              f"dropped {r['dropped']}; {_plants(r)}")
+              f"dropped {r['dropped']}; {_plants(r)}; process RSS {r['rss_before']:.0f} MB before, "
+              f"peak {r['peak']:.0f} MB during the run")
     dt = row.get("datatrove")
     if dt:
         s = row["sentence_dedup"]
