@@ -12,8 +12,8 @@ Corpus (all from ../shared/data, plus the Python standard library as code):
 Planted, with ground truth by construction (seeded):
   sentence plants  4 consecutive sentences of a prose document inserted as a
           paragraph into 2 other documents: afterwards exactly one copy must remain;
-  token plants     a 60-word fragment cut mid-sentence from a prose document inserted
-          inside a paragraph of 2 other documents: exactly one copy must remain.
+  token plants     a 60-word fragment cut verbatim mid-sentence from a prose document
+          inserted inside a paragraph of 2 other documents: exactly one copy must remain.
 
 Reports, per size: docs/s and wall time of each stage (Beam FnApiRunner, one process,
 model loading and pipeline start included), spans and characters/tokens removed,
@@ -155,9 +155,11 @@ def plant(docs: list[Document], seed: int) -> tuple[list[str], list[str]]:
         if g < groups:
             plant_text = sentence_passage(docs[donor].text, rng)
         else:
-            words = docs[donor].text.split()
+            text = docs[donor].text
+            words = list(re.finditer(r"\S+", text))
             i = int(rng.integers(0, len(words) - 60)) if len(words) >= 100 else None
-            plant_text = None if i is None else " ".join(words[i : i + 60])  # cut mid-sentence
+            # 60 words cut mid-sentence, verbatim: token dedup is exact, line breaks included
+            plant_text = None if i is None else text[words[i].start() : words[i + 59].end()]
         if plant_text is None:
             continue
         recipients = [free.pop(), free.pop()]
@@ -176,14 +178,12 @@ def plant(docs: list[Document], seed: int) -> tuple[list[str], list[str]]:
 
 
 def train_tokenizer(docs: list[Document], path: str, vocab: int = 8000) -> None:
-    import sentencepiece as spm
+    """The run's own tokenizer training (curate.tokenize: identity normalisation, byte
+    fallback, one thread, deterministic) on the first 500 documents of the pool."""
+    from curate.tokenize import train_model
 
-    lines = [ln for d in docs for ln in d.text.split("\n") if ln.strip()]
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(lines), model_prefix=path[: -len(".model")], vocab_size=vocab,
-        model_type="unigram", minloglevel=2, hard_vocab_limit=False, max_sentence_length=16384,
-        input_sentence_size=20000, shuffle_input_sentence=True, seed_sentencepiece_size=200000,
-    )
+    with open(path, "wb") as f:
+        f.write(train_model([d.text for d in docs[:500]], vocab_size=vocab))
 
 
 # ----------------------------------------------------------------------------- runs
@@ -330,7 +330,7 @@ def main():
     model = os.path.join(tmp, "bench.model")
     t = time.perf_counter()
     train_tokenizer(base, model)
-    print(f"tokenizer: SentencePiece unigram 8000 trained on the pool in {time.perf_counter() - t:.1f} s")
+    print(f"tokenizer: SentencePiece unigram 8000 (curate.tokenize.train_model) trained on 500 pool documents in {time.perf_counter() - t:.1f} s")
     sent_cfg = build(SentenceDedupConfig, {"keep_first_whole": args.keep_first_whole})
     tok_cfg = build(TokenDedupConfig, {"model": model, "keep_first_whole": args.keep_first_whole})
     print(f"sentence_dedup: k={sent_cfg.k}, min_words={sent_cfg.min_words}, code=lines; "
@@ -378,7 +378,8 @@ def plant_outcomes(surv: list[int]) -> dict:
 
 
 def _stat(stats, stage, name):
-    return stats.get(f"stat|{stage}|{name}", 0)
+    """A ``stat|<source>|<stage>|<name>`` counter summed over sources."""
+    return sum(v for k, v in stats.items() if k.startswith("stat|") and k.endswith(f"|{stage}|{name}"))
 
 
 def _plants(r) -> str:

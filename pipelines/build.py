@@ -7,6 +7,7 @@ import apache_beam as beam
 
 import pipelines.conversations  # noqa: F401  (registers its read transforms)
 import pipelines.exact_dedup  # noqa: F401  (registers its global transform)
+import pipelines.span_dedup  # noqa: F401  (registers sentence_dedup and token_dedup)
 from curate import registry
 from curate.config import ConfigError, PipelineConfig
 from pipelines import output

@@ -14,7 +14,8 @@ A sentence span key or a token window is a few bytes; grouping them per hash buc
 rather than per key makes one shuffle element per batch and bucket instead of one
 per span (``curate.dedup.spans.bucket_blocks``). Drops and errors are counted with
 :func:`pipelines.stages.count_drop` / ``count_error``; what was removed is counted
-under ``stat|<stage>|<name>`` (``tokens_removed``, ``bytes_removed``, ...).
+under ``stat|<source>|<stage>|<name>`` (``tokens_removed``, ``bytes_removed``, ...),
+which the manifest sums as ``counts["stats"]["<stage>:<name>"]``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import apache_beam as beam
 
 from curate.dedup.spans import bucket_blocks, find_duplicates, merge_blocks
 from curate.document import Drop, ErrorRecord, Rejected
-from pipelines.counters import SEP
+from pipelines.counters import stat_name
 from pipelines.stages import (
     ERRORS,
     GLOBAL_TRANSFORMS,
@@ -37,16 +38,12 @@ SPANS = "spans"
 BATCH_DOCS = 256  # documents per EmitSpans call: span keys are shuffled per bucket and batch
 REJECTED = "rejected"
 
-# What each stage's apply step adds to ``stat|<stage>|<name>`` counters, from the
-# signals it stores on the document.
+# What each stage's apply step adds to ``stat|<source>|<stage>|<name>`` counters, from
+# the signals it stores on the document.
 STATS = {
     "sentence_dedup": ("units_removed", "chars_removed", "bytes_removed"),
     "token_dedup": ("tokens_removed", "spans_removed", "chars_removed", "bytes_removed"),
 }
-
-
-def stat_name(stage: str, name: str) -> str:
-    return f"stat{SEP}{stage}{SEP}{name}"
 
 
 def _error(doc, stage: str, exc: Exception) -> ErrorRecord:
@@ -104,17 +101,13 @@ class _EmitSpans(_CoreDoFn):
             yield beam.pvalue.TaggedOutput(SPANS, item)
 
 
-def _bucket_duplicates(kv, stage: str, span_len: int, within_document: bool):
-    """One bucket's blocks -> ``(doc_id, (remove, keep))`` per document concerned,
-    counting the span occurrences marked for removal."""
+def _bucket_duplicates(kv, span_len: int, within_document: bool):
+    """One bucket's blocks -> ``(doc_id, (remove, keep))`` per document concerned."""
     _, blocks = kv
     names, ranks, pos, hi, lo = merge_blocks(blocks)
     if len(names) < 2 and not within_document:
         return []  # one document alone cannot hold a cross-document duplicate
     found = find_duplicates(ranks, pos, hi, lo, span_len, within_document)
-    n = sum(len(d.remove) for d in found.values())
-    if n:
-        _counter(stat_name(stage, "occurrences_removed")).inc(n)
     return [(names[rank], (d.remove, d.keep)) for rank, d in found.items()]
 
 
@@ -142,10 +135,12 @@ class _ApplyRemovals(_CoreDoFn):
             yield beam.pvalue.TaggedOutput(ERRORS, _error(doc, self.stage, e))
             return
         signals = doc.signals(self.stage) or {}
+        if remove:
+            _counter(stat_name(doc.source, self.stage, "occurrences_removed")).inc(len(remove))
         if signals.get("chars_removed"):
-            _counter(stat_name(self.stage, "docs_edited")).inc()
+            _counter(stat_name(doc.source, self.stage, "docs_edited")).inc()
             for name in STATS[self.stage]:
-                _counter(stat_name(self.stage, name)).inc(signals.get(name, 0))
+                _counter(stat_name(doc.source, self.stage, name)).inc(signals.get(name, 0))
         if isinstance(out, Drop):
             rej = Rejected(doc, self.stage, out.reason, out.details)
             count_drop(rej)
@@ -172,7 +167,7 @@ class SpanDedup(beam.PTransform):
         dups = (
             emitted[SPANS]
             | "GroupBuckets" >> beam.GroupByKey()
-            | "KeepRule" >> beam.FlatMap(_bucket_duplicates, stage, span_len, params.within_document)
+            | "KeepRule" >> beam.FlatMap(_bucket_duplicates, span_len, params.within_document)
         )
         applied = (
             {"doc": emitted.docs, "dup": dups}

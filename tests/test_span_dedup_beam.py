@@ -85,8 +85,8 @@ def test_counters_report_what_was_removed(run):
     assert run["dropped|web|sentence_dedup|too_short_after_dedup"] == 1
     assert run["dropped|web|sentence_dedup|duplicate_id"] == 1
     assert run["errors|web|sentence_dedup"] == 1
-    assert run["stat|sentence_dedup|units_removed"] == 3 * 3  # A3 from b, c and d
-    assert run["stat|sentence_dedup|docs_edited"] == 3
-    assert run["stat|token_dedup|docs_edited"] == 1
-    assert run["stat|token_dedup|tokens_removed"] >= 30
-    assert run["stat|token_dedup|bytes_removed"] == len(words(0, 30)) + 1
+    assert run["stat|web|sentence_dedup|units_removed"] == 3 * 3  # A3 from b, c and d
+    assert run["stat|web|sentence_dedup|docs_edited"] == 3
+    assert run["stat|web|token_dedup|docs_edited"] == 1
+    assert run["stat|web|token_dedup|tokens_removed"] >= 30
+    assert run["stat|web|token_dedup|bytes_removed"] == len(words(0, 30)) + 1

@@ -99,11 +99,11 @@ class TokenDedup:
 
     def setup(self) -> None:
         if self.sp is None:
-            import sentencepiece as spm
+            from curate.tokenize import load_processor, read_model
 
             if not self.config.model:
                 raise ConfigError(f"stages.{NAME}.model: a SentencePiece model path is required")
-            self.sp = spm.SentencePieceProcessor(model_file=self.config.model)
+            self.sp = load_processor(read_model(self.config.model))
 
     def tokenize(self, text: str) -> Tokens:
         proto = self.sp.encode(text, return_type="proto")
