@@ -313,6 +313,8 @@ def main():
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--sizes", default="1,2,4")
     ap.add_argument("--no-peer", action="store_true")
+    ap.add_argument("--tokenizer", choices=["mistral", "trained"], default="mistral",
+                    help="token_dedup's model: the real Mistral model from `python -m curate.models`, or one trained here")
     ap.add_argument("--reps", type=int, default=2, help="runs per measurement; the fastest is reported")
     ap.add_argument("--keep-first-whole", action="store_true", help="both stages: keep_first_whole: true")
     args = ap.parse_args()
@@ -327,10 +329,19 @@ def main():
         sys.exit(f"pool has {len(base)} documents, fewer than {sizes[-1]}")
     print(f"pool: {len(base)} documents ({', '.join(f'{s}={sum(d.source == s for d in base)}' for s in ('books', 'web', 'conversations', 'code'))})")
     tmp = tempfile.mkdtemp()
-    model = os.path.join(tmp, "bench.model")
-    t = time.perf_counter()
-    train_tokenizer(base, model)
-    print(f"tokenizer: SentencePiece unigram 8000 (curate.tokenize.train_model) trained on 500 pool documents in {time.perf_counter() - t:.1f} s")
+    from curate.models import ModelNotFound, model_path
+
+    try:
+        model = model_path("mistral-tokenizer.model.v1") if args.tokenizer == "mistral" else None
+        print(f"tokenizer: {model} (Mistral's 32,000-piece SentencePiece model)")
+    except ModelNotFound as e:
+        print(f"tokenizer: {e}; training one instead")
+        model = None
+    if model is None:
+        model = os.path.join(tmp, "bench.model")
+        t = time.perf_counter()
+        train_tokenizer(base, model)
+        print(f"tokenizer: SentencePiece unigram 8000 (curate.tokenize.train_model) trained on 500 pool documents in {time.perf_counter() - t:.1f} s")
     sent_cfg = build(SentenceDedupConfig, {"keep_first_whole": args.keep_first_whole})
     tok_cfg = build(TokenDedupConfig, {"model": model, "keep_first_whole": args.keep_first_whole})
     print(f"sentence_dedup: k={sent_cfg.k}, min_words={sent_cfg.min_words}, code=lines; "
