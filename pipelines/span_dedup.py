@@ -28,6 +28,7 @@ from pipelines.counters import stat_name
 from pipelines.stages import (
     ERRORS,
     GLOBAL_TRANSFORMS,
+    REJECTED,
     StageResult,
     _counter,
     count_drop,
@@ -36,7 +37,6 @@ from pipelines.stages import (
 
 SPANS = "spans"
 BATCH_DOCS = 256  # documents per EmitSpans call: span keys are shuffled per bucket and batch
-REJECTED = "rejected"
 
 # What each stage's apply step adds to ``stat|<source>|<stage>|<name>`` counters, from
 # the signals it stores on the document.
@@ -91,7 +91,7 @@ class _EmitSpans(_CoreDoFn):
                 if self.stage == "sentence_dedup":
                     keys = self.core.span_keys(doc)
                 else:
-                    keys = self.core.span_keys(self.core.tokenize(doc.text))
+                    keys = self.core.span_keys(self.core.tokenize(doc.text, offsets=False))
             except Exception as e:  # a bad record becomes an error record; the run goes on
                 yield beam.pvalue.TaggedOutput(ERRORS, _error(doc, self.stage, e))
                 continue

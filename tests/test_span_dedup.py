@@ -291,7 +291,7 @@ def run_tokens(processor, docs, **params):
     params.setdefault("min_words", 0)
     core = TokenDedup(build(TokenDedupConfig, params), processor=processor)
     docs = [Document(i, t, "web") for i, t in docs.items()]
-    out = run_core(core, docs, lambda d: core.span_keys(core.tokenize(d.text)), core.config.min_tokens)
+    out = run_core(core, docs, lambda d: core.span_keys(core.tokenize(d.text, offsets=False)), core.config.min_tokens)
     return out, {d.id: d for d in docs}
 
 
@@ -302,6 +302,14 @@ def test_window_keys_equal_exactly_for_equal_windows():
     assert (hi[0], lo[0]) == (hi[4], lo[4])  # 5 6 7 twice
     assert len({(a, b) for a, b in zip(hi.tolist(), lo.tolist())}) == 5
     assert len(window_keys(ids[:2], 3)[0]) == 0
+
+
+def test_plain_and_proto_encodings_hash_the_same(any_processor):
+    core = TokenDedup(build(TokenDedupConfig, {"min_tokens": 4}), processor=any_processor)
+    for text in (words(0, 20), f"{words(0, 5)} ж {words(9, 5)} ш", "café Жук€ naïve"):
+        plain, full = core.tokenize(text, offsets=False), core.tokenize(text)
+        assert plain.hash_ids.tolist() == full.hash_ids.tolist()
+        assert full.byte_end[-1] == len(text.encode("utf-8"))
 
 
 def test_byte_to_char_offsets():
