@@ -118,20 +118,21 @@ class _ApplyRemovals(_CoreDoFn):
         _, grouped = kv
         # Ids are unique unless a reader produced the same record twice; then one copy
         # (chosen by content, not arrival order) is deduplicated and the others dropped.
+        # No document: it errored in EmitSpans and is already counted.
         docs = sorted(grouped["doc"], key=lambda d: (d.source, d.text))
-        if not docs:
-            return  # the document errored in EmitSpans and is already counted
-        doc, extra = docs[0], docs[1:]
-        for other in extra:
-            rej = Rejected(other, self.stage, "duplicate_id", {"kept_copy_of": doc.id})
+        for other in docs[1:]:
+            rej = Rejected(other, self.stage, "duplicate_id", {"kept_copy_of": other.id})
             count_drop(rej)
             yield beam.pvalue.TaggedOutput(REJECTED, rej)
-        decisions = list(grouped["dup"])
+        if docs:
+            yield from self._apply(docs[0], list(grouped["dup"]))
+
+    def _apply(self, doc, decisions):
         remove = [int(p) for r, _ in decisions for p in r]
         keep = [int(p) for _, k in decisions for p in k]
         try:
             out = self.core.apply(doc, remove, keep)
-        except Exception as e:
+        except Exception as e:  # a bad record becomes an error record; the run goes on
             yield beam.pvalue.TaggedOutput(ERRORS, _error(doc, self.stage, e))
             return
         signals = doc.signals(self.stage) or {}

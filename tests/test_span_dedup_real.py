@@ -74,3 +74,52 @@ def test_token_dedup_leaves_one_copy_of_the_shared_licence(books):
     assert copies(out.values(), LICENCE_SENTENCE) == 1
     assert copies([out[first]], LICENCE_SENTENCE) == 1
     assert docs[first].signals("token_dedup")["tokens_removed"] == 0
+
+
+def test_pipeline_over_real_threads_keeps_each_shared_prompt_once(tmp_path):
+    """configs/dedup-spans.yaml end to end: exact, sentence and token dedup over the
+    OpenAssistant threads (which share their opening turns), the books and this code."""
+    import json
+
+    from curate import config
+    from curate.config import build
+    from curate.dedup.sentences import SentenceDedup, SentenceDedupConfig
+    from pipelines import cli
+    from tests.conftest import REPO
+    from tests.pipeline_helpers import check_output
+
+    trees_path = shared_path("conversations", "oasst-en-100-trees.jsonl")
+    if not (REPO / "curate" / "models" / "mistral-tokenizer.model.v1").exists():
+        pytest.skip("tokenizer model not installed (python -m curate.models)")
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(REPO)  # the config's paths are relative to the repository root
+    try:
+        manifest = cli.run_pipeline(config.load("configs/dedup-spans.yaml"), str(tmp_path), [], quiet=True)
+    finally:
+        os.chdir(cwd)
+    rows = check_output(str(tmp_path), manifest)
+    stats = json.load(open(tmp_path / "manifest.json"))["counts"]["stats"]
+    assert stats["sentence_dedup:units_removed"] > 1000 and stats["token_dedup:tokens_removed"] > 0
+    assert stats["token_dedup:bytes_removed"] > 0
+
+    kept_by_tree: dict = {}
+    for r in rows:
+        if r["source"] == "conversations":
+            tree = json.loads(r["metadata"])["conversation"]["tree_id"]
+            kept_by_tree.setdefault(tree, []).append(T.normalize(r["text"]))
+    core = SentenceDedup(build(SentenceDedupConfig, {}))
+    checked = 0
+    for line in open(trees_path, encoding="utf-8"):
+        tree = json.loads(line)
+        prompt = tree["prompt"]
+        _, hi, lo = core.span_keys(Document("p", prompt["text"], "conversations"))
+        # a prompt of >= 3 sentences with no repeat inside itself, opening >= 2 threads:
+        # kept whole in exactly one thread (the smallest id), cut from the others
+        if len(hi) < 1 or len(set(zip(hi.tolist(), lo.tolist()))) < len(hi) or len(prompt.get("replies", [])) < 2:
+            continue
+        holders = sum(T.normalize(prompt["text"]) in t for t in kept_by_tree.get(tree["message_tree_id"], []))
+        assert holders == 1, tree["message_tree_id"]
+        checked += 1
+    assert checked >= 10
