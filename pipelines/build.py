@@ -30,6 +30,14 @@ def check_stages(cfg: PipelineConfig) -> None:
             raise ConfigError(
                 f"stages.{s.name}.applies_to: no input has source {unknown[0]!r} (inputs: {', '.join(sorted(sources))})"
             )
+        if s.name == "token_dedup" and s.params.model is None:
+            # Token spans are found with the run's own tokenizer unless told otherwise.
+            if cfg.tokenizer.model is None:
+                raise ConfigError(
+                    "stages.token_dedup.model: required when the tokenizer is trained in the run "
+                    "(the trained model does not exist yet when token_dedup runs)"
+                )
+            s.params.model = cfg.tokenizer.model
         if not registry.STAGES[s.name].per_document and s.name not in GLOBAL_TRANSFORMS:
             raise ConfigError(f"stages.{s.name}: no Beam transform registered for this global stage")
 
