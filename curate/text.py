@@ -23,7 +23,6 @@ _WORD_ALTERNATIVES = (
 )
 _WORD_RE = re.compile(_WORD_ALTERNATIVES + r"|\.{2,}|-{2,}|[^\w\s]")
 _SENTENCE_RE = re.compile(r"[^.!?。！？\n]+(?:[.!?。！？]+[\"'”’)\]]*|\n|$)")
-_PUNCT_TABLE = None
 
 # Unicode's Sentence_Terminal property (Unicode 16), as the `regex` module's
 # \p{Sentence_Terminal} lists it; FineWeb's terminal-punctuation set is an older copy
@@ -109,27 +108,60 @@ def count_sentences(text: str) -> int:
     return n + 1 if tokens else 0
 
 
-def _punct_table() -> dict:
-    global _PUNCT_TABLE
-    if _PUNCT_TABLE is None:
-        import sys
-
-        _PUNCT_TABLE = {
-            i: " "
-            for i in range(sys.maxunicode + 1)
-            if unicodedata.category(chr(i)).startswith(("P", "S"))
-        }
-    return _PUNCT_TABLE
-
-
 _DIGITS_RE = re.compile(r"\d")
-_SPACE_RE = re.compile(r"\s+")
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
+
+# ASCII part of the normalisation as one bytes.translate table: punctuation and symbols
+# (Unicode categories P*, S*) -> space, digits -> "0", and the separators \x1c-\x1f
+# (whitespace for str.split but not for bytes.split) -> space.
+_ASCII_TABLE = bytes(
+    i
+    if i > 0x7F  # UTF-8 lead and continuation bytes: handled per character below
+    else ord(" ")
+    if unicodedata.category(chr(i)).startswith(("P", "S")) or 0x1C <= i <= 0x1F
+    else ord("0")
+    if chr(i).isdigit()
+    else i
+    for i in range(256)
+)
+# Non-ASCII characters seen so far -> their replacement (None: kept as is).
+_NON_ASCII_MAP: dict = {}
+
+
+def _non_ascii_replacement(ch: str):
+    rep = _NON_ASCII_MAP.get(ch, False)
+    if rep is False:
+        if unicodedata.category(ch).startswith(("P", "S")) or ch.isspace():
+            rep = b" "
+        elif _DIGITS_RE.match(ch):
+            rep = b"0"
+        else:
+            rep = None
+        _NON_ASCII_MAP[ch] = rep
+    return rep
+
+
+def normalize_words(text: str) -> list[bytes]:
+    """The words of :func:`normalize`'s output, as UTF-8 bytes (what dedup hashes).
+
+    Works on bytes: one ``bytes.translate`` for ASCII, and one ``bytes.replace`` per
+    distinct non-ASCII punctuation, symbol, digit or space character present. That is
+    ~5x faster than a per-character ``str.translate`` over a full Unicode table, which
+    leaves CPython's ASCII fast path at the first curly quote.
+    """
+    text = unicodedata.normalize("NFC", text).lower()
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) != len(text):  # some non-ASCII characters
+        distinct = set(_NON_ASCII_RE.findall(text)) if len(data) < 2 * len(text) else set(text)
+        for ch in distinct:
+            if ord(ch) > 0x7F:
+                rep = _non_ascii_replacement(ch)
+                if rep is not None:
+                    data = data.replace(ch.encode("utf-8", "surrogatepass"), rep)
+    return data.translate(_ASCII_TABLE).split()
 
 
 def normalize(text: str) -> str:
     """Normalised form for duplicate detection (FineWeb's): NFC, lower-case,
     punctuation and symbols removed, every digit mapped to 0, whitespace collapsed."""
-    text = unicodedata.normalize("NFC", text).lower()
-    text = text.translate(_punct_table())
-    text = _DIGITS_RE.sub("0", text)
-    return _SPACE_RE.sub(" ", text).strip()
+    return b" ".join(normalize_words(text)).decode("utf-8", "surrogatepass")
