@@ -7,7 +7,7 @@ from curate.filters import c4, code_quality, fineweb, gopher, gopher_repetition,
 from curate.readers import warc  # noqa: F401
 from curate.readers import arc, conversations, records, wet  # noqa: F401
 from curate import extract, langid  # noqa: F401
-from curate.dedup import exact  # noqa: F401
+from curate.dedup import exact, minhash  # noqa: F401
 from curate.readers import books, code  # noqa: F401
 from curate import redact  # noqa: F401
 from curate.filters import quality_classifier  # noqa: F401

@@ -6,6 +6,7 @@ from __future__ import annotations
 import apache_beam as beam
 
 import pipelines.conversations  # noqa: F401  (registers its read transforms)
+import pipelines.dedup  # noqa: F401  (registers minhash_dedup)
 import pipelines.exact_dedup  # noqa: F401  (registers its global transform)
 import pipelines.span_dedup  # noqa: F401  (registers sentence_dedup and token_dedup)
 from curate import registry

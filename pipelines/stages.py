@@ -63,6 +63,20 @@ REJECTED = "rejected"
 ERRORS = "errors"
 
 
+def error_output(doc, stage: str, exc: Exception):
+    """The counted error record, as a tagged output, for a document a stage failed on."""
+    err = ErrorRecord(
+        input_file=doc.provenance.get("input_file", ""),
+        locator=doc.provenance.get("record_id") or doc.id,
+        stage=stage,
+        message=f"{type(exc).__name__}: {exc}",
+        source=doc.source,
+        doc_id=doc.id,
+    )
+    count_error(err)
+    return beam.pvalue.TaggedOutput(ERRORS, err)
+
+
 class ApplyDocStage(beam.DoFn):
     """Runs one per-document stage; drops and errors go to tagged outputs, counted.
 
@@ -93,16 +107,7 @@ class ApplyDocStage(beam.DoFn):
             out = self.stage.process(doc)
         except Exception as e:  # a bad record must not stop the run: it becomes an error record
             self.stage.take_stats()  # a failed document's partial statistics are not counted
-            err = ErrorRecord(
-                input_file=doc.provenance.get("input_file", ""),
-                locator=doc.provenance.get("record_id") or doc.id,
-                stage=self.stage_name,
-                message=f"{type(e).__name__}: {e}",
-                source=doc.source,
-                doc_id=doc.id,
-            )
-            count_error(err)
-            yield beam.pvalue.TaggedOutput(ERRORS, err)
+            yield error_output(doc, self.stage_name, e)
             return
         for name, n in self.stage.take_stats().items():
             _counter(stat_name(doc.source, self.stage_name, name)).inc(n)

@@ -1,0 +1,209 @@
+"""Beam transform for ``minhash_dedup`` (document-level near-duplicates).
+
+    docs -> batches -> signatures + band hashes (numpy, many docs per call)
+         -> GroupByKey on (band, band hash) -> star edges per bucket (verified)
+         -> connected components: union-find on one worker when the edge count is at
+            most ``max_local_edges``, else ``max_rounds`` rounds of large-star/small-star
+            (one GroupByKey each) and a final GroupByKey that checks convergence
+         -> GroupByKey on the component root -> cluster labels
+         -> CoGroupByKey with the documents -> kept (cluster on metadata) / Rejected.
+
+The edge count is only known at run time, so both paths are in the graph and the
+count (a side input) lets exactly one of them see the edges.
+"""
+
+from __future__ import annotations
+
+import apache_beam as beam
+import numpy as np
+
+from curate.dedup.minhash import (
+    STAGE,
+    MinHashDedupConfig,
+    MinHasher,
+    apply_label,
+    band_hashes,
+    label_cluster,
+    large_star,
+    node_key,
+    small_star,
+    star_edges,
+    union_find_components,
+)
+from curate.document import Rejected
+from pipelines.stages import ERRORS, GLOBAL_TRANSFORMS, REJECTED, StageResult, count_drop, error_output
+
+BANDS = "bands"
+
+
+class _Signatures(beam.DoFn):
+    """A batch of documents -> (id, doc) for the final join, and one bucket entry
+    ((band, band hash), (node, signature bytes)) per band of each document."""
+
+    def __init__(self, config: MinHashDedupConfig):
+        self.config = config
+        self.hasher = None
+
+    def setup(self):
+        self.hasher = MinHasher(self.config.ngram, self.config.num_perm, self.config.seed)
+
+    def _signatures(self, batch):
+        try:
+            return list(zip(batch, self.hasher.signatures([d.text for d in batch])))
+        except Exception:  # find the document at fault, so one bad record costs only itself
+            out = []
+            for doc in batch:
+                try:
+                    out.append((doc, self.hasher.signatures([doc.text])[0]))
+                except Exception as e:
+                    out.append((doc, e))
+            return out
+
+    def process(self, batch):
+        cfg = self.config
+        verify = cfg.verify_threshold > 0
+        for doc, sig in self._signatures(batch):
+            if isinstance(sig, Exception):
+                yield error_output(doc, STAGE, sig)
+                continue
+            yield (doc.id, doc)
+            (bands,) = band_hashes(sig[None, :], cfg.bands, cfg.rows)
+            if bands is None:  # no words: never a near-duplicate
+                continue
+            value = (node_key(doc, cfg.keep, cfg.score_field), sig.tobytes() if verify else b"")
+            for i, h in enumerate(bands):
+                yield beam.pvalue.TaggedOutput(BANDS, ((i, h), value))
+
+
+def _bucket_edges(element, verify_threshold: float):
+    _, members = element
+    members = [(node, np.frombuffer(sig, np.uint64)) for node, sig in members]
+    return star_edges(members, verify_threshold)
+
+
+def _both_directions(edge):
+    u, v = edge
+    return [(u, v), (v, u)]
+
+
+def _large_star(element):
+    node, neighbors = element
+    return large_star(node, neighbors)
+
+
+def _small_star(element):
+    node, neighbors = element
+    return small_star(node, neighbors)
+
+
+def _final_label(element):
+    """Converged means: each node points to one label and no label points anywhere."""
+    node, marks = element
+    targets = {m for kind, m in marks if kind == "target"}
+    is_label = any(kind == "label" for kind, _ in marks)
+    if len(targets) > 1 or (targets and is_label):
+        raise RuntimeError(
+            f"{STAGE}: connected components did not converge within max_rounds; raise max_rounds"
+        )
+    return (node, targets.pop() if targets else node)
+
+
+class _StarComponents(beam.PTransform):
+    """Large-star/small-star rounds (Kiveris et al. 2014), unrolled ``rounds`` times."""
+
+    def __init__(self, rounds: int):
+        super().__init__()
+        self.rounds = rounds
+
+    def expand(self, edges):
+        for i in range(self.rounds):
+            edges = (
+                edges
+                | f"large{i}:both" >> beam.FlatMap(_both_directions)
+                | f"large{i}:group" >> beam.GroupByKey()
+                | f"large{i}:star" >> beam.FlatMap(_large_star)
+                | f"small{i}:orient" >> beam.Map(lambda e: (max(e), min(e)))
+                | f"small{i}:group" >> beam.GroupByKey()
+                | f"small{i}:star" >> beam.FlatMap(_small_star)
+            )
+        marks = (
+            edges
+            | "marks" >> beam.FlatMap(lambda e: [(e[0], ("target", e[1])), (e[1], ("label", None))])
+            | "marks:group" >> beam.GroupByKey()
+        )
+        return marks | "labels" >> beam.Map(_final_label)
+
+
+class ConnectedComponents(beam.PTransform):
+    """Edges between nodes -> (node, smallest node of its component), both paths."""
+
+    def __init__(self, max_local_edges: int, max_rounds: int):
+        super().__init__()
+        self.max_local_edges = max_local_edges
+        self.max_rounds = max_rounds
+
+    def expand(self, edges):
+        bound = self.max_local_edges
+        count = beam.pvalue.AsSingleton(edges | "count" >> beam.combiners.Count.Globally())
+        local = (
+            edges
+            | "local:small" >> beam.Filter(lambda e, n: n <= bound, count)
+            | "local:one_key" >> beam.Map(lambda e: (0, e))
+            | "local:group" >> beam.GroupByKey()
+            | "local:union_find" >> beam.FlatMap(lambda kv: sorted(union_find_components(kv[1]).items()))
+        )
+        distributed = (
+            edges
+            | "rounds:large" >> beam.Filter(lambda e, n: n > bound, count)
+            | "rounds" >> _StarComponents(self.max_rounds)
+        )
+        return (local, distributed) | "components" >> beam.Flatten()
+
+
+class _Decide(beam.DoFn):
+    def process(self, element):
+        _, grouped = element
+        labels = list(grouped["label"])
+        label = labels[0] if labels else None
+        for doc in grouped["doc"]:
+            out = apply_label(doc, label)
+            if isinstance(out, Rejected):
+                count_drop(out)
+                yield beam.pvalue.TaggedOutput(REJECTED, out)
+            else:
+                yield out
+
+
+class MinHashDedup(beam.PTransform):
+    def __init__(self, config: MinHashDedupConfig):
+        super().__init__()
+        self.config = config
+
+    def expand(self, docs):
+        cfg = self.config
+        sigs = (
+            docs
+            | "batch" >> beam.BatchElements(min_batch_size=cfg.batch_size, max_batch_size=cfg.batch_size)
+            | "signatures" >> beam.ParDo(_Signatures(cfg)).with_outputs(BANDS, ERRORS, main="docs")
+        )
+        edges = (
+            sigs[BANDS]
+            | "buckets" >> beam.GroupByKey()
+            | "star_edges" >> beam.FlatMap(_bucket_edges, cfg.verify_threshold)
+        )
+        labels = (
+            edges
+            | "components" >> ConnectedComponents(cfg.max_local_edges, cfg.max_rounds)
+            | "by_root" >> beam.Map(lambda nr: (nr[1], nr[0]))
+            | "clusters" >> beam.GroupByKey()
+            | "cluster_labels" >> beam.FlatMapTuple(label_cluster)
+        )
+        decided = (
+            {"doc": sigs.docs, "label": labels}
+            | "join" >> beam.CoGroupByKey()
+            | "decide" >> beam.ParDo(_Decide()).with_outputs(REJECTED, main="kept")
+        )
+        return StageResult(decided.kept, decided[REJECTED], sigs[ERRORS])
+
+
+GLOBAL_TRANSFORMS[STAGE] = MinHashDedup

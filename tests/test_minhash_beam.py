@@ -1,0 +1,82 @@
+"""The Beam transform for ``minhash_dedup``: same outcome as the core, on both
+connected-components paths (one worker's union-find, large-star/small-star rounds)."""
+
+import copy
+import random
+
+import apache_beam as beam
+import pytest
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from curate.dedup import minhash as M
+from curate.document import Document, Rejected
+from pipelines.counters import NAMESPACE, dropped_name
+from pipelines.dedup import ConnectedComponents, MinHashDedup, _final_label
+from tests.test_minhash import check_outcome, make_corpus
+
+
+def _outcome(result, label):
+    """(id, kept metadata or (duplicate_of, cluster_id)) for every document, sorted."""
+    kept = result.kept | f"kept_ids_{label}" >> beam.Map(lambda d: (d.id, d.metadata.get("minhash_dedup")))
+    rejected = result.rejected | f"rejected_ids_{label}" >> beam.Map(
+        lambda r: (r.doc.id, (r.stage, r.reason, r.details["duplicate_of"], r.details["cluster_id"]))
+    )
+    return kept, rejected
+
+
+def _graph():
+    rng = random.Random(9)
+    nodes = [("", f"n{i:03d}") for i in range(120)]
+    edges = [(rng.choice(nodes), rng.choice(nodes)) for _ in range(90)]
+    edges += [(("", f"p{i:03d}"), ("", f"p{i + 1:03d}")) for i in range(40)]  # a long path
+    edges = [e for e in edges if e[0] != e[1]]
+    return edges, sorted(M.union_find_components(edges).items())
+
+
+def test_beam_transform_matches_core_on_both_paths():
+    corpus = make_corpus()
+    core = M.dedup_documents(copy.deepcopy(corpus), M.MinHashDedupConfig())
+    check_outcome(core)
+    expected_kept = sorted((d.id, d.metadata.get("minhash_dedup")) for d in core if isinstance(d, Document))
+    expected_rej = sorted(
+        (r.doc.id, (r.stage, r.reason, r.details["duplicate_of"], r.details["cluster_id"]))
+        for r in core
+        if isinstance(r, Rejected)
+    )
+    edges, components = _graph()
+
+    p = BeamTestPipeline(runner="FnApiRunner")
+    bad = Document("bad", None, "test", provenance={"input_file": "x.warc", "record_id": "r9"})
+    docs = p | beam.Create(corpus + [bad])  # a text that is not a str: an error record, not a crash
+    for label, max_local, rounds in (("local", 10**6, 1), ("rounds", 0, 4)):
+        # batch_size 4: several batches, so documents meet only through the shuffle
+        cfg = M.MinHashDedupConfig(batch_size=4, max_local_edges=max_local, max_rounds=rounds)
+        res = docs | f"dedup_{label}" >> MinHashDedup(cfg)
+        kept, rejected = _outcome(res, label)
+        assert_that(kept, equal_to(expected_kept), label=f"kept_{label}")
+        assert_that(rejected, equal_to(expected_rej), label=f"rejected_{label}")
+        errors = res.errors | f"error_ids_{label}" >> beam.Map(lambda e: (e.doc_id, e.stage, e.locator))
+        assert_that(errors, equal_to([("bad", "minhash_dedup", "r9")]), label=f"errors_{label}")
+    # a long path needs many rounds (the corpus's clusters are stars)
+    comps = p | "edges" >> beam.Create(edges) | "cc" >> ConnectedComponents(0, 10)
+    assert_that(comps, equal_to(components), label="components")
+    result = p.run()
+    result.wait_until_finish()
+    drops = sum(
+        c.committed
+        for c in result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
+        if c.key.metric.name == dropped_name("test", "minhash_dedup", "near_duplicate")
+    )
+    assert drops == 2 * len(expected_rej)  # each of the two transforms counted its drops
+
+
+def test_final_label_refuses_unconverged_edges():
+    a, b, c = ("", "a"), ("", "b"), ("", "c")
+    assert _final_label((c, [("target", a)])) == (c, a)
+    assert _final_label((a, [("label", None), ("label", None)])) == (a, a)
+    with pytest.raises(RuntimeError, match="did not converge"):
+        _final_label((c, [("target", a), ("target", b)]))  # two labels
+    with pytest.raises(RuntimeError, match="did not converge"):
+        _final_label((b, [("target", a), ("label", None)]))  # a label that points on
