@@ -1,7 +1,9 @@
 """Beam transform for ``minhash_dedup`` (document-level near-duplicates).
 
     docs -> batches -> signatures + band hashes (numpy, many docs per call)
-         -> GroupByKey on (band, band hash) -> star edges per bucket (verified)
+         -> GroupByKey on (band, band hash) -> star edges per bucket
+         -> verification: exact Jaccard of the shingle sets (two CoGroupByKeys: by the
+            larger node, then by the smaller), or the signatures' estimate in the bucket
          -> connected components: union-find on one worker when the edge count is at
             most ``max_local_edges``, else ``max_rounds`` rounds of large-star/small-star
             (one GroupByKey each) and a final GroupByKey that checks convergence
@@ -26,6 +28,8 @@ from curate.dedup.minhash import (
     label_cluster,
     large_star,
     node_key,
+    set_jaccard,
+    shingle_sets,
     small_star,
     star_edges,
     union_find_components,
@@ -34,11 +38,13 @@ from curate.document import Rejected
 from pipelines.stages import ERRORS, GLOBAL_TRANSFORMS, REJECTED, StageResult, count_drop, error_output
 
 BANDS = "bands"
+SHINGLES = "shingles"
 
 
 class _Signatures(beam.DoFn):
-    """A batch of documents -> (id, doc) for the final join, and one bucket entry
-    ((band, band hash), (node, signature bytes)) per band of each document."""
+    """A batch of documents -> (id, doc) for the final join, one bucket entry
+    ((band, band hash), (node, signature bytes or b"")) per band of each document, and
+    with exact verification (node, distinct shingle hashes as bytes)."""
 
     def __init__(self, config: MinHashDedupConfig):
         self.config = config
@@ -47,22 +53,21 @@ class _Signatures(beam.DoFn):
     def setup(self):
         self.hasher = MinHasher(self.config.ngram, self.config.num_perm, self.config.seed)
 
-    def _signatures(self, batch):
+    def _hash(self, batch):
+        """[(doc, signature, shingle set) or (doc, exception, None)]"""
         try:
-            return list(zip(batch, self.hasher.signatures([d.text for d in batch])))
-        except Exception:  # find the document at fault, so one bad record costs only itself
-            out = []
-            for doc in batch:
-                try:
-                    out.append((doc, self.hasher.signatures([doc.text])[0]))
-                except Exception as e:
-                    out.append((doc, e))
-            return out
+            flat, lengths = self.hasher.batch_shingle_hashes([d.text for d in batch])
+            sig = self.hasher.signatures_from_hashes(flat, lengths)
+            sets = shingle_sets(flat, lengths) if self.config.verify == "exact" else [None] * len(batch)
+            return list(zip(batch, sig, sets))
+        except Exception as e:  # find the document at fault, so one bad record costs only itself
+            if len(batch) == 1:
+                return [(batch[0], e, None)]
+            return [item for doc in batch for item in self._hash([doc])]
 
     def process(self, batch):
         cfg = self.config
-        verify = cfg.verify_threshold > 0
-        for doc, sig in self._signatures(batch):
+        for doc, sig, shingles in self._hash(batch):
             if isinstance(sig, Exception):
                 yield error_output(doc, STAGE, sig)
                 continue
@@ -70,15 +75,58 @@ class _Signatures(beam.DoFn):
             (bands,) = band_hashes(sig[None, :], cfg.bands, cfg.rows)
             if bands is None:  # no words: never a near-duplicate
                 continue
-            value = (node_key(doc, cfg.keep, cfg.score_field), sig.tobytes() if verify else b"")
+            node = node_key(doc, cfg.keep, cfg.score_field)
+            value = (node, sig.tobytes() if cfg.verify == "signature" else b"")
             for i, h in enumerate(bands):
                 yield beam.pvalue.TaggedOutput(BANDS, ((i, h), value))
+            if shingles is not None:
+                yield beam.pvalue.TaggedOutput(SHINGLES, (node, shingles.tobytes()))
 
 
 def _bucket_edges(element, verify_threshold: float):
     _, members = element
     members = [(node, np.frombuffer(sig, np.uint64)) for node, sig in members]
     return star_edges(members, verify_threshold)
+
+
+def _to_center(element):
+    """Join 1, keyed by the larger node: attach its shingles to each edge."""
+    member, grouped = element
+    for sh in grouped["shingles"]:
+        for center in sorted(set(grouped["center"])):
+            yield (center, (member, sh))
+
+
+def _verified(element, threshold: float):
+    """Join 2, keyed by the smaller node: keep the edges whose exact Jaccard reaches the threshold."""
+    center, grouped = element
+    for csh in grouped["shingles"]:
+        cset = np.frombuffer(csh, np.uint64)
+        for member, msh in grouped["candidates"]:
+            if set_jaccard(cset, np.frombuffer(msh, np.uint64)) >= threshold:
+                yield (center, member)
+
+
+class _ExactVerify(beam.PTransform):
+    """Candidate edges -> the edges whose documents' shingle sets have Jaccard >= threshold."""
+
+    def __init__(self, shingles, threshold: float):
+        super().__init__()
+        self.shingles = shingles
+        self.threshold = threshold
+
+    def expand(self, edges):
+        by_member = edges | "by_member" >> beam.MapTuple(lambda center, member: (member, center))
+        candidates = (
+            {"center": by_member, "shingles": self.shingles}
+            | "join_member" >> beam.CoGroupByKey()
+            | "to_center" >> beam.FlatMap(_to_center)
+        )
+        return (
+            {"candidates": candidates, "shingles": self.shingles}
+            | "join_center" >> beam.CoGroupByKey()
+            | "exact_jaccard" >> beam.FlatMap(_verified, self.threshold)
+        )
 
 
 def _both_directions(edge):
@@ -184,13 +232,16 @@ class MinHashDedup(beam.PTransform):
         sigs = (
             docs
             | "batch" >> beam.BatchElements(min_batch_size=cfg.batch_size, max_batch_size=cfg.batch_size)
-            | "signatures" >> beam.ParDo(_Signatures(cfg)).with_outputs(BANDS, ERRORS, main="docs")
+            | "signatures" >> beam.ParDo(_Signatures(cfg)).with_outputs(BANDS, SHINGLES, ERRORS, main="docs")
         )
+        in_bucket = cfg.verify_threshold if cfg.verify == "signature" else 0.0
         edges = (
             sigs[BANDS]
             | "buckets" >> beam.GroupByKey()
-            | "star_edges" >> beam.FlatMap(_bucket_edges, cfg.verify_threshold)
+            | "star_edges" >> beam.FlatMap(_bucket_edges, in_bucket)
         )
+        if cfg.verify == "exact":
+            edges = edges | "verify" >> _ExactVerify(sigs[SHINGLES], cfg.verify_threshold)
         labels = (
             edges
             | "components" >> ConnectedComponents(cfg.max_local_edges, cfg.max_rounds)

@@ -308,14 +308,15 @@ def check_outcome(out):
     }
 
 
-def test_dedup_documents_hand_made():
-    out = M.dedup_documents(make_corpus(), M.MinHashDedupConfig())
+@pytest.mark.parametrize("verify", ["exact", "signature", "none"])
+def test_dedup_documents_hand_made(verify):
+    out = M.dedup_documents(make_corpus(), M.MinHashDedupConfig(verify=verify))
     check_outcome(out)
     assert [o.id if isinstance(o, Document) else o.doc.id for o in out] == [d.id for d in make_corpus()]
 
 
 def test_keep_longest_and_no_verification():
-    out = M.dedup_documents(make_corpus(), M.MinHashDedupConfig(keep="longest", verify_threshold=0.0))
+    out = M.dedup_documents(make_corpus(), M.MinHashDedupConfig(keep="longest", verify="none"))
     removed = {r.doc.id: r.details["duplicate_of"] for r in out if isinstance(r, Rejected)}
     assert removed == {"a0": "a3", "a1": "a3", "a2": "a3", "b1": "b0", "f1": "f0"}  # f0, f1 equally long: id breaks the tie
 
