@@ -48,9 +48,10 @@ _SHIFT61 = np.uint64(61)
 _EMPTY = np.uint64(np.iinfo(np.uint64).max)  # signature value of a document without words
 # Polynomial multiplier for combining word hashes into a shingle hash (odd, 64-bit).
 _COMBINE = np.uint64(0x9E3779B97F4A7C15)
-# Shingles per block of the (permutations x shingles) matrix: ~1 MB at 112
-# permutations, small enough to stay in cache across the five in-place passes.
-_BLOCK_ROWS = 1024
+# Shingles per block of the (permutations x shingles) matrix (7 MB at 112 permutations).
+# Measured (CPU time, 2,000 real documents): 1024 -> 54 us/doc, 4096 -> 43-45,
+# 8192 -> 40, 16384 -> 56: fewer numpy calls per document until the buffers leave cache.
+_BLOCK_ROWS = 8192
 
 
 @dataclasses.dataclass
