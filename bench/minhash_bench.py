@@ -61,6 +61,7 @@ def work_ours_core(docs_path, out_dir, args):
 
     base = _peak_mb()
     t0 = time.perf_counter()
+    c0 = time.process_time()
     docs = _read_docs(docs_path)
     out = dedup_documents(docs, _config(args))
     clusters = {}
@@ -69,7 +70,7 @@ def work_ours_core(docs_path, out_dir, args):
             clusters[o.doc.id] = [o.details["cluster_id"], False]
         elif "minhash_dedup" in o.metadata:
             clusters[o.id] = [o.metadata["minhash_dedup"]["cluster_id"], True]
-    return {"seconds": time.perf_counter() - t0, "baseline_mb": base, "clusters": clusters}
+    return {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "baseline_mb": base, "clusters": clusters}
 
 
 def work_ours_beam(docs_path, out_dir, args):
@@ -82,6 +83,7 @@ def work_ours_beam(docs_path, out_dir, args):
 
     base = _peak_mb()
     t0 = time.perf_counter()
+    c0 = time.process_time()
     out = os.path.join(out_dir, "beam-clusters")
     cfg = _config(args)
     with beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as p:
@@ -102,7 +104,7 @@ def work_ours_beam(docs_path, out_dir, args):
             doc_id, cid, kept = json.loads(line)
             if cid is not None:
                 clusters[doc_id] = [cid, kept]
-    return {"seconds": time.perf_counter() - t0, "baseline_mb": base, "clusters": clusters}
+    return {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "baseline_mb": base, "clusters": clusters}
 
 
 def _ds_shingles(text, n=5):
@@ -121,6 +123,7 @@ def work_datasketch(docs_path, out_dir, args):
 
     base = _peak_mb()
     t0 = time.perf_counter()
+    c0 = time.process_time()
     docs = _read_docs(docs_path)
     lsh = MinHashLSH(threshold=THRESHOLD, num_perm=128)
     sketches = {}
@@ -134,25 +137,25 @@ def work_datasketch(docs_path, out_dir, args):
         lsh.insert(d.id, m)
     edges = [(min(a, b), max(a, b)) for a, m in sketches.items() for b in lsh.query(m) if b != a]
     comps = {d: [root, d == root] for d, root in union_find_components(edges).items()}
-    return {"seconds": time.perf_counter() - t0, "baseline_mb": base, "clusters": comps}
+    return {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "baseline_mb": base, "clusters": comps}
 
 
 def _config(args):
     from curate.dedup.minhash import MinHashDedupConfig
 
-    return MinHashDedupConfig(verify=args.verify, bands=args.bands, rows=args.rows)
+    return MinHashDedupConfig(verify=args.verify, bands=args.bands, rows=args.rows, max_rounds=args.max_rounds)
 
 
 WORKERS = {"ours_core": work_ours_core, "ours_beam": work_ours_beam, "datasketch": work_datasketch}
 
 
-def run_worker(name, docs_path, out_dir, verify="exact", bands=14, rows=8) -> dict:
+def run_worker(name, docs_path, out_dir, verify="exact", bands=14, rows=8, max_rounds=16) -> dict:
     t0 = time.perf_counter()
     if name == "datatrove":
         cmd = [PEERS_PY, str(REPO / "bench" / "_datatrove_minhash.py"), docs_path, out_dir]
     else:
         cmd = [sys.executable, __file__, "--worker", name, "--docs", docs_path, "--out", out_dir,
-               "--verify", verify, "--bands", str(bands), "--rows", str(rows)]
+               "--verify", verify, "--bands", str(bands), "--rows", str(rows), "--max-rounds", str(max_rounds)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "HF_HOME": os.path.join(out_dir, "hf")})
     if proc.returncode != 0:
         raise RuntimeError(f"{name} failed:\n{proc.stderr[-3000:]}")
@@ -226,17 +229,19 @@ def part_quality(tmp):
         res = run_worker(worker, path, tmp, verify, bands, rows)
         results[label] = {**res, **score(res["clusters"], jaccard)}
     print(f"{'method':<26}{'prec':>6}{'prec_rm':>8}{'recall':>7}{'pairs':>6}{'removed':>8}"
-          f"{'work s':>8}{'proc s':>7}{'peak MB':>8}{'base MB':>8}")
+          f"{'work s':>8}{'cpu s':>7}{'proc s':>7}{'peak MB':>8}{'base MB':>8}")
     for label, r in results.items():
         print(f"{label:<26}{r['precision']:>6.3f}{r['precision_removed']:>8.3f}{r['recall']:>7.3f}"
-              f"{r['predicted_pairs']:>6}{r['removed']:>8}{r['seconds']:>8.2f}{r['process_seconds']:>7.2f}"
-              f"{r['peak_mb']:>8.0f}{r['baseline_mb']:>8.0f}")
+              f"{r['predicted_pairs']:>6}{r['removed']:>8}{r['seconds']:>8.2f}{r['cpu_seconds']:>7.2f}"
+              f"{r['process_seconds']:>7.2f}{r['peak_mb']:>8.0f}{r['baseline_mb']:>8.0f}")
     dt = results["datatrove 14x8"]
     print("datatrove stage seconds (signature, buckets, cluster, filter):", ", ".join(f"{x:.2f}" for x in dt["stage_seconds"]))
     for label in ("ours core 14x8 exact", "ours beam 14x8 exact", "datasketch 0.8/128"):
         r = results[label]
         print(f"datatrove / {label}: wall time {dt['seconds'] / r['seconds']:.1f}x, "
-              f"whole process {dt['process_seconds'] / r['process_seconds']:.1f}x")
+              f"CPU time {dt['cpu_seconds'] / r['cpu_seconds']:.1f}x, "
+              f"whole process {dt['process_seconds'] / r['process_seconds']:.1f}x, "
+              f"peak memory {dt['peak_mb'] / r['peak_mb']:.2f}x")
     return docs
 
 
@@ -283,7 +288,7 @@ def part_signatures(docs):
         print(f"ours / {name}: {best[name] / best['ours']:.1f}x")
 
 
-def part_scaling(tmp, docs, factors=(1, 2, 4)):
+def part_scaling(tmp, docs, factors=(1, 2, 4, 8)):
     from dedup_corpus import scaled_corpus
 
     print(f"\n== scaling ({len(docs)} documents = N)")
@@ -295,11 +300,14 @@ def part_scaling(tmp, docs, factors=(1, 2, 4)):
         core = run_worker("ours_core", path, tmp)
         beam = run_worker("ours_beam", path, tmp)
         rows.append((f, len(sd), core, beam))
-    c1, b1 = rows[0][2]["seconds"], rows[0][3]["seconds"]
-    print(f"{'N':>4}{'docs':>7}{'core s':>8}{'ratio':>7}{'core MB':>8}{'beam s':>8}{'ratio':>7}{'beam MB':>8}")
+    c1, b1 = rows[0][2]["cpu_seconds"], rows[0][3]["cpu_seconds"]
+    print(f"{'N':>4}{'docs':>7}{'core s':>8}{'core cpu':>9}{'ratio':>7}{'core MB':>8}"
+          f"{'beam s':>8}{'beam cpu':>9}{'ratio':>7}{'beam MB':>8}")
     for f, n, core, beam in rows:
-        print(f"{f:>3}N{n:>7}{core['seconds']:>8.2f}{core['seconds'] / c1:>7.2f}{core['peak_mb']:>8.0f}"
-              f"{beam['seconds']:>8.2f}{beam['seconds'] / b1:>7.2f}{beam['peak_mb']:>8.0f}")
+        print(f"{f:>3}N{n:>7}{core['seconds']:>8.2f}{core['cpu_seconds']:>9.2f}{core['cpu_seconds'] / c1:>7.2f}"
+              f"{core['peak_mb']:>8.0f}{beam['seconds']:>8.2f}{beam['cpu_seconds']:>9.2f}"
+              f"{beam['cpu_seconds'] / b1:>7.2f}{beam['peak_mb']:>8.0f}")
+    print("(ratio: CPU time relative to N; wall time on this shared machine swings with other jobs)")
 
 
 def main():
@@ -308,6 +316,7 @@ def main():
     ap.add_argument("--verify", default="exact", choices=["exact", "signature", "none"])
     ap.add_argument("--bands", type=int, default=14)
     ap.add_argument("--rows", type=int, default=8)
+    ap.add_argument("--max-rounds", type=int, default=16)
     ap.add_argument("--worker")
     ap.add_argument("--docs")
     ap.add_argument("--out")

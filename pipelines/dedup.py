@@ -135,13 +135,21 @@ def _both_directions(edge):
 
 
 def _large_star(element):
+    """Its edges (v, m) have v > m: already keyed by the larger end, as small-star wants."""
     node, neighbors = element
     return large_star(node, neighbors)
 
 
-def _small_star(element):
+def _small_star_both_directions(element):
+    """Small-star's edges, each in both directions, as the next large-star wants."""
     node, neighbors = element
-    return small_star(node, neighbors)
+    return [e for v, m in small_star(node, neighbors) for e in ((v, m), (m, v))]
+
+
+def _marks(edge):
+    """On undirected edges (both directions present): the larger end points to a label."""
+    u, v = edge
+    return [(u, ("target", v))] if v < u else [(u, ("label", None))]
 
 
 def _final_label(element):
@@ -164,21 +172,17 @@ class _StarComponents(beam.PTransform):
         self.rounds = rounds
 
     def expand(self, edges):
+        # Few steps per round: FnApiRunner pays a fixed cost per step and bundle.
+        edges = edges | "both" >> beam.FlatMap(_both_directions)
         for i in range(self.rounds):
             edges = (
                 edges
-                | f"large{i}:both" >> beam.FlatMap(_both_directions)
                 | f"large{i}:group" >> beam.GroupByKey()
                 | f"large{i}:star" >> beam.FlatMap(_large_star)
-                | f"small{i}:orient" >> beam.Map(lambda e: (max(e), min(e)))
                 | f"small{i}:group" >> beam.GroupByKey()
-                | f"small{i}:star" >> beam.FlatMap(_small_star)
+                | f"small{i}:star" >> beam.FlatMap(_small_star_both_directions)
             )
-        marks = (
-            edges
-            | "marks" >> beam.FlatMap(lambda e: [(e[0], ("target", e[1])), (e[1], ("label", None))])
-            | "marks:group" >> beam.GroupByKey()
-        )
+        marks = edges | "marks" >> beam.FlatMap(_marks) | "marks:group" >> beam.GroupByKey()
         return marks | "labels" >> beam.Map(_final_label)
 
 
