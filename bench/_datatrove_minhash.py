@@ -11,6 +11,7 @@ import json
 import os
 import resource
 import sys
+import tempfile
 import time
 
 
@@ -38,7 +39,8 @@ def main():
     from datatrove.utils.hashing import HashConfig
 
     base = peak_mb()
-    root = os.path.join(work, "datatrove")
+    # a fresh folder per run: datatrove skips tasks whose completion it finds in logging_dir
+    root = tempfile.mkdtemp(prefix="datatrove-", dir=work)
     data_dir, name = os.path.dirname(docs_path), os.path.basename(docs_path)
     cfg = MinhashConfig(n_grams=5, num_buckets=14, hashes_per_bucket=8, hash_config=HashConfig(precision=64))
 

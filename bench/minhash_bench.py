@@ -288,10 +288,10 @@ def part_signatures(docs):
         print(f"ours / {name}: {best[name] / best['ours']:.1f}x")
 
 
-def part_scaling(tmp, docs, factors=(1, 2, 4, 8)):
+def part_scaling(tmp, docs, factors=(1, 2, 4, 8), datatrove_at=(1, 4)):
     from dedup_corpus import scaled_corpus
 
-    print(f"\n== scaling ({len(docs)} documents = N)")
+    print(f"\n== scaling ({len(docs)} documents = N); datatrove at {', '.join(f'{f}N' for f in datatrove_at)}")
     rows = []
     for f in factors:
         sd = scaled_corpus(docs, f)
@@ -299,15 +299,26 @@ def part_scaling(tmp, docs, factors=(1, 2, 4, 8)):
         write_corpus(sd, path)
         core = run_worker("ours_core", path, tmp)
         beam = run_worker("ours_beam", path, tmp)
-        rows.append((f, len(sd), core, beam))
+        dt = run_worker("datatrove", path, tmp) if f in datatrove_at else None
+        rows.append((f, len(sd), core, beam, dt))
     c1, b1 = rows[0][2]["cpu_seconds"], rows[0][3]["cpu_seconds"]
-    print(f"{'N':>4}{'docs':>7}{'core s':>8}{'core cpu':>9}{'ratio':>7}{'core MB':>8}"
-          f"{'beam s':>8}{'beam cpu':>9}{'ratio':>7}{'beam MB':>8}")
-    for f, n, core, beam in rows:
-        print(f"{f:>3}N{n:>7}{core['seconds']:>8.2f}{core['cpu_seconds']:>9.2f}{core['cpu_seconds'] / c1:>7.2f}"
-              f"{core['peak_mb']:>8.0f}{beam['seconds']:>8.2f}{beam['cpu_seconds']:>9.2f}"
-              f"{beam['cpu_seconds'] / b1:>7.2f}{beam['peak_mb']:>8.0f}")
+    print(f"{'N':>4}{'docs':>7}{'core s':>8}{'cpu':>7}{'ratio':>7}{'MB':>6}"
+          f"{'beam s':>8}{'cpu':>7}{'ratio':>7}{'MB':>6}{'datatrove s':>12}{'cpu':>7}{'MB':>6}{'dt/beam cpu':>12}")
+    for f, n, core, beam, dt in rows:
+        line = (f"{f:>3}N{n:>7}{core['seconds']:>8.2f}{core['cpu_seconds']:>7.2f}{core['cpu_seconds'] / c1:>7.2f}"
+                f"{core['peak_mb']:>6.0f}{beam['seconds']:>8.2f}{beam['cpu_seconds']:>7.2f}"
+                f"{beam['cpu_seconds'] / b1:>7.2f}{beam['peak_mb']:>6.0f}")
+        if dt:
+            line += f"{dt['seconds']:>12.2f}{dt['cpu_seconds']:>7.2f}{dt['peak_mb']:>6.0f}{dt['cpu_seconds'] / beam['cpu_seconds']:>12.1f}"
+        print(line)
+    (f0, n0, c0, b0, _), (fl, nl, cl, bl, _) = rows[0], rows[-1]
     print("(ratio: CPU time relative to N; wall time on this shared machine swings with other jobs)")
+    print(f"marginal CPU per document from {f0}N to {fl}N: core {(cl['cpu_seconds'] - c0['cpu_seconds']) / (nl - n0) * 1e3:.3f} ms, "
+          f"beam {(bl['cpu_seconds'] - b0['cpu_seconds']) / (nl - n0) * 1e3:.3f} ms")
+    dts = [(n, dt) for _, n, _, _, dt in rows if dt]
+    if len(dts) > 1:
+        (na, da), (nb, db) = dts[0], dts[-1]
+        print(f"marginal CPU per document, datatrove: {(db['cpu_seconds'] - da['cpu_seconds']) / (nb - na) * 1e3:.3f} ms")
 
 
 def main():
