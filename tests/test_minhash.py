@@ -32,7 +32,7 @@ def _ref_word_hash(word: str) -> int:
 # --------------------------------------------------------------------------- hashing
 
 
-def test_word_hashes_are_the_words_of_normalize():
+def test_word_hashes_are_the_words_of_normalize(monkeypatch):
     texts = [
         "Hello, World! It's 2024 — “quoted” text.",
         "",
@@ -44,6 +44,10 @@ def test_word_hashes_are_the_words_of_normalize():
     expected = [_ref_word_hash(w) for t in texts for w in T.normalize(t).split()]
     assert [int(h) for h in hashes] == expected
     assert list(counts) == [len(T.normalize(t).split()) for t in texts]
+    # passes over a few characters at a time give the same result
+    monkeypatch.setattr(M, "_CHUNK_CHARS", 8)
+    small_hashes, small_counts = M.word_hashes(texts)
+    assert (small_hashes == hashes).all() and (small_counts == counts).all()
     # café written decomposed is the same word after NFC
     h1, _ = M.word_hashes(["cafe\u0301"])
     h2, _ = M.word_hashes(["café"])
