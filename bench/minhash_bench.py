@@ -215,18 +215,19 @@ def part_quality(tmp):
     words = sorted(len(d["text"].split()) for d in docs)
     print(f"\n== quality + speed: {len(docs)} documents (median {words[len(words) // 2]} words), "
           f"{n_true} true duplicate pairs (exact J >= {THRESHOLD})")
-    runs = [  # label, worker, verify, bands, rows
-        ("ours core 14x8 exact", "ours_core", "exact", 14, 8),
-        ("ours beam 14x8 exact", "ours_beam", "exact", 14, 8),
-        ("ours core 14x8 signature", "ours_core", "signature", 14, 8),
-        ("ours core 14x8 none", "ours_core", "none", 14, 8),
-        ("ours core 20x5 exact", "ours_core", "exact", 20, 5),
-        ("datasketch 0.8/128", "datasketch", "none", 14, 8),
-        ("datatrove 14x8", "datatrove", "none", 14, 8),
+    runs = [  # label, worker, verify, bands, rows, max_rounds
+        ("ours core 14x8 exact", "ours_core", "exact", 14, 8, 16),
+        ("ours beam 14x8 exact", "ours_beam", "exact", 14, 8, 16),
+        ("ours beam, no rounds", "ours_beam", "exact", 14, 8, 0),
+        ("ours core 14x8 signature", "ours_core", "signature", 14, 8, 16),
+        ("ours core 14x8 none", "ours_core", "none", 14, 8, 16),
+        ("ours core 20x5 exact", "ours_core", "exact", 20, 5, 16),
+        ("datasketch 0.8/128", "datasketch", "none", 14, 8, 16),
+        ("datatrove 14x8", "datatrove", "none", 14, 8, 16),
     ]
     results = {}
-    for label, worker, verify, bands, rows in runs:
-        res = run_worker(worker, path, tmp, verify, bands, rows)
+    for label, worker, verify, bands, rows, max_rounds in runs:
+        res = run_worker(worker, path, tmp, verify, bands, rows, max_rounds)
         results[label] = {**res, **score(res["clusters"], jaccard)}
     print(f"{'method':<26}{'prec':>6}{'prec_rm':>8}{'recall':>7}{'pairs':>6}{'removed':>8}"
           f"{'work s':>8}{'cpu s':>7}{'proc s':>7}{'peak MB':>8}{'base MB':>8}")
@@ -236,7 +237,7 @@ def part_quality(tmp):
               f"{r['process_seconds']:>7.2f}{r['peak_mb']:>8.0f}{r['baseline_mb']:>8.0f}")
     dt = results["datatrove 14x8"]
     print("datatrove stage seconds (signature, buckets, cluster, filter):", ", ".join(f"{x:.2f}" for x in dt["stage_seconds"]))
-    for label in ("ours core 14x8 exact", "ours beam 14x8 exact", "datasketch 0.8/128"):
+    for label in ("ours core 14x8 exact", "ours beam 14x8 exact", "ours beam, no rounds", "datasketch 0.8/128"):
         r = results[label]
         print(f"datatrove / {label}: wall time {dt['seconds'] / r['seconds']:.1f}x, "
               f"CPU time {dt['cpu_seconds'] / r['cpu_seconds']:.1f}x, "

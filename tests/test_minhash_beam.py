@@ -50,7 +50,8 @@ def test_beam_transform_matches_core_on_both_paths():
     p = BeamTestPipeline(runner="FnApiRunner")
     bad = Document("bad", None, "test", provenance={"input_file": "x.warc", "record_id": "r9"})
     docs = p | beam.Create(corpus + [bad])  # a text that is not a str: an error record, not a crash
-    for label, max_local, rounds in (("local", 10**6, 1), ("rounds", 0, 4)):
+    # local-only graph (max_rounds 0), and the rounds chosen at run time (edges > 0)
+    for label, max_local, rounds in (("local", 10**6, 0), ("rounds", 0, 4)):
         # batch_size 4: several batches, so documents meet only through the shuffle
         cfg = M.MinHashDedupConfig(batch_size=4, max_local_edges=max_local, max_rounds=rounds)
         res = docs | f"dedup_{label}" >> MinHashDedup(cfg)
@@ -59,9 +60,12 @@ def test_beam_transform_matches_core_on_both_paths():
         assert_that(rejected, equal_to(expected_rej), label=f"rejected_{label}")
         errors = res.errors | f"error_ids_{label}" >> beam.Map(lambda e: (e.doc_id, e.stage, e.locator))
         assert_that(errors, equal_to([("bad", "minhash_dedup", "r9")]), label=f"errors_{label}")
-    # a long path needs many rounds (the corpus's clusters are stars)
-    comps = p | "edges" >> beam.Create(edges) | "cc" >> ConnectedComponents(0, 10)
-    assert_that(comps, equal_to(components), label="components")
+    # a long path needs many rounds (the corpus's clusters are stars); the same graph
+    # with a high bound takes the union-find path at run time
+    path_edges = p | "edges" >> beam.Create(edges)
+    for label, max_local in (("rounds", 0), ("local", 10**6)):
+        comps = path_edges | f"cc_{label}" >> ConnectedComponents(max_local, 10)
+        assert_that(comps, equal_to(components), label=f"components_{label}")
     result = p.run()
     result.wait_until_finish()
     drops = sum(

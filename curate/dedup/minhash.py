@@ -52,6 +52,8 @@ _COMBINE = np.uint64(0x9E3779B97F4A7C15)
 # Measured (CPU time, 2,000 real documents): 1024 -> 54 us/doc, 4096 -> 43-45,
 # 8192 -> 40, 16384 -> 56: fewer numpy calls per document until the buffers leave cache.
 _BLOCK_ROWS = 8192
+# The quality_classifier stage stores its P(high quality) here.
+DEFAULT_SCORE_FIELD = "signals.quality_classifier.score"
 
 
 @dataclasses.dataclass
@@ -63,7 +65,7 @@ class MinHashDedupConfig:
     # Which document of a cluster survives: oldest fetch date, longest text, highest
     # score at ``score_field`` (a dotted path into metadata), or smallest id; ties -> id.
     keep: Literal["oldest", "longest", "highest_score", "smallest_id"] = "oldest"
-    score_field: str = "quality_score"
+    score_field: str = DEFAULT_SCORE_FIELD
     # Candidate pairs from the buckets are checked before they join a cluster:
     # exact: Jaccard of the two shingle sets >= verify_threshold (costs one more
     #   shuffle of the shingle sets; removes the false positives LSH lets in below
@@ -86,11 +88,12 @@ class MinHashDedupConfig:
         return self.bands * self.rows
 
     def validate(self, key: str) -> None:
-        for name in ("ngram", "bands", "rows", "batch_size", "max_rounds"):
+        for name in ("ngram", "bands", "rows", "batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{key}.{name}: must be >= 1, got {getattr(self, name)}")
-        if self.max_local_edges < 0:
-            raise ConfigError(f"{key}.max_local_edges: must be >= 0, got {self.max_local_edges}")
+        for name in ("max_local_edges", "max_rounds"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{key}.{name}: must be >= 0, got {getattr(self, name)}")
         if not 0.0 <= self.verify_threshold <= 1.0:
             raise ConfigError(f"{key}.verify_threshold: must be in [0, 1], got {self.verify_threshold}")
 
@@ -349,11 +352,11 @@ def _descending_float_key(x: float) -> str:
     return f"{0xFFFFFFFFFFFFFFFF - bits:016x}"
 
 
-def node_key(doc: Document, keep: str, score_field: str = "quality_score") -> tuple[str, str]:
+def node_key(doc: Document, keep: str, score_field: str = DEFAULT_SCORE_FIELD) -> tuple[str, str]:
     """``(rank, id)``: the smallest node of a cluster is the document kept. Strings
     only, so the key has a deterministic encoding in any shuffle."""
     if keep == "oldest":
-        rank = doc.provenance.get("fetch_date") or "\uffff"  # undated sorts last
+        rank = str(doc.provenance.get("fetch_date") or "") or "\uffff"  # undated sorts last
     elif keep == "longest":
         rank = f"{(1 << 62) - len(doc.text):019d}"
     elif keep == "highest_score":
