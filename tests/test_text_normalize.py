@@ -42,3 +42,14 @@ def test_normalize_matches_definition_on_random_unicode():
 def test_normalize_matches_definition_on_real_text(shared_data):
     book = shared_data("books", "pg11-alice-in-wonderland.txt").read_text(encoding="utf-8")
     assert T.normalize(book) == reference_normalize(book)
+
+
+def test_char_classes_follow_the_definition():
+    table = T.normalize_char_classes()
+    rng = random.Random(3)
+    points = list(range(0x3000)) + [rng.randrange(sys.maxunicode + 1) for _ in range(20000)]
+    for i in points:
+        c = chr(i)
+        cat = unicodedata.category(c)
+        expected = T.SEPARATOR if cat[0] in "PS" or c.isspace() else T.DIGIT if cat == "Nd" else 0
+        assert table[i] == expected, hex(i)
