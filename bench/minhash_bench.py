@@ -3,15 +3,16 @@
     /work/venv/bin/python bench/minhash_bench.py [--part quality|signatures|scaling|all]
 
 - quality + speed: the planted corpus of ``dedup_corpus.py`` (real text, ~2,000 docs);
-  each detector runs in its own process on the same JSONL file (wall time of the work,
-  peak RSS of the process): ours (core alone; full Beam pipeline on FnApiRunner,
+  each detector runs in its own process on the same JSONL file (wall and CPU time of
+  the work, peak RSS of the process): ours (core alone; full Beam pipeline on FnApiRunner,
   JSONL in -> JSONL out), datasketch ``MinHashLSH(threshold=0.8, num_perm=128)`` with
   union-find over its query results, and datatrove's 4 MinHash stages (5-grams, 14x8,
   in /work/venv-peers). Precision and recall are over pairs of documents: a pair is
   predicted when both land in one cluster, true when its exact Jaccard is >= 0.8.
-- signatures: documents/s per core of our signatures vs datasketch's (same documents,
-  same 5-word shingles, 112 permutations each, datasketch's permutations reused).
-- scaling: ours at N, 2N, 4N documents, time ratios.
+- signatures: documents/s per core (CPU time) of our signatures vs datasketch's (same
+  documents, same 5-word shingles, 112 permutations each, datasketch's permutations reused).
+- scaling: ours at N, 2N, 4N, 8N documents and datatrove at N and 4N, CPU-time ratios
+  and the marginal CPU cost per document.
 """
 
 from __future__ import annotations

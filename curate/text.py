@@ -183,7 +183,8 @@ def normalize_char_classes():
 
         import numpy as np
 
-        every_char = "".join(map(chr, range(sys.maxunicode + 1)))
+        # every code point in one string, without a million str objects at once
+        every_char = np.arange(sys.maxunicode + 1, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
         cat_class = {c: 0 for c in ("Lu Ll Lt Lm Lo Mn Mc Me Nd Nl No Zs Zl Zp Cc Cf Cs Co Cn").split()}
         cat_class.update({c: SEPARATOR for c in "Pc Pd Ps Pe Pi Pf Po Sm Sc Sk So".split()})
         cat_class["Nd"] = DIGIT
