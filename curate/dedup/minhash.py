@@ -39,6 +39,7 @@ import xxhash
 from curate import text as T
 from curate.config import ConfigError
 from curate.document import Document, Rejected
+from curate.readers.common import field
 from curate.registry import register_stage
 
 STAGE = "minhash_dedup"
@@ -336,15 +337,6 @@ def shingle_sets(flat: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
 # --------------------------------------------------------------------------- which doc survives
 
 
-def _metadata_value(metadata: dict, dotted: str):
-    value = metadata
-    for part in dotted.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
 def _descending_float_key(x: float) -> str:
     """A string that sorts ascending as ``x`` sorts descending (IEEE bit trick)."""
     (bits,) = struct.unpack(">Q", struct.pack(">d", float(x)))
@@ -360,7 +352,7 @@ def node_key(doc: Document, keep: str, score_field: str = DEFAULT_SCORE_FIELD) -
     elif keep == "longest":
         rank = f"{(1 << 62) - len(doc.text):019d}"
     elif keep == "highest_score":
-        score = _metadata_value(doc.metadata, score_field)
+        score = field(doc.metadata, score_field)  # a dotted path walks nested dicts
         ok = isinstance(score, (int, float)) and not isinstance(score, bool) and math.isfinite(score)
         rank = _descending_float_key(score) if ok else "\uffff"  # unscored sorts last
     else:
