@@ -11,7 +11,7 @@
   predicted when both land in one cluster, true when its exact Jaccard is >= 0.8.
 - signatures: documents/s per core (CPU time) of our signatures vs datasketch's (same
   documents, same 5-word shingles, 112 permutations each, datasketch's permutations reused).
-- scaling: ours at N, 2N, 4N, 8N documents and datatrove at N and 4N, CPU-time ratios
+- scaling: ours at N, 2N, 4N, 8N documents and datatrove at N and 8N, CPU-time ratios
   and the marginal CPU cost per document.
 """
 
@@ -290,7 +290,7 @@ def part_signatures(docs):
         print(f"ours / {name}: {best[name] / best['ours']:.1f}x")
 
 
-def part_scaling(tmp, docs, factors=(1, 2, 4, 8), datatrove_at=(1, 4)):
+def part_scaling(tmp, docs, factors=(1, 2, 4, 8), datatrove_at=(1, 8)):
     from dedup_corpus import scaled_corpus
 
     print(f"\n== scaling ({len(docs)} documents = N); datatrove at {', '.join(f'{f}N' for f in datatrove_at)}")
