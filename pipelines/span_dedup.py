@@ -23,7 +23,7 @@ from __future__ import annotations
 import apache_beam as beam
 
 from curate.dedup.spans import bucket_blocks, find_duplicates, merge_blocks
-from curate.document import Drop, ErrorRecord, Rejected
+from curate.document import Drop, Rejected
 from pipelines.counters import stat_name
 from pipelines.stages import (
     ERRORS,
@@ -32,7 +32,7 @@ from pipelines.stages import (
     StageResult,
     _counter,
     count_drop,
-    count_error,
+    error_output,
 )
 
 SPANS = "spans"
@@ -44,19 +44,6 @@ STATS = {
     "sentence_dedup": ("units_removed", "chars_removed", "bytes_removed"),
     "token_dedup": ("tokens_removed", "spans_removed", "chars_removed", "bytes_removed"),
 }
-
-
-def _error(doc, stage: str, exc: Exception) -> ErrorRecord:
-    err = ErrorRecord(
-        input_file=doc.provenance.get("input_file", ""),
-        locator=doc.provenance.get("record_id") or doc.id,
-        stage=stage,
-        message=f"{type(exc).__name__}: {exc}",
-        source=doc.source,
-        doc_id=doc.id,
-    )
-    count_error(err)
-    return err
 
 
 def _make_core(stage: str, params):
@@ -93,7 +80,7 @@ class _EmitSpans(_CoreDoFn):
                 else:
                     keys = self.core.span_keys(self.core.tokenize(doc.text, offsets=False))
             except Exception as e:  # a bad record becomes an error record; the run goes on
-                yield beam.pvalue.TaggedOutput(ERRORS, _error(doc, self.stage, e))
+                yield error_output(doc, self.stage, e)
                 continue
             keyed.append((doc.id, *keys))
             yield doc.id, doc
@@ -133,7 +120,7 @@ class _ApplyRemovals(_CoreDoFn):
         try:
             out = self.core.apply(doc, remove, keep)
         except Exception as e:  # a bad record becomes an error record; the run goes on
-            yield beam.pvalue.TaggedOutput(ERRORS, _error(doc, self.stage, e))
+            yield error_output(doc, self.stage, e)
             return
         signals = doc.signals(self.stage) or {}
         if remove:

@@ -63,8 +63,8 @@ REJECTED = "rejected"
 ERRORS = "errors"
 
 
-def error_output(doc, stage: str, exc: Exception):
-    """The counted error record, as a tagged output, for a document a stage failed on."""
+def doc_error(doc, stage: str, exc: Exception) -> ErrorRecord:
+    """The counted error record for a document a stage failed on."""
     err = ErrorRecord(
         input_file=doc.provenance.get("input_file", ""),
         locator=doc.provenance.get("record_id") or doc.id,
@@ -74,7 +74,12 @@ def error_output(doc, stage: str, exc: Exception):
         doc_id=doc.id,
     )
     count_error(err)
-    return beam.pvalue.TaggedOutput(ERRORS, err)
+    return err
+
+
+def error_output(doc, stage: str, exc: Exception):
+    """:func:`doc_error` as a tagged output."""
+    return beam.pvalue.TaggedOutput(ERRORS, doc_error(doc, stage, exc))
 
 
 class ApplyDocStage(beam.DoFn):
