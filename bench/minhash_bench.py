@@ -57,7 +57,7 @@ def _read_docs(path):
 
 
 def work_ours_core(docs_path, out_dir, args):
-    from curate.dedup.minhash import MinHashDedupConfig, dedup_documents
+    from curate.dedup.minhash import dedup_documents
     from curate.document import Rejected
 
     base = _peak_mb()
@@ -78,7 +78,6 @@ def work_ours_beam(docs_path, out_dir, args):
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from curate.dedup.minhash import MinHashDedupConfig
     from curate.document import Document
     from pipelines.dedup import MinHashDedup
 

@@ -36,7 +36,6 @@ import os
 import sys
 from typing import Iterator
 
-from curate import text as T
 
 WARC_FILES = (
     "cc-main-2020-34-sample.warc.gz",

@@ -35,7 +35,7 @@ from curate.dedup.minhash import (
     union_find_components,
 )
 from curate.document import Rejected
-from pipelines.stages import ERRORS, GLOBAL_TRANSFORMS, REJECTED, StageResult, count_drop, error_output
+from pipelines.stages import ERRORS, GLOBAL_TRANSFORMS, REJECTED, StageResult, error_output, rejected_output
 
 BANDS = "bands"
 SHINGLES = "shingles"
@@ -234,8 +234,7 @@ class _Decide(beam.DoFn):
         for doc in grouped["doc"]:
             out = apply_label(doc, label)
             if isinstance(out, Rejected):
-                count_drop(out)
-                yield beam.pvalue.TaggedOutput(REJECTED, out)
+                yield rejected_output(out)
             else:
                 yield out
 

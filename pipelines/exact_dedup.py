@@ -6,7 +6,7 @@ import apache_beam as beam
 
 from curate.dedup.exact import ExactDedupConfig, dedup_key, survivor_rank
 from curate.document import Rejected
-from pipelines.stages import GLOBAL_TRANSFORMS, REJECTED, StageResult, count_drop
+from pipelines.stages import GLOBAL_TRANSFORMS, REJECTED, StageResult, rejected_output
 
 
 class _SplitGroup(beam.DoFn):
@@ -29,9 +29,7 @@ class _SplitGroup(beam.DoFn):
             if pos == best_pos:
                 survivor = doc
                 continue
-            rej = Rejected(doc, "exact_dedup", "duplicate", {"duplicate_of": survivor_id, "text_hash": key})
-            count_drop(rej)
-            yield beam.pvalue.TaggedOutput(REJECTED, rej)
+            yield rejected_output(Rejected(doc, "exact_dedup", "duplicate", {"duplicate_of": survivor_id, "text_hash": key}))
         survivor.metadata["exact_duplicates"] = pos
         yield survivor
 

@@ -12,8 +12,8 @@ from curate import io as cio
 from curate import shards as S
 from curate import tokenize as tok
 from curate.config import TokenizerConfig
-from curate.document import ErrorRecord, Rejected
-from pipelines.stages import ERRORS, REJECTED, StageResult, count_drop, count_error, count_kept
+from curate.document import Rejected
+from pipelines.stages import error_output, ERRORS, REJECTED, StageResult, count_kept, rejected_output
 
 TOKENIZER_FILE = "tokenizer/spm.model"
 SHARD_INDEX_FILE = "_shard_index.json"
@@ -49,9 +49,7 @@ class Tokenize(beam.DoFn):
 
     def process(self, doc, model_proto):
         if not doc.text.strip():
-            rej = Rejected(doc, "tokenize", "empty_text")
-            count_drop(rej)
-            yield beam.pvalue.TaggedOutput(REJECTED, rej)
+            yield rejected_output(Rejected(doc, "tokenize", "empty_text"))
             return
         try:
             if doc.html is not None:
@@ -60,16 +58,7 @@ class Tokenize(beam.DoFn):
             (ids,) = tok.encode(processor, [doc.text], self.cfg.add_bos, self.cfg.add_eos)
             row = S.doc_row(doc, ids)
         except Exception as e:
-            err = ErrorRecord(
-                doc.provenance.get("input_file", ""),
-                doc.provenance.get("record_id") or doc.id,
-                "tokenize",
-                f"{type(e).__name__}: {e}",
-                doc.source,
-                doc.id,
-            )
-            count_error(err)
-            yield beam.pvalue.TaggedOutput(ERRORS, err)
+            yield error_output(doc, "tokenize", e)
             return
         yield S.shard_of(doc.id, self.num_shards), row
 

@@ -9,7 +9,7 @@ from apache_beam.io.filesystem import CompressionTypes
 
 from curate.config import InputConfig
 from curate.document import Document, ErrorRecord, Rejected
-from pipelines.stages import ERRORS, REJECTED, StageResult, count_drop, count_error, count_input
+from pipelines.stages import ERRORS, REJECTED, StageResult, count_error, count_input, rejected_output
 
 # kind -> factory(InputConfig) -> PTransform(PBegin -> StageResult), for readers that
 # must group across files (for example flat conversation messages by tree id).
@@ -49,8 +49,7 @@ def route(item, kind: str):
     if isinstance(item, Document):
         return item
     if isinstance(item, Rejected):
-        count_drop(item)
-        return beam.pvalue.TaggedOutput(REJECTED, item)
+        return rejected_output(item)
     if isinstance(item, ErrorRecord):
         count_error(item)
         return beam.pvalue.TaggedOutput(ERRORS, item)

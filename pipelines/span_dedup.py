@@ -24,14 +24,13 @@ import apache_beam as beam
 
 from curate.dedup.spans import bucket_blocks, find_duplicates, merge_blocks
 from curate.document import Drop, Rejected
-from pipelines.counters import stat_name
 from pipelines.stages import (
     ERRORS,
     GLOBAL_TRANSFORMS,
     REJECTED,
     StageResult,
-    _counter,
-    count_drop,
+    count_stat,
+    rejected_output,
     error_output,
 )
 
@@ -108,9 +107,7 @@ class _ApplyRemovals(_CoreDoFn):
         # No document: it errored in EmitSpans and is already counted.
         docs = sorted(grouped["doc"], key=lambda d: (d.source, d.text))
         for other in docs[1:]:
-            rej = Rejected(other, self.stage, "duplicate_id", {"kept_copy_of": other.id})
-            count_drop(rej)
-            yield beam.pvalue.TaggedOutput(REJECTED, rej)
+            yield rejected_output(Rejected(other, self.stage, "duplicate_id", {"kept_copy_of": other.id}))
         if docs:
             yield from self._apply(docs[0], list(grouped["dup"]))
 
@@ -124,15 +121,13 @@ class _ApplyRemovals(_CoreDoFn):
             return
         signals = doc.signals(self.stage) or {}
         if remove:
-            _counter(stat_name(doc.source, self.stage, "occurrences_removed")).inc(len(remove))
+            count_stat(doc.source, self.stage, "occurrences_removed", len(remove))
         if signals.get("chars_removed"):
-            _counter(stat_name(doc.source, self.stage, "docs_edited")).inc()
+            count_stat(doc.source, self.stage, "docs_edited")
             for name in STATS[self.stage]:
-                _counter(stat_name(doc.source, self.stage, name)).inc(signals.get(name, 0))
+                count_stat(doc.source, self.stage, name, signals.get(name, 0))
         if isinstance(out, Drop):
-            rej = Rejected(doc, self.stage, out.reason, out.details)
-            count_drop(rej)
-            yield beam.pvalue.TaggedOutput(REJECTED, rej)
+            yield rejected_output(Rejected(doc, self.stage, out.reason, out.details))
         else:
             yield out
 

@@ -34,7 +34,8 @@ GLOBAL_TRANSFORMS: dict = {}
 _counters: dict = {}
 
 
-def _counter(name: str):
+def counter(name: str):
+    """The Beam counter ``name`` in the ``curate`` namespace (one object per name and process)."""
     c = _counters.get(name)
     if c is None:
         c = _counters[name] = Metrics.counter(NAMESPACE, name)
@@ -42,25 +43,36 @@ def _counter(name: str):
 
 
 def count_input(source: str) -> None:
-    _counter(input_name(source)).inc()
+    counter(input_name(source)).inc()
 
 
 def count_kept(source: str, language=None) -> None:
     """A document written to a shard, counted by source and by language."""
-    _counter(kept_name(source)).inc()
-    _counter(language_name(source, language)).inc()
+    counter(kept_name(source)).inc()
+    counter(language_name(source, language)).inc()
 
 
 def count_drop(rejected: Rejected) -> None:
-    _counter(dropped_name(rejected.doc.source, rejected.stage, rejected.reason)).inc()
+    counter(dropped_name(rejected.doc.source, rejected.stage, rejected.reason)).inc()
+
+
+def count_stat(source: str, stage: str, name: str, n: int = 1) -> None:
+    """A stage statistic (not a document count): ``stat|source|stage|name``."""
+    counter(stat_name(source, stage, name)).inc(n)
 
 
 def count_error(err: ErrorRecord) -> None:
-    _counter(error_name(err.source, err.stage)).inc()
+    counter(error_name(err.source, err.stage)).inc()
 
 
 REJECTED = "rejected"
 ERRORS = "errors"
+
+
+def rejected_output(rej: Rejected):
+    """The counted drop, as the tagged ``rejected`` output of a DoFn."""
+    count_drop(rej)
+    return beam.pvalue.TaggedOutput(REJECTED, rej)
 
 
 def doc_error(doc, stage: str, exc: Exception) -> ErrorRecord:
@@ -115,11 +127,9 @@ class ApplyDocStage(beam.DoFn):
             yield error_output(doc, self.stage_name, e)
             return
         for name, n in self.stage.take_stats().items():
-            _counter(stat_name(doc.source, self.stage_name, name)).inc(n)
+            count_stat(doc.source, self.stage_name, name, n)
         if isinstance(out, Drop):
-            rej = Rejected(doc, self.stage_name, out.reason, out.details)
-            count_drop(rej)
-            yield beam.pvalue.TaggedOutput(REJECTED, rej)
+            yield rejected_output(Rejected(doc, self.stage_name, out.reason, out.details))
         else:
             yield out
 

@@ -3,7 +3,6 @@ absent) and the Python standard library on this machine, read directly and throu
 end-to-end pipeline run (books + a code tree + a code archive built here)."""
 
 import glob
-import io
 import json
 import os
 import tarfile

@@ -204,9 +204,11 @@ def is_minified(rel_path: str, text: str, config: CodeConfig) -> bool:
     return len(text) >= 1000 and len(text) / n_lines > config.minified_mean_line_length
 
 
-def generated_marker(text: str, config: CodeConfig) -> Optional[str]:
-    head = "\n".join(text.split("\n", config.generated_scan_lines)[: config.generated_scan_lines]).lower()
-    for marker in config.generated_markers:
+def generated_marker(text: str, markers, scan_lines: int = 5) -> Optional[str]:
+    """The auto-generation marker in the first ``scan_lines`` lines, if any (shared by
+    the reader's ``generated`` skip and the ``code_quality`` filter)."""
+    head = "\n".join(text.split("\n", scan_lines)[:scan_lines]).lower()
+    for marker in markers:
         if marker.lower() in head:
             return marker
     if _GENERATED_COMMENT_RE.search(head):
@@ -252,7 +254,7 @@ def code_item(
     if config.skip_minified and is_minified(rel_path, text, config):
         return rejected("minified")
     if config.skip_generated:
-        marker = generated_marker(text, config)
+        marker = generated_marker(text, config.generated_markers, config.generated_scan_lines)
         if marker:
             return rejected("generated", marker=marker)
     meta = {
