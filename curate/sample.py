@@ -31,6 +31,9 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 FETCH_DATE = "2026-01-15T12:00:00Z"
+# Copies turn up later than their originals (so "keep the oldest" keeps the original).
+COPY_FETCH_DATE = "2026-02-01T08:30:00Z"
+COPY_KINDS = {"duplicate", "duplicate_normalized", "charset_meta", "bad_bytes"}
 
 TOPICS = {
     "bees": (
@@ -249,7 +252,8 @@ def write_sample_warc(path: str) -> int:
     records = []
 
     def warc_headers(rec_type, url, kind):
-        return {"WARC-Date": FETCH_DATE, "WARC-Record-ID": _record_id(url, kind + rec_type)}
+        date = COPY_FETCH_DATE if kind in COPY_KINDS else FETCH_DATE
+        return {"WARC-Date": date, "WARC-Record-ID": _record_id(url, kind + rec_type)}
 
     info = writer.create_warcinfo_record("sample.warc.gz", {"software": "curate sample builder", "format": "WARC File Format 1.1"})
     info.rec_headers.replace_header("WARC-Date", FETCH_DATE)
