@@ -112,10 +112,15 @@ def sample_run(tmp_path_factory):
     # is trained on synthetic words, so the sample's pages all score low.
     quality = {"quality_classifier": {"model": model, "mode": "pareto",
                                       "pareto_alpha": 0.5}}
-    raw["stages"].insert(3, quality)  # after gopher_quality, before exact_dedup
+    names = [next(iter(st)) if isinstance(st, dict) else st for st in raw["stages"]]
+    raw["stages"].insert(names.index("gopher_quality") + 1, quality)  # before the dedup stages
     out = str(base / "run")
     m = cli.run_pipeline(config.parse(raw), out, [])
     return base, raw, out, m
+
+
+def quality_params(raw) -> dict:
+    return next(st["quality_classifier"] for st in raw["stages"] if isinstance(st, dict) and "quality_classifier" in st)
 
 
 def write_yaml(path, raw) -> str:
@@ -139,7 +144,7 @@ def test_refilter_with_the_same_config_reproduces_the_shards(sample_run):
     new = refilter(out, raw, str(base / "same"))
     assert shard_hashes(str(base / "same"))["shards/part-00000-of-00002.parquet"] == shard_hashes(out)["shards/part-00000-of-00002.parquet"]
     assert new["counts"]["input"] == new["counts"]["kept"] == m["counts"]["kept"]
-    assert new["not_reapplied"] == ["extract", "exact_dedup"] and new["balanced"]
+    assert new["not_reapplied"] == ["extract", "exact_dedup", "minhash_dedup"] and new["balanced"]
 
 
 def test_refilter_with_tighter_thresholds(sample_run):
@@ -151,7 +156,7 @@ def test_refilter_with_tighter_thresholds(sample_run):
     min_words = n_words[1] + 1  # drops the two shortest
     tight = {"stages": [
         {"gopher_quality": {"min_words": min_words}},
-        {"quality_classifier": {**raw["stages"][3]["quality_classifier"], "mode": "threshold", "threshold": median}},
+        {"quality_classifier": {**quality_params(raw), "mode": "threshold", "threshold": median}},
     ], "output": {"write_rejected": True}}
     cfg_path = write_yaml(base / "tight.yaml", tight)
     code = cli.main(["refilter", "--input", out, "--config", cfg_path, "--output", str(base / "tight")])
@@ -178,7 +183,7 @@ def test_refilter_with_tighter_thresholds(sample_run):
 
 def test_refilter_cli_errors_are_one_line(sample_run, capsys):
     base, raw, out, _ = sample_run
-    bad_seed = {"stages": [{"quality_classifier": {**raw["stages"][3]["quality_classifier"], "seed": 5}}]}
+    bad_seed = {"stages": [{"quality_classifier": {**quality_params(raw), "seed": 5}}]}
     with pytest.raises(SystemExit) as e:
         cli.main(["refilter", "--input", out, "--config", write_yaml(base / "seed.yaml", bad_seed),
                   "--output", str(base / "seed")])
