@@ -1,30 +1,40 @@
 """Beam transform for ``minhash_dedup`` (document-level near-duplicates).
 
-    docs -> batches -> signatures + band hashes (numpy, many docs per call)
-         -> GroupByKey on (band, band hash) -> star edges per bucket
-         -> verification: exact Jaccard of the shingle sets (two CoGroupByKeys: by the
-            larger node, then by the smaller), or the signatures' estimate in the bucket
+    docs -> blocks of ~block_chars of text -> per block (numpy, batch_size docs per call):
+            the documents as one pickled element, their shingle sets as one element,
+            and the band keys as one element per bucket shard
+         -> GroupByKey on the shard -> buckets (sort by (band, key)) -> star edges
+         -> verification: exact Jaccard of the shingle sets (two joins on the block:
+            the larger node's, then the smaller node's), or the signatures' estimate
+            in the bucket
          -> connected components: union-find on one worker when the edge count is at
             most ``max_local_edges``, else ``max_rounds`` rounds of large-star/small-star
             (one GroupByKey each) and a final GroupByKey that checks convergence
-         -> GroupByKey on the component root -> cluster labels
-         -> CoGroupByKey with the documents -> kept (cluster on metadata) / Rejected.
+         -> cluster labels -> joined with the documents' block -> kept / Rejected.
 
-The edge count is only known at run time, so both paths are in the graph and the
-count (a side input) lets exactly one of them see the edges.
+Why blocks: FnApiRunner (and any runner) pays per shuffled element, and per-document
+elements (14 bucket entries, a shingle set and the document itself) cost more than
+the hashing. A node is ``(rank, id, block)``: the block routes a document's label and
+shingle set, and never changes the order (ids are unique).
+
+The edge count is only known at run time, so with rounds both paths are in the graph
+and the count (a side input) lets exactly one of them see the edges.
 """
 
 from __future__ import annotations
 
+import pickle
+
 import apache_beam as beam
 import numpy as np
+import xxhash
 
 from curate.dedup.minhash import (
     STAGE,
     MinHashDedupConfig,
     MinHasher,
     apply_label,
-    band_hashes,
+    band_keys,
     label_cluster,
     large_star,
     node_key,
@@ -37,14 +47,23 @@ from curate.dedup.minhash import (
 from curate.document import Rejected
 from pipelines.stages import ERRORS, GLOBAL_TRANSFORMS, REJECTED, StageResult, error_output, rejected_output
 
-BANDS = "bands"
+BUCKETS = "buckets"
 SHINGLES = "shingles"
+DOCS = "docs"
+# Rounds on a distributed runner when max_rounds is not set (see MinHashDedupConfig).
+DEFAULT_ROUNDS = 16
+# Runners that execute the whole pipeline in one process (or on one machine).
+IN_PROCESS_RUNNERS = {"FnApiRunner", "DirectRunner", "SwitchingDirectRunner", "BundleBasedDirectRunner", "PrismRunner"}
+
+
+def _text_size(doc) -> int:
+    return len(doc.text) + 1 if isinstance(doc.text, str) else 1
 
 
 class _Signatures(beam.DoFn):
-    """A batch of documents -> (id, doc) for the final join, one bucket entry
-    ((band, band hash), (node, signature bytes or b"")) per band of each document, and
-    with exact verification (node, distinct shingle hashes as bytes)."""
+    """A block of documents -> (block, pickled documents), (block, pickled shingle sets)
+    with exact verification, one (shard, bucket entries) per bucket shard the block
+    touches, and error records."""
 
     def __init__(self, config: MinHashDedupConfig):
         self.config = config
@@ -65,46 +84,104 @@ class _Signatures(beam.DoFn):
                 return [(batch[0], e, None)]
             return [item for doc in batch for item in self._hash([doc])]
 
-    def process(self, batch):
+    def process(self, block):
         cfg = self.config
-        for doc, sig, shingles in self._hash(batch):
+        hashed = [item for i in range(0, len(block), cfg.batch_size) for item in self._hash(block[i : i + cfg.batch_size])]
+        good = []
+        for doc, sig, shingles in hashed:
             if isinstance(sig, Exception):
                 yield error_output(doc, STAGE, sig)
-                continue
-            yield (doc.id, doc)
-            (bands,) = band_hashes(sig[None, :], cfg.bands, cfg.rows)
-            if bands is None:  # no words: never a near-duplicate
-                continue
-            node = node_key(doc, cfg.keep, cfg.score_field)
-            value = (node, sig.tobytes() if cfg.verify == "signature" else b"")
-            for i, h in enumerate(bands):
-                yield beam.pvalue.TaggedOutput(BANDS, ((i, h), value))
-            if shingles is not None:
-                yield beam.pvalue.TaggedOutput(SHINGLES, (node, shingles.tobytes()))
+            else:
+                good.append((doc, sig, shingles))
+        if not good:
+            return
+        docs = [doc for doc, _, _ in good]
+        key = xxhash.xxh64_hexdigest("\n".join(d.id for d in docs).encode("utf-8", "surrogatepass"))
+        yield (key, pickle.dumps(docs, protocol=5))  # main output: the documents of the block
+        keys, has_words = band_keys(np.stack([sig for _, sig, _ in good]), cfg.bands, cfg.rows)
+        rows = np.flatnonzero(has_words)
+        if len(rows) == 0:  # no words anywhere: never a near-duplicate
+            return
+        nodes = [node_key(docs[i], cfg.keep, cfg.score_field) + (key,) for i in rows.tolist()]
+        if cfg.verify == "exact":
+            sets = [good[i][2] for i in rows.tolist()]
+            lengths = np.array([len(s) for s in sets], np.int64)
+            yield beam.pvalue.TaggedOutput(
+                SHINGLES, (key, pickle.dumps(([n[1] for n in nodes], lengths, np.concatenate(sets)), protocol=5))
+            )
+        sigs = np.stack([good[i][1] for i in rows.tolist()]) if cfg.verify == "signature" else None
+        # one entry per (document, band); entries grouped by shard of the bucket key
+        flat_keys = keys[rows].ravel()
+        member = np.repeat(np.arange(len(rows)), cfg.bands)
+        band = np.tile(np.arange(cfg.bands, dtype=np.uint8), len(rows))
+        shard = flat_keys % np.uint64(cfg.bucket_shards)
+        order = np.argsort(shard, kind="stable")
+        cuts = np.flatnonzero(np.diff(shard[order])) + 1
+        for part in np.split(order, cuts):
+            m = member[part]
+            value = (
+                band[part].tobytes(),
+                flat_keys[part].tobytes(),
+                [nodes[j] for j in m.tolist()],
+                sigs[m].tobytes() if sigs is not None else None,
+            )
+            yield beam.pvalue.TaggedOutput(BUCKETS, (int(shard[part[0]]), value))
 
 
-def _bucket_edges(element, verify_threshold: float):
-    _, members = element
-    members = [(node, np.frombuffer(sig, np.uint64)) for node, sig in members]
-    return star_edges(members, verify_threshold)
+def _shard_edges(element, num_perm: int, verify_threshold: float):
+    """One shard's entries -> star edges of its buckets with two or more members."""
+    _, parts = element
+    parts = list(parts)
+    band = np.concatenate([np.frombuffer(p[0], np.uint8) for p in parts])
+    keys = np.concatenate([np.frombuffer(p[1], np.uint64) for p in parts])
+    nodes = [n for p in parts for n in p[2]]
+    sigs = None
+    if verify_threshold > 0:
+        sigs = np.concatenate([np.frombuffer(p[3], np.uint64) for p in parts]).reshape(-1, num_perm)
+    order = np.lexsort((keys, band))
+    k, b = keys[order], band[order]
+    new = np.ones(len(order), bool)
+    new[1:] = (k[1:] != k[:-1]) | (b[1:] != b[:-1])
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], len(order))
+    edges = []
+    for s, e in zip(starts[ends - starts > 1].tolist(), ends[ends - starts > 1].tolist()):
+        members = [(nodes[j], sigs[j] if sigs is not None else None) for j in order[s:e].tolist()]
+        edges.extend(star_edges(members, verify_threshold))
+    return edges
 
 
-def _to_center(element):
-    """Join 1, keyed by the larger node: attach its shingles to each edge."""
-    member, grouped = element
-    for sh in grouped["shingles"]:
-        for center in sorted(set(grouped["center"])):
-            yield (center, (member, sh))
+def _unpack_sets(blob):
+    ids, lengths, flat = pickle.loads(blob)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    return {doc_id: flat[offsets[i] : offsets[i + 1]] for i, doc_id in enumerate(ids)}
+
+
+def _attach_member(element):
+    """Join 1, on the larger node's block: each candidate edge takes the member's shingle set."""
+    _, grouped = element
+    candidates = sorted(set(grouped["candidates"]))
+    if not candidates:
+        return
+    sets = {}
+    for blob in grouped["shingles"]:
+        sets.update(_unpack_sets(blob))
+    for center, member in candidates:
+        yield (center[2], (center, member, sets[member[1]].tobytes()))
 
 
 def _verified(element, threshold: float):
-    """Join 2, keyed by the smaller node: keep the edges whose exact Jaccard reaches the threshold."""
-    center, grouped = element
-    for csh in grouped["shingles"]:
-        cset = np.frombuffer(csh, np.uint64)
-        for member, msh in grouped["candidates"]:
-            if set_jaccard(cset, np.frombuffer(msh, np.uint64)) >= threshold:
-                yield (center, member)
+    """Join 2, on the smaller node's block: keep the edges whose exact Jaccard reaches the threshold."""
+    _, grouped = element
+    candidates = list(grouped["candidates"])
+    if not candidates:
+        return
+    sets = {}
+    for blob in grouped["shingles"]:
+        sets.update(_unpack_sets(blob))
+    for center, member, msh in candidates:
+        if set_jaccard(sets[center[1]], np.frombuffer(msh, np.uint64)) >= threshold:
+            yield (center, member)
 
 
 class _ExactVerify(beam.PTransform):
@@ -116,14 +193,14 @@ class _ExactVerify(beam.PTransform):
         self.threshold = threshold
 
     def expand(self, edges):
-        by_member = edges | "by_member" >> beam.MapTuple(lambda center, member: (member, center))
-        candidates = (
-            {"center": by_member, "shingles": self.shingles}
+        by_member = edges | "by_member" >> beam.Map(lambda e: (e[1][2], e))
+        with_member = (
+            {"candidates": by_member, "shingles": self.shingles}
             | "join_member" >> beam.CoGroupByKey()
-            | "to_center" >> beam.FlatMap(_to_center)
+            | "attach_member" >> beam.FlatMap(_attach_member)
         )
         return (
-            {"candidates": candidates, "shingles": self.shingles}
+            {"candidates": with_member, "shingles": self.shingles}
             | "join_center" >> beam.CoGroupByKey()
             | "exact_jaccard" >> beam.FlatMap(_verified, self.threshold)
         )
@@ -186,57 +263,102 @@ class _StarComponents(beam.PTransform):
         return marks | "labels" >> beam.Map(_final_label)
 
 
+def _node_roots(components: dict):
+    return sorted(components.items())
+
+
+def _block_labels(components: dict):
+    """(block, (id, label)) for every node, from node -> component root (nodes carry their block)."""
+    members: dict = {}
+    for node, root in components.items():
+        members.setdefault(root, []).append(node)
+    return [kv for root, nodes in sorted(members.items()) for kv in _labelled(root, nodes)]
+
+
+def _labelled(root, nodes):
+    nodes = sorted(set(nodes) | {root})
+    return [(n[2], (doc_id, label)) for n, (doc_id, label) in zip(nodes, label_cluster(root, nodes))]
+
+
 class ConnectedComponents(beam.PTransform):
-    """Edges between nodes -> (node, smallest node of its component).
+    """Edges between nodes -> (node, smallest node of its component); with
+    ``labels=True`` (nodes ``(rank, id, block)``) -> (block, (id, ClusterLabel)) instead.
 
     Union-find on one worker when there are at most ``max_local_edges`` edges, else
     ``max_rounds`` large-star/small-star rounds. ``max_rounds=0`` leaves the rounds out
-    of the graph: always union-find (for runs known to fit one worker; on FnApiRunner
-    each unrolled round costs a fixed ~50 ms even when it receives nothing).
+    of the graph: always union-find (on FnApiRunner each unrolled round costs a fixed
+    ~35 ms even when it receives nothing).
     """
 
-    def __init__(self, max_local_edges: int, max_rounds: int):
+    def __init__(self, max_local_edges: int, max_rounds: int, labels: bool = False):
         super().__init__()
         self.max_local_edges = max_local_edges
         self.max_rounds = max_rounds
+        self.labels = labels
 
     def expand(self, edges):
+        local_out = _block_labels if self.labels else _node_roots
         if self.max_rounds == 0:
-            return edges | "local" >> _UnionFind()
+            return edges | "local" >> _UnionFind(local_out)
         bound = self.max_local_edges
         count = beam.pvalue.AsSingleton(edges | "count" >> beam.combiners.Count.Globally())
-        local = edges | "local:small" >> beam.Filter(lambda e, n: n <= bound, count) | "local" >> _UnionFind()
+        local = edges | "local:small" >> beam.Filter(lambda e, n: n <= bound, count) | "local" >> _UnionFind(local_out)
         distributed = (
             edges
             | "rounds:large" >> beam.Filter(lambda e, n: n > bound, count)
             | "rounds" >> _StarComponents(self.max_rounds)
         )
+        if self.labels:
+            distributed = (
+                distributed
+                | "by_root" >> beam.Map(lambda nr: (nr[1], nr[0]))
+                | "clusters" >> beam.GroupByKey()
+                | "cluster_labels" >> beam.FlatMapTuple(_labelled)
+            )
         return (local, distributed) | "components" >> beam.Flatten()
+
+
+def _union_find(element, output):
+    _, edges = element
+    return output(union_find_components(edges))
 
 
 class _UnionFind(beam.PTransform):
     """All edges to one worker, union-find there."""
+
+    def __init__(self, output):
+        super().__init__()
+        self.output = output
 
     def expand(self, edges):
         return (
             edges
             | "one_key" >> beam.Map(lambda e: (0, e))
             | "group" >> beam.GroupByKey()
-            | "union_find" >> beam.FlatMap(lambda kv: sorted(union_find_components(kv[1]).items()))
+            | "union_find" >> beam.FlatMap(_union_find, self.output)
         )
 
 
 class _Decide(beam.DoFn):
+    """One block: its documents, each kept (cluster on the metadata) or Rejected."""
+
     def process(self, element):
         _, grouped = element
-        labels = list(grouped["label"])
-        label = labels[0] if labels else None
-        for doc in grouped["doc"]:
-            out = apply_label(doc, label)
-            if isinstance(out, Rejected):
-                yield rejected_output(out)
-            else:
-                yield out
+        labels = dict(grouped["label"])
+        for blob in grouped["docs"]:
+            for doc in pickle.loads(blob):
+                out = apply_label(doc, labels.get(doc.id))
+                if isinstance(out, Rejected):
+                    yield rejected_output(out)
+                else:
+                    yield out
+
+
+def rounds_for(config: MinHashDedupConfig, pipeline) -> int:
+    """``max_rounds``, or when unset: none on an in-process runner, DEFAULT_ROUNDS elsewhere."""
+    if config.max_rounds is not None:
+        return config.max_rounds
+    return 0 if type(pipeline.runner).__name__ in IN_PROCESS_RUNNERS else DEFAULT_ROUNDS
 
 
 class MinHashDedup(beam.PTransform):
@@ -248,26 +370,24 @@ class MinHashDedup(beam.PTransform):
         cfg = self.config
         sigs = (
             docs
-            | "batch" >> beam.BatchElements(min_batch_size=cfg.batch_size, max_batch_size=cfg.batch_size)
-            | "signatures" >> beam.ParDo(_Signatures(cfg)).with_outputs(BANDS, SHINGLES, ERRORS, main="docs")
+            | "blocks" >> beam.BatchElements(
+                min_batch_size=cfg.block_chars, max_batch_size=cfg.block_chars, element_size_fn=_text_size
+            )
+            | "signatures" >> beam.ParDo(_Signatures(cfg)).with_outputs(BUCKETS, SHINGLES, ERRORS, main=DOCS)
         )
         in_bucket = cfg.verify_threshold if cfg.verify == "signature" else 0.0
         edges = (
-            sigs[BANDS]
+            sigs[BUCKETS]
             | "buckets" >> beam.GroupByKey()
-            | "star_edges" >> beam.FlatMap(_bucket_edges, in_bucket)
+            | "star_edges" >> beam.FlatMap(_shard_edges, cfg.num_perm, in_bucket)
         )
         if cfg.verify == "exact":
             edges = edges | "verify" >> _ExactVerify(sigs[SHINGLES], cfg.verify_threshold)
-        labels = (
-            edges
-            | "components" >> ConnectedComponents(cfg.max_local_edges, cfg.max_rounds)
-            | "by_root" >> beam.Map(lambda nr: (nr[1], nr[0]))
-            | "clusters" >> beam.GroupByKey()
-            | "cluster_labels" >> beam.FlatMapTuple(label_cluster)
+        labels = edges | "components" >> ConnectedComponents(
+            cfg.max_local_edges, rounds_for(cfg, docs.pipeline), labels=True
         )
         decided = (
-            {"doc": sigs.docs, "label": labels}
+            {"docs": sigs[DOCS], "label": labels}
             | "join" >> beam.CoGroupByKey()
             | "decide" >> beam.ParDo(_Decide()).with_outputs(REJECTED, main="kept")
         )

@@ -12,7 +12,7 @@ Pure logic, no Beam (the Beam transform is ``pipelines/dedup.py``):
   (shingles x permutations) matrix per block of documents and a segmented minimum
   (``np.minimum.reduceat``) per document. As in datasketch and datatrove, ``a*x + b``
   wraps modulo 2^64 before the reduction mod p;
-- bands: xxh64 of each band's ``rows`` values; two documents are candidates when
+- bands: a 64-bit hash of each band's ``rows`` values (numpy over the batch); two documents are candidates when
   they share a (band index, band hash) bucket;
 - clusters: star edges per bucket (its smallest node -> each other member), optionally
   verified by the signatures' estimated Jaccard, then connected components (union-find
@@ -34,7 +34,6 @@ import unicodedata
 from typing import Iterable, Literal, Optional, Sequence
 
 import numpy as np
-import xxhash
 
 from curate import text as T
 from curate.config import ConfigError
@@ -82,18 +81,27 @@ class MinHashDedupConfig:
     # are hashes) and 17 in the worst (sorted) order, +~3.5 per factor 10; real clusters
     # (stars around a popular page) need a few. Each round is 2 GroupByKeys.
     max_local_edges: int = 2_000_000
-    max_rounds: int = 16
+    # None: 16 rounds on a distributed runner, none on an in-process one (FnApiRunner,
+    # DirectRunner, Prism), where every edge is in one process anyway and each unrolled
+    # round only adds a fixed cost per step. An integer applies on every runner.
+    max_rounds: Optional[int] = None
+    # Beam shuffles: documents travel in blocks of about this many characters of text
+    # (one shuffle element per block, and the unit the joins group on), and the LSH
+    # buckets in this many shards (one element per block and shard; a shard's group
+    # holds documents x bands / bucket_shards entries: raise it for very large runs).
+    block_chars: int = 8_000_000
+    bucket_shards: int = 1024
 
     @property
     def num_perm(self) -> int:
         return self.bands * self.rows
 
     def validate(self, key: str) -> None:
-        for name in ("ngram", "bands", "rows", "batch_size"):
+        for name in ("ngram", "bands", "rows", "batch_size", "block_chars", "bucket_shards"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{key}.{name}: must be >= 1, got {getattr(self, name)}")
         for name in ("max_local_edges", "max_rounds"):
-            if getattr(self, name) < 0:
+            if (getattr(self, name) or 0) < 0:
                 raise ConfigError(f"{key}.{name}: must be >= 0, got {getattr(self, name)}")
         if not 0.0 <= self.verify_threshold <= 1.0:
             raise ConfigError(f"{key}.verify_threshold: must be in [0, 1], got {self.verify_threshold}")
@@ -301,14 +309,23 @@ class MinHasher:
         return self.signatures_from_hashes(*self.batch_shingle_hashes(texts))
 
 
-def band_hashes(sig: np.ndarray, bands: int, rows: int) -> list[Optional[list[int]]]:
-    """Per document, the xxh64 of each band's rows (None for a document without shingles)."""
+def band_keys(sig: np.ndarray, bands: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """(documents x bands) uint64 bucket keys, each a hash of one band's ``rows``
+    values (polynomial over the rows, then splitmix64: numpy over the whole batch),
+    and per document whether it has shingles. Two documents share a bucket when their
+    band values are equal (up to a 64-bit hash collision)."""
     view = np.ascontiguousarray(sig).reshape(len(sig), bands, rows)
-    empty = (sig == _EMPTY).all(axis=1)
-    return [
-        None if empty[d] else [xxhash.xxh64_intdigest(view[d, i]) for i in range(bands)]
-        for d in range(len(sig))
-    ]
+    keys = view[:, :, 0].copy()
+    for j in range(1, rows):
+        keys *= _COMBINE
+        keys += view[:, :, j]
+    return _splitmix64(keys), ~(sig == _EMPTY).all(axis=1)
+
+
+def band_hashes(sig: np.ndarray, bands: int, rows: int) -> list[Optional[list[int]]]:
+    """Per document, the bucket key of each band (None for a document without shingles)."""
+    keys, has_words = band_keys(sig, bands, rows)
+    return [row if ok else None for row, ok in zip(keys.tolist(), has_words.tolist())]
 
 
 def estimated_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
