@@ -149,13 +149,14 @@ def _config(args):
 WORKERS = {"ours_core": work_ours_core, "ours_beam": work_ours_beam, "datasketch": work_datasketch}
 
 
-def run_worker(name, docs_path, out_dir, verify="exact", bands=14, rows=8, max_rounds=16) -> dict:
+def run_worker(name, docs_path, out_dir, verify="exact", bands=14, rows=8, max_rounds=None) -> dict:
     t0 = time.perf_counter()
     if name == "datatrove":
         cmd = [PEERS_PY, str(REPO / "bench" / "_datatrove_minhash.py"), docs_path, out_dir]
     else:
         cmd = [sys.executable, __file__, "--worker", name, "--docs", docs_path, "--out", out_dir,
-               "--verify", verify, "--bands", str(bands), "--rows", str(rows), "--max-rounds", str(max_rounds)]
+               "--verify", verify, "--bands", str(bands), "--rows", str(rows)]
+        cmd += ["--max-rounds", str(max_rounds)] if max_rounds is not None else []
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "HF_HOME": os.path.join(out_dir, "hf")})
     if proc.returncode != 0:
         raise RuntimeError(f"{name} failed:\n{proc.stderr[-3000:]}")
@@ -215,15 +216,15 @@ def part_quality(tmp):
     words = sorted(len(d["text"].split()) for d in docs)
     print(f"\n== quality + speed: {len(docs)} documents (median {words[len(words) // 2]} words), "
           f"{n_true} true duplicate pairs (exact J >= {THRESHOLD})")
-    runs = [  # label, worker, verify, bands, rows, max_rounds
-        ("ours core 14x8 exact", "ours_core", "exact", 14, 8, 16),
-        ("ours beam 14x8 exact", "ours_beam", "exact", 14, 8, 16),
-        ("ours beam, no rounds", "ours_beam", "exact", 14, 8, 0),
-        ("ours core 14x8 signature", "ours_core", "signature", 14, 8, 16),
-        ("ours core 14x8 none", "ours_core", "none", 14, 8, 16),
-        ("ours core 20x5 exact", "ours_core", "exact", 20, 5, 16),
-        ("datasketch 0.8/128", "datasketch", "none", 14, 8, 16),
-        ("datatrove 14x8", "datatrove", "none", 14, 8, 16),
+    runs = [  # label, worker, verify, bands, rows, max_rounds (None: the default)
+        ("ours core 14x8 exact", "ours_core", "exact", 14, 8, None),
+        ("ours beam 14x8 exact", "ours_beam", "exact", 14, 8, None),
+        ("ours beam, 16 rounds", "ours_beam", "exact", 14, 8, 16),
+        ("ours core 14x8 signature", "ours_core", "signature", 14, 8, None),
+        ("ours core 14x8 none", "ours_core", "none", 14, 8, None),
+        ("ours core 20x5 exact", "ours_core", "exact", 20, 5, None),
+        ("datasketch 0.8/128", "datasketch", "none", 14, 8, None),
+        ("datatrove 14x8", "datatrove", "none", 14, 8, None),
     ]
     results = {}
     for label, worker, verify, bands, rows, max_rounds in runs:
@@ -237,7 +238,7 @@ def part_quality(tmp):
               f"{r['process_seconds']:>7.2f}{r['peak_mb']:>8.0f}{r['baseline_mb']:>8.0f}")
     dt = results["datatrove 14x8"]
     print("datatrove stage seconds (signature, buckets, cluster, filter):", ", ".join(f"{x:.2f}" for x in dt["stage_seconds"]))
-    for label in ("ours core 14x8 exact", "ours beam 14x8 exact", "ours beam, no rounds", "datasketch 0.8/128"):
+    for label in ("ours core 14x8 exact", "ours beam 14x8 exact", "ours beam, 16 rounds", "datasketch 0.8/128"):
         r = results[label]
         print(f"datatrove / {label}: wall time {dt['seconds'] / r['seconds']:.1f}x, "
               f"CPU time {dt['cpu_seconds'] / r['cpu_seconds']:.1f}x, "
@@ -301,22 +302,27 @@ def part_scaling(tmp, docs, factors=(1, 2, 4, 8), datatrove_at=(1, 8)):
         core = run_worker("ours_core", path, tmp)
         beam = run_worker("ours_beam", path, tmp)
         dt = run_worker("datatrove", path, tmp) if f in datatrove_at else None
-        rows.append((f, len(sd), core, beam, dt))
+        beam16 = run_worker("ours_beam", path, tmp, max_rounds=16) if f in datatrove_at else None
+        rows.append((f, len(sd), core, beam, dt, beam16))
     c1, b1 = rows[0][2]["cpu_seconds"], rows[0][3]["cpu_seconds"]
     print(f"{'N':>4}{'docs':>7}{'core s':>8}{'cpu':>7}{'ratio':>7}{'MB':>6}"
-          f"{'beam s':>8}{'cpu':>7}{'ratio':>7}{'MB':>6}{'datatrove s':>12}{'cpu':>7}{'MB':>6}{'dt/beam cpu':>12}")
-    for f, n, core, beam, dt in rows:
+          f"{'beam s':>8}{'cpu':>7}{'ratio':>7}{'MB':>6}{'datatrove s':>12}{'cpu':>7}{'MB':>6}{'dt/beam wall':>13}{'cpu':>6}"
+          f"{'beam16 s':>9}{'dt/beam16 wall':>15}")
+    for f, n, core, beam, dt, beam16 in rows:
         line = (f"{f:>3}N{n:>7}{core['seconds']:>8.2f}{core['cpu_seconds']:>7.2f}{core['cpu_seconds'] / c1:>7.2f}"
                 f"{core['peak_mb']:>6.0f}{beam['seconds']:>8.2f}{beam['cpu_seconds']:>7.2f}"
                 f"{beam['cpu_seconds'] / b1:>7.2f}{beam['peak_mb']:>6.0f}")
         if dt:
-            line += f"{dt['seconds']:>12.2f}{dt['cpu_seconds']:>7.2f}{dt['peak_mb']:>6.0f}{dt['cpu_seconds'] / beam['cpu_seconds']:>12.1f}"
+            line += (f"{dt['seconds']:>12.2f}{dt['cpu_seconds']:>7.2f}{dt['peak_mb']:>6.0f}"
+                     f"{dt['seconds'] / beam['seconds']:>13.1f}{dt['cpu_seconds'] / beam['cpu_seconds']:>6.1f}"
+                     f"{beam16['seconds']:>9.2f}{dt['seconds'] / beam16['seconds']:>15.1f}")
         print(line)
-    (f0, n0, c0, b0, _), (fl, nl, cl, bl, _) = rows[0], rows[-1]
-    print("(ratio: CPU time relative to N; wall time on this shared machine swings with other jobs)")
+    (f0, n0, c0, b0, *_), (fl, nl, cl, bl, *_) = rows[0], rows[-1]
+    print("(ratio: CPU time relative to N; wall time on this shared machine swings with other jobs;")
+    print(" beam16: the same pipeline with max_rounds: 16, the graph a distributed runner gets)")
     print(f"marginal CPU per document from {f0}N to {fl}N: core {(cl['cpu_seconds'] - c0['cpu_seconds']) / (nl - n0) * 1e3:.3f} ms, "
           f"beam {(bl['cpu_seconds'] - b0['cpu_seconds']) / (nl - n0) * 1e3:.3f} ms")
-    dts = [(n, dt) for _, n, _, _, dt in rows if dt]
+    dts = [(n, dt) for _, n, _, _, dt, _ in rows if dt]
     if len(dts) > 1:
         (na, da), (nb, db) = dts[0], dts[-1]
         print(f"marginal CPU per document, datatrove: {(db['cpu_seconds'] - da['cpu_seconds']) / (nb - na) * 1e3:.3f} ms")
@@ -328,7 +334,7 @@ def main():
     ap.add_argument("--verify", default="exact", choices=["exact", "signature", "none"])
     ap.add_argument("--bands", type=int, default=14)
     ap.add_argument("--rows", type=int, default=8)
-    ap.add_argument("--max-rounds", type=int, default=16)
+    ap.add_argument("--max-rounds", type=int, default=None, help="default: the stage's (none on FnApiRunner)")
     ap.add_argument("--worker")
     ap.add_argument("--docs")
     ap.add_argument("--out")

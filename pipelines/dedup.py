@@ -50,6 +50,8 @@ from pipelines.stages import ERRORS, GLOBAL_TRANSFORMS, REJECTED, StageResult, e
 BUCKETS = "buckets"
 SHINGLES = "shingles"
 DOCS = "docs"
+CANDIDATE = "candidate"
+LABEL = "label"
 # Rounds on a distributed runner when max_rounds is not set (see MinHashDedupConfig).
 DEFAULT_ROUNDS = 16
 # Runners that execute the whole pipeline in one process (or on one machine).
@@ -97,7 +99,7 @@ class _Signatures(beam.DoFn):
             return
         docs = [doc for doc, _, _ in good]
         key = xxhash.xxh64_hexdigest("\n".join(d.id for d in docs).encode("utf-8", "surrogatepass"))
-        yield (key, pickle.dumps(docs, protocol=5))  # main output: the documents of the block
+        yield (key, (DOCS, pickle.dumps(docs, protocol=5)))  # main output: the documents of the block
         keys, has_words = band_keys(np.stack([sig for _, sig, _ in good]), cfg.bands, cfg.rows)
         rows = np.flatnonzero(has_words)
         if len(rows) == 0:  # no words anywhere: never a near-duplicate
@@ -106,9 +108,8 @@ class _Signatures(beam.DoFn):
         if cfg.verify == "exact":
             sets = [good[i][2] for i in rows.tolist()]
             lengths = np.array([len(s) for s in sets], np.int64)
-            yield beam.pvalue.TaggedOutput(
-                SHINGLES, (key, pickle.dumps(([n[1] for n in nodes], lengths, np.concatenate(sets)), protocol=5))
-            )
+            blob = pickle.dumps(([n[1] for n in nodes], lengths, np.concatenate(sets)), protocol=5)
+            yield beam.pvalue.TaggedOutput(SHINGLES, (key, (SHINGLES, blob)))
         sigs = np.stack([good[i][1] for i in rows.tolist()]) if cfg.verify == "signature" else None
         # one entry per (document, band); entries grouped by shard of the bucket key
         flat_keys = keys[rows].ravel()
@@ -128,8 +129,9 @@ class _Signatures(beam.DoFn):
             yield beam.pvalue.TaggedOutput(BUCKETS, (int(shard[part[0]]), value))
 
 
-def _shard_edges(element, num_perm: int, verify_threshold: float):
-    """One shard's entries -> star edges of its buckets with two or more members."""
+def _shard_edges(element, num_perm: int, verify_threshold: float, by_member: bool):
+    """One shard's entries -> star edges of its buckets with two or more members
+    (with ``by_member``: keyed by the member's block, for exact verification)."""
     _, parts = element
     parts = list(parts)
     band = np.concatenate([np.frombuffer(p[0], np.uint8) for p in parts])
@@ -148,6 +150,8 @@ def _shard_edges(element, num_perm: int, verify_threshold: float):
     for s, e in zip(starts[ends - starts > 1].tolist(), ends[ends - starts > 1].tolist()):
         members = [(nodes[j], sigs[j] if sigs is not None else None) for j in order[s:e].tolist()]
         edges.extend(star_edges(members, verify_threshold))
+    if by_member:
+        return [(member[2], (CANDIDATE, (center, member))) for center, member in edges]
     return edges
 
 
@@ -157,28 +161,29 @@ def _unpack_sets(blob):
     return {doc_id: flat[offsets[i] : offsets[i + 1]] for i, doc_id in enumerate(ids)}
 
 
+def _split(values):
+    """A joined group's values by tag: (candidates, shingle sets of the block by id)."""
+    candidates, blobs = [], []
+    for tag, value in values:
+        (blobs if tag == SHINGLES else candidates).append(value)
+    if not candidates:
+        return [], {}
+    sets = {}
+    for blob in blobs:
+        sets.update(_unpack_sets(blob))
+    return candidates, sets
+
+
 def _attach_member(element):
     """Join 1, on the larger node's block: each candidate edge takes the member's shingle set."""
-    _, grouped = element
-    candidates = sorted(set(grouped["candidates"]))
-    if not candidates:
-        return
-    sets = {}
-    for blob in grouped["shingles"]:
-        sets.update(_unpack_sets(blob))
-    for center, member in candidates:
-        yield (center[2], (center, member, sets[member[1]].tobytes()))
+    candidates, sets = _split(element[1])
+    for center, member in sorted(set(candidates)):  # an edge found in several bands: once
+        yield (center[2], (CANDIDATE, (center, member, sets[member[1]].tobytes())))
 
 
 def _verified(element, threshold: float):
     """Join 2, on the smaller node's block: keep the edges whose exact Jaccard reaches the threshold."""
-    _, grouped = element
-    candidates = list(grouped["candidates"])
-    if not candidates:
-        return
-    sets = {}
-    for blob in grouped["shingles"]:
-        sets.update(_unpack_sets(blob))
+    candidates, sets = _split(element[1])
     for center, member, msh in candidates:
         if set_jaccard(sets[center[1]], np.frombuffer(msh, np.uint64)) >= threshold:
             yield (center, member)
@@ -192,16 +197,19 @@ class _ExactVerify(beam.PTransform):
         self.shingles = shingles
         self.threshold = threshold
 
-    def expand(self, edges):
-        by_member = edges | "by_member" >> beam.Map(lambda e: (e[1][2], e))
+    def expand(self, by_member):
+        # Joins as Flatten + GroupByKey of values tagged by their producers: fewer
+        # steps than CoGroupByKey, whose per-step cost dominates small runs.
         with_member = (
-            {"candidates": by_member, "shingles": self.shingles}
-            | "join_member" >> beam.CoGroupByKey()
+            (by_member, self.shingles)
+            | "join_member" >> beam.Flatten()
+            | "join_member:group" >> beam.GroupByKey()
             | "attach_member" >> beam.FlatMap(_attach_member)
         )
         return (
-            {"candidates": with_member, "shingles": self.shingles}
-            | "join_center" >> beam.CoGroupByKey()
+            (with_member, self.shingles)
+            | "join_center" >> beam.Flatten()
+            | "join_center:group" >> beam.GroupByKey()
             | "exact_jaccard" >> beam.FlatMap(_verified, self.threshold)
         )
 
@@ -277,12 +285,13 @@ def _block_labels(components: dict):
 
 def _labelled(root, nodes):
     nodes = sorted(set(nodes) | {root})
-    return [(n[2], (doc_id, label)) for n, (doc_id, label) in zip(nodes, label_cluster(root, nodes))]
+    return [(n[2], (LABEL, (doc_id, label))) for n, (doc_id, label) in zip(nodes, label_cluster(root, nodes))]
 
 
 class ConnectedComponents(beam.PTransform):
     """Edges between nodes -> (node, smallest node of its component); with
-    ``labels=True`` (nodes ``(rank, id, block)``) -> (block, (id, ClusterLabel)) instead.
+    ``labels=True`` (nodes ``(rank, id, block)``) -> (block, ("label", (id, ClusterLabel)))
+    instead, tagged for the join with the documents.
 
     Union-find on one worker when there are at most ``max_local_edges`` edges, else
     ``max_rounds`` large-star/small-star rounds. ``max_rounds=0`` leaves the rounds out
@@ -343,9 +352,10 @@ class _Decide(beam.DoFn):
     """One block: its documents, each kept (cluster on the metadata) or Rejected."""
 
     def process(self, element):
-        _, grouped = element
-        labels = dict(grouped["label"])
-        for blob in grouped["docs"]:
+        _, values = element
+        values = list(values)
+        labels = dict(v for tag, v in values if tag == LABEL)
+        for blob in (v for tag, v in values if tag == DOCS):
             for doc in pickle.loads(blob):
                 out = apply_label(doc, labels.get(doc.id))
                 if isinstance(out, Rejected):
@@ -379,7 +389,7 @@ class MinHashDedup(beam.PTransform):
         edges = (
             sigs[BUCKETS]
             | "buckets" >> beam.GroupByKey()
-            | "star_edges" >> beam.FlatMap(_shard_edges, cfg.num_perm, in_bucket)
+            | "star_edges" >> beam.FlatMap(_shard_edges, cfg.num_perm, in_bucket, cfg.verify == "exact")
         )
         if cfg.verify == "exact":
             edges = edges | "verify" >> _ExactVerify(sigs[SHINGLES], cfg.verify_threshold)
@@ -387,8 +397,9 @@ class MinHashDedup(beam.PTransform):
             cfg.max_local_edges, rounds_for(cfg, docs.pipeline), labels=True
         )
         decided = (
-            {"docs": sigs[DOCS], "label": labels}
-            | "join" >> beam.CoGroupByKey()
+            (sigs[DOCS], labels)
+            | "join" >> beam.Flatten()
+            | "join:group" >> beam.GroupByKey()
             | "decide" >> beam.ParDo(_Decide()).with_outputs(REJECTED, main="kept")
         )
         return StageResult(decided.kept, decided[REJECTED], sigs[ERRORS])
