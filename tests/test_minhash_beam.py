@@ -13,7 +13,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from curate.dedup import minhash as M
 from curate.document import Document, Rejected
 from pipelines.counters import NAMESPACE, dropped_name
-from pipelines.dedup import ConnectedComponents, MinHashDedup, _final_label
+from pipelines.dedup import DEFAULT_ROUNDS, ConnectedComponents, MinHashDedup, _final_label, rounds_for
 from tests.test_minhash import check_outcome, make_corpus
 
 
@@ -50,10 +50,16 @@ def test_beam_transform_matches_core_on_both_paths():
     p = BeamTestPipeline(runner="FnApiRunner")
     bad = Document("bad", None, "test", provenance={"input_file": "x.warc", "record_id": "r9"})
     docs = p | beam.Create(corpus + [bad])  # a text that is not a str: an error record, not a crash
-    # local-only graph (max_rounds 0), and the rounds chosen at run time (edges > 0)
-    for label, max_local, rounds in (("local", 10**6, 0), ("rounds", 0, 4)):
+    # local-only graph (max_rounds 0), the rounds chosen at run time (edges > 0), and
+    # blocks of ~2 documents in 3 bucket shards with the signatures' check
+    variants = (
+        ("local", dict(max_local_edges=10**6, max_rounds=0)),
+        ("rounds", dict(max_local_edges=0, max_rounds=4)),
+        ("blocks", dict(max_local_edges=10**6, max_rounds=0, block_chars=3000, bucket_shards=3, verify="signature")),
+    )
+    for label, options in variants:
         # batch_size 4: several batches, so documents meet only through the shuffle
-        cfg = M.MinHashDedupConfig(batch_size=4, max_local_edges=max_local, max_rounds=rounds)
+        cfg = M.MinHashDedupConfig(batch_size=4, **options)
         res = docs | f"dedup_{label}" >> MinHashDedup(cfg)
         kept, rejected = _outcome(res, label)
         assert_that(kept, equal_to(expected_kept), label=f"kept_{label}")
@@ -73,7 +79,19 @@ def test_beam_transform_matches_core_on_both_paths():
         for c in result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
         if c.key.metric.name == dropped_name("test", "minhash_dedup", "near_duplicate")
     )
-    assert drops == 2 * len(expected_rej)  # each of the two transforms counted its drops
+    assert drops == len(variants) * len(expected_rej)  # each transform counted its drops
+
+
+def test_rounds_only_on_distributed_runners_unless_set():
+    class DataflowRunner:  # stands for any runner that spreads work over machines
+        pass
+
+    local = BeamTestPipeline(runner="FnApiRunner")
+    distributed = type("Pipeline", (), {"runner": DataflowRunner()})()
+    assert rounds_for(M.MinHashDedupConfig(), local) == 0
+    assert rounds_for(M.MinHashDedupConfig(), distributed) == DEFAULT_ROUNDS == 16
+    assert rounds_for(M.MinHashDedupConfig(max_rounds=5), local) == 5
+    assert rounds_for(M.MinHashDedupConfig(max_rounds=0), distributed) == 0
 
 
 def test_final_label_refuses_unconverged_edges():
