@@ -334,3 +334,12 @@ def test_config_validation():
         C.build(M.MinHashDedupConfig, {"verify_threshold": 1.5})
     with pytest.raises(C.ConfigError, match="keep"):
         C.build(M.MinHashDedupConfig, {"keep": "newest"})
+
+
+def test_word_hashes_beyond_the_basic_plane(monkeypatch):
+    monkeypatch.setattr(T, "_CHAR_CLASSES", None)  # as in a fresh worker process
+    monkeypatch.setattr(M, "_CHUNK_CHARS", 8)  # one text per pass: the table grows on the second
+    texts = ["plain words first", "emoji\U0001F600split 𝐁old 𝟗 here"]
+    hashes, counts = M.word_hashes(texts)
+    assert [int(h) for h in hashes] == [_ref_word_hash(w) for t in texts for w in T.normalize(t).split()]
+    assert list(counts) == [len(T.normalize(t).split()) for t in texts]

@@ -53,3 +53,11 @@ def test_char_classes_follow_the_definition():
         cat = unicodedata.category(c)
         expected = T.SEPARATOR if cat[0] in "PS" or c.isspace() else T.DIGIT if cat == "Nd" else 0
         assert table[i] == expected, hex(i)
+
+
+def test_char_classes_grow_from_the_basic_plane_on_demand(monkeypatch):
+    full = T.normalize_char_classes()
+    monkeypatch.setattr(T, "_CHAR_CLASSES", None)
+    assert len(T.normalize_char_classes(0x41)) == 0x10000  # the Basic Multilingual Plane only
+    grown = T.normalize_char_classes(0x1F600 + 1)  # an emoji needs the other planes
+    assert len(grown) == len(full) and (grown == full).all()

@@ -214,7 +214,7 @@ def _word_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     norm = [unicodedata.normalize("NFC", t).lower() for t in texts]
     joined = "\n".join(norm)  # "\n" is whitespace: a word never spans two texts
     cp = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    cls = T.normalize_char_classes()[cp]
+    cls = T.normalize_char_classes(int(cp.max()) + 1 if len(cp) else 0)[cp]
     bounded = np.ones(len(cp) + 2, np.int8)  # separators, with one on each side
     bounded[1:-1] = cls == T.SEPARATOR
     step = np.diff(bounded)
