@@ -194,8 +194,8 @@ def normalize_char_classes(upto: Optional[int] = None):
     per-character view of :func:`normalize` (after NFC and lower-casing): ``SEPARATOR``
     for punctuation, symbols and whitespace, ``DIGIT`` for decimal digits (which become
     "0"), 0 for the characters kept. Lets dedup find and hash words over a whole batch
-    with numpy. Built once per process: the Basic Multilingual Plane first (~10 ms),
-    the other planes (~0.1 s) only when a caller needs them."""
+    with numpy. Built once per process, a plane of 65,536 code points at a time (~7 ms
+    each; all 17 take ~0.1 s) as far as the callers need."""
     global _CHAR_CLASSES
     import sys
 
@@ -204,7 +204,7 @@ def normalize_char_classes(upto: Optional[int] = None):
     upto = sys.maxunicode + 1 if upto is None else upto
     have = 0 if _CHAR_CLASSES is None else len(_CHAR_CLASSES)
     if have < upto:
-        need = _BMP if upto <= _BMP else sys.maxunicode + 1
+        need = min(-(-upto // _BMP) * _BMP, sys.maxunicode + 1)  # whole planes
         part = _char_classes(have, need)
         _CHAR_CLASSES = part if _CHAR_CLASSES is None else np.concatenate([_CHAR_CLASSES, part])
     return _CHAR_CLASSES

@@ -51,7 +51,6 @@ BUCKETS = "buckets"
 SHINGLES = "shingles"
 DOCS = "docs"
 CANDIDATE = "candidate"
-LABEL = "label"
 # Rounds on a distributed runner when max_rounds is not set (see MinHashDedupConfig).
 DEFAULT_ROUNDS = 16
 # Runners that execute the whole pipeline in one process (or on one machine).
@@ -99,7 +98,7 @@ class _Signatures(beam.DoFn):
             return
         docs = [doc for doc, _, _ in good]
         key = xxhash.xxh64_hexdigest("\n".join(d.id for d in docs).encode("utf-8", "surrogatepass"))
-        yield (key, (DOCS, pickle.dumps(docs, protocol=5)))  # main output: the documents of the block
+        yield (key, pickle.dumps(docs, protocol=5))  # main output: the documents of the block
         keys, has_words = band_keys(np.stack([sig for _, sig, _ in good]), cfg.bands, cfg.rows)
         rows = np.flatnonzero(has_words)
         if len(rows) == 0:  # no words anywhere: never a near-duplicate
@@ -109,7 +108,10 @@ class _Signatures(beam.DoFn):
             sets = [good[i][2] for i in rows.tolist()]
             lengths = np.array([len(s) for s in sets], np.int64)
             blob = pickle.dumps(([n[1] for n in nodes], lengths, np.concatenate(sets)), protocol=5)
-            yield beam.pvalue.TaggedOutput(SHINGLES, (key, (SHINGLES, blob)))
+            # with the bucket entries, keyed by the block (a str; shards are ints): the sets
+            # travel the same path as the candidates, so no join needs a Flatten (which
+            # FnApiRunner runs as a step of its own)
+            yield beam.pvalue.TaggedOutput(BUCKETS, (key, (SHINGLES, blob)))
         sigs = np.stack([good[i][1] for i in rows.tolist()]) if cfg.verify == "signature" else None
         # one entry per (document, band); entries grouped by shard of the bucket key
         flat_keys = keys[rows].ravel()
@@ -131,8 +133,11 @@ class _Signatures(beam.DoFn):
 
 def _shard_edges(element, num_perm: int, verify_threshold: float, by_member: bool):
     """One shard's entries -> star edges of its buckets with two or more members
-    (with ``by_member``: keyed by the member's block, for exact verification)."""
-    _, parts = element
+    (with ``by_member``: keyed by the member's block, for exact verification); a
+    block's shingle sets pass through to the first join."""
+    key, parts = element
+    if isinstance(key, str):
+        return [(key, value) for value in parts]
     parts = list(parts)
     band = np.concatenate([np.frombuffer(p[0], np.uint8) for p in parts])
     keys = np.concatenate([np.frombuffer(p[1], np.uint64) for p in parts])
@@ -162,54 +167,50 @@ def _unpack_sets(blob):
 
 
 def _split(values):
-    """A joined group's values by tag: (candidates, shingle sets of the block by id)."""
+    """A block's group: (candidates, its shingle-set blob values, its sets by id)."""
     candidates, blobs = [], []
-    for tag, value in values:
-        (blobs if tag == SHINGLES else candidates).append(value)
-    if not candidates:
-        return [], {}
+    for value in values:
+        (blobs if value[0] == SHINGLES else candidates).append(value[1])
     sets = {}
-    for blob in blobs:
-        sets.update(_unpack_sets(blob))
-    return candidates, sets
+    if candidates:
+        for blob in blobs:
+            sets.update(_unpack_sets(blob))
+    return candidates, blobs, sets
 
 
 def _attach_member(element):
-    """Join 1, on the larger node's block: each candidate edge takes the member's shingle set."""
-    candidates, sets = _split(element[1])
+    """Join 1, on the larger node's block: each candidate edge takes the member's
+    shingle set; the block's sets pass on to join 2."""
+    block, values = element
+    candidates, blobs, sets = _split(values)
+    for blob in blobs:
+        yield (block, (SHINGLES, blob))
     for center, member in sorted(set(candidates)):  # an edge found in several bands: once
         yield (center[2], (CANDIDATE, (center, member, sets[member[1]].tobytes())))
 
 
 def _verified(element, threshold: float):
     """Join 2, on the smaller node's block: keep the edges whose exact Jaccard reaches the threshold."""
-    candidates, sets = _split(element[1])
+    candidates, _, sets = _split(element[1])
     for center, member, msh in candidates:
         if set_jaccard(sets[center[1]], np.frombuffer(msh, np.uint64)) >= threshold:
             yield (center, member)
 
 
 class _ExactVerify(beam.PTransform):
-    """Candidate edges -> the edges whose documents' shingle sets have Jaccard >= threshold."""
+    """Candidates keyed by the member's block, with each block's shingle sets ->
+    the edges whose documents' shingle sets have Jaccard >= threshold."""
 
-    def __init__(self, shingles, threshold: float):
+    def __init__(self, threshold: float):
         super().__init__()
-        self.shingles = shingles
         self.threshold = threshold
 
     def expand(self, by_member):
-        # Joins as Flatten + GroupByKey of values tagged by their producers: fewer
-        # steps than CoGroupByKey, whose per-step cost dominates small runs.
-        with_member = (
-            (by_member, self.shingles)
-            | "join_member" >> beam.Flatten()
-            | "join_member:group" >> beam.GroupByKey()
-            | "attach_member" >> beam.FlatMap(_attach_member)
-        )
         return (
-            (with_member, self.shingles)
-            | "join_center" >> beam.Flatten()
-            | "join_center:group" >> beam.GroupByKey()
+            by_member
+            | "join_member" >> beam.GroupByKey()
+            | "attach_member" >> beam.FlatMap(_attach_member)
+            | "join_center" >> beam.GroupByKey()
             | "exact_jaccard" >> beam.FlatMap(_verified, self.threshold)
         )
 
@@ -285,13 +286,12 @@ def _block_labels(components: dict):
 
 def _labelled(root, nodes):
     nodes = sorted(set(nodes) | {root})
-    return [(n[2], (LABEL, (doc_id, label))) for n, (doc_id, label) in zip(nodes, label_cluster(root, nodes))]
+    return [(n[2], (doc_id, label)) for n, (doc_id, label) in zip(nodes, label_cluster(root, nodes))]
 
 
 class ConnectedComponents(beam.PTransform):
     """Edges between nodes -> (node, smallest node of its component); with
-    ``labels=True`` (nodes ``(rank, id, block)``) -> (block, ("label", (id, ClusterLabel)))
-    instead, tagged for the join with the documents.
+    ``labels=True`` (nodes ``(rank, id, block)``) -> (block, (id, ClusterLabel)) instead.
 
     Union-find on one worker when there are at most ``max_local_edges`` edges, else
     ``max_rounds`` large-star/small-star rounds. ``max_rounds=0`` leaves the rounds out
@@ -349,19 +349,19 @@ class _UnionFind(beam.PTransform):
 
 
 class _Decide(beam.DoFn):
-    """One block: its documents, each kept (cluster on the metadata) or Rejected."""
+    """One block: its documents, each kept (cluster on the metadata) or Rejected.
+    The labels are a multimap side input keyed by block: each block reads its own
+    (a keyed lookup on a distributed runner, not the whole map per worker)."""
 
-    def process(self, element):
-        _, values = element
-        values = list(values)
-        labels = dict(v for tag, v in values if tag == LABEL)
-        for blob in (v for tag, v in values if tag == DOCS):
-            for doc in pickle.loads(blob):
-                out = apply_label(doc, labels.get(doc.id))
-                if isinstance(out, Rejected):
-                    yield rejected_output(out)
-                else:
-                    yield out
+    def process(self, element, labels):
+        block, blob = element
+        labels = dict(labels[block])
+        for doc in pickle.loads(blob):
+            out = apply_label(doc, labels.get(doc.id))
+            if isinstance(out, Rejected):
+                yield rejected_output(out)
+            else:
+                yield out
 
 
 def rounds_for(config: MinHashDedupConfig, pipeline) -> int:
@@ -383,7 +383,7 @@ class MinHashDedup(beam.PTransform):
             | "blocks" >> beam.BatchElements(
                 min_batch_size=cfg.block_chars, max_batch_size=cfg.block_chars, element_size_fn=_text_size
             )
-            | "signatures" >> beam.ParDo(_Signatures(cfg)).with_outputs(BUCKETS, SHINGLES, ERRORS, main=DOCS)
+            | "signatures" >> beam.ParDo(_Signatures(cfg)).with_outputs(BUCKETS, ERRORS, main=DOCS)
         )
         in_bucket = cfg.verify_threshold if cfg.verify == "signature" else 0.0
         edges = (
@@ -392,15 +392,12 @@ class MinHashDedup(beam.PTransform):
             | "star_edges" >> beam.FlatMap(_shard_edges, cfg.num_perm, in_bucket, cfg.verify == "exact")
         )
         if cfg.verify == "exact":
-            edges = edges | "verify" >> _ExactVerify(sigs[SHINGLES], cfg.verify_threshold)
+            edges = edges | "verify" >> _ExactVerify(cfg.verify_threshold)
         labels = edges | "components" >> ConnectedComponents(
             cfg.max_local_edges, rounds_for(cfg, docs.pipeline), labels=True
         )
-        decided = (
-            (sigs[DOCS], labels)
-            | "join" >> beam.Flatten()
-            | "join:group" >> beam.GroupByKey()
-            | "decide" >> beam.ParDo(_Decide()).with_outputs(REJECTED, main="kept")
+        decided = sigs[DOCS] | "decide" >> beam.ParDo(_Decide(), beam.pvalue.AsMultiMap(labels)).with_outputs(
+            REJECTED, main="kept"
         )
         return StageResult(decided.kept, decided[REJECTED], sigs[ERRORS])
 
