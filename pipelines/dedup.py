@@ -10,12 +10,16 @@
          -> connected components: union-find on one worker when the edge count is at
             most ``max_local_edges``, else ``max_rounds`` rounds of large-star/small-star
             (one GroupByKey each) and a final GroupByKey that checks convergence
-         -> cluster labels -> joined with the documents' block -> kept / Rejected.
+         -> cluster labels, keyed by block -> a multimap side input of the step that
+            unpacks each block of documents -> kept / Rejected.
 
 Why blocks: FnApiRunner (and any runner) pays per shuffled element, and per-document
 elements (14 bucket entries, a shingle set and the document itself) cost more than
 the hashing. A node is ``(rank, id, block)``: the block routes a document's label and
-shingle set, and never changes the order (ids are unique).
+shingle set, and never changes the order (ids are unique). Each step boundary costs
+FnApiRunner ~20 ms even when empty, and a Flatten of two producers is a step of its
+own, so the shingle sets travel the candidates' path (buckets -> join 1 -> join 2)
+rather than being flattened in, and the labels reach the documents as a side input.
 
 The edge count is only known at run time, so with rounds both paths are in the graph
 and the count (a side input) lets exactly one of them see the edges.
@@ -39,7 +43,6 @@ from curate.dedup.minhash import (
     large_star,
     node_key,
     set_jaccard,
-    shingle_sets,
     small_star,
     star_edges,
     union_find_components,
@@ -48,7 +51,7 @@ from curate.document import Rejected
 from pipelines.stages import ERRORS, GLOBAL_TRANSFORMS, REJECTED, StageResult, error_output, rejected_output
 
 BUCKETS = "buckets"
-SHINGLES = "shingles"
+SHINGLES = "shingles"  # a block's shingle hashes, for exact verification
 DOCS = "docs"
 CANDIDATE = "candidate"
 # Rounds on a distributed runner when max_rounds is not set (see MinHashDedupConfig).
@@ -62,9 +65,9 @@ def _text_size(doc) -> int:
 
 
 class _Signatures(beam.DoFn):
-    """A block of documents -> (block, pickled documents), (block, pickled shingle sets)
-    with exact verification, one (shard, bucket entries) per bucket shard the block
-    touches, and error records."""
+    """A block of documents -> (block, pickled documents); on the buckets output one
+    (shard, bucket entries) per bucket shard the block touches and, with exact
+    verification, (block, its shingle hashes); error records."""
 
     def __init__(self, config: MinHashDedupConfig):
         self.config = config
@@ -74,12 +77,11 @@ class _Signatures(beam.DoFn):
         self.hasher = MinHasher(self.config.ngram, self.config.num_perm, self.config.seed)
 
     def _hash(self, batch):
-        """[(doc, signature, shingle set) or (doc, exception, None)]"""
+        """[(doc, signature, shingle hashes with repeats) or (doc, exception, None)]"""
         try:
             flat, lengths = self.hasher.batch_shingle_hashes([d.text for d in batch])
             sig = self.hasher.signatures_from_hashes(flat, lengths)
-            sets = shingle_sets(flat, lengths) if self.config.verify == "exact" else [None] * len(batch)
-            return list(zip(batch, sig, sets))
+            return list(zip(batch, sig, np.split(flat, np.cumsum(lengths)[:-1])))
         except Exception as e:  # find the document at fault, so one bad record costs only itself
             if len(batch) == 1:
                 return [(batch[0], e, None)]
@@ -105,9 +107,11 @@ class _Signatures(beam.DoFn):
             return
         nodes = [node_key(docs[i], cfg.keep, cfg.score_field) + (key,) for i in rows.tolist()]
         if cfg.verify == "exact":
-            sets = [good[i][2] for i in rows.tolist()]
-            lengths = np.array([len(s) for s in sets], np.int64)
-            blob = pickle.dumps(([n[1] for n in nodes], lengths, np.concatenate(sets)), protocol=5)
+            # the shingle hashes as computed (with repeats): the distinct sorted set is
+            # made in the joins, only for the documents on a candidate edge
+            hashes = [good[i][2] for i in rows.tolist()]
+            lengths = np.array([len(h) for h in hashes], np.int64)
+            blob = pickle.dumps(([n[1] for n in nodes], lengths, np.concatenate(hashes)), protocol=5)
             # with the bucket entries, keyed by the block (a str; shards are ints): the sets
             # travel the same path as the candidates, so no join needs a Flatten (which
             # FnApiRunner runs as a step of its own)
@@ -116,7 +120,7 @@ class _Signatures(beam.DoFn):
         # one entry per (document, band); entries grouped by shard of the bucket key
         flat_keys = keys[rows].ravel()
         member = np.repeat(np.arange(len(rows)), cfg.bands)
-        band = np.tile(np.arange(cfg.bands, dtype=np.uint8), len(rows))
+        band = np.tile(np.arange(cfg.bands, dtype=np.uint16), len(rows))
         shard = flat_keys % np.uint64(cfg.bucket_shards)
         order = np.argsort(shard, kind="stable")
         cuts = np.flatnonzero(np.diff(shard[order])) + 1
@@ -139,7 +143,7 @@ def _shard_edges(element, num_perm: int, verify_threshold: float, by_member: boo
     if isinstance(key, str):
         return [(key, value) for value in parts]
     parts = list(parts)
-    band = np.concatenate([np.frombuffer(p[0], np.uint8) for p in parts])
+    band = np.concatenate([np.frombuffer(p[0], np.uint16) for p in parts])
     keys = np.concatenate([np.frombuffer(p[1], np.uint64) for p in parts])
     nodes = [n for p in parts for n in p[2]]
     sigs = None
@@ -160,10 +164,24 @@ def _shard_edges(element, num_perm: int, verify_threshold: float, by_member: boo
     return edges
 
 
-def _unpack_sets(blob):
+def _unpack_hashes(blob):
     ids, lengths, flat = pickle.loads(blob)
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     return {doc_id: flat[offsets[i] : offsets[i + 1]] for i, doc_id in enumerate(ids)}
+
+
+class _ShingleSets(dict):
+    """id -> distinct sorted shingle hashes, made on first use from a block's raw hashes."""
+
+    def __init__(self, blobs):
+        super().__init__()
+        self.raw = {}
+        for blob in blobs:
+            self.raw.update(_unpack_hashes(blob))
+
+    def __missing__(self, doc_id):
+        self[doc_id] = np.unique(self.raw[doc_id])
+        return self[doc_id]
 
 
 def _split(values):
@@ -171,11 +189,7 @@ def _split(values):
     candidates, blobs = [], []
     for value in values:
         (blobs if value[0] == SHINGLES else candidates).append(value[1])
-    sets = {}
-    if candidates:
-        for blob in blobs:
-            sets.update(_unpack_sets(blob))
-    return candidates, blobs, sets
+    return candidates, blobs, _ShingleSets(blobs) if candidates else {}
 
 
 def _attach_member(element):
