@@ -39,6 +39,7 @@ from curate.dedup.minhash import (
     MinHasher,
     apply_label,
     band_keys,
+    distinct_sorted,
     label_cluster,
     large_star,
     node_key,
@@ -54,6 +55,7 @@ BUCKETS = "buckets"
 SHINGLES = "shingles"  # a block's shingle hashes, for exact verification
 DOCS = "docs"
 CANDIDATE = "candidate"
+CENTER = "center"
 # Rounds on a distributed runner when max_rounds is not set (see MinHashDedupConfig).
 DEFAULT_ROUNDS = 16
 # Runners that execute the whole pipeline in one process (or on one machine).
@@ -159,8 +161,10 @@ def _shard_edges(element, num_perm: int, verify_threshold: float, by_member: boo
     for s, e in zip(starts[ends - starts > 1].tolist(), ends[ends - starts > 1].tolist()):
         members = [(nodes[j], sigs[j] if sigs is not None else None) for j in order[s:e].tolist()]
         edges.extend(star_edges(members, verify_threshold))
-    if by_member:
-        return [(member[2], (CANDIDATE, (center, member))) for center, member in edges]
+    if by_member:  # and each center's block learns which of its sets join 2 needs
+        return [(member[2], (CANDIDATE, (center, member))) for center, member in edges] + [
+            (center[2], (CENTER, center[1])) for center, _ in edges
+        ]
     return edges
 
 
@@ -180,35 +184,37 @@ class _ShingleSets(dict):
             self.raw.update(_unpack_hashes(blob))
 
     def __missing__(self, doc_id):
-        self[doc_id] = np.unique(self.raw[doc_id])
+        self[doc_id] = distinct_sorted(self.raw[doc_id])
         return self[doc_id]
 
 
-def _split(values):
-    """A block's group: (candidates, its shingle-set blob values, its sets by id)."""
-    candidates, blobs = [], []
-    for value in values:
-        (blobs if value[0] == SHINGLES else candidates).append(value[1])
-    return candidates, blobs, _ShingleSets(blobs) if candidates else {}
-
-
 def _attach_member(element):
-    """Join 1, on the larger node's block: each candidate edge takes the member's
-    shingle set; the block's sets pass on to join 2."""
+    """Join 1, on a block: each candidate edge whose member is in the block takes the
+    member's shingle set; the sets of the block's centers go on to join 2 (the other
+    sets stop here)."""
     block, values = element
-    candidates, blobs, sets = _split(values)
-    for blob in blobs:
-        yield (block, (SHINGLES, blob))
-    for center, member in sorted(set(candidates)):  # an edge found in several bands: once
+    candidates, centers, blobs = set(), set(), []
+    for tag, value in values:
+        (blobs.append if tag == SHINGLES else centers.add if tag == CENTER else candidates.add)(value)
+    if not candidates and not centers:
+        return
+    sets = _ShingleSets(blobs)
+    for doc_id in sorted(centers):
+        yield (block, (CENTER, (doc_id, sets[doc_id].tobytes())))
+    for center, member in sorted(candidates):  # an edge found in several bands: once
         yield (center[2], (CANDIDATE, (center, member, sets[member[1]].tobytes())))
 
 
 def _verified(element, threshold: float):
     """Join 2, on the smaller node's block: keep the edges whose exact Jaccard reaches the threshold."""
-    candidates, _, sets = _split(element[1])
-    for center, member, msh in candidates:
-        if set_jaccard(sets[center[1]], np.frombuffer(msh, np.uint64)) >= threshold:
-            yield (center, member)
+    _, values = element
+    values = list(values)
+    center_sets = {value[0]: np.frombuffer(value[1], np.uint64) for tag, value in values if tag == CENTER}
+    for tag, value in values:
+        if tag == CANDIDATE:
+            center, member, msh = value
+            if set_jaccard(center_sets[center[1]], np.frombuffer(msh, np.uint64)) >= threshold:
+                yield (center, member)
 
 
 class _ExactVerify(beam.PTransform):

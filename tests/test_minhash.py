@@ -343,3 +343,10 @@ def test_word_hashes_beyond_the_basic_plane(monkeypatch):
     hashes, counts = M.word_hashes(texts)
     assert [int(h) for h in hashes] == [_ref_word_hash(w) for t in texts for w in T.normalize(t).split()]
     assert list(counts) == [len(T.normalize(t).split()) for t in texts]
+
+
+def test_distinct_sorted_is_unique():
+    rng = np.random.default_rng(5)
+    for n in (0, 1, 2, 50):
+        a = rng.integers(0, 6, n).astype(np.uint64)
+        assert M.distinct_sorted(a).tolist() == np.unique(a).tolist()

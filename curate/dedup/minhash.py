@@ -333,9 +333,19 @@ def estimated_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
     return float(np.count_nonzero(sig_a == sig_b)) / len(sig_a)
 
 
+def distinct_sorted(hashes: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted: ``np.unique`` without its overhead (~3 us rather
+    than ~20 us for a document's few hundred shingles)."""
+    s = np.sort(hashes)
+    keep = np.empty(len(s), bool)
+    keep[:1] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
+
+
 def exact_jaccard(hashes_a: np.ndarray, hashes_b: np.ndarray) -> float:
     """Jaccard of the two documents' shingle sets (by hash)."""
-    return set_jaccard(np.unique(hashes_a), np.unique(hashes_b))
+    return set_jaccard(distinct_sorted(hashes_a), distinct_sorted(hashes_b))
 
 
 def set_jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -348,7 +358,7 @@ def set_jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 def shingle_sets(flat: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
     """Per document, its distinct shingle hashes, sorted (for exact verification)."""
-    return [np.unique(part) for part in np.split(flat, np.cumsum(lengths)[:-1])]
+    return [distinct_sorted(part) for part in np.split(flat, np.cumsum(lengths)[:-1])]
 
 
 # --------------------------------------------------------------------------- which doc survives
