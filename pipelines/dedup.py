@@ -119,22 +119,29 @@ class _Signatures(beam.DoFn):
             # FnApiRunner runs as a step of its own)
             yield beam.pvalue.TaggedOutput(BUCKETS, (key, (SHINGLES, blob)))
         sigs = np.stack([good[i][1] for i in rows.tolist()]) if cfg.verify == "signature" else None
-        # one entry per (document, band); entries grouped by shard of the bucket key
-        flat_keys = keys[rows].ravel()
+        # one entry per (document, band): its bucket, the band key with the band index
+        # mixed in (bands never share buckets); entries grouped by shard of the bucket
+        buckets = _bucket_ids(keys[rows])
         member = np.repeat(np.arange(len(rows)), cfg.bands)
-        band = np.tile(np.arange(cfg.bands, dtype=np.uint16), len(rows))
-        shard = flat_keys % np.uint64(cfg.bucket_shards)
+        shard = buckets % np.uint64(cfg.bucket_shards)
         order = np.argsort(shard, kind="stable")
         cuts = np.flatnonzero(np.diff(shard[order])) + 1
         for part in np.split(order, cuts):
             m = member[part]
             value = (
-                band[part].tobytes(),
-                flat_keys[part].tobytes(),
+                buckets[part].tobytes(),
                 [nodes[j] for j in m.tolist()],
                 sigs[m].tobytes() if sigs is not None else None,
             )
             yield beam.pvalue.TaggedOutput(BUCKETS, (int(shard[part[0]]), value))
+
+
+def _bucket_ids(keys: np.ndarray) -> np.ndarray:
+    """(documents x bands) band keys -> one uint64 per (document, band), row-major:
+    a bijection of (band, key) for each band, so equal ids mean the same bucket (up to
+    the 64-bit collisions the band keys already accept)."""
+    bands = np.arange(keys.shape[1], dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    return (keys ^ bands).ravel()
 
 
 def _shard_edges(element, num_perm: int, verify_threshold: float, by_member: bool):
@@ -145,17 +152,17 @@ def _shard_edges(element, num_perm: int, verify_threshold: float, by_member: boo
     if isinstance(key, str):
         return [(key, value) for value in parts]
     parts = list(parts)
-    band = np.concatenate([np.frombuffer(p[0], np.uint16) for p in parts])
-    keys = np.concatenate([np.frombuffer(p[1], np.uint64) for p in parts])
-    nodes = [n for p in parts for n in p[2]]
+    buckets = np.concatenate([np.frombuffer(p[0], np.uint64) for p in parts])
+    order = np.argsort(buckets, kind="stable")
+    ordered = buckets[order]
+    same = ordered[1:] == ordered[:-1]  # entry i+1 is in entry i's bucket
+    if not same.any():  # most shards of a small run: no bucket with two members
+        return []
+    nodes = [n for p in parts for n in p[1]]
     sigs = None
     if verify_threshold > 0:
-        sigs = np.concatenate([np.frombuffer(p[3], np.uint64) for p in parts]).reshape(-1, num_perm)
-    order = np.lexsort((keys, band))
-    k, b = keys[order], band[order]
-    new = np.ones(len(order), bool)
-    new[1:] = (k[1:] != k[:-1]) | (b[1:] != b[:-1])
-    starts = np.flatnonzero(new)
+        sigs = np.concatenate([np.frombuffer(p[2], np.uint64) for p in parts]).reshape(-1, num_perm)
+    starts = np.flatnonzero(np.concatenate([[True], ~same]))
     ends = np.append(starts[1:], len(order))
     edges = []
     for s, e in zip(starts[ends - starts > 1].tolist(), ends[ends - starts > 1].tolist()):
