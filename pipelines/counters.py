@@ -60,20 +60,15 @@ def counts_from_counters(values: dict[str, int]) -> dict:
         if kind in ("input", "kept") and len(parts) == 2:
             total[kind] += value
             src(parts[1])[kind] += value
-        elif kind == "dropped" and len(parts) == 4:
+        elif kind in ("dropped", "stat") and len(parts) == 4:
+            field = "dropped" if kind == "dropped" else "stats"
             key = f"{parts[2]}:{parts[3]}"
-            total["dropped"][key] = total["dropped"].get(key, 0) + value
-            d = src(parts[1])["dropped"]
-            d[key] = d.get(key, 0) + value
+            for d in (total[field], src(parts[1])[field]):
+                d[key] = d.get(key, 0) + value
         elif kind == "errors" and len(parts) == 3:
             total["errors"] += value
             total["errors_by_stage"][parts[2]] = total["errors_by_stage"].get(parts[2], 0) + value
             src(parts[1])["errors"] += value
-        elif kind == "stat" and len(parts) == 4:
-            key = f"{parts[2]}:{parts[3]}"
-            total["stats"][key] = total["stats"].get(key, 0) + value
-            st = src(parts[1])["stats"]
-            st[key] = st.get(key, 0) + value
         elif kind == "lang" and len(parts) == 3:
             for langs in (total["by_language"], src(parts[1])["by_language"]):
                 langs[parts[2]] = langs.get(parts[2], 0) + value

@@ -12,6 +12,19 @@ import pyarrow.parquet as pq
 from curate import tokenize as tok
 
 
+def run_config(raw: dict, directory) -> tuple[str, dict]:
+    """Write ``raw`` as the run's config file in ``directory`` (JSON is YAML), run the
+    pipeline to ``directory/out`` through the config loader, return (out dir, manifest)."""
+    from curate import config
+    from pipelines import cli
+
+    cfg_path = os.path.join(str(directory), "config.yaml")
+    with open(cfg_path, "w") as f:
+        json.dump(raw, f)
+    out = os.path.join(str(directory), "out")
+    return out, cli.run_pipeline(config.load(cfg_path), out, [], quiet=True)
+
+
 def shard_hashes(out_dir: str) -> dict:
     files = sorted(glob.glob(os.path.join(out_dir, "shards", "*.parquet")) + glob.glob(os.path.join(out_dir, "rejected", "*.parquet")))
     return {os.path.relpath(f, out_dir): hashlib.sha256(open(f, "rb").read()).hexdigest() for f in files}

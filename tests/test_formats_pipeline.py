@@ -14,8 +14,7 @@ import pytest
 
 from curate import config
 from curate.document import make_id
-from pipelines import cli
-from tests.pipeline_helpers import check_output
+from tests.pipeline_helpers import check_output, run_config
 from tests.test_web_formats import VERSION_BLOCK, arc_record, http, warc_record
 
 PARAGRAPH = (
@@ -75,11 +74,7 @@ def formats_run(tmp_path_factory):
         "tokenizer": {"train": {"vocab_size": 400, "sample_docs": 100}},
         "output": {"num_shards": 2},
     }
-    cfg_path = d / "formats.yaml"
-    cfg_path.write_text(json.dumps(raw))
-    out = str(d / "out")
-    manifest = cli.run_pipeline(config.load(str(cfg_path)), out, [], quiet=True)
-    return out, manifest
+    return run_config(raw, d)
 
 
 def test_every_kind_runs_to_shards_with_per_source_counts(formats_run):

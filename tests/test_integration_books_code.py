@@ -17,7 +17,7 @@ from curate.readers.code import CodeConfig
 from curate.readers.code import read_file as read_code
 from pipelines import cli
 from tests.conftest import REPO, shared_path
-from tests.pipeline_helpers import check_output
+from tests.pipeline_helpers import check_output, run_config
 
 STDLIB = os.path.dirname(os.__file__)
 PACKAGES = ["json", "email", "http", "logging", "urllib", "concurrent/futures", "importlib"]
@@ -136,11 +136,7 @@ def run(tmp_path_factory):
         "tokenizer": {"model": str(MODEL)},
         "output": {"num_shards": 2, "write_rejected": True},
     }
-    cfg_path = base / "books-code.yaml"
-    cfg_path.write_text(json.dumps(raw))
-    out = str(base / "out")
-    manifest = cli.run_pipeline(config.load(str(cfg_path)), out, [], quiet=True)
-    return out, manifest
+    return run_config(raw, base)
 
 
 def test_end_to_end_books_and_code(run):
