@@ -62,7 +62,12 @@ def install(names=None, quiet: bool = True) -> list[str]:
             continue
         requirement, member = MODEL_FILES[name]
         with tempfile.TemporaryDirectory() as tmp:
-            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-d", tmp, requirement]
+            # Only a data file is taken from the wheel, so the wheel's own Python
+            # requirement (mistral-common wants >= 3.11) must not stop older Pythons.
+            cmd = [
+                sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+                "--python-version", "3.11", "-d", tmp, requirement,
+            ]
             if quiet:
                 cmd.insert(4, "-q")
             subprocess.run(cmd, check=True)
