@@ -17,6 +17,8 @@ from curate.document import Document, Drop
 
 
 class DocStage:
+    # The registered name; the pipeline sets an instance's full name (``base/label``)
+    # on the object, so its signals never overwrite another instance's.
     name: str = ""
 
     def __init__(self, config):

@@ -13,6 +13,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import types
 import typing
 from typing import Any, Literal, Optional, Union
@@ -180,17 +181,39 @@ class OutputConfig:
             raise ConfigError(f"{key}.num_shards: must be >= 1, got {self.num_shards}")
 
 
+_LABEL = re.compile(r"[a-z0-9_]+")
+
+
+def split_stage_key(key: str) -> tuple[str, str]:
+    """A stage key of ``stages:`` as ``(base, full name)``: ``gopher_quality/books`` is an
+    instance of the registered stage ``gopher_quality`` labelled ``books``.
+
+    The base name finds the registered stage (its config class, its code); the full name
+    is what the run reports: drop and error records, counters, the step label and the
+    signals key on documents, so two instances of one stage never mix their figures."""
+    base, sep, label = key.partition("/")
+    if sep and not _LABEL.fullmatch(label):
+        raise ConfigError(f"stages.{key}: an instance label (after '/') must match [a-z0-9_]+, got {label!r}")
+    return base, key
+
+
 @dataclasses.dataclass
 class StageConfig:
-    """One entry of ``stages:``: the registered stage name and its validated parameters.
+    """One entry of ``stages:``: the stage key, its validated parameters and sources.
 
-    ``applies_to`` (a key every stage accepts beside its own parameters) lists the
-    document sources the stage runs on; documents of other sources pass it untouched
-    and uncounted. None: every source."""
+    ``name`` is the full name, the registered stage or an instance of it
+    (``base/label``, see :func:`split_stage_key`). ``applies_to`` (a key every stage
+    accepts beside its own parameters) lists the document sources the stage runs on;
+    documents of other sources pass it untouched and uncounted. None: every source."""
 
     name: str
     params: Any
     applies_to: Optional[list[str]] = None
+
+    @property
+    def base(self) -> str:
+        """The registered stage this entry runs."""
+        return split_stage_key(self.name)[0]
 
 
 @dataclasses.dataclass
@@ -224,11 +247,18 @@ def parse_stages(data: Any) -> list[StageConfig]:
         if not isinstance(entry, dict) or len(entry) != 1:
             raise ConfigError(f"{key}: expected a mapping with one stage name, got {entry!r}")
         ((name, params),) = entry.items()
-        spec = registry.STAGES.get(name)
+        if not isinstance(name, str):
+            raise ConfigError(f"{key}: expected a stage name, got {name!r}")
+        base, name = split_stage_key(name)
+        spec = registry.STAGES.get(base)
         if spec is None:
             raise ConfigError(
                 f"{key}.{name}: unknown stage (known: {', '.join(sorted(registry.STAGES))})"
             )
+        if base != name and not spec.per_document:
+            # A global stage writes its fixed name into drop records and document
+            # metadata (exact_duplicates, minhash_dedup, span signals): instances would mix.
+            raise ConfigError(f"{key}.{name}: global stage {base} cannot take an instance label; list it once")
         if name in seen:
             raise ConfigError(f"{key}.{name}: stage listed twice")
         seen.add(name)

@@ -63,7 +63,7 @@ def parse_config(raw, input_stages) -> RefilterConfig:
     ran = dict(input_stages) if isinstance(input_stages, dict) else dict.fromkeys(input_stages)
     filters, skipped = [], []
     for st in stages:
-        spec = registry.STAGES[st.name]
+        spec = registry.STAGES[st.base]
         if not (spec.per_document and isinstance(spec.factory, type) and issubclass(spec.factory, Filter)):
             skipped.append(st.name)
             continue
@@ -109,7 +109,7 @@ def refilter_rows(rows: Iterable[dict], stages: list[StageConfig]) -> Iterator[R
     from curate import registry
 
     filters = [
-        (st.name, registry.STAGES[st.name].factory(st.params), None if st.applies_to is None else set(st.applies_to))
+        (st.name, registry.STAGES[st.base].factory(st.params), None if st.applies_to is None else set(st.applies_to))
         for st in stages
     ]
     for row in rows:

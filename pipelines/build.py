@@ -21,8 +21,8 @@ HTML_KINDS = {"warc", "arc"}
 
 def check_stages(cfg: PipelineConfig) -> None:
     """Checks that need the whole config (each part was validated on its own)."""
-    names = [s.name for s in cfg.stages]
-    if any(i.kind in HTML_KINDS for i in cfg.inputs) and "extract" not in names:
+    bases = [s.base for s in cfg.stages]
+    if any(i.kind in HTML_KINDS for i in cfg.inputs) and "extract" not in bases:
         raise ConfigError("stages: inputs of kind warc/arc need the 'extract' stage")
     sources = {i.name for i in cfg.inputs}
     for s in cfg.stages:
@@ -31,7 +31,7 @@ def check_stages(cfg: PipelineConfig) -> None:
             raise ConfigError(
                 f"stages.{s.name}.applies_to: no input has source {unknown[0]!r} (inputs: {', '.join(sorted(sources))})"
             )
-        if s.name == "token_dedup" and s.params.model is None:
+        if s.base == "token_dedup" and s.params.model is None:
             # Token spans are found with the run's own tokenizer unless told otherwise.
             if cfg.tokenizer.model is None:
                 raise ConfigError(
@@ -39,7 +39,7 @@ def check_stages(cfg: PipelineConfig) -> None:
                     "(the trained model does not exist yet when token_dedup runs)"
                 )
             s.params.model = cfg.tokenizer.model
-        if not registry.STAGES[s.name].per_document and s.name not in GLOBAL_TRANSFORMS:
+        if not registry.STAGES[s.base].per_document and s.base not in GLOBAL_TRANSFORMS:
             raise ConfigError(f"stages.{s.name}: no Beam transform registered for this global stage")
 
 
@@ -54,7 +54,7 @@ def build(p: beam.Pipeline, cfg: PipelineConfig, out_dir: str, tokenizer_proto) 
     rejected = [r.rejected for r in reads]
     errors = [r.errors for r in reads]
     for stage in cfg.stages:
-        spec = registry.STAGES[stage.name]
+        spec = registry.STAGES[stage.base]
         if spec.per_document:
             res = apply_doc_stage(docs, stage.name, stage.params, stage.applies_to)
         else:

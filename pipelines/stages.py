@@ -19,6 +19,7 @@ import typing
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from curate.config import split_stage_key
 from curate.document import Drop, ErrorRecord, Rejected
 from pipelines.counters import NAMESPACE, dropped_name, error_name, input_name, kept_name, language_name, stat_name
 
@@ -97,6 +98,9 @@ def error_output(doc, stage: str, exc: Exception):
 class ApplyDocStage(beam.DoFn):
     """Runs one per-document stage; drops and errors go to tagged outputs, counted.
 
+    ``stage_name`` is the stage's full name (``base/label`` for an instance): drops,
+    errors, statistics and the signals the stage stores all carry it.
+
     With ``applies_to`` (a list of sources), documents of other sources pass through
     untouched and uncounted: prose filters skip code, code filters skip prose.
     Statistics the stage adds (:meth:`curate.base.DocStage.add_stat`) become counters
@@ -112,8 +116,9 @@ class ApplyDocStage(beam.DoFn):
         import curate.builtin  # noqa: F401
         from curate import registry
 
-        spec = registry.STAGES[self.stage_name]
-        self.stage = spec.factory(self.params)
+        base, name = split_stage_key(self.stage_name)
+        self.stage = registry.STAGES[base].factory(self.params)
+        self.stage.name = name  # an instance (base/label) stores its signals under its own name
         self.stage.setup()
 
     def process(self, doc):
