@@ -173,7 +173,7 @@ def test_all_sources_config_end_to_end(tmp_path, monkeypatch):
     monkeypatch.chdir(REPO)  # the config's paths are relative to the repository root
     out = str(tmp_path / "out")
     manifest = cli.run_pipeline(config.load("configs/all-sources.yaml"), out, [], quiet=True)
-    check_output(out, manifest)
+    rows = check_output(out, manifest)
     by_source = manifest["counts"]["by_source"]
     assert set(by_source) == {"web", "web_wet", "books", "conversations", "conversations_flat", "code"}
     assert all(s["input"] > 0 for s in by_source.values())
@@ -183,3 +183,8 @@ def test_all_sources_config_end_to_end(tmp_path, monkeypatch):
     assert not any(k.startswith(("gopher_quality:", "language_id:")) for k in by_source["code"]["dropped"])
     assert not any(k.startswith("gopher_quality:") for k in by_source["conversations"]["dropped"])
     assert by_source["books"]["input"] == 13
+    # Books have their own gopher_quality instance (alpha-word ratio 0.7, not the web's 0.8):
+    # its signals are stored under its own name, and the Gutenberg chapters pass it.
+    assert not any(k.startswith("gopher_quality") for k in by_source["books"]["dropped"])
+    book_signals = [json.loads(r["metadata"])["signals"] for r in rows if r["source"] == "books"]
+    assert book_signals and all("gopher_quality/books" in s and "gopher_quality" not in s for s in book_signals)
