@@ -20,11 +20,10 @@ from curate.document import Document
 from curate.filters.gopher import GopherQualityConfig
 from curate.redact import CodeRedactConfig
 from pipelines import build as build_mod
-from pipelines import cli
 from pipelines.counters import NAMESPACE, balanced, counts_from_counters
 from pipelines.refilter import refilter
 from pipelines.stages import ApplyDocStage, apply_doc_stage, apply_global_stage
-from tests.pipeline_helpers import check_output
+from tests.pipeline_helpers import check_output, run_config
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -182,8 +181,7 @@ def instances_run(tmp_path_factory):
         inputs.append({"kind": "jsonl", "name": source, "paths": [str(path)], "options": {"id_field": "id"}})
     raw = {"inputs": inputs, "stages": INSTANCES, "tokenizer": {"model": str(model)},
            "output": {"num_shards": 1, "write_rejected": True}}
-    out = str(base / "run")
-    return base, out, cli.run_pipeline(config.parse(raw), out, [], quiet=True)
+    return (base, *run_config(raw, base))
 
 
 def test_instances_in_a_run_and_a_refilter_of_one_instance(instances_run):
