@@ -17,6 +17,7 @@ import dataclasses
 import gzip
 import os
 import re
+import zlib
 from typing import IO, Iterator, Optional, Union
 
 from warcio.archiveiterator import ArchiveIterator
@@ -34,6 +35,17 @@ class WarcConfig:
     content_types: list[str] = dataclasses.field(
         default_factory=lambda: ["text/html", "application/xhtml+xml"]
     )
+
+
+@dataclasses.dataclass
+class WarcReadConfig(WarcConfig):
+    # > 0: read one per-record-gzipped file in ranges of this many compressed bytes, in
+    # parallel (see read_warc_range); 0: each file is read whole by one worker.
+    split_bytes: int = 0
+
+    def __post_init__(self):
+        if self.split_bytes < 0:
+            raise ValueError(f"split_bytes must be >= 0, got {self.split_bytes}")
 
 
 # WHATWG encoding aliases that matter in practice: pages labelled with the narrow
@@ -116,35 +128,164 @@ def _media_type(content_type: Optional[str]) -> str:
     return (content_type or "").split(";")[0].strip().lower()
 
 
-@register_reader("warc", WarcConfig, default_source="web")
+@register_reader("warc", WarcReadConfig, default_source="web")
 def read_warc(path: str, fileobj: IO[bytes], source: str, config: WarcConfig) -> Iterator[Item]:
     """Read one WARC (or WARC.gz) stream. See the module docstring for what it yields."""
+    for _, item in _read_members(path, fileobj, source, config, base=0):
+        yield item
+
+
+def _read_members(path: str, fileobj: IO[bytes], source: str, config: WarcConfig, base: int) -> Iterator[tuple[Optional[int], Item]]:
+    """``(position, item)`` for every record of ``fileobj``, which starts at byte ``base`` of
+    the file (offsets in provenance and errors are the file's). ``position`` is the record's
+    offset, the start of an unreadable tail, or None for an error that follows the record
+    before it."""
     emitted = 0
     it = ArchiveIterator(fileobj, check_digests=False)
-    for item in _read_stream(it, path, source, config):
+    for item in _read_stream(it, path, source, config, base=base):
         if _needs_whole_file_gunzip(item) and fileobj.seekable():
             # gzipped as one member instead of one per record: warcio refuses to go on,
             # so read it again through a gunzipping stream and skip what was yielded.
             fileobj.seek(0)
             stream = gzip.GzipFile(fileobj=fileobj, mode="rb")
-            for i, again in enumerate(_read_stream(ArchiveIterator(stream, check_digests=False), path, source, config)):
+            for i, again in enumerate(_read_stream(ArchiveIterator(stream, check_digests=False), path, source, config, base=base)):
                 if i >= emitted:
-                    yield again
+                    yield None, again
             return
         emitted += 1
-        yield item
+        # it.offset is still this record's start; an error of the stream itself follows
+        # the record before it.
+        stream_error = isinstance(item, ErrorRecord) and item.doc_id is None
+        yield (None if stream_error else base + it.offset), item
     tail = _unread_tail(fileobj, it.offset)
     if tail:
         # warcio ends quietly when the last gzip member is cut short: the records in
         # it would vanish without a trace.
-        yield ErrorRecord(
+        end = base + it.offset
+        yield end, ErrorRecord(
             input_file=path,
-            locator=f"offset:{it.offset}",
+            locator=f"offset:{end}",
             stage="read",
-            message=f"{tail} bytes after offset {it.offset} could not be read as WARC records "
+            message=f"{tail} bytes after offset {end} could not be read as WARC records "
             f"(truncated or corrupt gzip member)",
             source=source,
         )
+
+
+# --- Reading one per-record-gzipped WARC in byte ranges -------------------------------
+# A range [start, stop) of compressed bytes owns the gzip members that start in it: it
+# reads from its first member start up to the first member start at or after ``stop``
+# (where the next range begins), so the ranges tile the file and every record, skipped
+# record and error is read by exactly one range, whatever the split points.
+
+_GZIP_MAGIC = b"\x1f\x8b\x08"
+_SCAN_BLOCK = 1 << 20
+
+
+def _is_member_start(fileobj: IO[bytes], pos: int, size: int) -> bool:
+    """Does a gzip member holding a WARC record start at ``pos``? The magic bytes also occur
+    inside compressed data: a real member decompresses to ``WARC/``. A member cut short
+    by the end of the file counts when what it yields is a prefix of ``WARC/`` (the
+    reader then reports it as the unreadable tail)."""
+    fileobj.seek(pos)
+    z = zlib.decompressobj(wbits=31)
+    out = b""
+    while len(out) < 5:
+        chunk = fileobj.read(4096)
+        if not chunk:
+            return b"WARC/".startswith(out)
+        try:
+            out += z.decompress(chunk, 5 - len(out))
+        except zlib.error:
+            return False
+        if z.eof or z.unconsumed_tail:
+            break
+    return out[:5] == b"WARC/"
+
+
+def next_member_start(fileobj: IO[bytes], pos: int, size: int) -> int:
+    """The first member start at or after ``pos``, or ``size`` when there is none."""
+    while pos < size:
+        fileobj.seek(pos)
+        block = fileobj.read(_SCAN_BLOCK + len(_GZIP_MAGIC) - 1)
+        i = block.find(_GZIP_MAGIC)
+        while i != -1:
+            if _is_member_start(fileobj, pos + i, size):
+                return pos + i
+            i = block.find(_GZIP_MAGIC, i + 1)
+        pos += _SCAN_BLOCK
+    return size
+
+
+def splits_by_member(fileobj: IO[bytes], size: int, probe_bytes: int) -> bool:
+    """Is this a WARC gzipped per record, so that it can be read in ranges? False for an
+    uncompressed WARC and for one gzip member over the whole file (or a first member
+    longer than ``probe_bytes``): those are read whole."""
+    if size == 0 or not _is_member_start(fileobj, 0, size):
+        return False
+    fileobj.seek(0)
+    z = zlib.decompressobj(wbits=31)
+    read = 0
+    while not z.eof and read < probe_bytes:
+        chunk = fileobj.read(min(1 << 16, probe_bytes - read))
+        if not chunk:
+            return False
+        read += len(chunk)
+        try:
+            while chunk and not z.eof:
+                z.decompress(chunk, 1 << 16)
+                chunk = z.unconsumed_tail
+        except zlib.error:
+            return False
+    if not z.eof:
+        return False
+    end = read - len(z.unused_data)
+    return end < size and _is_member_start(fileobj, end, size)
+
+
+class _Window:
+    """Bytes [start, stop) of a seekable file as a seekable file of its own."""
+
+    def __init__(self, fileobj: IO[bytes], start: int, stop: int):
+        self.f, self.start, self.stop, self.pos = fileobj, start, stop, 0
+
+    def read(self, n: int = -1) -> bytes:
+        left = self.stop - self.start - self.pos
+        n = left if n is None or n < 0 else min(n, left)
+        if n <= 0:
+            return b""
+        self.f.seek(self.start + self.pos)
+        data = self.f.read(n)
+        self.pos += len(data)
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self.pos, 2: self.stop - self.start}[whence]
+        self.pos = max(0, base + pos)
+        return self.pos
+
+
+def read_warc_range(
+    path: str, fileobj: IO[bytes], source: str, config: WarcConfig, start: int, stop: int, size: int
+) -> Iterator[tuple[Optional[int], Item]]:
+    """``(position, item)`` for the gzip members of a per-record-gzipped WARC (see
+    :func:`splits_by_member`) that start in bytes [start, stop) of the file, in file order;
+    the items are exactly those :func:`read_warc` yields for these records. ``position``:
+    see ``_read_members`` (a Beam reader claims it before emitting the item)."""
+    first = next_member_start(fileobj, start, size)
+    if first >= stop:
+        return
+    end = next_member_start(fileobj, stop, size) if stop < size else size
+    yield from _read_members(path, _Window(fileobj, first, end), source, config, base=first)
 
 
 def _unread_tail(fileobj: IO[bytes], end: int) -> int:
@@ -162,12 +303,12 @@ def _needs_whole_file_gunzip(item) -> bool:
     return isinstance(item, ErrorRecord) and "non-chunked gzip" in item.message
 
 
-def _read_stream(it: ArchiveIterator, path: str, source: str, config: WarcConfig) -> Iterator[Item]:
+def _read_stream(it: ArchiveIterator, path: str, source: str, config: WarcConfig, base: int = 0) -> Iterator[Item]:
     name = os.path.basename(path)
-    offset = 0
+    offset = base
     try:
         for record in it:
-            offset = it.offset  # start of this record (get_record_offset() would consume it)
+            offset = base + it.offset  # start of this record (get_record_offset() would consume it)
             yield _read_record(record, path, name, offset, source, config)
     except Exception as e:  # the stream broke off: what came before stands
         first_line = next((ln.strip() for ln in str(e).splitlines() if ln.strip()), "")
