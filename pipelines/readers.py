@@ -6,6 +6,7 @@ from __future__ import annotations
 import apache_beam as beam
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
 
 from curate.config import InputConfig
 from curate.document import Document, ErrorRecord, Rejected
@@ -14,6 +15,10 @@ from pipelines.stages import ERRORS, REJECTED, StageResult, count_error, count_i
 # kind -> factory(InputConfig) -> PTransform(PBegin -> StageResult), for readers that
 # must group across files (for example flat conversation messages by tree id).
 READ_TRANSFORMS: dict = {}
+
+
+def _open(readable_file):
+    return readable_file.open(compression_type=CompressionTypes.UNCOMPRESSED)
 
 
 class ReadFile(beam.DoFn):
@@ -31,7 +36,7 @@ class ReadFile(beam.DoFn):
     def process(self, readable_file):
         path = readable_file.metadata.path
         try:
-            with readable_file.open(compression_type=CompressionTypes.UNCOMPRESSED) as f:
+            with _open(readable_file) as f:
                 for item in self.read_file(path, f, self.source, self.options):
                     yield from self._route(item)
         except Exception as e:  # the reader itself failed: one error for the file, the run goes on
@@ -56,6 +61,75 @@ def route(item, kind: str):
     raise TypeError(f"reader {kind} yielded {type(item).__name__}")
 
 
+# One restriction for a file read whole (uncompressed, one gzip member over the whole file,
+# or split_bytes off): claiming its only offset 0 owns the file, and it cannot be split.
+_WHOLE_FILE = OffsetRange(0, 1)
+
+
+class ReadWarcRanges(ReadFile, beam.transforms.core.RestrictionProvider):
+    """ReadFile for WARC.gz with ``split_bytes``: a splittable DoFn (its own restriction
+    provider), so that one big file is read by many workers. The restriction is an offset
+    range of the file's compressed bytes, cut into ``split_bytes`` pieces; each piece reads
+    the gzip members that start in it (curate.readers.warc.read_warc_range) and claims each
+    record's offset before emitting it, so a dynamic split hands the rest of a piece to
+    another worker and no record is read twice or lost."""
+
+    def __init__(self, source: str, options):
+        super().__init__("warc", source, options)
+        self.split_bytes = options.split_bytes
+
+    def initial_restriction(self, readable_file):
+        from curate.readers.warc import splits_by_member
+
+        size = readable_file.metadata.size_in_bytes
+        try:
+            # Uncompressed WARC and one gzip member over the whole file have no record
+            # boundaries to cut at: read them whole (splits_by_member says which).
+            with _open(readable_file) as f:
+                split = size > self.split_bytes and splits_by_member(f, size, self.split_bytes)
+        except Exception:  # unreadable: the whole-file read reports it as the file's error
+            split = False
+        return OffsetRange(0, size) if split else _WHOLE_FILE
+
+    def create_tracker(self, restriction):
+        return OffsetRestrictionTracker(restriction)
+
+    def split(self, readable_file, restriction):
+        if restriction == _WHOLE_FILE:
+            yield restriction
+        else:
+            yield from restriction.split(self.split_bytes)
+
+    def restriction_size(self, readable_file, restriction):
+        return restriction.size()
+
+    def process(self, readable_file, tracker=beam.DoFn.RestrictionParam()):
+        from curate.readers.warc import read_warc_range
+
+        restriction = tracker.current_restriction()
+        if restriction == _WHOLE_FILE:
+            if tracker.try_claim(0):
+                yield from super().process(readable_file)
+            return
+        path = readable_file.metadata.path
+        size = readable_file.metadata.size_in_bytes
+        last_claimed = -1
+        try:
+            with _open(readable_file) as f:
+                for position, item in read_warc_range(path, f, self.source, self.options, restriction.start, restriction.stop, size):
+                    # An error without a position of its own follows the record before it.
+                    if position is not None and position > last_claimed:
+                        if not tracker.try_claim(position):
+                            return
+                        last_claimed = position
+                    yield from self._route(item)
+        except Exception as e:  # this range failed: one error for it, the run goes on
+            yield from self._route(
+                ErrorRecord(path, f"bytes:{restriction.start}-{restriction.stop}", "read", f"{type(e).__name__}: {e}", self.source)
+            )
+        tracker.try_claim(restriction.stop)  # done: the rest of the range holds no member start
+
+
 def matched_files(pbegin, paths):
     """The files matching ``paths`` (globs, gs:// patterns) as ReadableFiles, spread."""
     return (
@@ -76,7 +150,12 @@ class ReadInput(beam.PTransform):
         self.inp = inp
 
     def expand(self, pbegin):
-        res = matched_files(pbegin, self.inp.paths) | "read" >> beam.ParDo(ReadFile(self.inp.kind, self.inp.name, self.inp.options)).with_outputs(
+        split_bytes = getattr(self.inp.options, "split_bytes", 0) if self.inp.kind == "warc" else 0
+        if split_bytes:
+            dofn = ReadWarcRanges(self.inp.name, self.inp.options)
+        else:
+            dofn = ReadFile(self.inp.kind, self.inp.name, self.inp.options)
+        res = matched_files(pbegin, self.inp.paths) | "read" >> beam.ParDo(dofn).with_outputs(
             REJECTED, ERRORS, main="docs"
         )
         return StageResult(res.docs, res[REJECTED], res[ERRORS])

@@ -24,6 +24,17 @@ def real_runs(tmp_path_factory):
     return out1, out2, cli.run_pipeline(cfg, out1, []), cli.run_pipeline(cfg, out2, [])
 
 
+@pytest.fixture(scope="module")
+def split_run(real_runs, tmp_path_factory):
+    """The same run with every per-record-gzipped WARC read in 8 KB ranges (many per file)."""
+    raw = config.load("configs/web.yaml", check_paths=False).raw
+    raw["inputs"][0]["paths"] = [os.path.join(str(shared_path("warc")), "*.warc.gz")]
+    raw["inputs"][0].setdefault("options", {})["split_bytes"] = 8192
+    raw["output"]["num_shards"] = 2
+    out = str(tmp_path_factory.mktemp("split") / "out")
+    return out, cli.run_pipeline(config.parse(raw), out, [])
+
+
 def test_real_warcs_accounting_and_round_trip(real_runs):
     out1, _, m, _ = real_runs
     rows = check_output(out1, m)
@@ -48,3 +59,13 @@ def test_real_run_is_deterministic(real_runs):
     out1, out2, m1, m2 = real_runs
     assert shard_hashes(out1) == shard_hashes(out2)
     assert m1["counts"] == m2["counts"]
+
+
+def test_split_reading_gives_the_same_output_as_whole_files(real_runs, split_run):
+    out1, _, m1, _ = real_runs
+    out, m = split_run
+    check_output(out, m)
+    assert m["counts"] == m1["counts"]
+    assert shard_hashes(out) == shard_hashes(out1)
+    errors = [open(os.path.join(o, "errors", "errors-00000-of-00001.jsonl")).read() for o in (out1, out)]
+    assert errors[0] == errors[1]

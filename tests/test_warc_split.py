@@ -8,6 +8,7 @@ import pytest
 
 from curate.document import ErrorRecord
 from curate.readers.warc import WarcConfig, next_member_start, read_warc, read_warc_range, splits_by_member
+from tests.conftest import shared_path
 from tests.warc_fixtures import html_page, other, response, warc_bytes
 
 PAGE = html_page("Hi", ["Hello there, friend."] * 20).encode()
@@ -105,3 +106,25 @@ def test_uncompressed_and_whole_file_gzip_are_not_split():
     assert splits_by_member(io.BytesIO(data), len(data), 1 << 20)
     # a first member longer than the probe: read whole rather than scan a giant member
     assert not splits_by_member(io.BytesIO(data), len(data), 10)
+
+
+def test_real_warcs_read_in_ranges_match_the_whole_file_reader():
+    for path in sorted(shared_path("warc").glob("*.warc.gz")):
+        data = path.read_bytes()
+        expected = list(read_warc(str(path), io.BytesIO(data), "web", WarcConfig()))
+        if not splits_by_member(io.BytesIO(data), len(data), 1 << 20):
+            continue  # read whole (one gzip member over the file)
+        for chunk in (4096, 50_000, len(data)):
+            bounds = sorted(set(range(0, len(data), chunk)) | {len(data)})
+            f = io.BytesIO(data)
+            got = [i for a, b in zip(bounds, bounds[1:]) for _, i in read_warc_range(str(path), f, "web", WarcConfig(), a, b, len(data))]
+            assert got == expected, (path.name, chunk)
+
+
+def test_split_bytes_option_is_validated():
+    from curate.config import ConfigError, build
+    from curate.readers.warc import WarcReadConfig
+
+    assert build(WarcReadConfig, {"split_bytes": 16777216}, "inputs[0].options").split_bytes == 16777216
+    with pytest.raises(ConfigError, match=r"inputs\[0\]\.options\.split_bytes"):
+        build(WarcReadConfig, {"split_bytes": -1}, "inputs[0].options")

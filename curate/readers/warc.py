@@ -22,6 +22,7 @@ from typing import IO, Iterator, Optional, Union
 
 from warcio.archiveiterator import ArchiveIterator
 
+from curate.config import ConfigError
 from curate.document import Document, ErrorRecord, Rejected, make_id
 from curate.registry import register_reader
 
@@ -43,9 +44,9 @@ class WarcReadConfig(WarcConfig):
     # parallel (see read_warc_range); 0: each file is read whole by one worker.
     split_bytes: int = 0
 
-    def __post_init__(self):
+    def validate(self, key: str) -> None:
         if self.split_bytes < 0:
-            raise ValueError(f"split_bytes must be >= 0, got {self.split_bytes}")
+            raise ConfigError(f"{key}.split_bytes: must be >= 0 (0 reads each file whole), got {self.split_bytes}")
 
 
 # WHATWG encoding aliases that matter in practice: pages labelled with the narrow
