@@ -128,3 +128,19 @@ def test_split_bytes_option_is_validated():
     assert build(WarcReadConfig, {"split_bytes": 16777216}, "inputs[0].options").split_bytes == 16777216
     with pytest.raises(ConfigError, match=r"inputs\[0\]\.options\.split_bytes"):
         build(WarcReadConfig, {"split_bytes": -1}, "inputs[0].options")
+
+
+def test_damage_mid_file_is_reported_and_later_ranges_still_read():
+    # The one documented difference (why split_bytes is off by default): read whole, reading
+    # stops at the damage; read in ranges, the ranges after the damaged one go on.
+    data = warc_bytes(RECORDS)
+    starts = member_starts(data)
+    bad = data[: starts[5] + 20] + b"\x00garbage" * 5 + data[starts[5] + 60 :]
+    expected = whole(bad)
+    before = [i for i in expected if not isinstance(i, ErrorRecord)]
+    assert len(before) == 5 and isinstance(expected[-1], ErrorRecord)
+    assert in_ranges(bad, [0, len(bad)]) == expected
+    for chunk in (200, 1000):
+        got = in_ranges(bad, sorted(set(range(0, len(bad), chunk)) | {len(bad)}))
+        assert got[:5] == before and any(isinstance(i, ErrorRecord) for i in got)
+        assert whole(data)[-1] in got  # the last record, far after the damage, is read
