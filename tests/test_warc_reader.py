@@ -105,3 +105,22 @@ def test_last_gzip_member_cut_short_is_reported_not_lost():
     assert [type(i).__name__ for i in items] == ["Document", "Document", "ErrorRecord"]
     assert "could not be read" in items[2].message
     assert [type(i).__name__ for i in read(data)] == ["Document"] * 3  # an intact file: no error
+
+
+@pytest.mark.parametrize("what", ["png", "404", "http_headers"])
+def test_truncated_skipped_record_is_an_error_not_a_drop(what):
+    page = html_page("Hi", ["Hello there, friend."] * 50).encode()
+    if what == "png":
+        last = response("http://a.org/logo.png", b"\x89PNG" + b"x" * 2000, content_type="image/png")
+    elif what == "404":
+        last = response("http://a.org/gone", page, status="404 Not Found")
+    else:
+        last = response("http://a.org/2", page)
+    raw = warc_bytes([response("http://a.org/0", page), last], compress=False)
+    first = len(warc_bytes([response("http://a.org/0", page)], compress=False))
+    # keep only the first bytes of the last record: inside its payload, or (for
+    # http_headers) inside its HTTP headers
+    cut = first + (raw[first:].index(b"Content-Type:") + 15 if what == "http_headers" else 700)
+    items = read(raw[:cut])
+    assert [type(i).__name__ for i in items] == ["Document", "ErrorRecord"]
+    assert "truncated" in items[1].message

@@ -335,10 +335,27 @@ def _read_record(record, path: str, name: str, offset: int, source: str, config:
     }
     doc_id = make_id(source, name, record_id)
 
-    def skip(reason: str, **details) -> Rejected:
+    def truncated() -> Optional[ErrorRecord]:
+        # After the payload is read: bytes the record declared but the file lacks.
+        remaining = getattr(record.raw_stream, "limit", 0)
+        if not remaining:
+            return None
+        return ErrorRecord(
+            input_file=path,
+            locator=record_id,
+            stage="read",
+            message=f"truncated record at offset {offset}: {remaining} bytes of the declared "
+            f"Content-Length are missing",
+            source=source,
+            doc_id=doc_id,
+        )
+
+    def skip(reason: str, **details) -> Union[Rejected, ErrorRecord]:
         # Skipped records carry no text: only their identity, for the rejected/ output.
-        record.content_stream().read()  # drain, so truncation is still noticed below
-        return Rejected(Document(doc_id, "", source, provenance), "read", reason, details)
+        # A truncated record is an error whatever it holds: a cut inside the HTTP
+        # headers can make a page look like another content type.
+        record.content_stream().read()
+        return truncated() or Rejected(Document(doc_id, "", source, provenance), "read", reason, details)
 
     if record.rec_type != "response":
         return skip(f"record_{record.rec_type or 'unknown'}")
@@ -360,17 +377,9 @@ def _read_record(record, path: str, name: str, offset: int, source: str, config:
     body = record.content_stream().read(config.max_body_bytes + 1)
     if len(body) > config.max_body_bytes:
         return skip("too_large", max_body_bytes=config.max_body_bytes)
-    remaining = getattr(record.raw_stream, "limit", 0)
-    if remaining:
-        return ErrorRecord(
-            input_file=path,
-            locator=record_id,
-            stage="read",
-            message=f"truncated record at offset {offset}: {remaining} bytes of the declared "
-            f"Content-Length are missing",
-            source=source,
-            doc_id=doc_id,
-        )
+    err = truncated()
+    if err is not None:
+        return err
     html, charset, replaced = decode_html(body, content_type)
     provenance["charset"] = charset
     if replaced:
