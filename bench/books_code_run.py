@@ -62,7 +62,7 @@ def main() -> None:
         with open(cfg_path, "w") as f:
             json.dump(raw, f)
         out = args.out or os.path.join(tmp, "out")
-        m = cli.run_pipeline(config.load(cfg_path), out, ["--runner=FnApiRunner"], quiet=True)
+        m = cli.run_pipeline(config.load(cfg_path), out, ["--runner=FnApiRunner"])
     c = m["counts"]
     print(f"wall time {m['_wall_time_s']:.1f} s; peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB;"
           f" balanced={m['balanced']}; tokens {m['totals'].get('tokens', 'n/a')}")

@@ -226,8 +226,13 @@ class PipelineConfig:
 
     @property
     def config_hash(self) -> str:
-        blob = json.dumps(self.raw, sort_keys=True, separators=(",", ":")).encode()
-        return hashlib.sha256(blob).hexdigest()
+        return hash_config(self.raw)
+
+
+def hash_config(raw: dict) -> str:
+    """sha256 of the config as canonical JSON (key order and layout do not matter)."""
+    blob = json.dumps(raw, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()
 
 
 _TOP_KEYS = ("inputs", "stages", "tokenizer", "output")

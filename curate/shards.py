@@ -124,5 +124,14 @@ def parquet_bytes(rows: Iterable[dict], schema: pa.Schema, compression: str = "z
     return buf.getvalue()
 
 
+ERRORS_FILE = "errors/errors-00000-of-00001.jsonl"
+
+
+def errors_jsonl(errors) -> bytes:
+    """Error records as JSON lines, sorted, so the file does not depend on arrival order."""
+    lines = sorted(to_json(e.to_dict()) for e in errors)
+    return "".join(line + "\n" for line in lines).encode("utf-8")
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()

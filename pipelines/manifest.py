@@ -9,7 +9,11 @@ from curate import __version__
 from curate import io as cio
 from curate import tokenize as tok
 from pipelines.counters import balanced, counts_from_counters
-from pipelines.output import SHARD_INDEX_FILE, TOKENIZER_FILE
+
+# The output directory's files besides the shards (this module imports no Beam, so
+# the Beam-free refilter can use it).
+TOKENIZER_FILE = "tokenizer/spm.model"  # a tokenizer trained during the run
+SHARD_INDEX_FILE = "_shard_index.json"  # the writers' shard list, until the manifest holds it
 
 
 def build_manifest(cfg, out_dir: str, counter_values: dict, tokenizer_proto, tokenizer_path) -> dict:
@@ -29,15 +33,24 @@ def build_manifest(cfg, out_dir: str, counter_values: dict, tokenizer_proto, tok
         "config_hash": cfg.config_hash,
         "tokenizer": tokenizer,
         "shards": shards,
-        "totals": {
-            "shards": len(shards),
-            "rows": sum(s["rows"] for s in shards),
-            "tokens": sum(s["tokens"] for s in shards),
-            "bytes": sum(s["bytes"] for s in shards),
-        },
+        "totals": shard_totals(shards),
         "counts": counts,
-        "balanced": balanced(counts),
+        "balanced": accounting_holds(counts, shards),
     }
+
+
+def shard_totals(shards: list[dict]) -> dict:
+    return {
+        "shards": len(shards),
+        "rows": sum(s["rows"] for s in shards),
+        "tokens": sum(s["tokens"] for s in shards),
+        "bytes": sum(s["bytes"] for s in shards),
+    }
+
+
+def accounting_holds(counts: dict, shards: list[dict]) -> bool:
+    """The identity, and the kept counter agreeing with the rows actually written."""
+    return balanced(counts) and counts["kept"] == sum(s["rows"] for s in shards)
 
 
 def write_manifest(out_dir: str, manifest: dict) -> None:

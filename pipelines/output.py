@@ -15,8 +15,7 @@ from curate.config import TokenizerConfig
 from curate.document import Rejected
 from pipelines.stages import error_output, ERRORS, REJECTED, StageResult, count_kept, rejected_output
 
-TOKENIZER_FILE = "tokenizer/spm.model"
-SHARD_INDEX_FILE = "_shard_index.json"
+from pipelines.manifest import SHARD_INDEX_FILE, TOKENIZER_FILE
 
 
 def _train_tokenizer(sample, cfg, out_dir: str) -> bytes:
@@ -72,18 +71,17 @@ def tokenize(docs, cfg: TokenizerConfig, model_proto, out_dir: str, num_shards: 
 
 
 class _WriteShard(beam.DoFn):
-    def __init__(self, out_dir, subdir, num_shards, schema_name, compression, count_rows_as_kept):
+    def __init__(self, out_dir, subdir, num_shards, compression, count_rows_as_kept):
         self.out_dir = out_dir
-        self.subdir = subdir
+        self.subdir = subdir  # "shards" or "rejected": also decides the schema
         self.num_shards = num_shards
-        self.schema_name = schema_name
         self.compression = compression
         self.count_rows_as_kept = count_rows_as_kept
 
     def process(self, element):
         index, grouped = element
         rows = list(grouped["rows"])
-        schema = S.SHARD_SCHEMA if self.schema_name == "shards" else S.REJECTED_SCHEMA
+        schema = S.SHARD_SCHEMA if self.subdir == "shards" else S.REJECTED_SCHEMA
         data = S.parquet_bytes(rows, schema, self.compression)
         rel = f"{self.subdir}/{S.shard_name('part', index, self.num_shards)}"
         cio.write_bytes(cio.join(self.out_dir, rel), data)
@@ -107,15 +105,12 @@ def write_sharded(keyed_rows, out_dir: str, subdir: str, num_shards: int, compre
     return (
         {"rows": keyed_rows, "index": all_keys}
         | f"{label}:group" >> beam.CoGroupByKey()
-        | f"{label}:write" >> beam.ParDo(_WriteShard(out_dir, subdir, num_shards, subdir, compression, kept))
+        | f"{label}:write" >> beam.ParDo(_WriteShard(out_dir, subdir, num_shards, compression, kept))
     )
 
 
 def _write_errors(errors, out_dir: str):
-    lines = sorted(S.to_json(e.to_dict()) for e in errors)
-    data = "".join(line + "\n" for line in lines).encode("utf-8")
-    cio.write_bytes(cio.join(out_dir, "errors", "errors-00000-of-00001.jsonl"), data)
-    return len(lines)
+    cio.write_bytes(cio.join(out_dir, S.ERRORS_FILE), S.errors_jsonl(errors))
 
 
 def _write_shard_index(infos, out_dir: str):

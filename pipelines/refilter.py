@@ -12,7 +12,6 @@ Beam-free: one pass on one process, one shard in memory at a time.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -22,9 +21,10 @@ import pyarrow.parquet as pq
 
 from curate import io as cio
 from curate import shards as S
+from curate.config import hash_config
 from curate.refilter import RefilterError, parse_config, refilter_rows
+from pipelines.manifest import accounting_holds, shard_totals, write_manifest
 from pipelines.counters import (
-    balanced,
     counts_from_counters,
     dropped_name,
     error_name,
@@ -70,7 +70,6 @@ def refilter(input_dir: str, raw_config: dict, output_dir: str) -> dict:
     signal_stages = _signal_stages(manifest)
     cfg = parse_config(raw_config, signal_stages)
     shards_in = manifest.get("shards") or []
-    num_shards = len(shards_in)
     for name in ("shards", "rejected", "errors", "tokenizer", "manifest.json"):
         cio.remove_tree(cio.join(output_dir, name))
 
@@ -118,15 +117,13 @@ def refilter(input_dir: str, raw_config: dict, output_dir: str) -> dict:
     tokenizer = manifest.get("tokenizer") or {}
     if tokenizer.get("trained"):  # trained in that run, kept in its folder: copy it along
         cio.write_bytes(cio.join(output_dir, tokenizer["path"]), cio.read_bytes(cio.join(input_dir, tokenizer["path"])))
-    lines = sorted(S.to_json(e.to_dict()) for e in errors)
-    cio.write_bytes(cio.join(output_dir, "errors", "errors-00000-of-00001.jsonl"),
-                    "".join(line + "\n" for line in lines).encode("utf-8"))
+    cio.write_bytes(cio.join(output_dir, S.ERRORS_FILE), S.errors_jsonl(errors))
 
     counts = counts_from_counters(counters)
     new = {
         "curate_version": manifest.get("curate_version"),
         "config": cfg.raw,
-        "config_hash": _config_hash(cfg.raw),
+        "config_hash": hash_config(cfg.raw),
         "refilter_of": {
             "path": input_dir,
             "config_hash": manifest.get("config_hash"),
@@ -137,20 +134,9 @@ def refilter(input_dir: str, raw_config: dict, output_dir: str) -> dict:
         "not_reapplied": cfg.not_reapplied,
         "tokenizer": manifest.get("tokenizer"),
         "shards": shards_out,
-        "totals": {
-            "shards": num_shards,
-            "rows": sum(s["rows"] for s in shards_out),
-            "tokens": sum(s["tokens"] for s in shards_out),
-            "bytes": sum(s["bytes"] for s in shards_out),
-        },
+        "totals": shard_totals(shards_out),
         "counts": counts,
-        "balanced": balanced(counts),
+        "balanced": accounting_holds(counts, shards_out),
     }
-    cio.write_bytes(cio.join(output_dir, "manifest.json"),
-                    json.dumps(new, indent=2, ensure_ascii=False).encode("utf-8"))
+    write_manifest(output_dir, new)
     return new
-
-
-def _config_hash(raw: dict) -> str:
-    blob = json.dumps(raw, sort_keys=True, separators=(",", ":")).encode()
-    return hashlib.sha256(blob).hexdigest()

@@ -22,7 +22,7 @@ def run_config(raw: dict, directory) -> tuple[str, dict]:
     with open(cfg_path, "w") as f:
         json.dump(raw, f)
     out = os.path.join(str(directory), "out")
-    return out, cli.run_pipeline(config.load(cfg_path), out, [], quiet=True)
+    return out, cli.run_pipeline(config.load(cfg_path), out, [])
 
 
 def shard_hashes(out_dir: str) -> dict:

@@ -172,7 +172,7 @@ def test_all_sources_config_end_to_end(tmp_path, monkeypatch):
         pytest.skip(f"tokenizer model {MODEL} not installed (run python -m curate.models)")
     monkeypatch.chdir(REPO)  # the config's paths are relative to the repository root
     out = str(tmp_path / "out")
-    manifest = cli.run_pipeline(config.load("configs/all-sources.yaml"), out, [], quiet=True)
+    manifest = cli.run_pipeline(config.load("configs/all-sources.yaml"), out, [])
     rows = check_output(out, manifest)
     by_source = manifest["counts"]["by_source"]
     assert set(by_source) == {"web", "web_wet", "books", "conversations", "conversations_flat", "code"}

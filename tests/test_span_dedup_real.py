@@ -96,7 +96,7 @@ def test_pipeline_over_real_threads_keeps_each_shared_prompt_once(tmp_path):
     cwd = os.getcwd()
     os.chdir(REPO)  # the config's paths are relative to the repository root
     try:
-        manifest = cli.run_pipeline(config.load("configs/dedup-spans.yaml"), str(tmp_path), [], quiet=True)
+        manifest = cli.run_pipeline(config.load("configs/dedup-spans.yaml"), str(tmp_path), [])
     finally:
         os.chdir(cwd)
     rows = check_output(str(tmp_path), manifest)
