@@ -28,7 +28,7 @@ from curate import text as T
 from curate.base import Filter
 from curate.config import ConfigError
 from curate.document import Document, Drop
-from curate.filters.common import below, check_min
+from curate.filters.common import below, check_min, read_list
 from curate.registry import register_stage
 
 CITATION_RE = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]")
@@ -94,8 +94,7 @@ class BadWords:
 @functools.lru_cache(maxsize=8)
 def load_bad_words(path: str) -> BadWords:
     """Read a bad-words file once per process ('#' starts a comment line)."""
-    with open(path, encoding="utf-8") as f:
-        return BadWords([ln for ln in f.read().splitlines() if not ln.lstrip().startswith("#")])
+    return BadWords(read_list(path))
 
 
 def clean_lines(text: str, c: C4Config) -> tuple[str, dict]:

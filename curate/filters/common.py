@@ -65,3 +65,11 @@ def exceeds(value: float, limit: Optional[float]) -> bool:
 def below(value: float, limit: Optional[float]) -> bool:
     """True when a minimum is set and ``value`` is under it."""
     return limit is not None and value < limit
+
+
+def read_list(path: Optional[str]) -> list[str]:
+    """A list file: one entry per line, stripped; blank lines and '#' comment lines skipped."""
+    if path is None:
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [ln.strip() for ln in f if ln.strip() and not ln.lstrip().startswith("#")]

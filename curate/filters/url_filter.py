@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from curate.base import Filter
 from curate.config import ConfigError
 from curate.document import Document
+from curate.filters.common import read_list
 from curate.registry import register_stage
 
 DEFAULT_DOMAINS = (
@@ -49,13 +50,6 @@ class UrlFilterConfig:
                 raise ConfigError(f"{key}.{name}: no such file: {path}")
 
 
-def _read_list(path: Optional[str]) -> list[str]:
-    if path is None:
-        return []
-    with open(path, encoding="utf-8") as f:
-        return [ln.strip() for ln in f if ln.strip() and not ln.lstrip().startswith("#")]
-
-
 def host_of(url: str) -> str:
     """The URL's host name, lower-case, without port, credentials or trailing dot."""
     try:
@@ -69,13 +63,13 @@ def host_of(url: str) -> str:
 class UrlFilter(Filter):
     name = "url_filter"
 
-    def __init__(self, config):
-        super().__init__(config)
-        self._domains = frozenset(d.lower().strip(".") for d in [*config.domains, *_read_list(config.domains_path)])
-        self._words = frozenset(w.lower() for w in [*config.words, *_read_list(config.words_path)])
-        self._substrings = tuple(
-            _TOKEN_SPLIT.sub("", s.lower()) for s in [*config.substrings, *_read_list(config.substrings_path)]
-        )
+    def setup(self) -> None:
+        # The lists load here, not in the constructor: `curate refilter` builds filters
+        # only to call decide(), which never needs them (block lists can be millions long).
+        c = self.config
+        self._domains = frozenset(d.lower().strip(".") for d in [*c.domains, *read_list(c.domains_path)])
+        self._words = frozenset(w.lower() for w in [*c.words, *read_list(c.words_path)])
+        self._substrings = tuple(_TOKEN_SPLIT.sub("", s.lower()) for s in [*c.substrings, *read_list(c.substrings_path)])
 
     def blocked_domain(self, host: str) -> bool:
         """The host or any parent domain of it is listed (``a.b.example.com`` -> ``example.com``)."""
@@ -83,6 +77,8 @@ class UrlFilter(Filter):
         return any(".".join(labels[i:]) in self._domains for i in range(len(labels)))
 
     def score(self, doc: Document) -> dict:
+        if not hasattr(self, "_domains"):
+            self.setup()
         url = (doc.provenance.get("url") or "").strip()
         if not url:
             return {"has_url": 0, "blocked_domain": 0, "blocked_words": 0, "blocked_substrings": 0}
