@@ -124,3 +124,23 @@ def test_truncated_skipped_record_is_an_error_not_a_drop(what):
     items = read(raw[:cut])
     assert [type(i).__name__ for i in items] == ["Document", "ErrorRecord"]
     assert "truncated" in items[1].message
+
+
+def test_whole_file_gzip_cut_short_keeps_what_came_before_and_reports_the_cut():
+    page = html_page("Hi", ["Hello there, friend."] * 20).encode()
+    raw = warc_bytes([response(f"http://a.org/{i}", page) for i in range(60)], compress=False)
+    gz = gzip.compress(raw, mtime=0)
+    items = read(gz[: len(gz) // 2])
+    docs = [i for i in items if isinstance(i, Document)]
+    assert len(docs) > 1 and [d.provenance["url"] for d in docs] == [f"http://a.org/{i}" for i in range(len(docs))]
+    assert isinstance(items[-1], ErrorRecord) and len(items) == len(docs) + 1
+
+
+def test_damage_mid_file_is_reported_once():
+    page = html_page("Hi", ["Hello."]).encode()
+    data = warc_bytes([response(f"http://a.org/{i}", page) for i in range(4)])
+    one = len(warc_bytes([response("http://a.org/0", page)]))
+    damaged = data[:one] + b"\x1f\x8b\x08 not really gzip" + data[2 * one :]
+    items = read(damaged)
+    assert isinstance(items[0], Document)
+    assert sum(isinstance(i, ErrorRecord) for i in items) == 1

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
-import gzip
 import os
 import re
 import zlib
@@ -24,6 +23,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from curate.config import ConfigError
 from curate.document import Document, ErrorRecord, Rejected, make_id
+from curate.readers.common import decompressed
 from curate.registry import register_reader
 
 Item = Union[Document, Rejected, ErrorRecord]
@@ -142,13 +142,16 @@ def _read_members(path: str, fileobj: IO[bytes], source: str, config: WarcConfig
     offset, the start of an unreadable tail, or None for an error that follows the record
     before it."""
     emitted = 0
+    stream_error = False
     it = ArchiveIterator(fileobj, check_digests=False)
     for item in _read_stream(it, path, source, config, base=base):
         if _needs_whole_file_gunzip(item) and fileobj.seekable():
             # gzipped as one member instead of one per record: warcio refuses to go on,
             # so read it again through a gunzipping stream and skip what was yielded.
+            # GzipMembers, not gzip.GzipFile: a cut-short stream must end in an error
+            # record, which GzipFile (an EOFError that warcio takes for the end) loses.
             fileobj.seek(0)
-            stream = gzip.GzipFile(fileobj=fileobj, mode="rb")
+            stream = decompressed(fileobj, path, buffered=False)
             for i, again in enumerate(_read_stream(ArchiveIterator(stream, check_digests=False), path, source, config, base=base)):
                 if i >= emitted:
                     yield None, again
@@ -158,7 +161,9 @@ def _read_members(path: str, fileobj: IO[bytes], source: str, config: WarcConfig
         # the record before it.
         stream_error = isinstance(item, ErrorRecord) and item.doc_id is None
         yield (None if stream_error else base + it.offset), item
-    tail = _unread_tail(fileobj, it.offset)
+    # After a stream error the damage is reported already; otherwise look for bytes
+    # warcio did not read.
+    tail = 0 if stream_error else _unread_tail(fileobj, it.offset)
     if tail:
         # warcio ends quietly when the last gzip member is cut short: the records in
         # it would vanish without a trace.
@@ -290,12 +295,20 @@ def read_warc_range(
 
 
 def _unread_tail(fileobj: IO[bytes], end: int) -> int:
-    """How many non-padding bytes of a seekable file lie after ``end``."""
+    """How many bytes of a seekable file lie after ``end``, if any of them is more than
+    padding (NULs, line ends). Read in blocks: the tail of a damaged 1 GB file is not
+    loaded into memory."""
     try:
         if not fileobj.seekable():
             return 0
+        size = fileobj.seek(0, 2)
         fileobj.seek(end)
-        return len(fileobj.read().rstrip(b"\x00").lstrip(b"\r\n\x00"))
+        while True:
+            block = fileobj.read(_SCAN_BLOCK)
+            if not block:
+                return 0
+            if block.strip(b"\r\n\x00"):
+                return size - end
     except (OSError, ValueError):
         return 0
 
