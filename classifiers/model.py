@@ -11,11 +11,12 @@ free of Beam; the Beam layer needs nothing more than calling the stage's ``setup
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Sequence
 
 import numpy as np
+
+from curate.models import FastTextModelError, load_fasttext
 
 LABEL_PREFIX = "__label__"
 
@@ -39,8 +40,9 @@ def label_token(label: str) -> str:
     return label if label.startswith(LABEL_PREFIX) else LABEL_PREFIX + label
 
 
-class ModelError(ValueError):
-    """A model file that cannot be used: missing, unreadable, or without the label asked for."""
+# One error type for a model that cannot be used: missing, unreadable, not a model, or
+# without the label asked for.
+ModelError = FastTextModelError
 
 
 class QualityModel:
@@ -91,58 +93,16 @@ class QualityModel:
         return float(self.probabilities([text], label)[0])
 
 
-_CACHE: dict = {}
+_CACHE: dict = {}  # path -> QualityModel, one per loaded fastText model
 _LOCK = threading.Lock()
 
 
-def _remote_to_local(path: str) -> str:
-    """Copy a ``gs://`` (or other Beam filesystem) model to a local temporary file:
-    fastText loads only local files."""
-    import tempfile
-
-    from curate import io as cio
-
-    try:
-        data = cio.read_bytes(path)
-    except Exception as e:  # each filesystem raises its own types
-        raise ModelError(f"quality model not readable: {path} ({e})") from None
-    fd, local = tempfile.mkstemp(prefix="curate-model-", suffix=os.path.splitext(path)[1] or ".bin")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    return local
-
-
 def load_model(path: str) -> QualityModel:
-    """Load a ``.bin``/``.ftz`` model once per process (keyed by path, size and mtime,
-    so a model retrained in place is reloaded). A remote path (``gs://...``) is copied
-    to a local file once per process."""
-    from curate import io as cio
-
-    remote = cio.is_remote(path)
-    if remote:
-        key = (path,)
-    else:
-        try:
-            st = os.stat(path)
-        except OSError as e:
-            raise ModelError(f"quality model not found: {path} ({e.strerror})") from None
-        key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
-    model = _CACHE.get(key)
-    if model is not None:
-        return model
+    """The quality model at ``path`` (local or ``gs://``), loaded once per process by
+    :func:`curate.models.load_fasttext` (which reloads a model retrained in place)."""
+    ft = load_fasttext(path)
     with _LOCK:
-        model = _CACHE.get(key)
-        if model is None:
-            import fasttext
-
-            fasttext.FastText.eprint = lambda *a, **k: None  # silence the load-time warning
-            local = _remote_to_local(path) if remote else path
-            try:
-                ft = fasttext.load_model(local)
-            except ValueError as e:  # fastText raises ValueError for a non-model file
-                raise ModelError(f"{path}: not a fastText model ({e})") from None
-            finally:
-                if remote:
-                    os.unlink(local)
-            model = _CACHE[key] = QualityModel(path, ft)
+        model = _CACHE.get(path)
+        if model is None or model.model is not ft:
+            model = _CACHE[path] = QualityModel(path, ft)
     return model

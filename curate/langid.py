@@ -7,7 +7,6 @@ the same with either backend."""
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Literal, Optional
 
 from curate.base import Filter
@@ -29,15 +28,6 @@ class LanguageIdConfig:
             raise ConfigError(f"{key}.min_score: must be in [0, 1], got {self.min_score}")
         if self.backend == "langdetect" and self.model is not None:
             raise ConfigError(f"{key}.model: only the fasttext backend takes a model file")
-
-
-@functools.lru_cache(maxsize=None)
-def load_fasttext_model(path: str):
-    """Load a fastText model once per process (every DoFn instance in a worker shares it)."""
-    import fasttext
-
-    fasttext.FastText.eprint = lambda *a, **k: None  # silence the load-time warning
-    return fasttext.load_model(path)
 
 
 def fasttext_language(model, text: str, max_chars: int) -> tuple[str, float]:
@@ -82,9 +72,9 @@ class LanguageId(Filter):
             init_factory()  # loads the language profiles once per process
             self._model = None
             return
-        from curate.models import lid_model_path
+        from curate.models import lid_model_path, load_fasttext
 
-        self._model = load_fasttext_model(self.config.model or lid_model_path())
+        self._model = load_fasttext(self.config.model or lid_model_path())
 
     def score(self, doc: Document) -> dict:
         if not hasattr(self, "_model"):

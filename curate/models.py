@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 
 MODELS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
@@ -49,6 +50,60 @@ def model_path(name: str, env_var: str = "") -> str:
 
 def lid_model_path() -> str:
     return model_path("lid.176.ftz", "CURATE_LID_MODEL")
+
+
+class FastTextModelError(ValueError):
+    """A fastText model file that is missing, unreadable or not a model."""
+
+
+_FASTTEXT_CACHE: dict = {}
+_FASTTEXT_LOCK = threading.Lock()
+
+
+def load_fasttext(path: str):
+    """A fastText model (language ID or quality classifier), loaded once per process.
+
+    Keyed by path, size and mtime, so a model retrained in place is reloaded. A remote
+    path (``gs://...``) is copied to a local temporary file once per process: fastText
+    loads only local files."""
+    from curate import io as cio
+
+    remote = cio.is_remote(path)
+    if remote:
+        key = (path,)
+    else:
+        try:
+            st = os.stat(path)
+        except OSError as e:
+            raise FastTextModelError(f"fastText model not found: {path} ({e.strerror})") from None
+        key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+    model = _FASTTEXT_CACHE.get(key)
+    if model is not None:
+        return model
+    with _FASTTEXT_LOCK:
+        model = _FASTTEXT_CACHE.get(key)
+        if model is None:
+            import fasttext
+
+            fasttext.FastText.eprint = lambda *a, **k: None  # silence the load-time warning
+            local = path
+            if remote:
+                try:
+                    data = cio.read_bytes(path)
+                except Exception as e:  # each filesystem raises its own types
+                    raise FastTextModelError(f"fastText model not readable: {path} ({e})") from None
+                fd, local = tempfile.mkstemp(prefix="curate-model-", suffix=os.path.splitext(path)[1] or ".bin")
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+            try:
+                model = fasttext.load_model(local)
+            except ValueError as e:  # fastText raises ValueError for a non-model file
+                raise FastTextModelError(f"{path}: not a fastText model ({e})") from None
+            finally:
+                if remote:
+                    os.unlink(local)
+            _FASTTEXT_CACHE[key] = model
+    return model
 
 
 def install(names=None, quiet: bool = True) -> list[str]:
