@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from curate.dedup.exact import ExactDedupConfig, dedup_key, survivor_rank
+from curate.dedup.exact import ExactDedupConfig, dedup_key
+from curate.dedup.minhash import node_key
 from curate.document import Rejected
 from pipelines.stages import GLOBAL_TRANSFORMS, REJECTED, StageResult, rejected_output
 
 
 class _SplitGroup(beam.DoFn):
-    def __init__(self, keep: str):
+    def __init__(self, keep: str, score_field: str):
         self.keep = keep
+        self.score_field = score_field
 
     def process(self, element):
         key, docs = element
@@ -20,7 +22,7 @@ class _SplitGroup(beam.DoFn):
         # object identity: a runner may deserialise the group afresh on each pass.
         best_pos, best_rank = 0, None
         for pos, doc in enumerate(docs):
-            rank = survivor_rank(doc, self.keep)
+            rank = node_key(doc, self.keep, self.score_field)
             if best_rank is None or rank < best_rank:
                 best_pos, best_rank = pos, rank
         survivor_id = best_rank[-1]
@@ -45,7 +47,7 @@ class ExactDedup(beam.PTransform):
             docs
             | "key" >> beam.Map(lambda d: (dedup_key(d.text, norm), d))
             | "group" >> beam.GroupByKey()
-            | "choose" >> beam.ParDo(_SplitGroup(self.config.keep)).with_outputs(REJECTED, main="kept")
+            | "choose" >> beam.ParDo(_SplitGroup(self.config.keep, self.config.score_field)).with_outputs(REJECTED, main="kept")
         )
         empty = docs.pipeline | "no_errors" >> beam.Create([])
         return StageResult(res.kept, res[REJECTED], empty)

@@ -1,7 +1,7 @@
 """Exact deduplication of normalised text across the whole run (stage ``exact_dedup``).
 
 The Beam layer groups documents by :func:`dedup_key` (a GroupByKey, so duplicates
-on different workers meet) and keeps the survivor chosen by :func:`choose_survivor`.
+on different workers meet) and keeps the survivor :func:`choose_survivor` would choose.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Iterable, Literal
 import xxhash
 
 from curate import text as T
+from curate.dedup.minhash import DEFAULT_SCORE_FIELD, node_key
 from curate.document import Document
 from curate.registry import register_stage
 
@@ -25,7 +26,9 @@ class ExactDedupConfig:
     # whitespace: NFC, lower-case, whitespace collapsed (copies that differ only in layout).
     # full: also drop punctuation and map digits to 0 (FineWeb's normalisation).
     normalize: Literal["whitespace", "full"] = "whitespace"
-    keep: Literal["smallest_id", "oldest", "longest"] = "smallest_id"
+    # the same survivor rules (and ranking) as minhash_dedup
+    keep: Literal["smallest_id", "oldest", "longest", "highest_score"] = "smallest_id"
+    score_field: str = DEFAULT_SCORE_FIELD  # dotted path into metadata, for highest_score
 
 
 def dedup_key(text: str, normalize: str = "whitespace") -> str:
@@ -37,18 +40,10 @@ def dedup_key(text: str, normalize: str = "whitespace") -> str:
     return xxhash.xxh128_hexdigest(norm.encode("utf-8", "surrogatepass"))
 
 
-def survivor_rank(doc: Document, keep: str) -> tuple:
-    """Sort key: the smallest value survives. Ties always break on id, so the choice
-    never depends on the order in which documents arrive."""
-    if keep == "oldest":
-        return (doc.provenance.get("fetch_date") or "\uffff", doc.id)
-    if keep == "longest":
-        return (-len(doc.text), doc.id)
-    return (doc.id,)
-
-
-def choose_survivor(docs: Iterable[Document], keep: str = "smallest_id") -> Document:
-    return min(docs, key=lambda d: survivor_rank(d, keep))
+def choose_survivor(docs: Iterable[Document], keep: str = "smallest_id", score_field: str = DEFAULT_SCORE_FIELD) -> Document:
+    """The copy kept: the smallest :func:`curate.dedup.minhash.node_key` (ties break on
+    id, so the choice never depends on the order in which documents arrive)."""
+    return min(docs, key=lambda d: node_key(d, keep, score_field))
 
 
 # A global stage: the Beam transform is in pipelines/exact_dedup.py.
