@@ -25,6 +25,22 @@ class ConfigError(ValueError):
     """A configuration problem, reported as one line that names the key."""
 
 
+def check_fractions(cfg, key: str, *names: str) -> None:
+    """Config check: each named field is None (rule off) or a fraction in [0, 1]."""
+    for name in names:
+        value = getattr(cfg, name)
+        if value is not None and not 0.0 <= value <= 1.0:
+            raise ConfigError(f"{key}.{name}: must be a fraction between 0 and 1, got {value}")
+
+
+def check_min(cfg, key: str, minimum: float, *names: str) -> None:
+    """Config check: each named field is None (rule off) or >= ``minimum``."""
+    for name in names:
+        value = getattr(cfg, name)
+        if value is not None and value < minimum:
+            raise ConfigError(f"{key}.{name}: must be >= {minimum}, got {value}")
+
+
 def _type_name(tp: Any) -> str:
     origin = typing.get_origin(tp)
     if origin is Literal:

@@ -37,14 +37,6 @@ from pipelines.stages import (
 SPANS = "spans"
 BATCH_DOCS = 256  # documents per EmitSpans call: span keys are shuffled per bucket and batch
 
-# What each stage's apply step adds to ``stat|<source>|<stage>|<name>`` counters, from
-# the signals it stores on the document.
-STATS = {
-    "sentence_dedup": ("units_removed", "chars_removed", "bytes_removed"),
-    "token_dedup": ("tokens_removed", "spans_removed", "chars_removed", "bytes_removed"),
-}
-
-
 def _make_core(stage: str, params):
     import curate.builtin  # noqa: F401  (registers the stages)
     from curate.dedup.sentences import SentenceDedup
@@ -74,10 +66,7 @@ class _EmitSpans(_CoreDoFn):
         keyed = []
         for doc in batch:
             try:
-                if self.stage == "sentence_dedup":
-                    keys = self.core.span_keys(doc)
-                else:
-                    keys = self.core.span_keys(self.core.tokenize(doc.text, offsets=False))
+                keys = self.core.doc_span_keys(doc)
             except Exception as e:  # a bad record becomes an error record; the run goes on
                 yield error_output(doc, self.stage, e)
                 continue
@@ -124,7 +113,7 @@ class _ApplyRemovals(_CoreDoFn):
             count_stat(doc.source, self.stage, "occurrences_removed", len(remove))
         if signals.get("chars_removed"):
             count_stat(doc.source, self.stage, "docs_edited")
-            for name in STATS[self.stage]:
+            for name in self.core.STATS:
                 count_stat(doc.source, self.stage, name, signals.get(name, 0))
         if isinstance(out, Drop):
             yield rejected_output(Rejected(doc, self.stage, out.reason, out.details))
@@ -146,11 +135,10 @@ class SpanDedup(beam.PTransform):
             | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=BATCH_DOCS)
             | "EmitSpans" >> beam.ParDo(_EmitSpans(stage, params)).with_outputs(SPANS, ERRORS, main="docs")
         )
-        span_len = params.k if stage == "sentence_dedup" else params.min_tokens
         dups = (
             emitted[SPANS]
             | "GroupBuckets" >> beam.GroupByKey()
-            | "KeepRule" >> beam.FlatMap(_bucket_duplicates, span_len, params.within_document)
+            | "KeepRule" >> beam.FlatMap(_bucket_duplicates, params.span_len, params.within_document)
         )
         applied = (
             {"doc": emitted.docs, "dup": dups}

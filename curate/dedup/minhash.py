@@ -36,7 +36,7 @@ from typing import Iterable, Literal, Optional, Sequence
 import numpy as np
 
 from curate import text as T
-from curate.config import ConfigError
+from curate.config import check_fractions, check_min
 from curate.document import Document, Rejected
 from curate.readers.common import field
 from curate.registry import register_stage
@@ -97,14 +97,9 @@ class MinHashDedupConfig:
         return self.bands * self.rows
 
     def validate(self, key: str) -> None:
-        for name in ("ngram", "bands", "rows", "batch_size", "block_chars", "bucket_shards"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{key}.{name}: must be >= 1, got {getattr(self, name)}")
-        for name in ("max_local_edges", "max_rounds"):
-            if (getattr(self, name) or 0) < 0:
-                raise ConfigError(f"{key}.{name}: must be >= 0, got {getattr(self, name)}")
-        if not 0.0 <= self.verify_threshold <= 1.0:
-            raise ConfigError(f"{key}.verify_threshold: must be in [0, 1], got {self.verify_threshold}")
+        check_min(self, key, 1, "ngram", "bands", "rows", "batch_size", "block_chars", "bucket_shards")
+        check_min(self, key, 0, "max_local_edges", "max_rounds")
+        check_fractions(self, key, "verify_threshold")
 
 
 # --------------------------------------------------------------------------- LSH maths

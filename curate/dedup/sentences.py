@@ -34,7 +34,7 @@ import numpy as np
 import xxhash
 
 from curate import text as T
-from curate.config import ConfigError
+from curate.config import check_min
 from curate.dedup.spans import cut_and_check, digest_keys, removal_intervals, unit_offsets
 from curate.document import Document, Drop
 from curate.registry import register_stage
@@ -68,17 +68,20 @@ class SentenceDedupConfig:
     keep_first_whole: bool = False
     hash_buckets: int = 64  # shuffle groups of span keys (see curate.dedup.spans.bucket_blocks)
 
+    @property
+    def span_len(self) -> int:
+        return self.k
+
     def validate(self, key: str) -> None:
-        if self.k < 1:
-            raise ConfigError(f"{key}.k: must be >= 1, got {self.k}")
-        if self.min_words < 0:
-            raise ConfigError(f"{key}.min_words: must be >= 0, got {self.min_words}")
-        if self.hash_buckets < 1:
-            raise ConfigError(f"{key}.hash_buckets: must be >= 1, got {self.hash_buckets}")
+        check_min(self, key, 1, "k", "hash_buckets")
+        check_min(self, key, 0, "min_words")
 
 
 @register_stage(NAME, SentenceDedupConfig, per_document=False)
 class SentenceDedup:
+    # signals :meth:`apply` stores that the Beam layer also counts as statistics
+    STATS = ("units_removed", "chars_removed", "bytes_removed")
+
     def __init__(self, config: SentenceDedupConfig):
         self.config = config
 
@@ -107,6 +110,10 @@ class SentenceDedup:
                 offsets.append(off)
                 norms.append(norm)
         return offsets, norms
+
+    def doc_span_keys(self, doc: Document) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The Beam layer's entry point (as for token_dedup): :meth:`span_keys`."""
+        return self.span_keys(doc)
 
     def span_keys(self, doc: Document) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(positions, key_hi, key_lo)``: each ``k``-unit window's first unit and key."""

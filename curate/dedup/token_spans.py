@@ -33,7 +33,7 @@ from typing import Iterable, NamedTuple, Optional, Union
 import numpy as np
 import xxhash
 
-from curate.config import ConfigError
+from curate.config import ConfigError, check_min
 from curate.dedup.spans import cut_and_check, digest_keys, removal_intervals
 from curate.document import Document, Drop
 from curate.registry import register_stage
@@ -51,13 +51,14 @@ class TokenDedupConfig:
     hash_buckets: int = 64  # shuffle groups of windows; raise with corpus size
     keep_first_whole: bool = False  # as for sentence_dedup: never cut a kept first occurrence
 
+    @property
+    def span_len(self) -> int:
+        return self.min_tokens
+
     def validate(self, key: str) -> None:
-        if self.min_tokens < 2:
-            raise ConfigError(f"{key}.min_tokens: must be >= 2, got {self.min_tokens}")
-        if self.hash_buckets < 1:
-            raise ConfigError(f"{key}.hash_buckets: must be >= 1, got {self.hash_buckets}")
-        if self.min_words < 0:
-            raise ConfigError(f"{key}.min_words: must be >= 0, got {self.min_words}")
+        check_min(self, key, 2, "min_tokens")
+        check_min(self, key, 1, "hash_buckets")
+        check_min(self, key, 0, "min_words")
 
 
 class Tokens(NamedTuple):
@@ -91,6 +92,9 @@ def byte_to_char_offsets(text: str, byte_offsets: np.ndarray) -> np.ndarray:
 
 @register_stage(NAME, TokenDedupConfig, per_document=False)
 class TokenDedup:
+    # signals :meth:`apply` stores that the Beam layer also counts as statistics
+    STATS = ("tokens_removed", "spans_removed", "chars_removed", "bytes_removed")
+
     def __init__(self, config: TokenDedupConfig, processor=None):
         """``processor`` is a loaded ``SentencePieceProcessor``; without one,
         :meth:`setup` loads ``config.model``."""
@@ -129,6 +133,10 @@ class TokenDedup:
         """``(positions, key_hi, key_lo)`` of every window of ``min_tokens`` tokens."""
         hi, lo = window_keys(tokens.hash_ids, self.config.min_tokens)
         return np.arange(len(hi), dtype=np.int64), hi, lo
+
+    def doc_span_keys(self, doc: Document) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`span_keys` of the document's text (the Beam layer's entry point)."""
+        return self.span_keys(self.tokenize(doc.text, offsets=False))
 
     def apply(
         self, doc: Document, remove: Iterable[int], keep: Iterable[int] = ()

@@ -26,9 +26,9 @@ from typing import Optional, Union
 
 from curate import text as T
 from curate.base import Filter
-from curate.config import ConfigError
+from curate.config import ConfigError, check_min
 from curate.document import Document, Drop
-from curate.filters.common import below, check_min, read_list
+from curate.filters.common import below, read_list
 from curate.registry import register_stage
 
 CITATION_RE = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]")

@@ -20,9 +20,9 @@ import re
 from typing import Optional
 
 from curate.base import Filter
-from curate.config import ConfigError
+from curate.config import ConfigError, check_fractions, check_min
 from curate.document import Document
-from curate.filters.common import below, check_fractions, check_min, exceeds
+from curate.filters.common import below, exceeds
 from curate.readers.code import EXTENSION_LANGUAGE, GENERATED_MARKERS, generated_marker
 from curate.registry import register_stage
 

@@ -8,7 +8,6 @@ import functools
 from typing import Optional
 
 from curate import text as T
-from curate.config import ConfigError
 
 @functools.lru_cache(maxsize=8)
 def cached_words(text: str) -> list[str]:
@@ -39,22 +38,6 @@ def count_duplicates(elements: list[str]) -> tuple[int, int]:
         else:
             seen.add(el)
     return n_dup, dup_chars
-
-
-def check_fractions(cfg, key: str, *names: str) -> None:
-    """Config check: each named field is None (rule off) or a fraction in [0, 1]."""
-    for name in names:
-        value = getattr(cfg, name)
-        if value is not None and not 0.0 <= value <= 1.0:
-            raise ConfigError(f"{key}.{name}: must be a fraction between 0 and 1, got {value}")
-
-
-def check_min(cfg, key: str, minimum: float, *names: str) -> None:
-    """Config check: each named field is None (rule off) or >= ``minimum``."""
-    for name in names:
-        value = getattr(cfg, name)
-        if value is not None and value < minimum:
-            raise ConfigError(f"{key}.{name}: must be >= {minimum}, got {value}")
 
 
 def exceeds(value: float, limit: Optional[float]) -> bool:

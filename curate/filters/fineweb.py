@@ -12,15 +12,9 @@ import dataclasses
 from typing import Optional
 
 from curate.base import Filter
+from curate.config import check_fractions, check_min
+from curate.filters.common import below, cached_words, count_duplicates, exceeds
 from curate.text import TERMINAL_PUNCTUATION
-from curate.filters.common import (
-    below,
-    cached_words,
-    check_fractions,
-    check_min,
-    count_duplicates,
-    exceeds,
-)
 from curate.registry import register_stage
 
 

@@ -18,8 +18,8 @@ import itertools
 from typing import Optional
 
 from curate.base import Filter
-from curate.config import ConfigError
-from curate.filters.common import below, cached_alnum_words, cached_words, check_fractions, check_min, exceeds
+from curate.config import ConfigError, check_fractions, check_min
+from curate.filters.common import below, cached_alnum_words, cached_words, exceeds
 from curate.registry import register_stage
 
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")

@@ -29,8 +29,8 @@ from typing import Optional
 import numpy as np
 
 from curate.base import Filter
-from curate.config import ConfigError
-from curate.filters.common import cached_words, check_fractions, count_duplicates, exceeds
+from curate.config import ConfigError, check_fractions
+from curate.filters.common import cached_words, count_duplicates, exceeds
 from curate.registry import register_stage
 
 _PARAGRAPH_SPLIT = re.compile(r"\n{2,}")
