@@ -133,20 +133,21 @@ def page_examples(data: str) -> Iterator[dict]:
 
 
 def warc_examples(data: str) -> Iterator[dict]:
-    from warcio.archiveiterator import ArchiveIterator
+    """Raw text of the HTML pages in the real WARCs, read (and charset-decoded) by the
+    project's WARC reader."""
+    from curate.document import Document
+    from curate.readers.warc import WarcConfig, read_warc
 
     for name in WARC_FILES:
         path = os.path.join(data, "warc", name)
         if not os.path.exists(path):
             continue
         with open(path, "rb") as f:
-            for rec in ArchiveIterator(f):
-                ctype = rec.http_headers.get_header("Content-Type", "") if rec.http_headers else ""
-                if rec.rec_type != "response" or "html" not in ctype.lower():
+            for item in read_warc(path, f, "web", WarcConfig()):
+                if not isinstance(item, Document):
                     continue
-                url = rec.rec_headers.get_header("WARC-Target-URI", "")
-                html = rec.content_stream().read().decode("utf-8", errors="replace")
-                for p in passages(_page_text(html), url):
+                url = item.provenance["url"] or ""
+                for p in passages(_page_text(item.html), url):
                     yield {"text": p, "group": f"url:{url}", "origin": f"warc/{name}"}
 
 
