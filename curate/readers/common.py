@@ -149,8 +149,8 @@ def optional_str(value: Any) -> Optional[str]:
     return None
 
 
-def archive_records(fileobj, path: str, source: str, arc2warc: bool = False):
-    """(offset, record, content bytes) for each WARC/ARC record, read with warcio.
+def archive_records(fileobj, path: str, source: str):
+    """(offset, record, content bytes) for each WARC record, read with warcio.
 
     The stream is decompressed first (``decompressed``), so both per-record gzip
     members and a file gzipped whole are read; offsets are in the uncompressed
@@ -161,7 +161,7 @@ def archive_records(fileobj, path: str, source: str, arc2warc: bool = False):
 
     offset = 0
     try:
-        it = ArchiveIterator(decompressed(fileobj, path, buffered=False), arc2warc=arc2warc)
+        it = ArchiveIterator(decompressed(fileobj, path, buffered=False))
         for record in it:
             offset = it.offset  # this record's start (get_record_offset() would consume it)
             content = record.content_stream().read()
