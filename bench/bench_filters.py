@@ -68,15 +68,13 @@ def _book_chunks(path: pathlib.Path) -> list[str]:
 def build_documents() -> list[dict]:
     """Extract the real pages and chunk the books (ours: curate's reader and extract stage)."""
     sys.path.insert(0, str(REPO))
-    import curate.builtin  # noqa: F401
     from curate import registry
     from curate.config import build
     from curate.document import Document
     from curate.readers.warc import decode_html, read_warc
 
-    spec = registry.STAGES["extract"]
-    extract = spec.factory(build(spec.config_cls, {}))
-    extract.setup()
+    spec = registry.stage("extract")
+    extract = spec.make(build(spec.config_cls, {}))
     truth = json.loads((DATA / "html" / "ground-truth.json").read_text())
     docs = []
 
@@ -92,7 +90,7 @@ def build_documents() -> list[dict]:
         add(Document(id=key, text="", source="page", provenance={"url": url}, html=html))
     for path in sorted((DATA / "warc").glob("*.warc.gz")):
         with open(path, "rb") as f:
-            for item in read_warc(str(path), f, "web", registry.READERS["warc"].config_cls()):
+            for item in read_warc(str(path), f, "web", registry.reader("warc").config_cls()):
                 if isinstance(item, Document) and item.html:
                     add(item)
     for path in sorted((DATA / "books").glob("*.txt")):
@@ -120,8 +118,7 @@ class OursChain:
 
     def __init__(self):
         sys.path.insert(0, str(REPO))
-        import curate.builtin  # noqa: F401
-        from curate import registry
+            from curate import registry
         from curate.config import build
         from curate.document import Document, Drop
 
@@ -134,10 +131,8 @@ class OursChain:
         }
         self.stages = []
         for name in FILTERS:
-            spec = registry.STAGES[name]
-            stage = spec.factory(build(spec.config_cls, params.get(name, {})))
-            stage.setup()
-            self.stages.append((name, stage))
+            spec = registry.stage(name)
+            self.stages.append((name, spec.make(build(spec.config_cls, params.get(name, {})))))
 
     def make(self, d: dict):
         return self.Document(id=d["id"], text=d["text"], source=d["source"], provenance={"url": d["url"]})

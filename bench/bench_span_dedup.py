@@ -196,12 +196,13 @@ def run_ours(stage: str, params, docs: list[Document], out_dir: str):
 
     from pipelines import span_dedup  # noqa: F401
     from pipelines.counters import NAMESPACE
-    from pipelines.stages import GLOBAL_TRANSFORMS
+    from curate import registry
+    from pipelines.stages import global_transform
 
     prefix = os.path.join(out_dir, stage)
     t0, c0 = time.perf_counter(), time.process_time()
     p = beam.Pipeline(runner="FnApiRunner")
-    res = p | beam.Create(docs) | GLOBAL_TRANSFORMS[stage](params)
+    res = p | beam.Create(docs) | global_transform(registry.stage(stage), params)
     (
         res.kept
         | beam.Map(lambda d: json.dumps({"id": d.id, "text": d.text}))

@@ -20,13 +20,14 @@ import hashlib
 import json
 import os
 import tempfile
-from typing import Optional
+from typing import Literal, Optional
 
 import numpy as np
 
 from classifiers import fasttext_worker, metrics
 from classifiers.data import DataError, file_sha256, read_source
 from classifiers.model import label_token, load_model, preprocess
+from curate.params import ConfigError, check_fields, param
 
 
 class TrainingError(ValueError):
@@ -37,42 +38,39 @@ class TrainingError(ValueError):
 class TrainConfig:
     positive_label: str = "hq"
     negative_label: str = "cc"
-    holdout: float = 0.1  # share of (deduplicated) texts held out for evaluation
-    keep_rate: float = 0.1  # target share of documents kept (DCLM keeps the top ~10%)
-    min_examples: int = 10  # per class, in the training part
-    max_per_class: Optional[int] = None  # cap each class (a hash-chosen sample)
+    holdout: float = param(0.1, gt=0, lt=1)  # share of (deduplicated) texts held out for evaluation
+    keep_rate: float = param(0.1, gt=0, max=1)  # target share of documents kept (DCLM keeps the top ~10%)
+    min_examples: int = param(10, min=1)  # per class, in the training part
+    max_per_class: Optional[int] = param(None, min=2)  # cap each class (a hash-chosen sample)
     text_field: str = "text"  # JSONL field holding the text
     group_field: str = "group"  # JSONL field naming a text's group for the split
     quantize: bool = False  # write a quantized .ftz instead of .bin
     # fastText (supervised defaults, DCLM's wordNgrams=2; one thread for reproducibility)
-    lr: float = 0.1
-    epoch: int = 5
-    dim: int = 100
-    word_ngrams: int = 2
-    min_count: int = 1
-    bucket: int = 2_000_000
-    loss: str = "softmax"
+    lr: float = param(0.1, gt=0)
+    epoch: int = param(5, min=1)
+    dim: int = param(100, min=1)
+    word_ngrams: int = param(2, min=1)
+    min_count: int = param(1, min=1)
+    bucket: int = param(2_000_000, min=1)
+    loss: Literal["softmax", "ns", "hs", "ova"] = "softmax"
     seed: int = 0
-    thread: int = 1
+    thread: int = param(1, min=1)
 
     def validate(self) -> None:
-        if not 0.0 < self.holdout < 1.0:
-            raise TrainingError(f"holdout must be between 0 and 1, got {self.holdout}")
-        if not 0.0 < self.keep_rate <= 1.0:
-            raise TrainingError(f"keep_rate must be in (0, 1], got {self.keep_rate}")
-        if self.positive_label == self.negative_label:
-            raise TrainingError("positive and negative labels must differ")
-        for label in (self.positive_label, self.negative_label):
-            if not label or any(c.isspace() for c in label):
-                raise TrainingError(f"label {label!r} must be a non-empty word without spaces")
-        if self.lr <= 0 or self.epoch < 1 or self.dim < 1 or self.bucket < 1:
-            raise TrainingError("lr, epoch, dim and bucket must be positive")
-        if self.min_examples < 1:
-            raise TrainingError(f"min_examples must be >= 1, got {self.min_examples}")
-        if self.max_per_class is not None and self.max_per_class < 2:
-            raise TrainingError(f"max_per_class must be >= 2, got {self.max_per_class}")
+        """The bounds declared on the fields (one wording with the pipeline's configs),
+        then the checks across fields."""
+        try:
+            check_fields(self, "train")
+        except ConfigError as e:
+            raise TrainingError(str(e)) from None
         if self.loss not in ("softmax", "ns", "hs", "ova"):
-            raise TrainingError(f"loss must be one of softmax, ns, hs, ova; got {self.loss!r}")
+            raise TrainingError(f"train.loss: expected one of 'softmax' | 'ns' | 'hs' | 'ova', got {self.loss!r}")
+        if self.positive_label == self.negative_label:
+            raise TrainingError("train.negative_label: must differ from positive_label")
+        for name in ("positive_label", "negative_label"):
+            label = getattr(self, name)
+            if not label or any(c.isspace() for c in label):
+                raise TrainingError(f"train.{name}: must be a non-empty word without spaces, got {label!r}")
 
     def fasttext_params(self) -> dict:
         return {

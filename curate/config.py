@@ -20,7 +20,8 @@ from typing import Any, Literal, Optional, Union
 
 import yaml
 
-from curate.params import ConfigError, check_fields
+from curate import registry
+from curate.params import ConfigError, check_fields, param
 
 
 def _type_name(tp: Any) -> str:
@@ -115,17 +116,6 @@ def build(cls: type, data: Any, key: str = "config") -> Any:
     return obj
 
 
-def to_dict(obj: Any) -> Any:
-    """A dataclass config back to plain JSON-able data (for the manifest)."""
-    if dataclasses.is_dataclass(obj):
-        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, (list, tuple)):
-        return [to_dict(v) for v in obj]
-    if isinstance(obj, dict):
-        return {k: to_dict(v) for k, v in obj.items()}
-    return obj
-
-
 # --------------------------------------------------------------------------- top level
 
 
@@ -141,17 +131,11 @@ class InputConfig:
 
 @dataclasses.dataclass
 class TrainTokenizerConfig:
-    vocab_size: int = 8000
+    vocab_size: int = param(8000, min=16)
     model_type: Literal["unigram", "bpe"] = "unigram"
-    sample_docs: int = 20000  # how many kept documents (chosen by id hash) to train on
-    max_sentence_length: int = 16384
-    character_coverage: float = 0.9995
-
-    def validate(self, key: str) -> None:
-        if self.vocab_size < 16:
-            raise ConfigError(f"{key}.vocab_size: must be >= 16, got {self.vocab_size}")
-        if self.sample_docs < 1:
-            raise ConfigError(f"{key}.sample_docs: must be >= 1, got {self.sample_docs}")
+    sample_docs: int = param(20000, min=1)  # how many kept documents (chosen by id hash) to train on
+    max_sentence_length: int = param(16384, min=1)
+    character_coverage: float = param(0.9995, gt=0, max=1)
 
 
 @dataclasses.dataclass
@@ -171,16 +155,13 @@ class TokenizerConfig:
 @dataclasses.dataclass
 class OutputConfig:
     path: Optional[str] = None  # overridden by ``curate run --output``
-    num_shards: int = 4
+    num_shards: int = param(4, min=1)
     write_rejected: bool = False
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
 
-    def validate(self, key: str) -> None:
-        if self.num_shards < 1:
-            raise ConfigError(f"{key}.num_shards: must be >= 1, got {self.num_shards}")
-
 
 _LABEL = re.compile(r"[a-z0-9_]+")
+_SOURCE = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
 def split_stage_key(key: str) -> tuple[str, str]:
@@ -238,8 +219,7 @@ _TOP_KEYS = ("inputs", "stages", "tokenizer", "output")
 
 
 def parse_stages(data: Any) -> list[StageConfig]:
-    from curate import registry
-
+    registry.load()
     if not isinstance(data, list):
         raise ConfigError(f"stages: expected a list of single-key mappings, got {type(data).__name__}")
     stages = []
@@ -277,8 +257,7 @@ def parse_stages(data: Any) -> list[StageConfig]:
 
 
 def _parse_inputs(data: Any, check_paths: bool) -> list[InputConfig]:
-    from curate import registry
-
+    registry.load()
     if not isinstance(data, list) or not data:
         raise ConfigError("inputs: expected a non-empty list of inputs")
     inputs = []
@@ -293,6 +272,9 @@ def _parse_inputs(data: Any, check_paths: bool) -> list[InputConfig]:
         inp.options = build(spec.config_cls, inp.options, f"{key}.options")
         if inp.name is None:
             inp.name = spec.default_source
+        if not _SOURCE.fullmatch(inp.name):
+            # the name is part of counter names (``kept|<source>``) and of ``applies_to``
+            raise ConfigError(f"{key}.name: a source name must match [A-Za-z0-9_.-]+, got {inp.name!r}")
         if not inp.paths:
             raise ConfigError(f"{key}.paths: expected at least one path")
         for j, path in enumerate(inp.paths):
@@ -311,8 +293,6 @@ def _parse_inputs(data: Any, check_paths: bool) -> list[InputConfig]:
 
 def parse(raw: Any, check_paths: bool = True) -> PipelineConfig:
     """Validate a loaded YAML mapping. Relative input paths are relative to the working directory."""
-    import curate.builtin  # noqa: F401  (registers the built-in stages and readers)
-
     if not isinstance(raw, dict):
         raise ConfigError(f"config: expected a mapping at the top level, got {type(raw).__name__}")
     unknown = sorted(set(raw) - set(_TOP_KEYS))

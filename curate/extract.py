@@ -24,8 +24,6 @@ class Extract(DocStage):
     """Replaces ``doc.html`` with the extracted main text. Documents without HTML
     (sources that are already text) pass through unchanged."""
 
-    name = "extract"
-
     def setup(self) -> None:
         import trafilatura  # imported here: ~0.3 s, only workers that extract pay it
 
@@ -34,8 +32,6 @@ class Extract(DocStage):
     def process(self, doc: Document) -> Union[Document, Drop]:
         if doc.html is None:
             return doc
-        if not hasattr(self, "_extract"):
-            self.setup()
         c = self.config
         text = self._extract(
             doc.html,

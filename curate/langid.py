@@ -62,8 +62,6 @@ class LanguageId(Filter):
     """Stores ``metadata.language`` and ``metadata.language_score`` on every document;
     keeps the configured languages at or above ``min_score``."""
 
-    name = "language_id"
-
     def setup(self) -> None:
         if self.config.backend == "langdetect":
             from langdetect.detector_factory import init_factory
@@ -76,8 +74,6 @@ class LanguageId(Filter):
         self._model = load_fasttext(self.config.model or lid_model_path())
 
     def score(self, doc: Document) -> dict:
-        if not hasattr(self, "_model"):
-            self.setup()
         if self._model is None:
             lang, score = langdetect_language(doc.text, self.config.max_chars)
         else:

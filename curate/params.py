@@ -44,6 +44,7 @@ def param(
     min: Optional[float] = None,
     max: Optional[float] = None,
     gt: Optional[float] = None,
+    lt: Optional[float] = None,
     key_min: Optional[int] = None,
     key_max: Optional[int] = None,
     nonempty: bool = False,
@@ -52,7 +53,7 @@ def param(
 ) -> Any:
     """A dataclass field with declared bounds.
 
-    ``min``/``max`` (inclusive) and ``gt`` (exclusive) bound a number, every item of a
+    ``min``/``max`` (inclusive) and ``gt``/``lt`` (exclusive) bound a number, every item of a
     list and every value of a mapping; ``key_min``/``key_max`` bound a mapping's keys;
     ``nonempty``: a string, or every string of a list, must not be empty. ``None`` is
     always accepted where the type allows it (a rule switched off).
@@ -61,7 +62,7 @@ def param(
     ``scored_keys=True`` a mapping's keys are scoring parameters and its values
     thresholds (which n-gram sizes are measured vs. the limit for each)."""
     meta = {"role": THRESHOLD if threshold else SCORING}
-    for name, value in (("min", min), ("max", max), ("gt", gt), ("key_min", key_min), ("key_max", key_max)):
+    for name, value in (("min", min), ("max", max), ("gt", gt), ("lt", lt), ("key_min", key_min), ("key_max", key_max)):
         if value is not None:
             meta[name] = value
     if nonempty:
@@ -79,11 +80,15 @@ def threshold(default: Any = dataclasses.MISSING, **kw) -> Any:
 
 
 def _bound_error(value: Any, meta: dict) -> Optional[str]:
-    lo, hi, gt = meta.get("min"), meta.get("max"), meta.get("gt")
+    lo, hi, gt, lt = meta.get("min"), meta.get("max"), meta.get("gt"), meta.get("lt")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
+    if gt is not None and lt is not None and not gt < value < lt:
+        return f"must be strictly between {gt} and {lt}, got {value}"
     if gt is not None and not value > gt:
         return f"must be > {gt}, got {value}"
+    if lt is not None and not value < lt:
+        return f"must be < {lt}, got {value}"
     if lo is not None and hi is not None and not lo <= value <= hi:
         if (lo, hi) == (0, 1):
             return f"must be a fraction between 0 and 1, got {value}"
@@ -123,13 +128,14 @@ def check_fields(obj: Any, key: str) -> None:
                 raise ConfigError(f"{name}: {err}")
 
 
-def _plain(value: Any) -> Any:
+def to_plain(value: Any) -> Any:
+    """A config dataclass (or a value in one) as plain JSON-able data."""
     if dataclasses.is_dataclass(value):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [to_plain(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): to_plain(v) for k, v in value.items()}
     return value
 
 
@@ -145,7 +151,7 @@ def scoring_params(config: Any) -> dict:
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
         if f.metadata.get("role") != THRESHOLD:
-            out[f.name] = _plain(value)
+            out[f.name] = to_plain(value)
         elif f.metadata.get("scored_keys") and isinstance(value, dict):
             out[f.name] = sorted(str(k) for k in value)
     return out

@@ -168,8 +168,6 @@ class CodeRedactConfig:
 
 @register_stage("code_redact", CodeRedactConfig)
 class CodeRedact(DocStage):
-    name = "code_redact"
-
     def process(self, doc: Document) -> Union[Document, Drop]:
         language = doc.metadata.get("code", {}).get("language", "unknown")
         doc.text, counts = redact(doc.text, language, self.config.secrets, self.config.emails)

@@ -34,8 +34,8 @@ import dataclasses
 import json
 from typing import Iterable, Iterator, Optional
 
-from curate.base import Filter
-from curate.config import ConfigError, OutputConfig, StageConfig, build
+from curate import registry
+from curate.config import ConfigError, OutputConfig, StageConfig, build, parse_stages
 from curate.document import Document, ErrorRecord, Rejected
 from curate.params import first_difference, scoring_params
 
@@ -58,8 +58,6 @@ def run_scoring_params(raw_stages) -> dict:
     """``{stage name: scoring parameters}`` of a run's ``stages:`` as written in its
     manifest; a stage whose entry no longer validates (a model file since removed) maps
     to None, and then only the fingerprints stored on the rows are compared."""
-    from curate.config import parse_stages
-
     out = {}
     for entry in raw_stages or []:
         name = entry if isinstance(entry, str) else next(iter(entry), None) if isinstance(entry, dict) else None
@@ -103,10 +101,6 @@ def parse_config(raw, input_stages, scored: Optional[dict] = None) -> RefilterCo
     documents of other sources were never scored by it. ``scored`` maps them to the
     scoring parameters they ran with (:func:`run_scoring_params`), when known: a stage
     of the new config whose scoring parameters differ is refused."""
-    import curate.builtin  # noqa: F401  (registers the stages)
-    from curate import registry
-    from curate.config import parse_stages
-
     if not isinstance(raw, dict) or "stages" not in raw:
         raise ConfigError("stages: missing required key (the filters to re-apply)")
     stages = parse_stages(raw["stages"])
@@ -115,8 +109,7 @@ def parse_config(raw, input_stages, scored: Optional[dict] = None) -> RefilterCo
     scored = scored or {}
     filters, skipped = [], []
     for st in stages:
-        spec = registry.STAGES[st.base]
-        is_filter = spec.per_document and isinstance(spec.factory, type) and issubclass(spec.factory, Filter)
+        is_filter = registry.stage(st.base).is_filter
         if st.name not in ran:
             raise ConfigError(
                 f"stages.{st.name}: the run being refiltered had no such stage, so there are no "
@@ -161,10 +154,8 @@ def refilter_rows(rows: Iterable[dict], stages: list[StageConfig]) -> Iterator[R
     differs from the stored one) stops the refilter with :class:`RefilterError`, since
     it would fail the same way on every row, and so does signals whose stored
     fingerprint differs from the new config's (other scoring parameters)."""
-    from curate import registry
-
     filters = [
-        (st.name, registry.STAGES[st.base].factory(st.params), None if st.applies_to is None else set(st.applies_to))
+        (st.name, registry.stage(st.base).make(st.params, st.name, setup=False), None if st.applies_to is None else set(st.applies_to))
         for st in stages
     ]
     for row in rows:

@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-import pipelines.conversations  # noqa: F401  (registers its read transforms)
-import pipelines.dedup  # noqa: F401  (registers minhash_dedup)
-import pipelines.exact_dedup  # noqa: F401  (registers its global transform)
-import pipelines.span_dedup  # noqa: F401  (registers sentence_dedup and token_dedup)
 from curate import registry
 from curate.config import ConfigError, PipelineConfig
 from pipelines import output
 from pipelines.readers import read_input
-from pipelines.stages import GLOBAL_TRANSFORMS, apply_doc_stage, apply_global_stage
+from pipelines.stages import apply_stage
 
 # Input kinds whose documents hold HTML until the ``extract`` stage runs.
 HTML_KINDS = {"warc", "arc"}
@@ -39,8 +35,6 @@ def check_stages(cfg: PipelineConfig) -> None:
                     "(the trained model does not exist yet when token_dedup runs)"
                 )
             s.params.model = cfg.tokenizer.model
-        if not registry.STAGES[s.base].per_document and s.base not in GLOBAL_TRANSFORMS:
-            raise ConfigError(f"stages.{s.name}: no Beam transform registered for this global stage")
 
 
 def _flatten(pcolls, label):
@@ -54,11 +48,7 @@ def build(p: beam.Pipeline, cfg: PipelineConfig, out_dir: str, tokenizer_proto) 
     rejected = [r.rejected for r in reads]
     errors = [r.errors for r in reads]
     for stage in cfg.stages:
-        spec = registry.STAGES[stage.base]
-        if spec.per_document:
-            res = apply_doc_stage(docs, stage.name, stage.params, stage.applies_to)
-        else:
-            res = apply_global_stage(docs, stage.name, stage.params, stage.applies_to)
+        res = apply_stage(docs, registry.stage(stage.base), stage.name, stage.params, stage.applies_to)
         docs = res.kept
         rejected.append(res.rejected)
         errors.append(res.errors)

@@ -13,16 +13,13 @@ import apache_beam as beam
 from curate.config import InputConfig
 from curate.readers import conversations as conv
 from curate.readers.common import read_error
-from pipelines.readers import READ_TRANSFORMS, ReadFile, matched_files, route
+from pipelines.readers import ReadFile, matched_files, route
 from pipelines.stages import ERRORS, REJECTED, StageResult
 
 
 class _ParseFile(ReadFile):
     """The generic file reader, with the message parser instead of a document reader:
     (tree id, Message) pairs pass through uncounted (their threads are the units)."""
-
-    def setup(self):
-        self.read_file = functools.partial(conv.parse_file, self.kind)
 
     def _route(self, item):
         yield item if isinstance(item, tuple) else route(item, self.kind)
@@ -57,7 +54,7 @@ class ReadConversations(beam.PTransform):
     def expand(self, root):
         parsed = (
             matched_files(root, self.paths)
-            | "parse" >> beam.ParDo(_ParseFile(self.kind, self.source, self.cfg)).with_outputs(
+            | "parse" >> beam.ParDo(_ParseFile(self.kind, functools.partial(conv.parse_file, self.kind), self.source, self.cfg)).with_outputs(
                 REJECTED, ERRORS, main="messages"
             )
         )
@@ -72,6 +69,3 @@ class ReadConversations(beam.PTransform):
         errors = (parsed[ERRORS], threads[ERRORS]) | "errors" >> beam.Flatten()
         return StageResult(threads.kept, rejected, errors)
 
-
-for _kind in (conv.TREES_KIND, conv.MESSAGES_KIND):
-    READ_TRANSFORMS[_kind] = ReadConversations

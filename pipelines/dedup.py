@@ -49,7 +49,7 @@ from curate.dedup.minhash import (
     union_find_components,
 )
 from curate.document import Rejected
-from pipelines.stages import ERRORS, GLOBAL_TRANSFORMS, REJECTED, StageResult, error_output, rejected_output
+from pipelines.stages import ERRORS, REJECTED, StageResult, error_output, rejected_output
 
 BUCKETS = "buckets"
 SHINGLES = "shingles"  # a block's shingle hashes, for exact verification
@@ -428,5 +428,3 @@ class MinHashDedup(beam.PTransform):
         )
         return StageResult(decided.kept, decided[REJECTED], sigs[ERRORS])
 
-
-GLOBAL_TRANSFORMS[STAGE] = MinHashDedup

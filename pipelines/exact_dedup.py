@@ -7,7 +7,7 @@ import apache_beam as beam
 from curate.dedup.exact import ExactDedupConfig, dedup_key
 from curate.dedup.minhash import node_key
 from curate.document import Rejected
-from pipelines.stages import GLOBAL_TRANSFORMS, REJECTED, StageResult, rejected_output
+from pipelines.stages import REJECTED, StageResult, rejected_output
 
 
 class _SplitGroup(beam.DoFn):
@@ -52,5 +52,3 @@ class ExactDedup(beam.PTransform):
         empty = docs.pipeline | "no_errors" >> beam.Create([])
         return StageResult(res.kept, res[REJECTED], empty)
 
-
-GLOBAL_TRANSFORMS["exact_dedup"] = ExactDedup

@@ -8,13 +8,11 @@ from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
 
+from curate import registry
 from curate.config import InputConfig
 from curate.document import Document, ErrorRecord, Rejected
-from pipelines.stages import ERRORS, REJECTED, StageResult, count_error, count_input, rejected_output
-
-# kind -> factory(InputConfig) -> PTransform(PBegin -> StageResult), for readers that
-# must group across files (for example flat conversation messages by tree id).
-READ_TRANSFORMS: dict = {}
+from curate.readers.warc import read_warc, read_warc_range, splits_by_member
+from pipelines.stages import ERRORS, REJECTED, StageResult, count_error, count_input, rejected_output, resolve
 
 
 def _open(readable_file):
@@ -22,16 +20,13 @@ def _open(readable_file):
 
 
 class ReadFile(beam.DoFn):
-    def __init__(self, kind: str, source: str, options):
+    """Reads each file with ``read_file`` ``(path, fileobj, source, options) -> items``."""
+
+    def __init__(self, kind: str, read_file, source: str, options):
         self.kind = kind
+        self.read_file = read_file
         self.source = source
         self.options = options
-
-    def setup(self):
-        import curate.builtin  # noqa: F401
-        from curate import registry
-
-        self.read_file = registry.READERS[self.kind].read_file
 
     def process(self, readable_file):
         path = readable_file.metadata.path
@@ -75,12 +70,10 @@ class ReadWarcRanges(ReadFile, beam.transforms.core.RestrictionProvider):
     another worker and no record is read twice or lost."""
 
     def __init__(self, source: str, options):
-        super().__init__("warc", source, options)
+        super().__init__("warc", read_warc, source, options)
         self.split_bytes = options.split_bytes
 
     def initial_restriction(self, readable_file):
-        from curate.readers.warc import splits_by_member
-
         size = readable_file.metadata.size_in_bytes
         try:
             # Uncompressed WARC and one gzip member over the whole file have no record
@@ -104,8 +97,6 @@ class ReadWarcRanges(ReadFile, beam.transforms.core.RestrictionProvider):
         return restriction.size()
 
     def process(self, readable_file, tracker=beam.DoFn.RestrictionParam()):
-        from curate.readers.warc import read_warc_range
-
         restriction = tracker.current_restriction()
         if restriction == _WHOLE_FILE:
             if tracker.try_claim(0):
@@ -154,7 +145,7 @@ class ReadInput(beam.PTransform):
         if split_bytes:
             dofn = ReadWarcRanges(self.inp.name, self.inp.options)
         else:
-            dofn = ReadFile(self.inp.kind, self.inp.name, self.inp.options)
+            dofn = ReadFile(self.inp.kind, registry.reader(self.inp.kind).read_file, self.inp.name, self.inp.options)
         res = matched_files(pbegin, self.inp.paths) | "read" >> beam.ParDo(dofn).with_outputs(
             REJECTED, ERRORS, main="docs"
         )
@@ -162,6 +153,6 @@ class ReadInput(beam.PTransform):
 
 
 def read_input(pipeline, index: int, inp: InputConfig) -> StageResult:
-    factory = READ_TRANSFORMS.get(inp.kind)
-    transform = factory(inp) if factory is not None else ReadInput(inp)
+    spec = registry.reader(inp.kind)
+    transform = resolve(spec.transform)(inp) if spec.transform else ReadInput(inp)
     return pipeline | f"input[{index}]:{inp.kind}:{inp.name}" >> transform

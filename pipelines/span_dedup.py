@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import apache_beam as beam
 
+from curate.dedup.sentences import SentenceDedup
 from curate.dedup.spans import bucket_blocks, find_duplicates, merge_blocks
+from curate.dedup.token_spans import TokenDedup
 from curate.document import Drop, Rejected
 from pipelines.stages import (
     ERRORS,
-    GLOBAL_TRANSFORMS,
     REJECTED,
     StageResult,
     count_stat,
@@ -37,25 +38,16 @@ from pipelines.stages import (
 SPANS = "spans"
 BATCH_DOCS = 256  # documents per EmitSpans call: span keys are shuffled per bucket and batch
 
-def _make_core(stage: str, params):
-    import curate.builtin  # noqa: F401  (registers the stages)
-    from curate.dedup.sentences import SentenceDedup
-    from curate.dedup.token_spans import TokenDedup
-
-    core = {"sentence_dedup": SentenceDedup, "token_dedup": TokenDedup}[stage](params)
-    if hasattr(core, "setup"):
-        core.setup()
-    return core
-
 
 class _CoreDoFn(beam.DoFn):
     """Holds the stage's core object, built (and its model loaded) once per worker."""
 
-    def __init__(self, stage: str, params):
-        self.stage, self.params, self.core = stage, params, None
+    def __init__(self, core_cls, params):
+        self.core_cls, self.stage, self.params, self.core = core_cls, core_cls.name, params, None
 
     def setup(self):
-        self.core = _make_core(self.stage, self.params)
+        self.core = self.core_cls(self.params)
+        self.core.setup()
 
 
 class _EmitSpans(_CoreDoFn):
@@ -124,16 +116,16 @@ class _ApplyRemovals(_CoreDoFn):
 class SpanDedup(beam.PTransform):
     """``PCollection[Document] -> StageResult`` for ``sentence_dedup`` or ``token_dedup``."""
 
-    def __init__(self, stage: str, params):
-        super().__init__(label=f"stage:{stage}")
-        self.stage, self.params = stage, params
+    def __init__(self, core_cls, params):
+        super().__init__(label=f"stage:{core_cls.name}")
+        self.core_cls, self.params = core_cls, params
 
     def expand(self, docs):
-        stage, params = self.stage, self.params
+        core_cls, params = self.core_cls, self.params
         emitted = (
             docs
             | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=BATCH_DOCS)
-            | "EmitSpans" >> beam.ParDo(_EmitSpans(stage, params)).with_outputs(SPANS, ERRORS, main="docs")
+            | "EmitSpans" >> beam.ParDo(_EmitSpans(core_cls, params)).with_outputs(SPANS, ERRORS, main="docs")
         )
         dups = (
             emitted[SPANS]
@@ -143,7 +135,7 @@ class SpanDedup(beam.PTransform):
         applied = (
             {"doc": emitted.docs, "dup": dups}
             | "JoinByDocId" >> beam.CoGroupByKey()
-            | "Apply" >> beam.ParDo(_ApplyRemovals(stage, params)).with_outputs(
+            | "Apply" >> beam.ParDo(_ApplyRemovals(core_cls, params)).with_outputs(
                 REJECTED, ERRORS, main="kept"
             )
         )
@@ -151,9 +143,11 @@ class SpanDedup(beam.PTransform):
         return StageResult(applied.kept, applied[REJECTED], errors)
 
 
-def _factory(stage: str):
-    return lambda params: SpanDedup(stage, params)
+def sentence_dedup(params) -> SpanDedup:
+    """The Beam transform ``sentence_dedup`` declares."""
+    return SpanDedup(SentenceDedup, params)
 
 
-GLOBAL_TRANSFORMS["sentence_dedup"] = _factory("sentence_dedup")
-GLOBAL_TRANSFORMS["token_dedup"] = _factory("token_dedup")
+def token_dedup(params) -> SpanDedup:
+    """The Beam transform ``token_dedup`` declares."""
+    return SpanDedup(TokenDedup, params)

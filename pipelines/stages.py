@@ -1,11 +1,11 @@
-"""Beam glue for stages: one generic ParDo for per-document stages, and the registry
-of PTransforms for global stages (deduplication and anything else that needs the
-whole run).
+"""Beam glue for stages: one generic ParDo for per-document stages, and the PTransforms
+of global stages (deduplication and anything else that needs the whole run).
 
-Contract for a global stage ``name``::
+Contract for a global stage, declared in the core with
+``@register_stage(name, Config, transform="pipelines.module:Factory")``
+(see :mod:`curate.registry`)::
 
-    GLOBAL_TRANSFORMS[name] = factory          # factory(params) -> beam.PTransform
-    docs | factory(params)  -> StageResult(kept, rejected, errors)
+    docs | Factory(params)  -> StageResult(kept, rejected, errors)
 
 where ``kept`` is a PCollection of Document, ``rejected`` of Rejected and ``errors``
 of ErrorRecord. A global stage counts its own drops with :func:`count_drop`
@@ -14,13 +14,14 @@ of ErrorRecord. A global stage counts its own drops with :func:`count_drop`
 
 from __future__ import annotations
 
+import importlib
 import typing
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from curate.config import split_stage_key
 from curate.document import Drop, ErrorRecord, Rejected
+from curate.registry import StageSpec
 from pipelines.counters import NAMESPACE, dropped_name, error_name, input_name, kept_name, language_name, stat_name
 
 
@@ -30,7 +31,16 @@ class StageResult(typing.NamedTuple):
     errors: beam.PCollection
 
 
-GLOBAL_TRANSFORMS: dict = {}
+def resolve(path: str):
+    """The object a declaration names as ``"module:attribute"`` (a Beam transform factory:
+    the core cannot import Beam, so it names its glue)."""
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def global_transform(spec: StageSpec, params):
+    """The declared Beam transform of global stage ``spec`` for ``params``."""
+    return resolve(spec.transform)(params)
 
 _counters: dict = {}
 
@@ -106,20 +116,16 @@ class ApplyDocStage(beam.DoFn):
     Statistics the stage adds (:meth:`curate.base.DocStage.add_stat`) become counters
     ``stat|<source>|<stage>|<name>``."""
 
-    def __init__(self, stage_name: str, params, applies_to=None):
+    def __init__(self, spec: StageSpec, stage_name: str, params, applies_to=None):
+        self.spec = spec
         self.stage_name = stage_name
         self.params = params
         self.applies_to = frozenset(applies_to) if applies_to is not None else None
         self.stage = None
 
     def setup(self):
-        import curate.builtin  # noqa: F401
-        from curate import registry
-
-        base, name = split_stage_key(self.stage_name)
-        self.stage = registry.STAGES[base].factory(self.params)
-        self.stage.name = name  # an instance (base/label) stores its signals under its own name
-        self.stage.setup()
+        # an instance (base/label) stores its signals under its own name
+        self.stage = self.spec.make(self.params, self.stage_name)
 
     def process(self, doc):
         if self.applies_to is not None and doc.source not in self.applies_to:
@@ -139,17 +145,20 @@ class ApplyDocStage(beam.DoFn):
             yield out
 
 
-def apply_doc_stage(docs, stage_name: str, params, applies_to=None) -> StageResult:
-    res = docs | f"stage:{stage_name}" >> beam.ParDo(ApplyDocStage(stage_name, params, applies_to)).with_outputs(
-        REJECTED, ERRORS, main="kept"
-    )
-    return StageResult(res.kept, res[REJECTED], res[ERRORS])
+def apply_stage(docs, spec: StageSpec, stage_name: str, params, applies_to=None) -> StageResult:
+    """One configured stage over ``docs``: per-document or global, as ``spec`` declares."""
+    if spec.per_document:
+        res = docs | f"stage:{stage_name}" >> beam.ParDo(
+            ApplyDocStage(spec, stage_name, params, applies_to)
+        ).with_outputs(REJECTED, ERRORS, main="kept")
+        return StageResult(res.kept, res[REJECTED], res[ERRORS])
+    return apply_global_stage(docs, spec, stage_name, params, applies_to)
 
 
-def apply_global_stage(docs, stage_name: str, params, applies_to=None) -> StageResult:
+def apply_global_stage(docs, spec: StageSpec, stage_name: str, params, applies_to=None) -> StageResult:
     """A global stage over the documents of the ``applies_to`` sources only (all when
     None); the others bypass it and rejoin its kept output."""
-    transform = GLOBAL_TRANSFORMS[stage_name](params)
+    transform = global_transform(spec, params)
     if applies_to is None:
         return docs | f"stage:{stage_name}" >> transform
     sources = frozenset(applies_to)

@@ -19,10 +19,11 @@ from curate.dedup.exact import ExactDedupConfig
 from curate.document import Document
 from curate.filters.gopher import GopherQualityConfig
 from curate.redact import CodeRedactConfig
+from curate.registry import stage as stage_spec
 from pipelines import build as build_mod
 from pipelines.counters import NAMESPACE, balanced, counts_from_counters
 from pipelines.refilter import refilter
-from pipelines.stages import ApplyDocStage, apply_doc_stage, apply_global_stage
+from pipelines.stages import ApplyDocStage, apply_stage
 from tests.pipeline_helpers import check_output, run_config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -67,9 +68,9 @@ def test_stages_skip_other_sources_and_count_statistics():
     ]
     p = beam.Pipeline("FnApiRunner")
     pc = p | beam.Create(docs)
-    g = apply_doc_stage(pc, "gopher_quality", GopherQualityConfig(), ["books"])
-    r = apply_doc_stage(g.kept, "code_redact", CodeRedactConfig(), ["code"])
-    d = apply_global_stage(r.kept, "exact_dedup", ExactDedupConfig(), ["books"])
+    g = apply_stage(pc, stage_spec("gopher_quality"), "gopher_quality", GopherQualityConfig(), ["books"])
+    r = apply_stage(g.kept, stage_spec("code_redact"), "code_redact", CodeRedactConfig(), ["code"])
+    d = apply_stage(r.kept, stage_spec("exact_dedup"), "exact_dedup", ExactDedupConfig(), ["books"])
     summary = d.kept | beam.Map(
         lambda doc: (doc.id, "<EMAIL>" in doc.text and "<SECRET>" in doc.text,
                      sorted(doc.metadata.get("signals", {})), "redactions" in doc.metadata)
@@ -136,8 +137,8 @@ def test_stage_instances_are_parsed_by_base_name_and_keep_their_full_name():
 
 
 def test_two_gopher_instances_decide_by_their_own_thresholds_under_their_own_names():
-    web = ApplyDocStage("gopher_quality", GopherQualityConfig(), ["web"])
-    books = ApplyDocStage("gopher_quality/books", GopherQualityConfig(min_alpha_words_ratio=0.7), ["books"])
+    web = ApplyDocStage(stage_spec("gopher_quality"), "gopher_quality", GopherQualityConfig(), ["web"])
+    books = ApplyDocStage(stage_spec("gopher_quality"), "gopher_quality/books", GopherQualityConfig(min_alpha_words_ratio=0.7), ["books"])
     for stage in (web, books):
         stage.setup()
 
@@ -159,7 +160,7 @@ def test_two_gopher_instances_decide_by_their_own_thresholds_under_their_own_nam
     tag, err = through(Document("b3", None, "books"))  # a bad record: an error named after the instance
     assert (tag, err.stage, err.doc_id) == ("errors", "gopher_quality/books", "b3")
     # Both instances over one source: each stores its own signals, neither overwrites the other.
-    both = ApplyDocStage("gopher_quality/books", GopherQualityConfig(min_alpha_words_ratio=0.7), ["web"])
+    both = ApplyDocStage(stage_spec("gopher_quality"), "gopher_quality/books", GopherQualityConfig(min_alpha_words_ratio=0.7), ["web"])
     both.setup()
     (doc,) = both.process(Document("w2", PROSE, "web"))
     (doc,) = web.process(doc)

@@ -8,7 +8,6 @@ from collections import Counter
 
 import pytest
 
-import curate.builtin  # noqa: F401
 from curate import registry
 from curate import text as T
 from curate.config import ConfigError, build
@@ -30,10 +29,8 @@ PROSE_LINES = "\n".join(
 
 
 def stage(name, **params):
-    spec = registry.STAGES[name]
-    st = spec.factory(build(spec.config_cls, params, f"stages.{name}"))
-    st.setup()
-    return st
+    spec = registry.stage(name)
+    return spec.make(build(spec.config_cls, params, f"stages.{name}"))
 
 
 def run(name, text, provenance=None, metadata=None, source="web", **params):
@@ -362,7 +359,7 @@ def test_decide_reapplies_new_thresholds_to_stored_signals():
     ],
 )
 def test_bad_config_is_a_one_line_config_error(name, params, message):
-    spec = registry.STAGES[name]
+    spec = registry.stage(name)
     with pytest.raises(ConfigError) as e:
         build(spec.config_cls, params, f"stages.{name}")
     assert str(e.value) == message and "\n" not in str(e.value)

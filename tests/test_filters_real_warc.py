@@ -7,7 +7,6 @@ import os
 import pyarrow.parquet as pq
 import pytest
 
-import curate.builtin  # noqa: F401
 from curate import config, registry
 from pipelines import cli
 from tests.conftest import shared_path
@@ -53,6 +52,6 @@ def test_each_rejected_page_reads_with_its_reason_and_signals(fineweb_run):
     assert len(rejected) == sum(n for k, n in m["counts"]["dropped"].items() if k.split(":")[0] in FILTERS)
     for r in rejected:
         assert r["text"]
-        stage = registry.STAGES[r["stage"]].factory(params[r["stage"]])
+        stage = registry.stage(r["stage"]).make(params[r["stage"]], setup=False)
         # decide() on the stored signals gives the recorded reason: thresholds can be re-applied
         assert stage.decide(json.loads(r["details"])["signals"]) == r["reason"]

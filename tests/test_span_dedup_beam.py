@@ -14,7 +14,7 @@ from curate.dedup.token_spans import TokenDedupConfig
 from curate.document import Document
 from pipelines import span_dedup  # noqa: F401  (registers the transforms)
 from pipelines.counters import NAMESPACE
-from pipelines.stages import GLOBAL_TRANSFORMS
+from pipelines.span_dedup import sentence_dedup, token_dedup
 from tests.test_span_dedup import A3, processor, words  # noqa: F401  (fixture)
 
 LONG = " ".join(f"filler{i}" for i in range(8))
@@ -41,8 +41,8 @@ def run(processor, tmp_path_factory):  # noqa: F811
     tok = build(TokenDedupConfig, {"model": str(model), "min_tokens": 10, "min_words": 3, "hash_buckets": 3})
     p = BeamTestPipeline(runner="FnApiRunner")
     pcoll = p | beam.Create(docs)
-    s = pcoll | GLOBAL_TRANSFORMS["sentence_dedup"](sent)
-    t = s.kept | GLOBAL_TRANSFORMS["token_dedup"](tok)
+    s = pcoll | sentence_dedup(sent)
+    t = s.kept | token_dedup(tok)
     assert_that(
         t.kept | "kept" >> beam.Map(lambda d: (d.id, d.text)),
         equal_to([

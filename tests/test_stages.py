@@ -62,21 +62,27 @@ def test_gopher_decide_reapplies_new_thresholds_without_rescoring():
     assert GopherQuality(GopherQualityConfig()).decide(signals) is None
 
 
+def made(stage):
+    """The stage after its setup (the pipeline calls it once per worker)."""
+    stage.setup()
+    return stage
+
+
 def test_language_id_stores_language_and_keeps_configured_ones():
-    lid = LanguageId(LanguageIdConfig(languages=["en"], min_score=0.65))
+    lid = made(LanguageId(LanguageIdConfig(languages=["en"], min_score=0.65)))
     d = doc(PROSE)
     assert lid.process(d) is d
     assert d.metadata["language"] == "en" and d.metadata["language_score"] > 0.65
     de = doc("Der schnelle braune Fuchs springt über den faulen Hund und läuft danach schnell in den Wald zurück.")
     out = lid.process(de)
     assert isinstance(out, Drop) and out.reason == "language_not_kept" and de.metadata["language"] == "de"
-    low = LanguageId(LanguageIdConfig(languages=[], min_score=0.99)).process(doc("ok ok 123"))
+    low = made(LanguageId(LanguageIdConfig(languages=[], min_score=0.99))).process(doc("ok ok 123"))
     assert isinstance(low, Drop) and low.reason == "low_score"
-    assert LanguageId(LanguageIdConfig(languages=[], min_score=0.0)).process(doc("Der Hund läuft.")).metadata["language"] == "de"
+    assert made(LanguageId(LanguageIdConfig(languages=[], min_score=0.0))).process(doc("Der Hund läuft.")).metadata["language"] == "de"
 
 
 def test_extract_turns_html_into_main_text_and_drops_empty_pages():
-    ex = Extract(ExtractConfig())
+    ex = made(Extract(ExtractConfig()))
     page = (
         "<html><body><nav><a href='/'>Home</a><a href='/news'>News</a></nav><article><h1>River town</h1>"
         + "".join(f"<p>{s}.</p>" for s in PROSE.split(". "))

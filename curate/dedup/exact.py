@@ -40,11 +40,9 @@ def dedup_key(text: str, normalize: str = "whitespace") -> str:
     return xxhash.xxh128_hexdigest(norm.encode("utf-8", "surrogatepass"))
 
 
+@register_stage("exact_dedup", ExactDedupConfig, transform="pipelines.exact_dedup:ExactDedup")
 def choose_survivor(docs: Iterable[Document], keep: str = "smallest_id", score_field: str = DEFAULT_SCORE_FIELD) -> Document:
     """The copy kept: the smallest :func:`curate.dedup.minhash.node_key` (ties break on
     id, so the choice never depends on the order in which documents arrive)."""
     return min(docs, key=lambda d: node_key(d, keep, score_field))
 
-
-# A global stage: the Beam transform is in pipelines/exact_dedup.py.
-register_stage("exact_dedup", ExactDedupConfig, per_document=False)(choose_survivor)

@@ -512,6 +512,7 @@ def apply_label(doc: Document, label: Optional[ClusterLabel]):
     )
 
 
+@register_stage(STAGE, MinHashDedupConfig, transform="pipelines.dedup:MinHashDedup")
 def dedup_documents(docs: Sequence[Document], config: MinHashDedupConfig) -> list:
     """The whole stage on one machine: each input document, in order, kept or Rejected.
 
@@ -537,9 +538,6 @@ def dedup_documents(docs: Sequence[Document], config: MinHashDedupConfig) -> lis
     labels = cluster_labels(union_find_components(sorted(edges)))
     return [apply_label(d, labels.get(d.id)) for d in docs]
 
-
-# A global stage: the Beam transform is pipelines/dedup.py.
-register_stage(STAGE, MinHashDedupConfig, per_document=False)(dedup_documents)
 
 
 def main(argv=None) -> None:

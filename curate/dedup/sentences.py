@@ -73,13 +73,16 @@ class SentenceDedupConfig:
         return self.k
 
 
-@register_stage(NAME, SentenceDedupConfig, per_document=False)
+@register_stage(NAME, SentenceDedupConfig, transform="pipelines.span_dedup:sentence_dedup")
 class SentenceDedup:
     # signals :meth:`apply` stores that the Beam layer also counts as statistics
     STATS = ("units_removed", "chars_removed", "bytes_removed")
 
     def __init__(self, config: SentenceDedupConfig):
         self.config = config
+
+    def setup(self) -> None:
+        """Nothing to load (the setup contract of every stage core)."""
 
     def unit_kind(self, doc: Document) -> str | None:
         """``"sentence"``, ``"line"`` (code with ``code: lines``), or ``None`` (excluded)."""

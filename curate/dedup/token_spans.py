@@ -85,7 +85,7 @@ def byte_to_char_offsets(text: str, byte_offsets: np.ndarray) -> np.ndarray:
     return starts[np.asarray(byte_offsets, dtype=np.int64)]
 
 
-@register_stage(NAME, TokenDedupConfig, per_document=False)
+@register_stage(NAME, TokenDedupConfig, transform="pipelines.span_dedup:token_dedup")
 class TokenDedup:
     # signals :meth:`apply` stores that the Beam layer also counts as statistics
     STATS = ("tokens_removed", "spans_removed", "chars_removed", "bytes_removed")

@@ -157,15 +157,11 @@ def clean_lines(text: str, c: C4Config) -> tuple[str, dict]:
 class C4(Filter):
     """Edits ``doc.text`` (kept lines only) and drops pages by C4's page rules."""
 
-    name = "c4"
-
     def setup(self) -> None:
         self._bad_words = load_bad_words(self.config.bad_words_path or DEFAULT_BAD_WORDS)
 
     def clean(self, doc: Document) -> tuple[str, dict]:
         cleaned, signals = clean_lines(doc.text, self.config)
-        if not hasattr(self, "_bad_words"):
-            self.setup()
         # counted even when the rule is off, so refilter can turn it on
         signals["bad_words"] = self._bad_words.count(cleaned)
         return cleaned, signals

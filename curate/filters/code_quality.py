@@ -53,8 +53,6 @@ class CodeQualityConfig:
 
 @register_stage("code_quality", CodeQualityConfig)
 class CodeQuality(Filter):
-    name = "code_quality"
-
     def __init__(self, config):
         super().__init__(config)
         self._extensions = tuple(e.lower() for e in config.extensions)

@@ -29,8 +29,6 @@ class FineWebConfig:
 
 @register_stage("fineweb", FineWebConfig)
 class FineWeb(Filter):
-    name = "fineweb"
-
     def score(self, doc) -> dict:
         text = doc.text
         lines = [ln for ln in text.split("\n") if ln.strip()]

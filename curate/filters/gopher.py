@@ -57,8 +57,6 @@ def count_alpha_words(words: list[str]) -> int:
 
 @register_stage("gopher_quality", GopherQualityConfig)
 class GopherQuality(Filter):
-    name = "gopher_quality"
-
     def __init__(self, config):
         super().__init__(config)
         self._stop_words = frozenset(config.stop_words)

@@ -145,8 +145,6 @@ def ngram_char_counts(words: list[str], top_ns, dup_ns) -> tuple[dict, dict]:
 
 @register_stage("gopher_repetition", GopherRepetitionConfig)
 class GopherRepetition(Filter):
-    name = "gopher_repetition"
-
     def score(self, doc) -> dict:
         text = doc.text
         n_chars = len(text)

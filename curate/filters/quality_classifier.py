@@ -57,8 +57,6 @@ def pareto_draw(u: float, alpha: float) -> float:
 
 @register_stage("quality_classifier", QualityClassifierConfig)
 class QualityClassifier(Filter):
-    name = "quality_classifier"
-
     def setup(self) -> None:
         from classifiers.model import ModelError, load_model
 
@@ -69,8 +67,6 @@ class QualityClassifier(Filter):
             raise ConfigError(f"stages.quality_classifier.model: {e}") from None
 
     def score(self, doc: Document) -> dict:
-        if not hasattr(self, "_model"):
-            self.setup()
         return {
             "score": round(self._model.probability(doc.text, self.config.label), 6),
             "pareto_u": pareto_uniform(self.config.seed, doc.id),

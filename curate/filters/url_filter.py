@@ -61,8 +61,6 @@ def host_of(url: str) -> str:
 
 @register_stage("url_filter", UrlFilterConfig)
 class UrlFilter(Filter):
-    name = "url_filter"
-
     def setup(self) -> None:
         # The lists load here, not in the constructor: `curate refilter` builds filters
         # only to call decide(), which never needs them (block lists can be millions long).
@@ -77,8 +75,6 @@ class UrlFilter(Filter):
         return any(".".join(labels[i:]) in self._domains for i in range(len(labels)))
 
     def score(self, doc: Document) -> dict:
-        if not hasattr(self, "_domains"):
-            self.setup()
         url = (doc.provenance.get("url") or "").strip()
         if not url:
             return {"has_url": 0, "blocked_domain": 0, "blocked_words": 0, "blocked_substrings": 0}

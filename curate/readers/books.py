@@ -29,8 +29,8 @@ import textwrap
 import zlib
 from typing import IO, Iterator, Literal, Optional, Union
 
-from curate.config import ConfigError
 from curate.document import Document, ErrorRecord, Rejected, make_id
+from curate.params import ConfigError, param
 from curate.readers.common import decompressed, read_error
 from curate.readers.archive import ArchiveDamaged, ArchiveLimits, archive_kind, iter_members, read_limited
 from curate.registry import register_reader
@@ -41,22 +41,18 @@ Item = Union[Document, Rejected, ErrorRecord]
 @dataclasses.dataclass
 class BooksConfig:
     split: Literal["none", "chapters", "size"] = "none"
-    max_words: Optional[int] = None  # size split; with ``chapters``, long chapters are cut too
-    min_chapter_words: int = 100  # a shorter chapter (a contents entry) joins the next one
+    max_words: Optional[int] = param(None, min=1)  # size split; with ``chapters``, long chapters are cut too
+    min_chapter_words: int = param(100, min=0)  # a shorter chapter (a contents entry) joins the next one
     rejoin_lines: bool = True
     strip_gutenberg: bool = True
-    min_words: int = 1  # fewer words left after stripping -> rejected ``no_text``
-    max_bytes: int = 100_000_000  # per book, after decompression
-    max_replacement_ratio: float = 0.001  # U+FFFD per character after the decoding fallbacks
-    max_compression_ratio: float = 200.0  # zip members
+    min_words: int = param(1, min=0)  # fewer words left after stripping -> rejected ``no_text``
+    max_bytes: int = param(100_000_000, min=1)  # per book, after decompression
+    max_replacement_ratio: float = param(0.001, min=0, max=1)  # U+FFFD per character after the decoding fallbacks
+    max_compression_ratio: float = param(200.0, min=1)  # zip members
 
     def validate(self, key: str) -> None:
         if self.split == "size" and not self.max_words:
             raise ConfigError(f"{key}.max_words: required (>= 1) when split is 'size'")
-        if self.max_words is not None and self.max_words < 1:
-            raise ConfigError(f"{key}.max_words: must be >= 1, got {self.max_words}")
-        if self.max_bytes < 1:
-            raise ConfigError(f"{key}.max_bytes: must be >= 1, got {self.max_bytes}")
 
 
 # --------------------------------------------------------------------------- decoding

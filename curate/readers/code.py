@@ -23,8 +23,8 @@ import os
 import re
 from typing import IO, Iterator, Optional, Union
 
-from curate.config import ConfigError
 from curate.document import Document, ErrorRecord, Rejected, make_id
+from curate.params import ConfigError, param
 from curate.readers.common import read_error
 from curate.readers.archive import ArchiveDamaged, ArchiveLimits, archive_kind, archive_stem, iter_members, read_limited
 from curate.registry import register_reader
@@ -144,18 +144,15 @@ class CodeConfig:
     vendored_dirs: list[str] = dataclasses.field(default_factory=lambda: list(VENDORED_DIRS))
     skip_vcs: bool = True
     skip_minified: bool = True
-    minified_mean_line_length: int = 500  # mean chars per line above which a file is minified
+    minified_mean_line_length: int = param(500, min=1)  # mean chars per line above which a file is minified
     skip_generated: bool = True
     generated_markers: list[str] = dataclasses.field(default_factory=lambda: list(GENERATED_MARKERS))
-    generated_scan_lines: int = 5  # markers are looked for in the file's first lines only
-    max_file_bytes: int = 1_000_000  # The Stack's limit
-    max_archive_bytes: int = 2_000_000_000  # uncompressed total per archive
-    max_compression_ratio: float = 100.0  # per zip member
+    generated_scan_lines: int = param(5, min=0)  # markers are looked for in the file's first lines only
+    max_file_bytes: int = param(1_000_000, min=1)  # The Stack's limit
+    max_archive_bytes: int = param(2_000_000_000, min=1)  # uncompressed total per archive
+    max_compression_ratio: float = param(100.0, min=1)  # per zip member
 
     def validate(self, key: str) -> None:
-        for name in ("max_file_bytes", "max_archive_bytes", "minified_mean_line_length"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{key}.{name}: must be >= 1")
         if self.languages is not None:
             known = set(EXTENSIONS) | set(FILENAME_LANGUAGE.values()) | set(SHEBANG_LANGUAGE.values()) | {"unknown"}
             bad = [lang for lang in self.languages if lang not in known]

@@ -22,8 +22,8 @@ import json
 import math
 from typing import Iterable, Iterator, Literal, Optional, Union
 
-from curate.config import ConfigError
 from curate.document import Document, ErrorRecord, Rejected, make_id
+from curate.params import ConfigError, param
 from curate.readers.common import (
     decompressed,
     field,
@@ -60,7 +60,7 @@ SPLICE = "splice"  # they attach to the deleted message's parent (its nearest ke
 
 @dataclasses.dataclass
 class ConversationConfig:
-    min_messages: int = 2  # a thread with fewer messages is dropped (a lone prompt is no conversation)
+    min_messages: int = param(2, min=1)  # a thread with fewer messages is dropped (a lone prompt is no conversation)
     best_branch_only: bool = False  # keep one thread per tree: the best rank at every level
     include_deleted: bool = False
     # Replies under a deleted message (see DROP_SUBTREE, KEEP_PLACEHOLDER, SPLICE above).
@@ -69,7 +69,7 @@ class ConversationConfig:
     # Which rank is best: ascending (lowest first: OpenAssistant's rank 0, 1, 2 ...) or
     # descending (highest first: a score such as Reddit's votes).
     rank_order: Literal["ascending", "descending"] = "ascending"
-    max_threads_per_tree: Optional[int] = None  # keep the best-ranked N threads of each tree
+    max_threads_per_tree: Optional[int] = param(None, min=1)  # keep the best-ranked N threads of each tree
     # How each role is written before its message; a role not listed is written as is.
     role_names: dict[str, str] = dataclasses.field(
         default_factory=lambda: {
@@ -96,12 +96,6 @@ class ConversationConfig:
     replies_field: str = "replies"  # nested shape: a message's children
 
     def validate(self, key: str) -> None:
-        if self.min_messages < 1:
-            raise ConfigError(f"{key}.min_messages: must be >= 1, got {self.min_messages}")
-        if self.max_threads_per_tree is not None and self.max_threads_per_tree < 1:
-            raise ConfigError(
-                f"{key}.max_threads_per_tree: must be >= 1 or null, got {self.max_threads_per_tree}"
-            )
         if self.deleted_parent == KEEP_PLACEHOLDER and not self.placeholder_text.strip():
             raise ConfigError(f"{key}.placeholder_text: must not be empty under deleted_parent: keep_placeholder")
 
@@ -235,6 +229,10 @@ def parse_tree_line(path: str, line: int, raw: bytes, source: str, cfg: Conversa
             stack.append((reply, m.message_id))
 
 
+# Both kinds group messages across lines and files (a GroupByKey on the tree id), so
+# their Beam transform reads the files: parse_file per file, threads_for_tree per tree.
+@register_reader(TREES_KIND, ConversationConfig, DEFAULT_SOURCE, transform="pipelines.conversations:ReadConversations")
+@register_reader(MESSAGES_KIND, ConversationConfig, DEFAULT_SOURCE, transform="pipelines.conversations:ReadConversations")
 def parse_file(kind: str, path: str, fileobj, source: str, cfg: ConversationConfig) -> Iterator[Parsed]:
     """Every message of one file (gzip recognised), blank lines skipped."""
     for line, raw in numbered_lines(decompressed(fileobj, path)):
@@ -447,8 +445,3 @@ def read_conversations(
     for tree_id in sorted(trees):
         yield from threads_for_tree(tree_id, trees[tree_id], source, cfg)
 
-
-# Both kinds need a grouping across lines and files, so they have no per-file
-# ``read_file``: pipelines/conversations.py registers their READ_TRANSFORMS.
-register_reader(TREES_KIND, ConversationConfig, DEFAULT_SOURCE)(None)
-register_reader(MESSAGES_KIND, ConversationConfig, DEFAULT_SOURCE)(None)

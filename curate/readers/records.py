@@ -18,8 +18,8 @@ import dataclasses
 import json
 from typing import IO, Iterator, Optional, Union
 
-from curate.config import ConfigError
 from curate.document import Document, ErrorRecord, Rejected, make_id
+from curate.params import param
 from curate.readers.common import (
     decompressed,
     field,
@@ -49,11 +49,7 @@ class RecordsConfig:
 
 @dataclasses.dataclass
 class ParquetConfig(RecordsConfig):
-    batch_rows: int = 1024  # rows decoded at a time
-
-    def validate(self, key: str) -> None:
-        if self.batch_rows < 1:
-            raise ConfigError(f"{key}.batch_rows: must be >= 1, got {self.batch_rows}")
+    batch_rows: int = param(1024, min=1)  # rows decoded at a time
 
 
 def record_item(record, path: str, locator: str, source: str, cfg: RecordsConfig) -> Item:

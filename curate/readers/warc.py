@@ -21,8 +21,8 @@ from typing import IO, Iterator, Optional, Union
 
 from warcio.archiveiterator import ArchiveIterator
 
-from curate.config import ConfigError
 from curate.document import Document, ErrorRecord, Rejected, make_id
+from curate.params import param
 from curate.readers.common import decompressed
 from curate.registry import register_reader
 
@@ -31,8 +31,8 @@ Item = Union[Document, Rejected, ErrorRecord]
 
 @dataclasses.dataclass
 class WarcConfig:
-    max_body_bytes: int = 5_000_000  # larger payloads are skipped (reason ``too_large``)
-    accept_status: list[int] = dataclasses.field(default_factory=lambda: [200, 203])
+    max_body_bytes: int = param(5_000_000, min=1)  # larger payloads are skipped (reason ``too_large``)
+    accept_status: list[int] = param(factory=lambda: [200, 203], min=100, max=599)
     content_types: list[str] = dataclasses.field(
         default_factory=lambda: ["text/html", "application/xhtml+xml"]
     )
@@ -42,11 +42,7 @@ class WarcConfig:
 class WarcReadConfig(WarcConfig):
     # > 0: read one per-record-gzipped file in ranges of this many compressed bytes, in
     # parallel (see read_warc_range); 0: each file is read whole by one worker.
-    split_bytes: int = 0
-
-    def validate(self, key: str) -> None:
-        if self.split_bytes < 0:
-            raise ConfigError(f"{key}.split_bytes: must be >= 0 (0 reads each file whole), got {self.split_bytes}")
+    split_bytes: int = param(0, min=0)
 
 
 # WHATWG encoding aliases that matter in practice: pages labelled with the narrow
