@@ -265,6 +265,10 @@ def test_sentence_config_is_validated():
         build(SentenceDedupConfig, {"k": 0})
     with pytest.raises(ConfigError, match="code"):
         build(SentenceDedupConfig, {"code": "tokens"})
+    with pytest.raises(ConfigError, match="min_span_words"):
+        build(SentenceDedupConfig, {"min_span_words": -1})
+    with pytest.raises(ConfigError, match="min_span_chars"):
+        build(TokenDedupConfig, {"min_span_chars": -5})
 
 
 # ----------------------------------------------------------------------------- tokens

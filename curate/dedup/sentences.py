@@ -37,7 +37,6 @@ import numpy as np
 import xxhash
 
 from curate import text as T
-from curate.config import check_min
 from curate.dedup.spans import (
     MIN_SPAN_CHARS,
     MIN_SPAN_WORDS,
@@ -48,6 +47,7 @@ from curate.dedup.spans import (
     worth_cutting,
 )
 from curate.document import Document, Drop
+from curate.params import param
 from curate.registry import register_stage
 from curate.segment import DEFAULT_LANGUAGE, split_sentences
 
@@ -65,8 +65,8 @@ def unwrap_lines(text: str) -> str:
 
 @dataclasses.dataclass
 class SentenceDedupConfig:
-    k: int = 3  # consecutive sentences per span (C4, datatrove)
-    min_words: int = 50  # an edited document keeps at least this many words
+    k: int = param(3, min=1)  # consecutive sentences per span (C4, datatrove)
+    min_words: int = param(50, min=0)  # an edited document keeps at least this many words
     within_document: bool = True  # also cut a span's later repeats inside one document
     code: Literal["lines", "exclude"] = "lines"  # code sources: line spans, or leave untouched
     code_sources: list[str] = dataclasses.field(default_factory=lambda: ["code"])
@@ -78,21 +78,18 @@ class SentenceDedupConfig:
     # units beside it). False (C4, datatrove): every later occurrence goes, whatever it
     # overlaps.
     keep_first_whole: bool = False
-    hash_buckets: int = 64  # shuffle groups of span keys (see curate.dedup.spans.bucket_blocks)
+    hash_buckets: int = param(64, min=1)  # shuffle groups of span keys (see curate.dedup.spans.bucket_blocks)
     # The minimum span worth cutting: a run of duplicate units is removed only when it
     # holds this many words and characters (see docs/dedup-spans.md for how the
     # defaults were measured), across documents and within one alike.
-    min_span_words: int = MIN_SPAN_WORDS
-    min_span_chars: int = MIN_SPAN_CHARS
-    language: str = DEFAULT_LANGUAGE  # sentence rules for documents without metadata.language
+    min_span_words: int = param(MIN_SPAN_WORDS, min=0)
+    min_span_chars: int = param(MIN_SPAN_CHARS, min=0)
+    # sentence rules (curate.segment) for documents without metadata.language
+    language: str = param(DEFAULT_LANGUAGE, nonempty=True)
 
     @property
     def span_len(self) -> int:
         return self.k
-
-    def validate(self, key: str) -> None:
-        check_min(self, key, 1, "k", "hash_buckets")
-        check_min(self, key, 0, "min_words", "min_span_words", "min_span_chars")
 
 
 @register_stage(NAME, SentenceDedupConfig, per_document=False)
