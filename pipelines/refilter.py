@@ -21,8 +21,8 @@ import pyarrow.parquet as pq
 from curate import io as cio
 from curate import shards as S
 from curate.config import hash_config
-from curate.refilter import RefilterError, parse_config, refilter_rows
 from curate.outdir import OutputDir
+from curate.refilter import RefilterError, parse_config, refilter_rows, run_scoring_params
 from pipelines.manifest import accounting_holds, shard_totals
 from pipelines.counters import (
     counts_from_counters,
@@ -61,7 +61,10 @@ def refilter(input_dir: str, raw_config: dict, output_dir: str, overwrite: bool 
     written like a run's: staged, then committed whole (:mod:`curate.outdir`)."""
     manifest = _read_manifest(input_dir)
     signal_stages = _signal_stages(manifest)
-    cfg = parse_config(raw_config, signal_stages)
+    scored = manifest.get("scoring_params")
+    if scored is None:
+        scored = run_scoring_params((manifest.get("config") or {}).get("stages"))
+    cfg = parse_config(raw_config, signal_stages, scored)
     shards_in = manifest.get("shards") or []
     out = OutputDir.prepare(output_dir, [input_dir], overwrite)
     try:
@@ -131,6 +134,7 @@ def _refilter_into(input_dir, manifest, signal_stages, cfg, shards_in, output_di
         },
         "reapplied_stages": [s.name for s in cfg.stages],
         "signal_stages": signal_stages,
+        "scoring_params": scored,
         "not_reapplied": cfg.not_reapplied,
         "tokenizer": manifest.get("tokenizer"),
         "shards": shards_out,
