@@ -20,7 +20,7 @@ from typing import Any, Literal, Optional, Union
 
 import yaml
 
-from curate.params import ConfigError, check_fields
+from curate.params import ConfigError, check_fields, param
 
 
 def _type_name(tp: Any) -> str:
@@ -176,12 +176,11 @@ class OutputConfig:
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
     # A run whose errors exceed this share of its input records exits 4 and does not
     # replace the previous output (None: off; a run in which every record failed always does).
-    max_error_rate: Optional[float] = None
+    max_error_rate: Optional[float] = param(None, min=0, max=1)
 
     def validate(self, key: str) -> None:
         if self.num_shards < 1:
             raise ConfigError(f"{key}.num_shards: must be >= 1, got {self.num_shards}")
-        check_fractions(self, key, "max_error_rate")
 
 
 _LABEL = re.compile(r"[a-z0-9_]+")
