@@ -68,14 +68,14 @@ def refilter(input_dir: str, raw_config: dict, output_dir: str, overwrite: bool 
     shards_in = manifest.get("shards") or []
     out = OutputDir.prepare(output_dir, [input_dir], overwrite)
     try:
-        new = _refilter_into(input_dir, manifest, signal_stages, cfg, shards_in, out.staging)
+        new = _refilter_into(input_dir, manifest, signal_stages, scored, cfg, shards_in, out.staging)
         out.commit(new)
     finally:
         out.release()
     return new
 
 
-def _refilter_into(input_dir, manifest, signal_stages, cfg, shards_in, output_dir) -> dict:
+def _refilter_into(input_dir, manifest, signal_stages, scored, cfg, shards_in, output_dir) -> dict:
     counters: dict[str, int] = {}
 
     def inc(name):
