@@ -22,6 +22,10 @@ setup(
         "pyyaml>=6",
         "xxhash>=3",
     ],
-    extras_require={"test": ["pytest>=8"]},
+    extras_require={
+        "test": ["pytest>=8"],
+        # curate.torch_loader (an IterableDataset over the shards); the core loader needs numpy only
+        "torch": ["torch>=2.1"],
+    },
     entry_points={"console_scripts": ["curate=pipelines.cli:main"]},
 )
