@@ -11,8 +11,9 @@ from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTr
 from curate import registry
 from curate.config import InputConfig
 from curate.document import Document, ErrorRecord, Rejected
+from curate.readers.common import READ_STAGE, ReadStat
 from curate.readers.warc import read_warc, read_warc_range, splits_by_member
-from pipelines.stages import ERRORS, REJECTED, StageResult, count_error, count_input, rejected_output, resolve
+from pipelines.stages import ERRORS, REJECTED, StageResult, count_error, count_input, count_stat, rejected_output, resolve
 
 
 def _open(readable_file):
@@ -40,6 +41,9 @@ class ReadFile(beam.DoFn):
             )
 
     def _route(self, item):
+        if isinstance(item, ReadStat):  # not an input unit: a statistic of the read stage
+            count_stat(self.source, READ_STAGE, item.name, item.n)
+            return
         yield route(item, self.kind)
 
 
