@@ -163,16 +163,20 @@ def find_duplicates(
     return out
 
 
-def merge_starts(starts: Iterable[int], span_len: int) -> list[tuple[int, int]]:
-    """Half-open intervals ``[s, s + span_len)`` merged where they overlap or touch."""
+def merge_intervals(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Half-open intervals ``[s, e)``, sorted and merged where they overlap or touch."""
     merged: list[list[int]] = []
-    for s in sorted(set(int(x) for x in starts)):
-        e = s + span_len
+    for s, e in sorted(set((int(s), int(e)) for s, e in intervals)):
         if merged and s <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], e)
         else:
             merged.append([s, e])
     return [(s, e) for s, e in merged]
+
+
+def merge_starts(starts: Iterable[int], span_len: int) -> list[tuple[int, int]]:
+    """Half-open intervals ``[s, s + span_len)`` merged where they overlap or touch."""
+    return merge_intervals((s, s + span_len) for s in starts)
 
 
 def removal_intervals(remove: Iterable[int], keep: Iterable[int], span_len: int) -> list[tuple[int, int]]:
