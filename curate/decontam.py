@@ -55,7 +55,6 @@ from curate.dedup.minhash import combine_word_hashes
 from curate.dedup.spans import merge_intervals, remove_char_spans
 from curate.document import Document, Drop
 from curate.readers.common import decompressed, field, numbered_lines, optional_str
-from curate.registry import register_stage
 
 STAGE = "decontaminate"
 DROP_REASON = "contaminated"
@@ -565,8 +564,3 @@ def decontaminate_documents(docs: Sequence[Document], config: DecontaminateConfi
         out.append(stage.apply(doc, outcome))
     report, lines = build_report(config, index, tally, common)
     return out, report, lines
-
-
-# A global stage (the count of documents per n-gram needs the whole run): the Beam
-# transform is pipelines/decontam.py.
-register_stage(STAGE, DecontaminateConfig, per_document=False)(decontaminate_documents)
