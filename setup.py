@@ -21,6 +21,7 @@ setup(
         "numpy>=1.24",
         "pyyaml>=6",
         "xxhash>=3",
+        "sentencex>=1.0.32",  # sentence segmentation (curate.segment)
     ],
     extras_require={"test": ["pytest>=8"]},
     entry_points={"console_scripts": ["curate=pipelines.cli:main"]},

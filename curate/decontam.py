@@ -50,10 +50,10 @@ import numpy as np
 import xxhash
 
 from curate import io as cio
-from curate.config import ConfigError, check_min
 from curate.dedup.minhash import combine_word_hashes
-from curate.dedup.spans import merge_intervals, remove_char_spans
+from curate.dedup.spans import merge_ranges, remove_char_spans
 from curate.document import Document, Drop
+from curate.params import ConfigError, param
 from curate.readers.common import decompressed, field, numbered_lines, optional_str
 
 STAGE = "decontaminate"
@@ -72,9 +72,9 @@ _SET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 @dataclasses.dataclass
 class EvalSetConfig:
     name: str  # names the report's entry and contaminated-items/<name>.jsonl
-    paths: list[str]  # JSONL (.jsonl, .jsonl.gz) or Parquet (.parquet) files
-    fields: list[str]  # joined, in order, into one item's text
-    id_field: Optional[str] = None  # None: the 0-based record index
+    paths: list[str] = param(nonempty=True)  # JSONL (.jsonl, .jsonl.gz) or Parquet (.parquet) files
+    fields: list[str] = param(nonempty=True)  # joined, in order, into one item's text
+    id_field: Optional[str] = param(None, nonempty=True)  # None: the 0-based record index
 
     def validate(self, key: str) -> None:
         if not _SET_NAME.fullmatch(self.name):
@@ -87,21 +87,19 @@ class EvalSetConfig:
 
 @dataclasses.dataclass
 class DecontaminateConfig:
-    eval_sets: list[EvalSetConfig] = dataclasses.field(default_factory=list)
-    ngram: int = 13  # GPT-3's n
+    eval_sets: list[EvalSetConfig] = param(factory=list)
+    ngram: int = param(13, min=1)  # GPT-3's n
     policy: Literal["gpt3", "drop_document"] = "gpt3"
-    window_chars: int = 200  # gpt3: removed on each side of a matched span
-    min_fragment_chars: int = 200  # gpt3: shorter pieces are removed too
-    max_fragments: int = 10  # gpt3: a document split into more pieces is dropped
+    window_chars: int = param(200, min=0)  # gpt3: removed on each side of a matched span
+    min_fragment_chars: int = param(200, min=0)  # gpt3: shorter pieces are removed too
+    max_fragments: int = param(10, min=1)  # gpt3: a document split into more pieces is dropped
     # An n-gram found in more than this many documents of the run is common text,
     # not contamination (GPT-3: 10). None: every match counts.
-    max_doc_frequency: Optional[int] = 10
+    max_doc_frequency: Optional[int] = param(10, min=1)
 
     def validate(self, key: str) -> None:
         if not self.eval_sets:
             raise ConfigError(f"{key}.eval_sets: expected at least one eval set")
-        check_min(self, key, 1, "ngram", "max_fragments", "max_doc_frequency")
-        check_min(self, key, 0, "window_chars", "min_fragment_chars")
         names = [s.name for s in self.eval_sets]
         for i, name in enumerate(names):
             if name in names[:i]:
@@ -393,7 +391,7 @@ class Decontaminator:
         spans = word_spans(text)
         starts = [a for a, _ in spans]
         w = cfg.window_chars
-        windows = merge_intervals(
+        windows = merge_ranges(
             _whole_words(spans, starts, max(0, spans[s][0] - w), min(len(text), spans[s + m - 1][1] + w))
             for s, m in zip(matches.starts.tolist(), matches.lengths.tolist())
         )
@@ -403,7 +401,7 @@ class Decontaminator:
         short = [(a, b) for a, b in pieces if len(text[a:b].strip()) < cfg.min_fragment_chars]
         if len(short) == len(pieces):
             return Outcome(matched, True, "no_fragment_left", 0, len(pieces))
-        new_text = remove_char_spans(text, merge_intervals(windows + short))
+        new_text = remove_char_spans(text, merge_ranges(windows + short))
         return Outcome(matched, False, "cut", len(text) - len(new_text), len(pieces), new_text)
 
     def apply(self, doc: Document, outcome: Outcome):
