@@ -23,6 +23,10 @@ setup(
         "xxhash>=3",
         "sentencex>=1.0.32",  # sentence segmentation (curate.segment)
     ],
-    extras_require={"test": ["pytest>=8"]},
+    extras_require={
+        "test": ["pytest>=8"],
+        # curate.torch_loader (an IterableDataset over the shards); the core loader needs numpy only
+        "torch": ["torch>=2.1"],
+    },
     entry_points={"console_scripts": ["curate=pipelines.cli:main"]},
 )
