@@ -1,6 +1,9 @@
 """The ``curate`` command.
 
     curate run CONFIG --output DIR [any Beam pipeline option ...]
+    curate run CONFIG --output gs://... --runner DataflowRunner ... [--dry_run=True | --no_wait]
+    curate manifest CONFIG --output gs://... --job_id ID --project P --region R
+                                      the manifest of a finished job launched with --no_wait
     curate demo [--output DIR]        build the bundled sample WARC and run on it
     curate sample --output FILE       only write the bundled sample WARC
     curate refilter --input OUT --config NEW.yaml --output NEW_OUT
@@ -42,36 +45,70 @@ def _beam_options(extra: list[str]):
     return PipelineOptions(extra)
 
 
-def run_pipeline(cfg, out_dir: str, beam_args: list[str]) -> dict:
-    """Run the configured pipeline to ``out_dir``; return the manifest."""
+def run_pipeline(cfg, out_dir: str, beam_args: list[str], wait: bool = True) -> dict:
+    """Run the configured pipeline to ``out_dir``; return the manifest. A dry run
+    (``--dry_run=True``) returns ``{"dry_run": ...}`` and a job left running
+    (``wait=False``) ``{"submitted": ...}`` instead: neither has counts yet."""
     import apache_beam as beam
-    from apache_beam.metrics.metric import MetricsFilter
-
     from curate import io as cio
     from curate import tokenize as tok
-    from pipelines import build, manifest
-    from pipelines.counters import NAMESPACE
+    from pipelines import build, launch
 
     build.check_stages(cfg)  # before anything is deleted or read: config errors first
-    tokenizer_proto = tok.read_model(cfg.tokenizer.model) if cfg.tokenizer.model else None
-    for name in OWNED_OUTPUTS:
-        cio.remove_tree(cio.join(out_dir, name))
     options = _beam_options(beam_args)
+    dry_run = launch.is_dry_run(options)
+    if launch.runs_remotely(options) and not dry_run:
+        launch.check_remote_paths(cfg)
+    tokenizer_proto = tok.read_model(cfg.tokenizer.model) if cfg.tokenizer.model else None
+    if not dry_run:  # a dry run writes nothing, and deletes nothing
+        for name in OWNED_OUTPUTS:
+            cio.remove_tree(cio.join(out_dir, name))
     start = time.time()
     p = beam.Pipeline(options=options)
     build.build(p, cfg, out_dir, tokenizer_proto)
     result = p.run()
+    if dry_run:
+        return {"dry_run": launch.dry_run_report(cfg, result, options)}
+    if not wait and launch.runs_remotely(options):
+        return {"submitted": launch.submitted_report(result, options)}
     result.wait_until_finish()
-    counters = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
-    values: dict[str, int] = {}
-    for c in counters:
-        values[c.key.metric.name] = values.get(c.key.metric.name, 0) + int(c.committed or 0)
-    m = manifest.build_manifest(cfg, out_dir, values, tokenizer_proto, cfg.tokenizer.model)
-    manifest.write_manifest(out_dir, m)
-    cio.remove_tree(cio.join(out_dir, "_shard_index.json"))
+    launch.check_succeeded(result)
+    values = launch.run_counters(result, options)
+    m = _write_manifest(cfg, out_dir, values, tokenizer_proto)
     m["_wall_time_s"] = time.time() - start
     m["_runner"] = options.get_all_options().get("runner")
     return m
+
+
+def _write_manifest(cfg, out_dir: str, counter_values: dict, tokenizer_proto) -> dict:
+    from curate import io as cio
+    from pipelines import manifest
+
+    m = manifest.build_manifest(cfg, out_dir, counter_values, tokenizer_proto, cfg.tokenizer.model)
+    manifest.write_manifest(out_dir, m)
+    cio.remove_tree(cio.join(out_dir, manifest.SHARD_INDEX_FILE))
+    return m
+
+
+def cmd_manifest(args, beam_args) -> int:
+    """The manifest of a finished Dataflow job launched with ``--no_wait``."""
+    from curate import config
+    from curate import tokenize as tok
+    from pipelines import launch
+
+    try:
+        cfg = config.load(args.config, check_paths=False)
+        tokenizer_proto = tok.read_model(cfg.tokenizer.model) if cfg.tokenizer.model else None
+    except (config.ConfigError, tok.TokenizerError) as e:
+        _die(f"config error: {e}")
+    options = _beam_options(["--runner=DataflowRunner", *beam_args])
+    try:
+        values = launch.finished_job_counters(options, args.job_id)
+    except RuntimeError as e:
+        _die(str(e), 1)
+    m = _write_manifest(cfg, args.output, values, tokenizer_proto)
+    m["_runner"] = f"DataflowRunner job {args.job_id}"
+    return _report(m, args.output)
 
 
 def format_summary(m: dict, out_dir: str) -> str:
@@ -116,17 +153,28 @@ def cmd_run(args, beam_args) -> int:
     out_dir = args.output or cfg.output.path
     if not out_dir:
         _die("no output directory: pass --output DIR or set output.path in the config")
-    return _run_and_report(cfg, out_dir, beam_args)
+    return _run_and_report(cfg, out_dir, beam_args, wait=not args.no_wait, config_path=args.config)
 
 
-def _run_and_report(cfg, out_dir, beam_args) -> int:
+def _run_and_report(cfg, out_dir, beam_args, wait: bool = True, config_path: str = "CONFIG") -> int:
     from curate.config import ConfigError
     from curate.tokenize import TokenizerError
+    from pipelines import launch
 
     try:
-        m = run_pipeline(cfg, out_dir, beam_args)
+        m = run_pipeline(cfg, out_dir, beam_args, wait=wait)
     except (ConfigError, TokenizerError) as e:
         _die(str(e))
+    if "dry_run" in m:
+        print(launch.format_dry_run(m["dry_run"]))
+        return 3 if m["dry_run"]["missing"] else 0
+    if "submitted" in m:
+        print(launch.format_submitted(m["submitted"], config_path, out_dir))
+        return 0
+    return _report(m, out_dir)
+
+
+def _report(m: dict, out_dir: str) -> int:
     print(format_summary(m, out_dir))
     if not m["balanced"]:
         print("curate: the accounting identity does not hold: this is a bug, please report it", file=sys.stderr)
@@ -205,6 +253,14 @@ def main(argv=None) -> int:
     p_run = sub.add_parser("run", help="run a pipeline config (unknown options go to Beam)")
     p_run.add_argument("config")
     p_run.add_argument("--output", "-o", help="output directory (local or gs://)")
+    p_run.add_argument(
+        "--no_wait", action="store_true",
+        help="submit a remote (Dataflow) job and return; `curate manifest` writes its manifest when it has finished",
+    )
+    p_manifest = sub.add_parser("manifest", help="write the manifest of a finished Dataflow job launched with --no_wait")
+    p_manifest.add_argument("config")
+    p_manifest.add_argument("--output", "-o", required=True, help="the job's output directory (gs://)")
+    p_manifest.add_argument("--job_id", required=True)
     p_demo = sub.add_parser("demo", help="build the bundled sample WARC and run the sample config on it")
     p_demo.add_argument("--output", "-o", default="out/demo")
     p_sample = sub.add_parser("sample", help="write the bundled sample WARC")
@@ -225,6 +281,8 @@ def main(argv=None) -> int:
         return cmd_run(args, rest)
     if args.command == "demo":
         return cmd_demo(args, rest)
+    if args.command == "manifest":
+        return cmd_manifest(args, rest)
     if args.command == "refilter":
         return cmd_refilter(args)
     if args.command == "train-classifier":

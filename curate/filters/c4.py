@@ -65,7 +65,7 @@ class C4Config:
         check_min(self, key, 0, "min_words_per_line", "min_sentences")
         if any(not p for p in self.terminal_punctuation):
             raise ConfigError(f"{key}.terminal_punctuation: empty string in the list")
-        if self.bad_words_path is not None and not os.path.isfile(self.bad_words_path):
+        if self.bad_words_path is not None and "://" not in self.bad_words_path and not os.path.isfile(self.bad_words_path):
             raise ConfigError(f"{key}.bad_words_path: no such file: {self.bad_words_path}")
 
 
