@@ -20,25 +20,7 @@ from typing import Any, Literal, Optional, Union
 
 import yaml
 
-
-class ConfigError(ValueError):
-    """A configuration problem, reported as one line that names the key."""
-
-
-def check_fractions(cfg, key: str, *names: str) -> None:
-    """Config check: each named field is None (rule off) or a fraction in [0, 1]."""
-    for name in names:
-        value = getattr(cfg, name)
-        if value is not None and not 0.0 <= value <= 1.0:
-            raise ConfigError(f"{key}.{name}: must be a fraction between 0 and 1, got {value}")
-
-
-def check_min(cfg, key: str, minimum: float, *names: str) -> None:
-    """Config check: each named field is None (rule off) or >= ``minimum``."""
-    for name in names:
-        value = getattr(cfg, name)
-        if value is not None and value < minimum:
-            raise ConfigError(f"{key}.{name}: must be >= {minimum}, got {value}")
+from curate.params import ConfigError, check_fields
 
 
 def _type_name(tp: Any) -> str:
@@ -126,6 +108,7 @@ def build(cls: type, data: Any, key: str = "config") -> Any:
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             raise ConfigError(f"{sub}: missing required key")
     obj = cls(**kwargs)
+    check_fields(obj, key)
     check = getattr(obj, "validate", None)
     if check is not None:
         check(key)

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from curate import io as cio
 from curate import shards as S
 from curate.config import hash_config
-from curate.refilter import RefilterError, parse_config, refilter_rows
+from curate.refilter import RefilterError, parse_config, refilter_rows, run_scoring_params
 from pipelines.manifest import accounting_holds, shard_totals, write_manifest
 from pipelines.counters import (
     counts_from_counters,
@@ -68,7 +68,10 @@ def refilter(input_dir: str, raw_config: dict, output_dir: str) -> dict:
         raise RefilterError("--output must differ from --input (the input shards are read while writing)")
     manifest = _read_manifest(input_dir)
     signal_stages = _signal_stages(manifest)
-    cfg = parse_config(raw_config, signal_stages)
+    scored = manifest.get("scoring_params")
+    if scored is None:
+        scored = run_scoring_params((manifest.get("config") or {}).get("stages"))
+    cfg = parse_config(raw_config, signal_stages, scored)
     shards_in = manifest.get("shards") or []
     for name in ("shards", "rejected", "errors", "tokenizer", "manifest.json"):
         cio.remove_tree(cio.join(output_dir, name))
@@ -131,6 +134,7 @@ def refilter(input_dir: str, raw_config: dict, output_dir: str) -> dict:
         },
         "reapplied_stages": [s.name for s in cfg.stages],
         "signal_stages": signal_stages,
+        "scoring_params": scored,
         "not_reapplied": cfg.not_reapplied,
         "tokenizer": manifest.get("tokenizer"),
         "shards": shards_out,

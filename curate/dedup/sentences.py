@@ -34,9 +34,9 @@ import numpy as np
 import xxhash
 
 from curate import text as T
-from curate.config import check_min
 from curate.dedup.spans import cut_and_check, digest_keys, removal_intervals, unit_offsets
 from curate.document import Document, Drop
+from curate.params import param
 from curate.registry import register_stage
 
 NAME = "sentence_dedup"
@@ -53,8 +53,8 @@ def unwrap_lines(text: str) -> str:
 
 @dataclasses.dataclass
 class SentenceDedupConfig:
-    k: int = 3  # consecutive sentences per span (C4, datatrove)
-    min_words: int = 50  # an edited document keeps at least this many words
+    k: int = param(3, min=1)  # consecutive sentences per span (C4, datatrove)
+    min_words: int = param(50, min=0)  # an edited document keeps at least this many words
     within_document: bool = True  # also cut a span's later repeats inside one document
     code: Literal["lines", "exclude"] = "lines"  # code sources: line spans, or leave untouched
     code_sources: list[str] = dataclasses.field(default_factory=lambda: ["code"])
@@ -66,15 +66,11 @@ class SentenceDedupConfig:
     # units beside it). False (C4, datatrove): every later occurrence goes, whatever it
     # overlaps.
     keep_first_whole: bool = False
-    hash_buckets: int = 64  # shuffle groups of span keys (see curate.dedup.spans.bucket_blocks)
+    hash_buckets: int = param(64, min=1)  # shuffle groups of span keys (see curate.dedup.spans.bucket_blocks)
 
     @property
     def span_len(self) -> int:
         return self.k
-
-    def validate(self, key: str) -> None:
-        check_min(self, key, 1, "k", "hash_buckets")
-        check_min(self, key, 0, "min_words")
 
 
 @register_stage(NAME, SentenceDedupConfig, per_document=False)

@@ -33,7 +33,7 @@ from typing import Iterable, NamedTuple, Optional, Union
 import numpy as np
 import xxhash
 
-from curate.config import ConfigError, check_min
+from curate.params import ConfigError, param
 from curate.dedup.spans import cut_and_check, digest_keys, removal_intervals
 from curate.document import Document, Drop
 from curate.registry import register_stage
@@ -45,20 +45,15 @@ _UNK_TAG = np.uint32(0x80000000)  # above any vocabulary id: marks a hashed <unk
 @dataclasses.dataclass
 class TokenDedupConfig:
     model: Optional[str] = None  # SentencePiece .model path (the run's tokenizer)
-    min_tokens: int = 50  # N: shortest repeated span removed (Lee et al. 2022)
+    min_tokens: int = param(50, min=2)  # N: shortest repeated span removed (Lee et al. 2022)
     within_document: bool = False  # True: also cut repeats inside the keeper's document
-    min_words: int = 50  # an edited document keeps at least this many words
-    hash_buckets: int = 64  # shuffle groups of windows; raise with corpus size
+    min_words: int = param(50, min=0)  # an edited document keeps at least this many words
+    hash_buckets: int = param(64, min=1)  # shuffle groups of windows; raise with corpus size
     keep_first_whole: bool = False  # as for sentence_dedup: never cut a kept first occurrence
 
     @property
     def span_len(self) -> int:
         return self.min_tokens
-
-    def validate(self, key: str) -> None:
-        check_min(self, key, 2, "min_tokens")
-        check_min(self, key, 1, "hash_buckets")
-        check_min(self, key, 0, "min_words")
 
 
 class Tokens(NamedTuple):
