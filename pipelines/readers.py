@@ -130,15 +130,23 @@ class ReadWarcRanges(ReadFile, beam.transforms.core.RestrictionProvider):
         tracker.try_claim(restriction.stop)  # done: the rest of the range holds no member start
 
 
+def _first(path_and_matches):
+    return next(iter(path_and_matches[1]))
+
+
 def matched_files(pbegin, paths):
-    """The files matching ``paths`` (globs, gs:// patterns) as ReadableFiles, spread."""
+    """The files matching ``paths`` (globs, gs:// patterns) as ReadableFiles, each file
+    once however many patterns match it (curate.inputs warns about it on the driver)."""
     return (
         pbegin
         | "paths" >> beam.Create(sorted(paths))
         | "match" >> fileio.MatchAll()
+        # Grouping by path reads a file matched twice once, and spreads the files over
+        # workers (MatchAll output would otherwise stay fused), as a Reshuffle would.
+        | "by_path" >> beam.Map(lambda m: (m.path, m))
+        | "once" >> beam.GroupByKey()
+        | "first" >> beam.Map(_first)
         | "open" >> fileio.ReadMatches()
-        # Spread files over workers (MatchAll output would otherwise stay fused).
-        | "spread" >> beam.Reshuffle()
     )
 
 

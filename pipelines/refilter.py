@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -22,8 +21,9 @@ import pyarrow.parquet as pq
 from curate import io as cio
 from curate import shards as S
 from curate.config import hash_config
+from curate.outdir import OutputDir
 from curate.refilter import RefilterError, parse_config, refilter_rows, run_scoring_params
-from pipelines.manifest import accounting_holds, shard_totals, write_manifest
+from pipelines.manifest import accounting_holds, shard_totals
 from pipelines.counters import (
     counts_from_counters,
     dropped_name,
@@ -56,16 +56,9 @@ def _signal_stages(manifest: dict) -> dict:
     return stages
 
 
-def _same_dir(a: str, b: str) -> bool:
-    if cio.is_remote(a) or cio.is_remote(b):
-        return a.rstrip("/") == b.rstrip("/")
-    return os.path.realpath(a) == os.path.realpath(b)
-
-
-def refilter(input_dir: str, raw_config: dict, output_dir: str) -> dict:
-    """Refilter ``input_dir`` into ``output_dir``; return the new manifest."""
-    if _same_dir(input_dir, output_dir):
-        raise RefilterError("--output must differ from --input (the input shards are read while writing)")
+def refilter(input_dir: str, raw_config: dict, output_dir: str, overwrite: bool = False) -> dict:
+    """Refilter ``input_dir`` into ``output_dir``; return the new manifest. The output is
+    written like a run's: staged, then committed whole (:mod:`curate.outdir`)."""
     manifest = _read_manifest(input_dir)
     signal_stages = _signal_stages(manifest)
     scored = manifest.get("scoring_params")
@@ -73,9 +66,16 @@ def refilter(input_dir: str, raw_config: dict, output_dir: str) -> dict:
         scored = run_scoring_params((manifest.get("config") or {}).get("stages"))
     cfg = parse_config(raw_config, signal_stages, scored)
     shards_in = manifest.get("shards") or []
-    for name in ("shards", "rejected", "errors", "tokenizer", "manifest.json"):
-        cio.remove_tree(cio.join(output_dir, name))
+    out = OutputDir.prepare(output_dir, [input_dir], overwrite)
+    try:
+        new = _refilter_into(input_dir, manifest, signal_stages, scored, cfg, shards_in, out.staging)
+        out.commit(new)
+    finally:
+        out.release()
+    return new
 
+
+def _refilter_into(input_dir, manifest, signal_stages, scored, cfg, shards_in, output_dir) -> dict:
     counters: dict[str, int] = {}
 
     def inc(name):
@@ -142,5 +142,4 @@ def refilter(input_dir: str, raw_config: dict, output_dir: str) -> dict:
         "counts": counts,
         "balanced": accounting_holds(counts, shards_out),
     }
-    write_manifest(output_dir, new)
     return new
