@@ -26,6 +26,7 @@ setup(
         "numpy>=1.24",
         "pyyaml>=6",
         "xxhash>=3",
+        "sentencex>=1.0.32",  # sentence segmentation (curate.segment)
     ],
     extras_require={
         # The DataflowRunner and gs:// file system, at the same Beam version.
