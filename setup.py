@@ -33,6 +33,8 @@ setup(
         "dataflow": [f"apache-beam[gcp]=={BEAM_VERSION}"],
         # The dry-run test translates the whole job for Dataflow, so tests need [gcp] too.
         "test": ["pytest>=8", f"apache-beam[gcp]=={BEAM_VERSION}"],
+        # curate.torch_loader (an IterableDataset over the shards); the core loader needs numpy only
+        "torch": ["torch>=2.1"],
     },
     entry_points={"console_scripts": ["curate=pipelines.cli:main"]},
 )
