@@ -10,6 +10,7 @@
                                       new filter thresholds over stored signals
     curate train-classifier --positives ... --negatives ... --output DIR
                                       train a fastText quality classifier
+    curate verify OUT [--sample N]    check shards against the manifest (exit 1 on a mismatch)
 
 Beam options pass straight through (``--runner DataflowRunner --project ...``,
 ``--direct_num_workers 2``); without ``--runner`` the local FnApiRunner is used
@@ -27,10 +28,10 @@ import time
 DEFAULT_RUNNER = "FnApiRunner"
 REPO_CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 
-# Exit codes: 2 a configuration or usage error (nothing ran), 3 the accounting identity
-# failed (a bug), 4 the run finished but failed its error policy (output not committed),
-# 130 interrupted.
-EXIT_CONFIG, EXIT_ACCOUNTING, EXIT_RUN_FAILED, EXIT_INTERRUPTED = 2, 3, 4, 130
+# Exit codes: 1 `curate verify` found a mismatch, 2 a configuration or usage error (nothing
+# ran), 3 the accounting identity failed (a bug), 4 the run finished but failed its error
+# policy (output not committed), 130 interrupted.
+EXIT_VERIFY, EXIT_CONFIG, EXIT_ACCOUNTING, EXIT_RUN_FAILED, EXIT_INTERRUPTED = 1, 2, 3, 4, 130
 
 
 class RunFailed(Exception):
@@ -295,6 +296,26 @@ def cmd_refilter(args) -> int:
     return 0 if m["balanced"] else EXIT_ACCOUNTING
 
 
+def cmd_verify(args) -> int:
+    from curate.verify import verify
+
+    def report(check):
+        status = "FAIL" if check.problems else "ok"
+        print(f"{status:<4} {check.path}: {check.rows:,} rows, {check.tokens:,} tokens, {check.decoded} decoded")
+        for problem in check.problems:
+            print(f"  {problem}")
+
+    checks, general = verify(args.output_dir, args.sample, args.tokenizer, report)
+    for problem in general:
+        print(f"FAIL {problem}")
+    failed = [c.path for c in checks if c.problems]
+    if failed or general:
+        print(f"curate verify: {len(failed)} of {len(checks)} shards failed" + (f": {', '.join(failed)}" if failed else ""), file=sys.stderr)
+        return EXIT_VERIFY
+    print(f"curate verify: {len(checks)} shards match the manifest")
+    return 0
+
+
 class _DropKnownNoise(logging.Filter):
     # Beam without [gcp] warns about apitools on import; it is not a problem here.
     def filter(self, record):
@@ -333,12 +354,16 @@ def main(argv=None) -> int:
     p_refilter.add_argument("--config", "-c", required=True, help="YAML with the new stages: (a run config works)")
     p_refilter.add_argument("--output", "-o", required=True, help="new output directory")
     p_refilter.add_argument("--overwrite", action="store_true", help="replace a complete earlier output in --output")
+    p_verify = sub.add_parser("verify", help="check an output's shards against its manifest")
+    p_verify.add_argument("output_dir", metavar="OUT")
+    p_verify.add_argument("--sample", type=int, default=50, help="rows per shard to decode and compare with their text (0: none)")
+    p_verify.add_argument("--tokenizer", help="the tokenizer model, when the manifest's path does not reach it")
     p_train = sub.add_parser("train-classifier", help="train a fastText quality classifier and its model card")
     from classifiers import cli as classifier_cli
 
     classifier_cli.add_arguments(p_train)
     args, rest = parser.parse_known_args(argv)
-    if args.command in ("sample", "refilter", "train-classifier") and rest:
+    if args.command in ("sample", "refilter", "train-classifier", "verify") and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     _quiet_logging()
     try:
@@ -352,6 +377,8 @@ def main(argv=None) -> int:
             return cmd_refilter(args)
         if args.command == "train-classifier":
             return classifier_cli.run(args)
+        if args.command == "verify":
+            return cmd_verify(args)
         return cmd_sample(args)
     except KeyboardInterrupt:
         print("curate: interrupted; an earlier complete output is left as it was", file=sys.stderr)
