@@ -28,6 +28,15 @@ def read_bytes(path: str) -> bytes:
         return f.read()
 
 
+def open_read(path: str):
+    """A seekable binary file object (remote paths through Beam's FileSystems), so a
+    Parquet reader fetches the footer and the row groups it needs, not the whole file."""
+    fs = _filesystems()
+    if fs is not None and is_remote(path):
+        return fs.open(path, compression_type="uncompressed")
+    return open(path, "rb")
+
+
 def write_bytes(path: str, data: bytes) -> None:
     """Write atomically: to a temporary name, then rename, so a retried or killed
     worker never leaves a half-written file under the final name."""

@@ -10,7 +10,8 @@ from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTr
 
 from curate.config import InputConfig
 from curate.document import Document, ErrorRecord, Rejected
-from pipelines.stages import ERRORS, REJECTED, StageResult, count_error, count_input, rejected_output
+from curate.readers.common import READ_STAGE, ReadStat
+from pipelines.stages import ERRORS, REJECTED, StageResult, count_error, count_input, count_stat, rejected_output
 
 # kind -> factory(InputConfig) -> PTransform(PBegin -> StageResult), for readers that
 # must group across files (for example flat conversation messages by tree id).
@@ -45,6 +46,9 @@ class ReadFile(beam.DoFn):
             )
 
     def _route(self, item):
+        if isinstance(item, ReadStat):  # not an input unit: a statistic of the read stage
+            count_stat(self.source, READ_STAGE, item.name, item.n)
+            return
         yield route(item, self.kind)
 
 

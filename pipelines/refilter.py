@@ -106,13 +106,7 @@ def _refilter_into(input_dir, manifest, signal_stages, scored, cfg, shards_in, o
         rel = shard["path"]
         data = S.parquet_bytes(kept, S.SHARD_SCHEMA, cfg.output.compression)
         cio.write_bytes(cio.join(output_dir, rel), data)
-        shards_out.append({
-            "path": rel,
-            "rows": len(kept),
-            "tokens": sum(r["num_tokens"] for r in kept),
-            "bytes": len(data),
-            "sha256": S.sha256(data),
-        })
+        shards_out.append(S.shard_info(rel, kept, data))
         if cfg.output.write_rejected:
             rel_rej = rel.replace("shards/", "rejected/", 1)
             cio.write_bytes(cio.join(output_dir, rel_rej),
