@@ -11,8 +11,8 @@ setup(
     description="Pretraining data curation on Apache Beam: WARC/books/code/conversations to tokenized Parquet shards",
     python_requires=">=3.10",
     packages=find_packages(include=["curate", "curate.*", "pipelines", "pipelines.*", "classifiers", "classifiers.*"]),
-    # Model files fetched by `python -m curate.models` at set-up time (never at run time).
-    package_data={"curate": ["models/*.ftz", "models/*.model*", "data/*"]},
+    # Model files (and the HumanEval eval set) fetched by `python -m curate.models` at set-up time (never at run time).
+    package_data={"curate": ["models/*.ftz", "models/*.model*", "models/*.jsonl.gz", "data/*"]},
     install_requires=[
         f"apache-beam=={BEAM_VERSION}",
         "warcio>=1.7",
