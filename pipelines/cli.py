@@ -163,6 +163,10 @@ def format_summary(m: dict, out_dir: str) -> str:
         lines.append("  languages    " + ", ".join(f"{lang} {n:,}" for lang, n in langs))
     t = m["totals"]
     lines.append(f"  tokens       {t['tokens']:>10,} in {t['shards']} shards ({t['bytes']:,} bytes) -> {os.path.join(out_dir, 'shards')}")
+    if "mixture" in m:
+        lines.append("  mixture      token share by source, target / achieved (weight):")
+        for src, x in m["mixture"]["by_source"].items():
+            lines.append(f"    {src:<20} {x['target_share']:>7.1%} / {x['share']:>6.1%}   (x{x['weight']:g}, {x['tokens_in']:,} -> {x['tokens']:,} tokens)")
     if "validation_totals" in m:
         v = m["validation_totals"]
         lines.append(f"  validation   {v['tokens']:>10,} in {v['shards']} shards ({v['rows']:,} documents) -> {os.path.join(out_dir, 'validation')}")
