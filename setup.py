@@ -21,6 +21,7 @@ setup(
         "numpy>=1.24",
         "pyyaml>=6",
         "xxhash>=3",
+        "matplotlib>=3.5",  # curate report: plots drawn to SVG, embedded in the page
     ],
     extras_require={"test": ["pytest>=8"]},
     entry_points={"console_scripts": ["curate=pipelines.cli:main"]},

@@ -191,6 +191,7 @@ class OutputConfig:
     num_shards: int = 4
     write_rejected: bool = False
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
+    stats: bool = True  # stats.json and samples/ (curate stats, report): see curate/stats.py
 
     def validate(self, key: str) -> None:
         if self.num_shards < 1:

@@ -13,6 +13,7 @@ from curate import registry
 from curate.config import ConfigError, PipelineConfig
 from pipelines import output
 from pipelines.readers import read_input
+from pipelines.stats import add_stats
 from pipelines.stages import GLOBAL_TRANSFORMS, apply_doc_stage, apply_global_stage
 
 # Input kinds whose documents hold HTML until the ``extract`` stage runs.
@@ -65,10 +66,8 @@ def build(p: beam.Pipeline, cfg: PipelineConfig, out_dir: str, tokenizer_proto) 
     tok = output.tokenize(docs, cfg.tokenizer, tokenizer_proto, out_dir, cfg.output.num_shards)
     rejected.append(tok.rejected)
     errors.append(tok.errors)
-    output.write_outputs(
-        tok.kept,
-        _flatten(rejected, "all:rejected"),
-        _flatten(errors, "all:errors"),
-        out_dir,
-        cfg.output,
-    )
+    rejected = _flatten(rejected, "all:rejected")
+    errors = _flatten(errors, "all:errors")
+    output.write_outputs(tok.kept, rejected, errors, out_dir, cfg.output)
+    if cfg.output.stats:
+        add_stats(tok.kept, rejected, errors, out_dir)

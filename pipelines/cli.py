@@ -7,6 +7,9 @@
                                       new filter thresholds over stored signals
     curate train-classifier --positives ... --negatives ... --output DIR
                                       train a fastText quality classifier
+    curate stats OUT [OUT2 ...]       funnel and statistics of runs, side by side
+    curate report OUT [-o FILE]       a self-contained HTML report with plots
+    curate inspect OUT_OR_SHARD       print documents (--id --source --reason --grep ...)
 
 Beam options pass straight through (``--runner DataflowRunner --project ...``,
 ``--direct_num_workers 2``); without ``--runner`` the local FnApiRunner is used
@@ -26,7 +29,9 @@ REPO_CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 
 # What a run owns in its output directory; cleared at the start of a run so a
 # rerun with fewer shards leaves no stale files behind.
-OWNED_OUTPUTS = ("shards", "rejected", "errors", "tokenizer", "manifest.json", "_shard_index.json")
+OWNED_OUTPUTS = (
+    "shards", "rejected", "errors", "tokenizer", "manifest.json", "_shard_index.json", "stats.json", "samples", "_stats.json",
+)
 
 
 def _die(msg: str, code: int = 2):
@@ -49,7 +54,7 @@ def run_pipeline(cfg, out_dir: str, beam_args: list[str]) -> dict:
 
     from curate import io as cio
     from curate import tokenize as tok
-    from pipelines import build, manifest
+    from pipelines import build, manifest, stats
     from pipelines.counters import NAMESPACE
 
     build.check_stages(cfg)  # before anything is deleted or read: config errors first
@@ -67,6 +72,8 @@ def run_pipeline(cfg, out_dir: str, beam_args: list[str]) -> dict:
     for c in counters:
         values[c.key.metric.name] = values.get(c.key.metric.name, 0) + int(c.committed or 0)
     m = manifest.build_manifest(cfg, out_dir, values, tokenizer_proto, cfg.tokenizer.model)
+    if cfg.output.stats:
+        stats.finish(out_dir, cfg, m)
     manifest.write_manifest(out_dir, m)
     cio.remove_tree(cio.join(out_dir, "_shard_index.json"))
     m["_wall_time_s"] = time.time() - start
@@ -106,6 +113,19 @@ def format_summary(m: dict, out_dir: str) -> str:
     return "\n".join(lines)
 
 
+def _progress_env(beam_args: list[str], quiet: bool) -> None:
+    """Progress lines (pipelines/progress.py) for in-process runners unless --quiet;
+    worker processes inherit the variable."""
+    from pipelines import progress
+    from pipelines.dedup import IN_PROCESS_RUNNERS
+
+    runner = _beam_options(beam_args).get_all_options().get("runner")
+    if not quiet and runner in IN_PROCESS_RUNNERS:
+        os.environ[progress.ENV] = "10"
+    else:
+        os.environ.pop(progress.ENV, None)
+
+
 def cmd_run(args, beam_args) -> int:
     from curate import config
 
@@ -116,6 +136,7 @@ def cmd_run(args, beam_args) -> int:
     out_dir = args.output or cfg.output.path
     if not out_dir:
         _die("no output directory: pass --output DIR or set output.path in the config")
+    _progress_env(beam_args, args.quiet)
     return _run_and_report(cfg, out_dir, beam_args)
 
 
@@ -155,6 +176,7 @@ def cmd_demo(args, beam_args) -> int:
         cfg = config.parse(raw)
     except config.ConfigError as e:
         _die(f"config error: {e}")
+    _progress_env(beam_args, args.quiet)
     return _run_and_report(cfg, out_dir, beam_args)
 
 
@@ -207,6 +229,8 @@ def main(argv=None) -> int:
     p_run.add_argument("--output", "-o", help="output directory (local or gs://)")
     p_demo = sub.add_parser("demo", help="build the bundled sample WARC and run the sample config on it")
     p_demo.add_argument("--output", "-o", default="out/demo")
+    for p in (p_run, p_demo):
+        p.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
     p_sample = sub.add_parser("sample", help="write the bundled sample WARC")
     p_sample.add_argument("--output", "-o", required=True)
     p_refilter = sub.add_parser("refilter", help="re-apply new filter thresholds to a run's stored signals")
@@ -215,10 +239,12 @@ def main(argv=None) -> int:
     p_refilter.add_argument("--output", "-o", required=True, help="new output directory")
     p_train = sub.add_parser("train-classifier", help="train a fastText quality classifier and its model card")
     from classifiers import cli as classifier_cli
+    from pipelines import stats_cli
 
     classifier_cli.add_arguments(p_train)
+    stats_cli.add_commands(sub)
     args, rest = parser.parse_known_args(argv)
-    if args.command in ("sample", "refilter", "train-classifier") and rest:
+    if args.command in ("sample", "refilter", "train-classifier", *stats_cli.COMMANDS) and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     _quiet_logging()
     if args.command == "run":
@@ -229,6 +255,8 @@ def main(argv=None) -> int:
         return cmd_refilter(args)
     if args.command == "train-classifier":
         return classifier_cli.run(args)
+    if args.command in stats_cli.COMMANDS:
+        return stats_cli.run(args)
     return cmd_sample(args)
 
 

@@ -22,7 +22,8 @@ import pyarrow.parquet as pq
 from curate import io as cio
 from curate import shards as S
 from curate.config import hash_config
-from curate.refilter import RefilterError, parse_config, refilter_rows
+from curate.refilter import STAGE, RefilterError, parse_config, refilter_rows
+from curate.stats import STATS_FILE, RunStats, stage_thresholds, write_stats
 from pipelines.manifest import accounting_holds, shard_totals, write_manifest
 from pipelines.counters import (
     counts_from_counters,
@@ -70,7 +71,7 @@ def refilter(input_dir: str, raw_config: dict, output_dir: str) -> dict:
     signal_stages = _signal_stages(manifest)
     cfg = parse_config(raw_config, signal_stages)
     shards_in = manifest.get("shards") or []
-    for name in ("shards", "rejected", "errors", "tokenizer", "manifest.json"):
+    for name in ("shards", "rejected", "errors", "tokenizer", "manifest.json", STATS_FILE, "samples"):
         cio.remove_tree(cio.join(output_dir, name))
 
     counters: dict[str, int] = {}
@@ -79,6 +80,7 @@ def refilter(input_dir: str, raw_config: dict, output_dir: str) -> dict:
         counters[name] = counters.get(name, 0) + 1
 
     shards_out, errors = [], []
+    stats = RunStats()
     for shard in sorted(shards_in, key=lambda s: s["path"]):
         path = cio.join(input_dir, shard["path"])
         try:
@@ -92,11 +94,14 @@ def refilter(input_dir: str, raw_config: dict, output_dir: str) -> dict:
             if out.error is not None:
                 errors.append(out.error)
                 inc(error_name(source, out.error.stage))
+                stats.add_error(out.error)
             elif out.rejected is not None:
                 rejected.append(S.rejected_row(out.rejected))
                 inc(dropped_name(source, out.rejected.stage, out.rejected.reason))
+                stats.add_rejected(out.rejected)
             else:
                 kept.append(out.row)
+                stats.add_kept_row(out.row)
                 inc(kept_name(source))
                 inc(language_name(source, out.row.get("language")))
         # Same file name and row placement as the input: shard_of(id) is unchanged.
@@ -138,5 +143,8 @@ def refilter(input_dir: str, raw_config: dict, output_dir: str) -> dict:
         "counts": counts,
         "balanced": accounting_holds(counts, shards_out),
     }
+    if cfg.output.stats:
+        order = [*new["reapplied_stages"], STAGE]
+        write_stats(output_dir, stats, order, stage_thresholds(cfg.stages), new)
     write_manifest(output_dir, new)
     return new
