@@ -42,7 +42,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from curate import text as T  # noqa: E402
 from curate.dedup.sentences import unwrap_lines  # noqa: E402
-from curate.dedup.spans import unit_offsets  # noqa: E402
+from curate.segment import split_sentences  # noqa: E402
 from curate.document import Document, make_id  # noqa: E402
 
 DATA = os.environ.get(
@@ -123,8 +123,8 @@ def sentence_passage(text: str, rng) -> str | None:
     """4 consecutive sentences from one paragraph, each ending in . ! or ?, verbatim:
     boundaries that any sentence splitter agrees on (fair to datatrove's spaCy)."""
     flat = unwrap_lines(text)
-    sents = T.sentences(flat)
-    offsets = unit_offsets(flat, sents)
+    offsets = split_sentences(flat)
+    sents = [flat[s:e] for s, e in offsets]
     starts = [
         i for i in range(len(sents) - 3)
         if all(x.endswith((".", "!", "?")) for x in sents[i : i + 4])

@@ -5,8 +5,10 @@ A :class:`DocStage` maps one document to the (possibly edited) document, or to a
 in the pipeline (the run goes on), so a stage raises only for a genuinely bad record.
 
 A :class:`Filter` separates *scoring* from *deciding* (as NeMo Curator does):
-``score`` computes the signals once and they are stored on the document, so
-``curate refilter`` can re-apply new thresholds with ``decide`` alone.
+``score`` computes the signals once and they are stored on the document with the
+fingerprint of the scoring parameters (:mod:`curate.params`), so ``curate refilter``
+can re-apply new thresholds with ``decide`` alone, and refuses a config whose scoring
+parameters differ from the ones the signals were computed with.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 from typing import Optional, Union
 
 from curate.document import Document, Drop
+from curate.params import fingerprint
 
 
 class DocStage:
@@ -47,6 +50,15 @@ class DocStage:
 class Filter(DocStage):
     """A keep/drop decision over signals stored in ``doc.metadata["signals"][name]``."""
 
+    def __init__(self, config):
+        super().__init__(config)
+        # of the registered stage (``name`` on the class), whatever the instance is called
+        self.fingerprint = fingerprint(type(self).name, config)
+
+    def store(self, doc: Document, signals: dict) -> None:
+        """Put the signals on the document, with their fingerprint."""
+        doc.set_signals(self.name, signals, self.fingerprint)
+
     def score(self, doc: Document) -> dict:
         """Compute this filter's signals (numbers) for ``doc``."""
         raise NotImplementedError
@@ -64,7 +76,7 @@ class Filter(DocStage):
 
     def process(self, doc: Document) -> Union[Document, Drop]:
         signals = self.score(doc)
-        doc.set_signals(self.name, signals)
+        self.store(doc, signals)
         reason = self.decide(signals)
         if reason is None:
             return doc

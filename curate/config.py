@@ -20,25 +20,7 @@ from typing import Any, Literal, Optional, Union
 
 import yaml
 
-
-class ConfigError(ValueError):
-    """A configuration problem, reported as one line that names the key."""
-
-
-def check_fractions(cfg, key: str, *names: str) -> None:
-    """Config check: each named field is None (rule off) or a fraction in [0, 1]."""
-    for name in names:
-        value = getattr(cfg, name)
-        if value is not None and not 0.0 <= value <= 1.0:
-            raise ConfigError(f"{key}.{name}: must be a fraction between 0 and 1, got {value}")
-
-
-def check_min(cfg, key: str, minimum: float, *names: str) -> None:
-    """Config check: each named field is None (rule off) or >= ``minimum``."""
-    for name in names:
-        value = getattr(cfg, name)
-        if value is not None and value < minimum:
-            raise ConfigError(f"{key}.{name}: must be >= {minimum}, got {value}")
+from curate.params import ConfigError, check_fields, param
 
 
 def _type_name(tp: Any) -> str:
@@ -126,6 +108,7 @@ def build(cls: type, data: Any, key: str = "config") -> Any:
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             raise ConfigError(f"{sub}: missing required key")
     obj = cls(**kwargs)
+    check_fields(obj, key)
     check = getattr(obj, "validate", None)
     if check is not None:
         check(key)
@@ -192,6 +175,9 @@ class OutputConfig:
     write_rejected: bool = False
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
     stats: bool = True  # stats.json and samples/ (curate stats, report): see curate/stats.py
+    # A run whose errors exceed this share of its input records exits 4 and does not
+    # replace the previous output (None: off; a run in which every record failed always does).
+    max_error_rate: Optional[float] = param(None, min=0, max=1)
 
     def validate(self, key: str) -> None:
         if self.num_shards < 1:
@@ -348,13 +334,20 @@ def parse(raw: Any, check_paths: bool = True) -> PipelineConfig:
     )
 
 
-def load(path: str, check_paths: bool = True) -> PipelineConfig:
-    """Load and validate a YAML config file (``yaml.safe_load`` only)."""
+def read_yaml(path: str) -> Any:
+    """A YAML file (``yaml.safe_load`` only); a syntax error names the line and column."""
     try:
         with open(path, encoding="utf-8") as f:
-            raw = yaml.safe_load(f)
+            return yaml.safe_load(f)
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: invalid YAML: {str(e).splitlines()[0]}") from None
-    return parse(raw, check_paths=check_paths)
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        what = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"{path}: invalid YAML{where}: {what}") from None
+
+
+def load(path: str, check_paths: bool = True) -> PipelineConfig:
+    """Load and validate a YAML config file."""
+    return parse(read_yaml(path), check_paths=check_paths)

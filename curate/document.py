@@ -41,9 +41,16 @@ class Document:
     metadata: dict = dataclasses.field(default_factory=dict)
     html: Optional[str] = None
 
-    def set_signals(self, stage: str, signals: dict) -> None:
-        """Store a stage's computed signals so they land in the shards' metadata."""
+    def set_signals(self, stage: str, signals: dict, fingerprint: Optional[str] = None) -> None:
+        """Store a stage's computed signals so they land in the shards' metadata, with
+        the fingerprint of the scoring parameters that produced them
+        (``metadata["scored_with"][stage]``, see :func:`curate.params.fingerprint`)."""
         self.metadata.setdefault("signals", {})[stage] = signals
+        if fingerprint is not None:
+            self.metadata.setdefault("scored_with", {})[stage] = fingerprint
+
+    def scored_with(self, stage: str) -> Optional[str]:
+        return self.metadata.get("scored_with", {}).get(stage)
 
     def signals(self, stage: str) -> Optional[dict]:
         return self.metadata.get("signals", {}).get(stage)

@@ -10,22 +10,21 @@ import dataclasses
 from typing import Literal, Optional
 
 from curate.base import Filter
-from curate.config import ConfigError
 from curate.document import Document
+from curate.filters.common import below
+from curate.params import ConfigError, param, threshold
 from curate.registry import register_stage
 
 
 @dataclasses.dataclass
 class LanguageIdConfig:
-    languages: list[str] = dataclasses.field(default_factory=lambda: ["en"])  # [] keeps any
-    min_score: float = 0.65  # FineWeb: English with score >= 0.65
+    languages: list[str] = threshold(factory=lambda: ["en"])  # [] keeps any
+    min_score: Optional[float] = threshold(0.65, min=0, max=1)  # FineWeb: English with score >= 0.65
     model: Optional[str] = None  # default: the installed lid.176.ftz
-    max_chars: int = 10_000  # score the first N chars: long texts cost time, not accuracy
+    max_chars: int = param(10_000, min=1)  # score the first N chars: long texts cost time, not accuracy
     backend: Literal["fasttext", "langdetect"] = "fasttext"
 
     def validate(self, key: str) -> None:
-        if not 0.0 <= self.min_score <= 1.0:
-            raise ConfigError(f"{key}.min_score: must be in [0, 1], got {self.min_score}")
         if self.backend == "langdetect" and self.model is not None:
             raise ConfigError(f"{key}.model: only the fasttext backend takes a model file")
 
@@ -94,6 +93,6 @@ class LanguageId(Filter):
         c = self.config
         if c.languages and signals["language"] not in c.languages:
             return "language_not_kept"
-        if signals["score"] < c.min_score:
+        if below(signals["score"], c.min_score):
             return "low_score"
         return None

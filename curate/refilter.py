@@ -8,13 +8,21 @@ threshold costs one pass over the shards: no extraction, no model, no tokenizati
 
 What it can and cannot do:
 
-- it tightens or changes the rules of filter stages that ran (thresholds, languages,
-  the quality stage's mode, threshold or Pareto alpha);
+- it tightens or changes the *thresholds* of filter stages that ran (the fields each
+  config dataclass declares with :func:`curate.params.threshold`: lengths, ratios,
+  languages, the quality stage's mode, threshold or Pareto alpha);
+- it refuses, with one line naming the parameter, a config whose *scoring parameters*
+  differ from the ones the stored signals were computed with (Gopher's stop words,
+  C4's line rules, the classifier's model, the language-ID backend, ...): the signals
+  would not mean what the new config says. Each document's signals carry the
+  fingerprint of their scoring parameters (``metadata["scored_with"]``), compared with
+  the new config's on every row; the run's manifest names the parameter that differs;
 - it cannot bring back a document an earlier run dropped: that document is not in the
   shards, and the stages after the one that dropped it never scored it;
 - stages of the new config that are not filters (extraction, deduplication) are not
-  re-applied, and a filter stage the earlier run did not have is a configuration error
-  (its signals do not exist): run the pipeline again instead.
+  re-applied: listed with the run's parameters they are skipped (``not_reapplied``),
+  with other parameters they are refused; a stage the earlier run did not have is a
+  configuration error (its signals do not exist): run the pipeline again instead.
 
 This module is the core (config checks and the per-row decisions over plain dicts);
 ``pipelines/refilter.py`` reads and writes the output directories.
@@ -29,6 +37,7 @@ from typing import Iterable, Iterator, Optional
 from curate.base import Filter
 from curate.config import ConfigError, OutputConfig, StageConfig, build
 from curate.document import Document, ErrorRecord, Rejected
+from curate.params import first_difference, scoring_params
 
 STAGE = "refilter"  # the stage name on error records about unreadable rows
 
@@ -45,13 +54,55 @@ class RefilterConfig:
     raw: dict
 
 
-def parse_config(raw, input_stages) -> RefilterConfig:
+def run_scoring_params(raw_stages) -> dict:
+    """``{stage name: scoring parameters}`` of a run's ``stages:`` as written in its
+    manifest; a stage whose entry no longer validates (a model file since removed) maps
+    to None, and then only the fingerprints stored on the rows are compared."""
+    from curate.config import parse_stages
+
+    out = {}
+    for entry in raw_stages or []:
+        name = entry if isinstance(entry, str) else next(iter(entry), None) if isinstance(entry, dict) else None
+        if not isinstance(name, str):
+            continue
+        try:
+            (st,) = parse_stages([entry])
+        except ConfigError:
+            out[name] = None
+            continue
+        out[name] = scoring_params(st.params)
+    return out
+
+
+def _check_same_scoring(st: StageConfig, scored: Optional[dict], is_filter: bool) -> None:
+    """One line naming the first scoring parameter of ``st`` that differs from the run's."""
+    if scored is None:
+        return
+    new = scoring_params(st.params)
+    diff = first_difference(scored, new)
+    if diff is None:
+        return
+    was, now = scored.get(diff), new.get(diff)
+    if is_filter:
+        raise ConfigError(
+            f"stages.{st.name}.{diff}: a scoring parameter (the stored signals were computed with "
+            f"{was!r}, the config says {now!r}); changing it needs a rescore: run the pipeline again"
+        )
+    raise ConfigError(
+        f"stages.{st.name}.{diff}: the run used {was!r}, the config says {now!r}; refilter re-applies "
+        "filter thresholds only: run the pipeline again to change this stage"
+    )
+
+
+def parse_config(raw, input_stages, scored: Optional[dict] = None) -> RefilterConfig:
     """Validate the new config: a full run config or just ``stages:`` (and ``output:``).
 
     ``input_stages`` maps the stages of the run being refiltered to their
     ``applies_to`` (None: every source); a list of names means no stage was limited.
     A stage of the new config without its own ``applies_to`` keeps the run's: the
-    documents of other sources were never scored by it."""
+    documents of other sources were never scored by it. ``scored`` maps them to the
+    scoring parameters they ran with (:func:`run_scoring_params`), when known: a stage
+    of the new config whose scoring parameters differ is refused."""
     import curate.builtin  # noqa: F401  (registers the stages)
     from curate import registry
     from curate.config import parse_stages
@@ -61,17 +112,20 @@ def parse_config(raw, input_stages) -> RefilterConfig:
     stages = parse_stages(raw["stages"])
     output = build(OutputConfig, raw.get("output"), "output")
     ran = dict(input_stages) if isinstance(input_stages, dict) else dict.fromkeys(input_stages)
+    scored = scored or {}
     filters, skipped = [], []
     for st in stages:
         spec = registry.STAGES[st.base]
-        if not (spec.per_document and isinstance(spec.factory, type) and issubclass(spec.factory, Filter)):
-            skipped.append(st.name)
-            continue
+        is_filter = spec.per_document and isinstance(spec.factory, type) and issubclass(spec.factory, Filter)
         if st.name not in ran:
             raise ConfigError(
                 f"stages.{st.name}: the run being refiltered had no such stage, so there are no "
                 "stored signals for it; run the pipeline with it instead"
             )
+        _check_same_scoring(st, scored.get(st.name), is_filter)
+        if not is_filter:
+            skipped.append(st.name)
+            continue
         if st.applies_to is None:
             st.applies_to = ran[st.name]
         filters.append(st)
@@ -105,7 +159,8 @@ def refilter_rows(rows: Iterable[dict], stages: list[StageConfig]) -> Iterator[R
     A row whose metadata is not JSON or lacks a stage's signals becomes an error record;
     a ``decide`` that raises (signals of an incompatible shape, a Pareto seed that
     differs from the stored one) stops the refilter with :class:`RefilterError`, since
-    it would fail the same way on every row."""
+    it would fail the same way on every row, and so does signals whose stored
+    fingerprint differs from the new config's (other scoring parameters)."""
     from curate import registry
 
     filters = [
@@ -127,6 +182,12 @@ def refilter_rows(rows: Iterable[dict], stages: list[StageConfig]) -> Iterator[R
             if not isinstance(sig, dict):
                 outcome.error = _error(row, f"no stored signals for stage {name}")
                 break
+            stored = (metadata.get("scored_with") or {}).get(name)
+            if stored is not None and stored != flt.fingerprint:
+                raise RefilterError(
+                    f"stages.{name}: document {row['id']} was scored with other scoring parameters than "
+                    f"the config's (fingerprint {stored}, the config gives {flt.fingerprint}); run the pipeline again"
+                )
             try:
                 reason = flt.decide(sig)
             except Exception as e:

@@ -19,7 +19,8 @@ import xxhash
 
 from curate.document import Document, Rejected
 
-ROW_GROUP_SIZE = 4096
+ROW_GROUP_ROWS = 4096
+ROW_GROUP_TOKENS = 1 << 20  # ~4 MB of uint32 ids before compression
 
 SHARD_SCHEMA = pa.schema(
     [
@@ -110,18 +111,51 @@ def rejected_row(rej: Rejected) -> dict:
     }
 
 
-def parquet_bytes(rows: Iterable[dict], schema: pa.Schema, compression: str = "zstd") -> bytes:
-    """Rows (sorted here by id, then stage for rejected rows) as Parquet file bytes."""
-    rows = sorted(rows, key=lambda r: (r["id"], r.get("stage", "")))
-    table = pa.Table.from_pylist(rows, schema=schema)
+def sort_rows(rows: Iterable[dict]) -> list[dict]:
+    """Rows in file order: by id, then stage for rejected rows."""
+    return sorted(rows, key=lambda r: (r["id"], r.get("stage", "")))
+
+
+def row_groups(rows: list[dict], max_rows: int = ROW_GROUP_ROWS, max_tokens: int = ROW_GROUP_TOKENS) -> list[list[dict]]:
+    """Consecutive rows cut into row groups of at most ``max_rows`` rows and, past its
+    first row, ``max_tokens`` tokens: a few MB each, the unit a training loader streams."""
+    groups, current, tokens = [], [], 0
+    for row in rows:
+        n = row.get("num_tokens", 0)
+        if current and (len(current) == max_rows or tokens + n > max_tokens):
+            groups.append(current)
+            current, tokens = [], 0
+        current.append(row)
+        tokens += n
+    if current or not groups:
+        groups.append(current)
+    return groups
+
+
+def parquet_bytes(
+    rows: Iterable[dict], schema: pa.Schema, compression: str = "zstd", max_rows: int = ROW_GROUP_ROWS
+) -> bytes:
+    """Rows (sorted here, see :func:`sort_rows`) as Parquet file bytes, in the row groups
+    of :func:`row_groups`."""
     buf = io.BytesIO()
-    pq.write_table(
-        table,
-        buf,
-        compression=None if compression == "none" else compression,
-        row_group_size=ROW_GROUP_SIZE,
-    )
+    with pq.ParquetWriter(buf, schema, compression=None if compression == "none" else compression) as writer:
+        for group in row_groups(sort_rows(rows), max_rows):
+            writer.write_table(pa.Table.from_pylist(group, schema=schema), row_group_size=max(len(group), 1))
     return buf.getvalue()
+
+
+def shard_info(rel_path: str, rows: Iterable[dict], data: bytes, max_rows: int = ROW_GROUP_ROWS) -> dict:
+    """The manifest entry of a shard written by :func:`parquet_bytes` from ``rows``: counts,
+    size, sha256, and ``row_groups`` as ``[rows, tokens]`` pairs (the loader's work units)."""
+    groups = row_groups(sort_rows(rows), max_rows)
+    return {
+        "path": rel_path,
+        "rows": sum(len(g) for g in groups),
+        "tokens": sum(r.get("num_tokens", 0) for g in groups for r in g),
+        "bytes": len(data),
+        "sha256": sha256(data),
+        "row_groups": [[len(g), sum(r.get("num_tokens", 0) for r in g)] for g in groups],
+    }
 
 
 ERRORS_FILE = "errors/errors-00000-of-00001.jsonl"

@@ -18,9 +18,9 @@ import json
 from typing import Optional
 
 from curate import io as cio
+from curate.decontam import REPORT_FILE as DECONTAMINATION_FILE
+from curate.decontam import summary_lines as decontamination_lines
 from curate.stats import DEDUP_STAGES, read_stats
-
-DECONTAMINATION_FILE = "decontamination.json"
 
 
 class SummaryError(ValueError):
@@ -160,12 +160,6 @@ def _dedup_line(stage: str, d: dict) -> str:
     return f"  {stage:<16} " + "; ".join(parts)
 
 
-def _decontamination_lines(d) -> list[str]:
-    if not isinstance(d, dict):
-        return []
-    return [f"  {k:<28} {_n(v)}" for k, v in d.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)]
-
-
 def funnel_rows(s: dict) -> list[list[str]]:
     """``[label, documents, remaining]`` from the input through each drop reason and
     each stage's errors to the kept documents; ``remaining`` after each stage's last row."""
@@ -203,7 +197,7 @@ def format_run(s: dict) -> str:
             lines += ["", f"shards  {sh['shards']} files, {sh['bytes']:,} bytes; rows per shard "
                           f"{z['rows']['min']:,}-{z['rows']['max']:,}, tokens {z['tokens']['min']:,}-{z['tokens']['max']:,}"]
     if "decontamination" in s:
-        lines += ["", "decontamination"] + _decontamination_lines(s["decontamination"])
+        lines += ["", "decontamination"] + [f"  {line}" for line in decontamination_lines(s["decontamination"])]
     return "\n".join(lines)
 
 
@@ -236,6 +230,11 @@ def comparison_rows(summaries: list[dict]) -> list[tuple[str, list]]:
         if any(stage in (s.get("dedup") or {}) for s in summaries):
             rows.append((f"dedup {stage} docs removed",
                          [((s.get("dedup") or {}).get(stage) or {}).get("docs_removed") for s in summaries]))
+    sets = sorted({name for s in summaries for name in ((s.get("decontamination") or {}).get("sets") or {})})
+    for name in sets:
+        for key in ("items_found", "docs_cut", "docs_dropped"):
+            rows.append((f"decontamination {name} {key}",
+                         [(((s.get("decontamination") or {}).get("sets") or {}).get(name) or {}).get(key) for s in summaries]))
     return rows
 
 

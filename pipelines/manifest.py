@@ -51,8 +51,3 @@ def shard_totals(shards: list[dict]) -> dict:
 def accounting_holds(counts: dict, shards: list[dict]) -> bool:
     """The identity, and the kept counter agreeing with the rows actually written."""
     return balanced(counts) and counts["kept"] == sum(s["rows"] for s in shards)
-
-
-def write_manifest(out_dir: str, manifest: dict) -> None:
-    data = json.dumps(manifest, indent=2, sort_keys=False, ensure_ascii=False).encode("utf-8")
-    cio.write_bytes(cio.join(out_dir, "manifest.json"), data)

@@ -88,13 +88,7 @@ class _WriteShard(beam.DoFn):
         if self.count_rows_as_kept:
             for row in rows:
                 count_kept(row["source"], row["language"])
-        yield {
-            "path": rel,
-            "rows": len(rows),
-            "tokens": sum(r.get("num_tokens", 0) for r in rows),
-            "bytes": len(data),
-            "sha256": S.sha256(data),
-        }
+        yield S.shard_info(rel, rows, data)
 
 
 def write_sharded(keyed_rows, out_dir: str, subdir: str, num_shards: int, compression: str, label: str, kept: bool):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -22,9 +21,10 @@ import pyarrow.parquet as pq
 from curate import io as cio
 from curate import shards as S
 from curate.config import hash_config
-from curate.refilter import STAGE, RefilterError, parse_config, refilter_rows
-from curate.stats import STATS_FILE, RunStats, stage_thresholds, write_stats
-from pipelines.manifest import accounting_holds, shard_totals, write_manifest
+from curate.outdir import OutputDir
+from curate.refilter import STAGE, RefilterError, parse_config, refilter_rows, run_scoring_params
+from curate.stats import RunStats, stage_thresholds, write_stats
+from pipelines.manifest import accounting_holds, shard_totals
 from pipelines.counters import (
     counts_from_counters,
     dropped_name,
@@ -57,23 +57,26 @@ def _signal_stages(manifest: dict) -> dict:
     return stages
 
 
-def _same_dir(a: str, b: str) -> bool:
-    if cio.is_remote(a) or cio.is_remote(b):
-        return a.rstrip("/") == b.rstrip("/")
-    return os.path.realpath(a) == os.path.realpath(b)
-
-
-def refilter(input_dir: str, raw_config: dict, output_dir: str) -> dict:
-    """Refilter ``input_dir`` into ``output_dir``; return the new manifest."""
-    if _same_dir(input_dir, output_dir):
-        raise RefilterError("--output must differ from --input (the input shards are read while writing)")
+def refilter(input_dir: str, raw_config: dict, output_dir: str, overwrite: bool = False) -> dict:
+    """Refilter ``input_dir`` into ``output_dir``; return the new manifest. The output is
+    written like a run's: staged, then committed whole (:mod:`curate.outdir`)."""
     manifest = _read_manifest(input_dir)
     signal_stages = _signal_stages(manifest)
-    cfg = parse_config(raw_config, signal_stages)
+    scored = manifest.get("scoring_params")
+    if scored is None:
+        scored = run_scoring_params((manifest.get("config") or {}).get("stages"))
+    cfg = parse_config(raw_config, signal_stages, scored)
     shards_in = manifest.get("shards") or []
-    for name in ("shards", "rejected", "errors", "tokenizer", "manifest.json", STATS_FILE, "samples"):
-        cio.remove_tree(cio.join(output_dir, name))
+    out = OutputDir.prepare(output_dir, [input_dir], overwrite)
+    try:
+        new = _refilter_into(input_dir, manifest, signal_stages, scored, cfg, shards_in, out.staging)
+        out.commit(new)
+    finally:
+        out.release()
+    return new
 
+
+def _refilter_into(input_dir, manifest, signal_stages, scored, cfg, shards_in, output_dir) -> dict:
     counters: dict[str, int] = {}
 
     def inc(name):
@@ -108,13 +111,7 @@ def refilter(input_dir: str, raw_config: dict, output_dir: str) -> dict:
         rel = shard["path"]
         data = S.parquet_bytes(kept, S.SHARD_SCHEMA, cfg.output.compression)
         cio.write_bytes(cio.join(output_dir, rel), data)
-        shards_out.append({
-            "path": rel,
-            "rows": len(kept),
-            "tokens": sum(r["num_tokens"] for r in kept),
-            "bytes": len(data),
-            "sha256": S.sha256(data),
-        })
+        shards_out.append(S.shard_info(rel, kept, data))
         if cfg.output.write_rejected:
             rel_rej = rel.replace("shards/", "rejected/", 1)
             cio.write_bytes(cio.join(output_dir, rel_rej),
@@ -136,6 +133,7 @@ def refilter(input_dir: str, raw_config: dict, output_dir: str) -> dict:
         },
         "reapplied_stages": [s.name for s in cfg.stages],
         "signal_stages": signal_stages,
+        "scoring_params": scored,
         "not_reapplied": cfg.not_reapplied,
         "tokenizer": manifest.get("tokenizer"),
         "shards": shards_out,
@@ -146,5 +144,4 @@ def refilter(input_dir: str, raw_config: dict, output_dir: str) -> dict:
     if cfg.output.stats:
         order = [*new["reapplied_stages"], STAGE]
         write_stats(output_dir, stats, order, stage_thresholds(cfg.stages), new)
-    write_manifest(output_dir, new)
     return new

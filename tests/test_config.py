@@ -44,7 +44,7 @@ def test_valid_config_builds_typed_stage_params(warc):
 
 def test_errors_name_the_key(warc):
     assert error_of(make(warc, stages=[{"gopher_quality": {"min_words": "fifty"}}])).startswith(
-        "stages.gopher_quality.min_words: expected int, got str"
+        "stages.gopher_quality.min_words: expected int | null, got str"
     )
     assert error_of(make(warc, stages=[{"gopher_quality": {"min_wrds": 3}}])).startswith(
         "stages.gopher_quality.min_wrds: unknown key"
@@ -60,7 +60,7 @@ def test_errors_name_the_key(warc):
     assert error_of(make(warc, inputs=[{"kind": "warc", "paths": [warc], "options": {"max_body_bytes": True}}])).startswith(
         "inputs[0].options.max_body_bytes: expected int, got bool"
     )
-    assert error_of(make(warc, stages=[{"language_id": {"min_score": 2}}])).startswith("stages.language_id.min_score: must be in [0, 1]")
+    assert error_of(make(warc, stages=[{"language_id": {"min_score": 2}}])).startswith("stages.language_id.min_score: must be a fraction between 0 and 1, got 2")
 
 
 def test_load_reports_bad_yaml_and_missing_file(tmp_path):

@@ -138,6 +138,106 @@ def test_deleted_and_empty_messages_and_their_subtrees():
     assert "User: Q\n\nAssistant: gone\n\nUser: reply to deleted" in docs(out).values()
 
 
+# A Reddit-like tree with deleted parents: a <- b (flag deleted) <- b2 <- b3, a <- e
+# ("[deleted]" leaf), a <- f, a <- d1 ("[removed]") <- d2 ("[deleted]") <- r, and a
+# deleted root z ("[deleted]") <- z1 <- z2; o ("[deleted]") is an orphan with reply o1.
+DELETED_TREE = [
+    msg("a", None, "Q"),
+    msg("b", "a", "gone", role="assistant", deleted=True),
+    msg("b2", "b", "reply to deleted"),
+    msg("b3", "b2", "and its answer", role="assistant"),
+    msg("e", "a", "[deleted]", role="assistant"),
+    msg("f", "a", "fine", role="assistant"),
+    msg("d1", "a", "[removed]", role="assistant"),
+    msg("d2", "d1", "[deleted]"),
+    msg("r", "d2", "under two deleted", role="assistant"),
+    msg("z", None, "[deleted]", role=None),
+    msg("z1", "z", "top reply", role="assistant"),
+    msg("z2", "z1", "thanks"),
+    msg("o", "nowhere", "[deleted]"),
+    msg("o1", "o", "orphaned reply", role="assistant"),
+]
+
+
+def thread_texts(items):
+    return {tuple(d.metadata["conversation"]["message_ids"]): d.text for d in items if isinstance(d, Document)}
+
+
+def test_deleted_parent_drop_subtree_is_the_default():
+    out = run("messages", flat_file(*DELETED_TREE))
+    assert out == run("messages", flat_file(*DELETED_TREE), deleted_parent="drop_subtree")
+    assert thread_texts(out) == {("a", "f"): "User: Q\n\nAssistant: fine"}
+    assert summary(out) == {"doc": 1, "drop:deleted_message": 6, "drop:ancestor_excluded": 6}
+
+
+def test_deleted_parent_keep_placeholder():
+    out = run("messages", flat_file(*DELETED_TREE), deleted_parent="keep_placeholder")
+    assert thread_texts(out) == {
+        ("a", "b", "b2", "b3"): "User: Q\n\nAssistant: [deleted]\n\nUser: reply to deleted\n\nAssistant: and its answer",
+        ("a", "f"): "User: Q\n\nAssistant: fine",
+        ("a", "d1", "d2", "r"): "User: Q\n\nAssistant: [deleted]\n\nUser: [deleted]\n\nAssistant: under two deleted",
+        ("z", "z1", "z2"): "[deleted]\n\nAssistant: top reply\n\nUser: thanks",  # no role: written bare
+    }
+    by_leaf = {d.metadata["conversation"]["message_ids"][-1]: d for d in out if isinstance(d, Document)}
+    assert by_leaf["r"].metadata["conversation"]["placeholder_ids"] == ["d1", "d2"]
+    assert "placeholder_ids" not in by_leaf["f"].metadata["conversation"]
+    # the deleted leaf e and the orphan o are deleted messages; o's reply cannot reach a root
+    assert summary(out) == {"doc": 4, "drop:deleted_message": 2, "drop:ancestor_excluded": 1}
+    rejected = {i.doc.metadata["conversation"]["message_id"]: i.reason for i in out if isinstance(i, Rejected)}
+    assert rejected == {"e": "deleted_message", "o": "deleted_message", "o1": "ancestor_excluded"}
+    # a placeholder is not a message of the conversation: [deleted] + one reply is too short
+    short = run("messages", flat_file(msg("p", None, "[deleted]"), msg("q", "p", "lone", role="assistant")),
+                deleted_parent="keep_placeholder")
+    assert summary(short) == {"drop:thread_too_short": 1}
+    assert short[0].details == {"num_messages": 1}
+    custom = run("messages", flat_file(*DELETED_TREE[:4]), deleted_parent="keep_placeholder",
+                 placeholder_text="(message deleted)")
+    assert list(thread_texts(custom).values()) == [
+        "User: Q\n\nAssistant: (message deleted)\n\nUser: reply to deleted\n\nAssistant: and its answer"
+    ]
+
+
+def test_deleted_parent_splice():
+    out = run("messages", flat_file(*DELETED_TREE), deleted_parent="splice")
+    assert thread_texts(out) == {
+        ("a", "b2", "b3"): "User: Q\n\nUser: reply to deleted\n\nAssistant: and its answer",
+        ("a", "f"): "User: Q\n\nAssistant: fine",
+        ("a", "r"): "User: Q\n\nAssistant: under two deleted",
+        ("z1", "z2"): "Assistant: top reply\n\nUser: thanks",  # the deleted root's reply is a root
+    }
+    rejected = {i.doc.metadata["conversation"]["message_id"]: i.reason for i in out if isinstance(i, Rejected)}
+    assert rejected == {**{m: "deleted_message" for m in ("b", "e", "d1", "d2", "z", "o")}, "o1": "ancestor_excluded"}
+    # spliced replies join their new parent's children, ranked with them
+    ranked = [msg("a", None, "Q"), msg("x", "a", "[deleted]", role="assistant", rank=0),
+              msg("y", "x", "second", role="assistant", rank=2), msg("w", "a", "first", role="assistant", rank=1)]
+    kept = [d.text for d in run("messages", flat_file(*ranked), deleted_parent="splice") if isinstance(d, Document)]
+    assert kept == ["User: Q\n\nAssistant: first", "User: Q\n\nAssistant: second"]
+
+
+def test_rank_order_descending_ranks_by_score():
+    scored = [msg("a", None, "Q"), msg("lo", "a", "low", role="assistant", score=-3),
+              msg("hi", "a", "high", role="assistant", score=42), msg("mid", "a", "mid", role="assistant", score=7),
+              msg("none", "a", "unscored", role="assistant")]
+    order = lambda **o: [d.metadata["conversation"]["message_ids"][-1]  # noqa: E731
+                         for d in run("messages", flat_file(*scored), rank_field="score", **o)
+                         if isinstance(d, Document)]
+    assert order() == ["lo", "mid", "hi", "none"]  # ascending: lowest first, unranked last
+    assert order(rank_order="descending") == ["hi", "mid", "lo", "none"]
+    assert order(rank_order="descending", best_branch_only=True) == ["hi"]
+    assert order(rank_order="descending", max_threads_per_tree=2) == ["hi", "mid"]
+
+
+@pytest.mark.parametrize("options", [
+    {"deleted_parent": "keep_placeholder"}, {"deleted_parent": "splice"},
+    {"deleted_parent": "splice", "rank_order": "descending", "best_branch_only": True},
+])
+def test_deleted_parent_nested_and_flat_agree(options):
+    tree = [dict(m, message_tree_id="t1") for m in DELETED_TREE if m["message_id"] not in ("z", "z1", "z2", "o", "o1")]
+    flat = run("messages", flat_file(*reversed(tree)), **options)
+    trees = run("oasst_trees", flat_file(nested(tree), name="trees.jsonl"), **options)
+    assert docs(flat) == docs(trees) and summary(flat) == summary(trees) and docs(flat)
+
+
 def test_orphans_cycles_duplicates_missing_fields():
     records = [
         msg("a", None, "Q"),
@@ -218,6 +318,12 @@ def test_config_validation():
         build(ConversationConfig, {"max_threads_per_tree": 0})
     with pytest.raises(ConfigError, match="unknown key"):
         build(ConversationConfig, {"best_branch": True})
+    with pytest.raises(ConfigError, match="deleted_parent: expected one of"):
+        build(ConversationConfig, {"deleted_parent": "keep"})
+    with pytest.raises(ConfigError, match="rank_order: expected one of"):
+        build(ConversationConfig, {"rank_order": "desc"})
+    with pytest.raises(ConfigError, match="placeholder_text"):
+        build(ConversationConfig, {"deleted_parent": "keep_placeholder", "placeholder_text": " "})
 
 
 def test_custom_field_names_reddit_style():
@@ -257,7 +363,7 @@ def test_random_broken_trees_account_for_every_message():
     import random
 
     rng = random.Random(7)
-    for trial in range(40):
+    for trial in range(120):
         n = rng.randint(1, 40)
         ids = [f"m{i}" for i in range(n)]
         records = []
@@ -265,12 +371,15 @@ def test_random_broken_trees_account_for_every_message():
             r = rng.random()
             parent = (None if i == 0 or r < 0.05 else rng.choice(ids[:i]) if r < 0.8
                       else rng.choice(ids) if r < 0.93 else "missing")  # later ids make cycles
-            records.append(msg(mid, parent, rng.choice(["text", "", "more text"]) if rng.random() < 0.1 else "t",
+            text = rng.choice(["text", "", "more text", "[deleted]"]) if rng.random() < 0.15 else "t"
+            records.append(msg(mid, parent, text,
                                role=rng.choice(["prompter", "assistant"]), rank=rng.choice([None, 0, 1, 2]),
                                deleted=rng.random() < 0.05))
         records += [dict(rng.choice(records)) for _ in range(rng.randint(0, 3))]  # duplicates
         rng.shuffle(records)
         options = rng.choice([{}, {"best_branch_only": True}, {"max_threads_per_tree": 2}, {"min_messages": 1}])
+        options = dict(options, deleted_parent=rng.choice(["drop_subtree", "keep_placeholder", "splice"]),
+                       rank_order=rng.choice(["ascending", "descending"]))
         out = run("messages", flat_file(*records), **options)
         rejected_messages = collections.Counter(
             i.doc.metadata["conversation"]["message_id"] for i in out
@@ -283,3 +392,6 @@ def test_random_broken_trees_account_for_every_message():
         assert sum(rejected_messages.values()) + len(on_threads) == n + duplicates, (trial, options)
         copied = {r["message_id"] for r in records if records.count(r) > 1}
         assert not (on_threads & set(rejected_messages)) - copied  # only a duplicate's copy is both
+        for i in out:  # a placeholder stands above a reply, never at a thread's end
+            conversation = (i.doc if isinstance(i, Rejected) else i).metadata["conversation"]
+            assert conversation.get("message_ids", ["-"])[-1] not in conversation.get("placeholder_ids", [])

@@ -351,7 +351,7 @@ def test_decide_reapplies_new_thresholds_to_stored_signals():
         ("fineweb", {"max_short_line_frac": 1.5}, "stages.fineweb.max_short_line_frac: must be a fraction between 0 and 1, got 1.5"),
         ("fineweb", {"short_line_length": -1}, "stages.fineweb.short_line_length: must be >= 0, got -1"),
         ("gopher_repetition", {"dup_line_frac": 2}, "stages.gopher_repetition.dup_line_frac: must be a fraction between 0 and 1, got 2.0"),
-        ("gopher_repetition", {"dup_ngram_char_frac": {0: 0.1}}, "stages.gopher_repetition.dup_ngram_char_frac.0: n-gram size must be between 1 and 50"),
+        ("gopher_repetition", {"dup_ngram_char_frac": {0: 0.1}}, "stages.gopher_repetition.dup_ngram_char_frac.0: key must be between 1 and 50, got 0"),
         ("gopher_quality", {"max_bullet_lines_ratio": 3}, "stages.gopher_quality.max_bullet_lines_ratio: must be a fraction between 0 and 1, got 3.0"),
         ("c4", {"min_words_per_line": -2}, "stages.c4.min_words_per_line: must be >= 0, got -2"),
         ("c4", {"bad_words_path": "/nonexistent/words.txt"}, "stages.c4.bad_words_path: no such file: /nonexistent/words.txt"),

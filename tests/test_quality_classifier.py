@@ -81,7 +81,7 @@ def test_config_errors(model_path, tmp_path):
     key = "stages.quality_classifier"
     with pytest.raises(ConfigError, match=r"\.model: no such file"):
         build(QualityClassifierConfig, {"model": str(tmp_path / "none.bin")}, key)
-    with pytest.raises(ConfigError, match=r"\.threshold: must be in \[0, 1\]"):
+    with pytest.raises(ConfigError, match=r"\.threshold: must be a fraction between 0 and 1"):
         build(QualityClassifierConfig, {"model": model_path, "threshold": 1.5}, key)
     with pytest.raises(ConfigError, match=r"\.mode: expected one of"):
         build(QualityClassifierConfig, {"model": model_path, "mode": "top_k"}, key)

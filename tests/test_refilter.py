@@ -11,6 +11,7 @@ import pytest
 
 from curate import config, sample
 from curate.config import ConfigError
+from curate.outdir import OutputError
 from curate.refilter import RefilterError, parse_config, refilter_rows
 from pipelines import cli
 from pipelines.refilter import refilter
@@ -191,11 +192,11 @@ def test_refilter_cli_errors_are_one_line(sample_run, capsys):
                   "--output", str(base / "seed")])
     assert e.value.code == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "stored with seed 0" in err
+    assert err.count("\n") == 1 and "stages.quality_classifier.seed: a scoring parameter" in err
     with pytest.raises(SystemExit) as e:
         cli.main(["refilter", "--input", str(base), "--config", str(base / "seed.yaml"), "--output", str(base / "x")])
     assert "no manifest.json" in capsys.readouterr().err
-    with pytest.raises(RefilterError, match="must differ"):
+    with pytest.raises(OutputError, match="lies under the output"):
         refilter(out, raw, out + "/shards/..")
 
 
@@ -209,3 +210,58 @@ def test_refilter_reports_a_damaged_shard(sample_run, tmp_path):
     shard.write_bytes(shard.read_bytes()[:100])
     with pytest.raises(RefilterError, match="part-00001-of-00002.parquet: cannot read shard"):
         refilter(str(copy), raw, str(tmp_path / "new"))
+
+
+# ------------------------------------------------------------------ scoring parameters vs thresholds
+
+
+@pytest.mark.parametrize("stage, change, param", [
+    ("gopher_quality", {"stop_words": ["the", "and"]}, "stop_words"),
+    ("gopher_quality", {"bullets": ["*"]}, "bullets"),
+    ("c4", {"min_words_per_line": 5}, "min_words_per_line"),
+    ("c4", {"policy_phrases": []}, "policy_phrases"),
+    ("language_id", {"backend": "langdetect"}, "backend"),
+    ("fineweb", {"short_line_length": 10}, "short_line_length"),
+    ("gopher_repetition", {"top_ngram_char_frac": {2: 0.2, 3: 0.18}}, "top_ngram_char_frac"),
+    ("exact_dedup", {"normalize": "full"}, "normalize"),
+])
+def test_a_changed_scoring_parameter_is_refused_naming_it(sample_run, tmp_path, stage, change, param):
+    _, raw, out, _ = sample_run
+    with pytest.raises(ConfigError, match=rf"^stages\.{stage}\.{param}: "):
+        refilter(out, {"stages": [{stage: change}]}, str(tmp_path / "new"))
+
+
+def test_rows_carry_the_fingerprint_and_refilter_checks_it_without_the_manifest(sample_run, tmp_path):
+    import shutil
+
+    _, raw, out, _ = sample_run
+    row = pq.read_table(os.path.join(out, "shards")).to_pylist()[0]
+    meta = json.loads(row["metadata"])
+    assert set(meta["scored_with"]) == set(meta["signals"])  # each filter's signals with their fingerprint
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    m = json.load(open(copy / "manifest.json"))
+    m["scoring_params"] = {}  # no record of the run's scoring parameters: the rows alone must tell
+    json.dump(m, open(copy / "manifest.json", "w"))
+    with pytest.raises(RefilterError, match=r"stages.gopher_quality: document \w+ was scored with other scoring parameters"):
+        refilter(str(copy), {"stages": [{"gopher_quality": {"stop_words": ["the"]}}]}, str(tmp_path / "new"))
+
+
+def test_a_changed_threshold_gives_exactly_the_counts_the_stored_signals_imply(sample_run, tmp_path):
+    _, raw, out, m = sample_run
+    before = pq.read_table(os.path.join(out, "shards")).to_pylist()
+    signals = [json.loads(r["metadata"])["signals"] for r in before]
+    # gopher first (config order), then fineweb on what gopher kept; null switches a rule off
+    min_words = sorted(s["gopher_quality"]["n_words"] for s in signals)[len(signals) // 4]
+    passed = [s for s in signals if s["gopher_quality"]["n_words"] >= min_words]
+    max_newlines = sorted(s["fineweb"]["newlines_per_word"] for s in passed)[len(passed) // 2]
+    too_short = len(signals) - len(passed)
+    many_newlines = sum(s["fineweb"]["newlines_per_word"] > max_newlines for s in passed)
+    new = refilter(out, {"stages": [{"gopher_quality": {"min_words": min_words, "min_stop_words": None}},
+                                    {"fineweb": {"max_newlines_per_word": max_newlines, "max_short_line_frac": None}}]},
+                   str(tmp_path / "new"))
+    c = new["counts"]
+    assert too_short > 0 and many_newlines > 0
+    assert c["dropped"] == {"gopher_quality:too_few_words": too_short, "fineweb:too_many_newlines": many_newlines}
+    assert c["kept"] == len(before) - too_short - many_newlines and new["balanced"]
+    assert new["scoring_params"]["gopher_quality"]["stop_words"] == list(("the", "be", "to", "of", "and", "that", "have", "with"))

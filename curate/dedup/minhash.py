@@ -36,8 +36,8 @@ from typing import Iterable, Literal, Optional, Sequence
 import numpy as np
 
 from curate import text as T
-from curate.config import check_fractions, check_min
 from curate.document import Document, Rejected
+from curate.params import param
 from curate.readers.common import field
 from curate.registry import register_stage
 
@@ -58,9 +58,9 @@ DEFAULT_SCORE_FIELD = "signals.quality_classifier.score"
 
 @dataclasses.dataclass
 class MinHashDedupConfig:
-    ngram: int = 5  # words per shingle (FineWeb: 5)
-    bands: int = 14  # FineWeb: 14 bands x 8 rows = 112 permutations, threshold ~0.72
-    rows: int = 8
+    ngram: int = param(5, min=1)  # words per shingle (FineWeb: 5)
+    bands: int = param(14, min=1)  # FineWeb: 14 bands x 8 rows = 112 permutations, threshold ~0.72
+    rows: int = param(8, min=1)
     seed: int = 1  # draws the permutations; runs must agree to compare signatures
     # Which document of a cluster survives: oldest fetch date, longest text, highest
     # score at ``score_field`` (a dotted path into metadata), or smallest id; ties -> id.
@@ -72,34 +72,29 @@ class MinHashDedupConfig:
     #   the threshold); signature: the signatures' estimated Jaccard (error ~0.04 at
     #   112 permutations); none: every bucket collision is an edge (FineWeb's way).
     verify: Literal["exact", "signature", "none"] = "exact"
-    verify_threshold: float = 0.8
-    batch_size: int = 512  # documents per numpy call
+    verify_threshold: float = param(0.8, min=0, max=1)
+    batch_size: int = param(512, min=1)  # documents per numpy call
     # Connected components: union-find on one worker up to this many edges, else
     # large-star/small-star rounds (at most ``max_rounds``; a run that has not
     # converged by then fails rather than keep wrong clusters). Measured: a chain of
     # 10^5 near-duplicates needs 13 rounds when ids are in random order along it (ids
     # are hashes) and 17 in the worst (sorted) order, +~3.5 per factor 10; real clusters
     # (stars around a popular page) need a few. Each round is 2 GroupByKeys.
-    max_local_edges: int = 2_000_000
+    max_local_edges: int = param(2_000_000, min=0)
     # None: 16 rounds on a distributed runner, none on an in-process one (FnApiRunner,
     # DirectRunner, Prism), where every edge is in one process anyway and each unrolled
     # round only adds a fixed cost per step. An integer applies on every runner.
-    max_rounds: Optional[int] = None
+    max_rounds: Optional[int] = param(None, min=0)
     # Beam shuffles: documents travel in blocks of about this many characters of text
     # (one shuffle element per block, and the unit the joins group on), and the LSH
     # buckets in this many shards (one element per block and shard; a shard's group
     # holds documents x bands / bucket_shards entries: raise it for very large runs).
-    block_chars: int = 8_000_000
-    bucket_shards: int = 1024
+    block_chars: int = param(8_000_000, min=1)
+    bucket_shards: int = param(1024, min=1)
 
     @property
     def num_perm(self) -> int:
         return self.bands * self.rows
-
-    def validate(self, key: str) -> None:
-        check_min(self, key, 1, "ngram", "bands", "rows", "batch_size", "block_chars", "bucket_shards")
-        check_min(self, key, 0, "max_local_edges", "max_rounds")
-        check_fractions(self, key, "verify_threshold")
 
 
 # --------------------------------------------------------------------------- LSH maths

@@ -26,9 +26,9 @@ from typing import Optional, Union
 
 from curate import text as T
 from curate.base import Filter
-from curate.config import ConfigError, check_min
 from curate.document import Document, Drop
 from curate.filters.common import below, read_list
+from curate.params import ConfigError, param, threshold
 from curate.registry import register_stage
 
 CITATION_RE = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]")
@@ -45,27 +45,23 @@ DEFAULT_BAD_WORDS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath
 
 @dataclasses.dataclass
 class C4Config:
-    # line rules (they edit the text)
-    max_word_length: Optional[int] = 1000
+    # line rules (they edit the text, so they are scoring parameters: a refilter cannot change them)
+    max_word_length: Optional[int] = param(1000, min=1)
     remove_citations: bool = True
-    terminal_punctuation: list[str] = dataclasses.field(default_factory=lambda: [".", "?", "!", '"', "'"])
+    terminal_punctuation: list[str] = param(factory=lambda: [".", "?", "!", '"', "'"], nonempty=True)
     drop_ellipsis_lines: bool = True
-    min_words_per_line: Optional[int] = 3
+    min_words_per_line: Optional[int] = param(3, min=0)
     drop_javascript_lines: bool = True
-    policy_phrases: list[str] = dataclasses.field(default_factory=lambda: list(POLICY_PHRASES))
+    policy_phrases: list[str] = param(factory=lambda: list(POLICY_PHRASES))
     # page rules (they drop the document)
-    drop_lorem_ipsum: bool = True
-    drop_curly_bracket: bool = True
-    min_sentences: Optional[int] = 5
-    drop_bad_words: bool = True
+    drop_lorem_ipsum: bool = threshold(True)
+    drop_curly_bracket: bool = threshold(True)
+    min_sentences: Optional[int] = threshold(5, min=0)
+    drop_bad_words: bool = threshold(True)
     bad_words_path: Optional[str] = None  # one entry per line; default: the shipped English list
 
     def validate(self, key: str) -> None:
-        check_min(self, key, 1, "max_word_length")
-        check_min(self, key, 0, "min_words_per_line", "min_sentences")
-        if any(not p for p in self.terminal_punctuation):
-            raise ConfigError(f"{key}.terminal_punctuation: empty string in the list")
-        if self.bad_words_path is not None and not os.path.isfile(self.bad_words_path):
+        if self.bad_words_path is not None and "://" not in self.bad_words_path and not os.path.isfile(self.bad_words_path):
             raise ConfigError(f"{key}.bad_words_path: no such file: {self.bad_words_path}")
 
 
@@ -179,7 +175,7 @@ class C4(Filter):
 
     def process(self, doc: Document) -> Union[Document, Drop]:
         cleaned, signals = self.clean(doc)
-        doc.set_signals(self.name, signals)
+        self.store(doc, signals)
         reason = self.decide(signals)
         if reason is not None:
             return Drop(reason, {"signals": signals})  # the rejected record keeps the original text

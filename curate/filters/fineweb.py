@@ -12,23 +12,19 @@ import dataclasses
 from typing import Optional
 
 from curate.base import Filter
-from curate.config import check_fractions, check_min
 from curate.filters.common import below, cached_words, count_duplicates, exceeds
-from curate.text import TERMINAL_PUNCTUATION
+from curate.params import param, threshold
 from curate.registry import register_stage
+from curate.text import TERMINAL_PUNCTUATION
 
 
 @dataclasses.dataclass
 class FineWebConfig:
-    min_punct_line_frac: Optional[float] = 0.12
-    max_short_line_frac: Optional[float] = 0.67
-    short_line_length: int = 30  # a line of at most this many characters is short
-    max_dup_line_char_frac: Optional[float] = 0.01
-    max_newlines_per_word: Optional[float] = 0.3
-
-    def validate(self, key: str) -> None:
-        check_fractions(self, key, "min_punct_line_frac", "max_short_line_frac", "max_dup_line_char_frac")
-        check_min(self, key, 0, "short_line_length", "max_newlines_per_word")
+    min_punct_line_frac: Optional[float] = threshold(0.12, min=0, max=1)
+    max_short_line_frac: Optional[float] = threshold(0.67, min=0, max=1)
+    short_line_length: int = param(30, min=0)  # a line of at most this many characters is short
+    max_dup_line_char_frac: Optional[float] = threshold(0.01, min=0, max=1)
+    max_newlines_per_word: Optional[float] = threshold(0.3, min=0)
 
 
 @register_stage("fineweb", FineWebConfig)

@@ -18,8 +18,8 @@ import itertools
 from typing import Optional
 
 from curate.base import Filter
-from curate.config import ConfigError, check_fractions, check_min
 from curate.filters.common import below, cached_alnum_words, cached_words, exceeds
+from curate.params import ConfigError, param, threshold
 from curate.registry import register_stage
 
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
@@ -28,25 +28,23 @@ ELLIPSES = ("...", "…")
 
 @dataclasses.dataclass
 class GopherQualityConfig:
-    min_words: int = 50
-    max_words: int = 100_000
-    min_mean_word_length: float = 3.0
-    max_mean_word_length: float = 10.0
-    max_symbol_word_ratio: float = 0.1  # '#' and ellipses, each, per token
-    max_bullet_lines_ratio: float = 0.9
-    max_ellipsis_lines_ratio: float = 0.3
-    min_alpha_words_ratio: float = 0.8
-    min_stop_words: int = 2
-    stop_words: list[str] = dataclasses.field(default_factory=lambda: list(STOP_WORDS))
-    bullets: list[str] = dataclasses.field(default_factory=lambda: ["•", "-"])
+    min_words: Optional[int] = threshold(50, min=0)
+    max_words: Optional[int] = threshold(100_000, min=0)
+    min_mean_word_length: Optional[float] = threshold(3.0, min=0)
+    max_mean_word_length: Optional[float] = threshold(10.0, min=0)
+    max_symbol_word_ratio: Optional[float] = threshold(0.1, min=0)  # '#' and ellipses, each, per token
+    max_bullet_lines_ratio: Optional[float] = threshold(0.9, min=0, max=1)
+    max_ellipsis_lines_ratio: Optional[float] = threshold(0.3, min=0, max=1)
+    min_alpha_words_ratio: Optional[float] = threshold(0.8, min=0, max=1)
+    min_stop_words: Optional[int] = threshold(2, min=0)
+    # scoring parameters: the signals count these
+    stop_words: list[str] = param(factory=lambda: list(STOP_WORDS))
+    bullets: list[str] = param(factory=lambda: ["•", "-"], nonempty=True)
 
     def validate(self, key: str) -> None:
-        check_min(self, key, 0, "min_words", "max_words", "min_mean_word_length", "max_mean_word_length",
-                  "max_symbol_word_ratio", "min_stop_words")
-        check_fractions(self, key, "max_bullet_lines_ratio", "max_ellipsis_lines_ratio", "min_alpha_words_ratio")
-        if self.min_words > self.max_words:
+        if self.min_words is not None and self.max_words is not None and self.min_words > self.max_words:
             raise ConfigError(f"{key}.min_words: greater than max_words ({self.min_words} > {self.max_words})")
-        if not self.bullets or any(not b for b in self.bullets):
+        if not self.bullets:
             raise ConfigError(f"{key}.bullets: expected a list of non-empty strings")
 
 

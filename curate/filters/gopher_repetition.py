@@ -29,8 +29,8 @@ from typing import Optional
 import numpy as np
 
 from curate.base import Filter
-from curate.config import ConfigError, check_fractions
 from curate.filters.common import cached_words, count_duplicates, exceeds
+from curate.params import threshold
 from curate.registry import register_stage
 
 _PARAGRAPH_SPLIT = re.compile(r"\n{2,}")
@@ -39,27 +39,20 @@ _LINE_SPLIT = re.compile(r"\n+")
 
 @dataclasses.dataclass
 class GopherRepetitionConfig:
-    dup_line_frac: Optional[float] = 0.30
-    dup_para_frac: Optional[float] = 0.30
-    dup_line_char_frac: Optional[float] = 0.20
-    dup_para_char_frac: Optional[float] = 0.20
-    # n -> maximum character fraction of the most frequent n-gram
-    top_ngram_char_frac: dict[int, float] = dataclasses.field(
-        default_factory=lambda: {2: 0.20, 3: 0.18, 4: 0.16}
+    dup_line_frac: Optional[float] = threshold(0.30, min=0, max=1)
+    dup_para_frac: Optional[float] = threshold(0.30, min=0, max=1)
+    dup_line_char_frac: Optional[float] = threshold(0.20, min=0, max=1)
+    dup_para_char_frac: Optional[float] = threshold(0.20, min=0, max=1)
+    # n -> maximum character fraction of the most frequent n-gram (null: that n is not
+    # limited). Which sizes are measured is a scoring parameter; each limit a threshold.
+    top_ngram_char_frac: dict[int, Optional[float]] = threshold(
+        factory=lambda: {2: 0.20, 3: 0.18, 4: 0.16}, min=0, max=1, key_min=1, key_max=50, scored_keys=True
     )
     # n -> maximum character fraction in duplicated n-grams
-    dup_ngram_char_frac: dict[int, float] = dataclasses.field(
-        default_factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
+    dup_ngram_char_frac: dict[int, Optional[float]] = threshold(
+        factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10},
+        min=0, max=1, key_min=1, key_max=50, scored_keys=True,
     )
-
-    def validate(self, key: str) -> None:
-        check_fractions(self, key, "dup_line_frac", "dup_para_frac", "dup_line_char_frac", "dup_para_char_frac")
-        for field in ("top_ngram_char_frac", "dup_ngram_char_frac"):
-            for n, frac in getattr(self, field).items():
-                if not 1 <= n <= 50:
-                    raise ConfigError(f"{key}.{field}.{n}: n-gram size must be between 1 and 50")
-                if not 0.0 <= frac <= 1.0:
-                    raise ConfigError(f"{key}.{field}.{n}: must be a fraction between 0 and 1, got {frac}")
 
 
 def _top_key(n: int) -> str:

@@ -23,25 +23,23 @@ import os
 from typing import Literal, Optional
 
 from curate.base import Filter
-from curate.config import ConfigError
 from curate.document import Document
+from curate import params
+from curate.params import ConfigError, param
 from curate.registry import register_stage
 
 
 @dataclasses.dataclass
 class QualityClassifierConfig:
     model: str  # a .bin/.ftz written by `curate train-classifier`
-    label: str = "hq"  # the positive class; the score is P(label)
-    mode: Literal["threshold", "pareto"] = "threshold"
-    threshold: float = 0.5  # threshold mode: keep when score >= threshold
-    pareto_alpha: float = 9.0  # pareto mode: GPT-3's alpha
-    seed: int = 0  # pareto mode: the draws depend on (seed, document id) only
+    label: str = param("hq", nonempty=True)  # the positive class; the score is P(label)
+    mode: Literal["threshold", "pareto"] = params.threshold("threshold")
+    # threshold mode: keep when score >= threshold (null keeps every document)
+    threshold: Optional[float] = params.threshold(0.5, min=0, max=1)
+    pareto_alpha: float = params.threshold(9.0, gt=0)  # pareto mode: GPT-3's alpha
+    seed: int = 0  # pareto mode: the draws depend on (seed, document id) only (a scoring parameter)
 
     def validate(self, key: str) -> None:
-        if not 0.0 <= self.threshold <= 1.0:
-            raise ConfigError(f"{key}.threshold: must be in [0, 1], got {self.threshold}")
-        if self.pareto_alpha <= 0:
-            raise ConfigError(f"{key}.pareto_alpha: must be > 0, got {self.pareto_alpha}")
         if "://" not in self.model and not os.path.exists(self.model):
             raise ConfigError(f"{key}.model: no such file {self.model!r} (train one with `curate train-classifier`)")
 
@@ -87,7 +85,7 @@ class QualityClassifier(Filter):
         c = self.config
         score = signals["score"]
         if c.mode == "threshold":
-            return None if score >= c.threshold else "below_threshold"
+            return None if c.threshold is None or score >= c.threshold else "below_threshold"
         if signals["seed"] != c.seed:
             raise ValueError(
                 f"pareto draws were stored with seed {signals['seed']}, the config asks for "

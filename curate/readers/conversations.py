@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from typing import Iterable, Iterator, Optional, Union
+from typing import Iterable, Iterator, Literal, Optional, Union
 
 from curate.config import ConfigError
 from curate.document import Document, ErrorRecord, Rejected, make_id
@@ -52,12 +52,23 @@ NOT_BEST_BRANCH = "not_best_branch"
 TOO_SHORT = "thread_too_short"
 TOO_MANY = "too_many_threads"
 
+# What becomes of the replies under a deleted message (``deleted_parent``).
+DROP_SUBTREE = "drop_subtree"  # they are dropped as ancestor_excluded (their thread lost its context)
+KEEP_PLACEHOLDER = "keep_placeholder"  # the deleted message stays on their threads as ``placeholder_text``
+SPLICE = "splice"  # they attach to the deleted message's parent (its nearest kept ancestor)
+
 
 @dataclasses.dataclass
 class ConversationConfig:
     min_messages: int = 2  # a thread with fewer messages is dropped (a lone prompt is no conversation)
     best_branch_only: bool = False  # keep one thread per tree: the best rank at every level
     include_deleted: bool = False
+    # Replies under a deleted message (see DROP_SUBTREE, KEEP_PLACEHOLDER, SPLICE above).
+    deleted_parent: Literal["drop_subtree", "keep_placeholder", "splice"] = "drop_subtree"
+    placeholder_text: str = "[deleted]"  # keep_placeholder: the text written for a deleted message
+    # Which rank is best: ascending (lowest first: OpenAssistant's rank 0, 1, 2 ...) or
+    # descending (highest first: a score such as Reddit's votes).
+    rank_order: Literal["ascending", "descending"] = "ascending"
     max_threads_per_tree: Optional[int] = None  # keep the best-ranked N threads of each tree
     # How each role is written before its message; a role not listed is written as is.
     role_names: dict[str, str] = dataclasses.field(
@@ -70,7 +81,7 @@ class ConversationConfig:
         }
     )
     # Placeholder texts of deleted messages in dumps without a deleted flag (Reddit):
-    # always dropped as deleted, include_deleted or not, since the text is gone.
+    # deleted, include_deleted or not, since the text is gone (deleted_parent decides their replies).
     deleted_texts: list[str] = dataclasses.field(default_factory=lambda: ["[deleted]", "[removed]"])
     # Field names (a dotted name reads a nested object, e.g. ``meta.rank``).
     tree_id_field: str = "message_tree_id"
@@ -78,7 +89,7 @@ class ConversationConfig:
     parent_id_field: str = "parent_id"  # flat shape only; nested replies take their parent from nesting
     role_field: str = "role"
     text_field: str = "text"
-    rank_field: str = "rank"  # lower is better (OpenAssistant: 0 is the best reply)
+    rank_field: str = "rank"  # lower is better under rank_order: ascending (OpenAssistant: 0 is the best reply)
     deleted_field: str = "deleted"
     lang_field: str = "lang"
     root_field: str = "prompt"  # nested shape: the tree's root message
@@ -91,6 +102,8 @@ class ConversationConfig:
             raise ConfigError(
                 f"{key}.max_threads_per_tree: must be >= 1 or null, got {self.max_threads_per_tree}"
             )
+        if self.deleted_parent == KEEP_PLACEHOLDER and not self.placeholder_text.strip():
+            raise ConfigError(f"{key}.placeholder_text: must not be empty under deleted_parent: keep_placeholder")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,15 +118,18 @@ class Message:
     input_file: str
     line: int
     position: int  # order within the line (nested shape: pre-order index), for stable sorting
+    placeholder: bool = False  # a deleted message kept on its replies' threads (keep_placeholder)
 
     @property
     def order(self) -> tuple:
         return (self.input_file, self.line, self.position)
 
-    @property
-    def rank_key(self) -> tuple:
-        """Best first: lowest rank, unranked last, ties broken by message id."""
-        return (self.rank if self.rank is not None else math.inf, self.message_id)
+    def rank_key(self, descending: bool = False) -> tuple:
+        """Best first: lowest rank (highest if ``descending``), unranked last, ties
+        broken by message id."""
+        if self.rank is None:
+            return (math.inf, self.message_id)
+        return (-self.rank if descending else self.rank, self.message_id)
 
 
 Parsed = Union[tuple[str, Message], Rejected, ErrorRecord]
@@ -289,8 +305,53 @@ def _paths(roots: list[Message], children: dict[str, list[Message]]) -> Iterator
 
 
 def render_thread(path: list[Message], cfg: ConversationConfig) -> str:
-    """``Role: text`` per message, separated by a blank line."""
-    return "\n\n".join(f"{cfg.role_names.get(m.role, m.role)}: {m.text.strip()}" for m in path)
+    """``Role: text`` per message, separated by a blank line (a placeholder without a
+    role is written bare)."""
+    return "\n\n".join(
+        f"{cfg.role_names.get(m.role, m.role)}: {m.text.strip()}" if m.role is not None else m.text.strip()
+        for m in path
+    )
+
+
+def _exclusions(by_id: dict[str, Message], cfg: ConversationConfig) -> dict[str, str]:
+    """Each defective message's own reason (deleted, empty, no role)."""
+    excluded = {}
+    for mid, m in by_id.items():
+        if m.deleted and not cfg.include_deleted:
+            excluded[mid] = DELETED
+        elif m.text.strip() in cfg.deleted_texts:  # the text is gone: nothing to include
+            excluded[mid] = DELETED
+        elif not m.text.strip():
+            excluded[mid] = EMPTY
+        elif m.role is None:
+            excluded[mid] = MISSING_ROLE
+    return excluded
+
+
+def _needed(by_id: dict[str, Message], deleted: set[str], on_tree: set[str]) -> set[str]:
+    """The deleted messages (of ``on_tree``) with a non-deleted descendant on the tree:
+    the ones a placeholder keeps. Each message is walked up at most once."""
+    needed: set[str] = set()
+    for mid in sorted(on_tree - deleted):
+        cur = by_id[mid].parent_id
+        while cur in deleted and cur not in needed:
+            needed.add(cur)
+            cur = by_id[cur].parent_id
+    return needed
+
+
+def _spliced_parent(mid: str, by_id: dict[str, Message], deleted: set[str], memo: dict) -> Optional[str]:
+    """The nearest ancestor of ``mid`` that is not deleted (splice), or the id above the
+    tree's roots. ``memo`` maps each deleted message to its answer (path compression)."""
+    path, cur = [], by_id[mid].parent_id
+    while cur in deleted and cur not in memo:
+        path.append(cur)
+        cur = by_id[cur].parent_id
+    if cur in memo:
+        cur = memo[cur]
+    for d in path:
+        memo[d] = cur
+    return cur
 
 
 def threads_for_tree(
@@ -305,53 +366,65 @@ def threads_for_tree(
         else:
             by_id[m.message_id] = m
 
-    excluded = {}
-    for mid, m in by_id.items():
-        if m.deleted and not cfg.include_deleted:
-            excluded[mid] = DELETED
-        elif m.text.strip() in cfg.deleted_texts:  # the text is gone: nothing to include
-            excluded[mid] = DELETED
-        elif not m.text.strip():
-            excluded[mid] = EMPTY
-        elif m.role is None:
-            excluded[mid] = MISSING_ROLE
+    excluded = _exclusions(by_id, cfg)
+    # Unless their subtrees go with them, deleted messages are walked through like any
+    # other: their replies reach a root through them.
+    deleted: set[str] = set()
+    if cfg.deleted_parent != DROP_SUBTREE:
+        deleted = {mid for mid, reason in excluded.items() if reason == DELETED}
+        excluded = {mid: reason for mid, reason in excluded.items() if mid not in deleted}
     status = _statuses(tree_id, by_id, excluded)
+    on_tree = {mid for mid, st in status.items() if st == "ok"}
+    # A deleted message itself is never on a thread but as a placeholder above a kept
+    # reply; otherwise it counts as deleted (also when its own branch is broken).
+    keep = _needed(by_id, deleted, on_tree) if cfg.deleted_parent == KEEP_PLACEHOLDER else set()
+    for mid in deleted:
+        if mid not in keep:
+            status[mid] = DELETED
+            on_tree.discard(mid)
 
-    roots, children = [], {}
+    descending = cfg.rank_order == "descending"
+    roots, children, memo = [], {}, {}
     for mid in sorted(by_id):
         m = by_id[mid]
-        st = status[mid]
-        if st != "ok":
-            yield _rejected_message(m, tree_id, source, st)
-        elif m.parent_id in by_id and status[m.parent_id] == "ok":
-            children.setdefault(m.parent_id, []).append(m)
+        if mid not in on_tree:
+            yield _rejected_message(m, tree_id, source, status[mid])
+            continue
+        if mid in keep:
+            m = dataclasses.replace(m, text=cfg.placeholder_text, placeholder=True)
+        parent = _spliced_parent(mid, by_id, deleted, memo) if cfg.deleted_parent == SPLICE else m.parent_id
+        if parent in on_tree:
+            children.setdefault(parent, []).append(m)
         else:
             roots.append(m)
-    roots.sort(key=lambda m: m.rank_key)
+    roots.sort(key=lambda m: m.rank_key(descending))
     for kids in children.values():
-        kids.sort(key=lambda m: m.rank_key)
+        kids.sort(key=lambda m: m.rank_key(descending))
 
     kept = 0
     for i, path in enumerate(_paths(roots, children)):
         leaf = path[-1]
+        conversation = {
+            "tree_id": tree_id,
+            "message_ids": [m.message_id for m in path],
+            "roles": [m.role for m in path],
+            "lang": path[0].lang,
+        }
+        placeholders = [m.message_id for m in path if m.placeholder]
+        if placeholders:
+            conversation["placeholder_ids"] = placeholders
         doc = Document(
             id=make_id(source, tree_id, leaf.message_id),
             text=render_thread(path, cfg),
             source=source,
             provenance={"input_file": leaf.input_file, "record_id": leaf.message_id, "line": leaf.line},
-            metadata={
-                "conversation": {
-                    "tree_id": tree_id,
-                    "message_ids": [m.message_id for m in path],
-                    "roles": [m.role for m in path],
-                    "lang": path[0].lang,
-                }
-            },
+            metadata={"conversation": conversation},
         )
+        num_messages = len(path) - len(placeholders)  # a placeholder is no message of the conversation
         if cfg.best_branch_only and i > 0:
             yield read_reject(doc, NOT_BEST_BRANCH)
-        elif len(path) < cfg.min_messages:
-            yield read_reject(doc, TOO_SHORT, num_messages=len(path))
+        elif num_messages < cfg.min_messages:
+            yield read_reject(doc, TOO_SHORT, num_messages=num_messages)
         elif cfg.max_threads_per_tree is not None and kept >= cfg.max_threads_per_tree:
             yield read_reject(doc, TOO_MANY, max_threads_per_tree=cfg.max_threads_per_tree)
         else:

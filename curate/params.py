@@ -1,0 +1,167 @@
+"""Parameters of stages and readers: declared with their dataclass fields, checked in one place.
+
+A config dataclass declares each field's bounds and, for a filter, whether the field
+is a *threshold* (it only changes the decision over stored signals, so ``curate
+refilter`` may change it) or a *scoring parameter* (it changes the signals
+themselves: changing it needs a rescore)::
+
+    @dataclasses.dataclass
+    class MyConfig:
+        min_words: Optional[int] = threshold(50, min=0)          # null switches the rule off
+        max_dup_frac: Optional[float] = threshold(0.3, min=0, max=1)
+        stop_words: list[str] = param(factory=lambda: ["the"], nonempty=True)
+        window: int = param(5, min=1)
+        fast: bool = False                                        # a plain field: a scoring parameter
+
+Undeclared fields are scoring parameters: a field someone forgot to mark makes
+refilter refuse, never silently apply nothing. :func:`check_fields` checks the bounds
+(``curate.config.build`` calls it for every config), :func:`scoring_params` and
+:func:`fingerprint` give what the stored signals were computed with.
+
+This module is a leaf (standard library only): the config loader, the registry and
+every stage module import it, and it imports none of them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Any, Callable, Optional
+
+THRESHOLD = "threshold"
+SCORING = "scoring"
+
+
+class ConfigError(ValueError):
+    """A configuration problem, reported as one line that names the key."""
+
+
+def param(
+    default: Any = dataclasses.MISSING,
+    *,
+    factory: Optional[Callable[[], Any]] = None,
+    min: Optional[float] = None,
+    max: Optional[float] = None,
+    gt: Optional[float] = None,
+    key_min: Optional[int] = None,
+    key_max: Optional[int] = None,
+    nonempty: bool = False,
+    threshold: bool = False,
+    scored_keys: bool = False,
+) -> Any:
+    """A dataclass field with declared bounds.
+
+    ``min``/``max`` (inclusive) and ``gt`` (exclusive) bound a number, every item of a
+    list and every value of a mapping; ``key_min``/``key_max`` bound a mapping's keys;
+    ``nonempty``: a string, or every string of a list, must not be empty. ``None`` is
+    always accepted where the type allows it (a rule switched off).
+
+    ``threshold=True`` marks a decision threshold (see the module docstring); with
+    ``scored_keys=True`` a mapping's keys are scoring parameters and its values
+    thresholds (which n-gram sizes are measured vs. the limit for each)."""
+    meta = {"role": THRESHOLD if threshold else SCORING}
+    for name, value in (("min", min), ("max", max), ("gt", gt), ("key_min", key_min), ("key_max", key_max)):
+        if value is not None:
+            meta[name] = value
+    if nonempty:
+        meta["nonempty"] = True
+    if scored_keys:
+        meta["scored_keys"] = True
+    if factory is not None:
+        return dataclasses.field(default_factory=factory, metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def threshold(default: Any = dataclasses.MISSING, **kw) -> Any:
+    """:func:`param` for a decision threshold: refilter may change it without rescoring."""
+    return param(default, threshold=True, **kw)
+
+
+def _bound_error(value: Any, meta: dict) -> Optional[str]:
+    lo, hi, gt = meta.get("min"), meta.get("max"), meta.get("gt")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if gt is not None and not value > gt:
+        return f"must be > {gt}, got {value}"
+    if lo is not None and hi is not None and not lo <= value <= hi:
+        if (lo, hi) == (0, 1):
+            return f"must be a fraction between 0 and 1, got {value}"
+        return f"must be between {lo} and {hi}, got {value}"
+    if lo is not None and value < lo:
+        return f"must be >= {lo}, got {value}"
+    if hi is not None and value > hi:
+        return f"must be <= {hi}, got {value}"
+    return None
+
+
+def check_fields(obj: Any, key: str) -> None:
+    """Check every declared bound of config dataclass ``obj``; one :class:`ConfigError`
+    line naming ``key.field`` (``key.field[i]`` or ``key.field.k`` inside a container)."""
+    for f in dataclasses.fields(obj):
+        meta = f.metadata
+        value = getattr(obj, f.name)
+        if value is None or not meta:
+            continue
+        sub = f"{key}.{f.name}"
+        if isinstance(value, dict):
+            items = [(f"{sub}.{k}", v) for k, v in value.items()]
+            for k in value:
+                keyed = {"min": meta.get("key_min"), "max": meta.get("key_max")}
+                err = _bound_error(k, {n: v for n, v in keyed.items() if v is not None})
+                if err:
+                    raise ConfigError(f"{sub}.{k}: key {err}")
+        elif isinstance(value, list):
+            items = [(f"{sub}[{i}]", v) for i, v in enumerate(value)]
+        else:
+            items = [(sub, value)]
+        for name, v in items:
+            err = _bound_error(v, meta)
+            if err is None and meta.get("nonempty") and isinstance(v, str) and not v:
+                err = "must not be empty"
+            if err:
+                raise ConfigError(f"{name}: {err}")
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def thresholds(config: Any) -> list[str]:
+    """Names of the fields declared as thresholds."""
+    return [f.name for f in dataclasses.fields(config) if f.metadata.get("role") == THRESHOLD]
+
+
+def scoring_params(config: Any) -> dict:
+    """What the signals depend on: every field that is not a threshold (and the keys of a
+    ``scored_keys`` mapping), as JSON-able data."""
+    out = {}
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if f.metadata.get("role") != THRESHOLD:
+            out[f.name] = _plain(value)
+        elif f.metadata.get("scored_keys") and isinstance(value, dict):
+            out[f.name] = sorted(str(k) for k in value)
+    return out
+
+
+def fingerprint(stage: str, config: Any) -> str:
+    """A short stable digest of the stage's name and scoring parameters: stored beside
+    the signals, so a refilter can tell whether they still match the config."""
+    blob = json.dumps({"stage": stage, "params": scoring_params(config)}, sort_keys=True, separators=(",", ":"))
+    return hashlib.blake2b(blob.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def first_difference(old: dict, new: dict) -> Optional[str]:
+    """The first parameter name (in sorted order) whose value differs between two
+    :func:`scoring_params` results, or None."""
+    for name in sorted(set(old) | set(new)):
+        if old.get(name) != new.get(name):
+            return name
+    return None
