@@ -48,8 +48,9 @@ def input_files(path: str, rejected: bool) -> tuple[list[str], Optional[str]]:
     """The Parquet files to read and the output directory (for the manifest), from an
     output directory or one shard file."""
     if os.path.isdir(path):
-        sub = "rejected" if rejected else "shards"
-        files = sorted(glob.glob(os.path.join(path, sub, "*.parquet")))
+        subs = ["rejected"] if rejected else ["shards", "validation"]  # validation: held-out kept rows
+        files = [f for sub in subs for f in sorted(glob.glob(os.path.join(path, sub, "*.parquet")))]
+        sub = subs[0]
         if not files:
             if rejected and os.path.isdir(os.path.join(path, "shards")):
                 raise InspectError(f"{path}: no rejected/ files (the run had output.write_rejected: false)")

@@ -373,7 +373,7 @@ def stats_document(acc: RunStats, stage_order: list, thresholds: dict, counter_s
     """The content of ``stats.json``. ``stage_order``: the run's stages in order (the
     funnel's order; ``read`` first and ``tokenize`` last for a run); ``thresholds``: from
     :func:`stage_thresholds`; ``counter_stats``: the manifest's ``counts.stats``
-    (``"stage:name": n``); ``shards``: the manifest's shard list."""
+    (``"stage:name": n``); ``shards``: the manifest's shard list (and validation shards)."""
     kept_keys = ("docs", "tokens", "chars")
     drop_keys = ("docs", "chars", "bytes")
     sources = sorted({k[0] for k in acc.kept} | {k[0] for k in acc.dropped} | {k[0] for k in acc.errors})
@@ -480,7 +480,8 @@ def to_json(obj) -> bytes:
 def write_stats(out_dir: str, acc: RunStats, stage_order: list, thresholds: dict, manifest: dict) -> dict:
     """Write ``stats.json`` and the samples for a finished run (or refilter) whose
     ``manifest`` is built; returns the stats document."""
-    doc = stats_document(acc, stage_order, thresholds, manifest["counts"].get("stats") or {}, manifest["shards"])
+    shards = manifest["shards"] + (manifest.get("validation_shards") or [])
+    doc = stats_document(acc, stage_order, thresholds, manifest["counts"].get("stats") or {}, shards)
     cio.write_bytes(cio.join(out_dir, SAMPLES_FILE), samples_jsonl(acc))
     cio.write_bytes(cio.join(out_dir, STATS_FILE), to_json(doc))
     return doc

@@ -11,6 +11,7 @@ import pipelines.exact_dedup  # noqa: F401  (registers its global transform)
 import pipelines.span_dedup  # noqa: F401  (registers sentence_dedup and token_dedup)
 from curate import registry
 from curate.config import ConfigError, PipelineConfig
+from curate.tokenize import id_dtype
 from pipelines import output
 from pipelines.readers import read_input
 from pipelines.stats import add_stats
@@ -63,11 +64,11 @@ def build(p: beam.Pipeline, cfg: PipelineConfig, out_dir: str, tokenizer_proto) 
         docs = res.kept
         rejected.append(res.rejected)
         errors.append(res.errors)
-    tok = output.tokenize(docs, cfg.tokenizer, tokenizer_proto, out_dir, cfg.output.num_shards)
+    tok = output.tokenize(docs, cfg.tokenizer, tokenizer_proto, out_dir)
     rejected.append(tok.rejected)
     errors.append(tok.errors)
     rejected = _flatten(rejected, "all:rejected")
     errors = _flatten(errors, "all:errors")
-    output.write_outputs(tok.kept, rejected, errors, out_dir, cfg.output)
+    output.write_outputs(tok.kept, rejected, errors, out_dir, cfg.output, id_dtype(cfg.tokenizer, tokenizer_proto))
     if cfg.output.stats:
         add_stats(tok.kept, rejected, errors, out_dir)

@@ -50,9 +50,8 @@ def _write_partial(acc, out_dir: str) -> None:
     cio.write_bytes(cio.join(out_dir, S.PARTIAL_FILE), json.dumps(acc.to_state()).encode("utf-8"))
 
 
-def add_stats(keyed_rows, rejected, errors, out_dir: str) -> None:
-    """``keyed_rows``: ``(shard, kept row)``; ``rejected``: Rejected; ``errors``: ErrorRecord."""
-    rows = keyed_rows | "stats:rows" >> beam.Values()
+def add_stats(rows, rejected, errors, out_dir: str) -> None:
+    """``rows``: the kept shard rows; ``rejected``: Rejected; ``errors``: ErrorRecord."""
     _ = combine_stats(rows, rejected, errors) | "stats:write" >> beam.Map(_write_partial, out_dir)
 
 
