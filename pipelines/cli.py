@@ -76,7 +76,7 @@ def error_policy(counts: dict, max_error_rate) -> str | None:
     if n == 0:
         return "no input records were read (are the input files empty?)"
     if errors == n:
-        return f"every input record failed ({errors:,} errors)"
+        return f"every input record failed ({errors:,} error{'s' if errors != 1 else ''})"
     if max_error_rate is not None and errors > max_error_rate * n:
         return f"{errors:,} of {n:,} input records failed ({errors / n:.1%}), above output.max_error_rate {max_error_rate:.1%}"
     return None
