@@ -185,6 +185,7 @@ class OutputConfig:
     mixture: dict[str, float] = param(factory=dict, min=0)
     write_rejected: bool = False
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
+    stats: bool = True  # stats.json and samples/ (curate stats, report): see curate/stats.py
     # A run whose errors exceed this share of its input records exits 4 and does not
     # replace the previous output (None: off; a run in which every record failed always does).
     max_error_rate: Optional[float] = param(None, min=0, max=1)
