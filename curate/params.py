@@ -139,11 +139,6 @@ def to_plain(value: Any) -> Any:
     return value
 
 
-def thresholds(config: Any) -> list[str]:
-    """Names of the fields declared as thresholds."""
-    return [f.name for f in dataclasses.fields(config) if f.metadata.get("role") == THRESHOLD]
-
-
 def scoring_params(config: Any) -> dict:
     """What the signals depend on: every field that is not a threshold (and the keys of a
     ``scored_keys`` mapping), as JSON-able data."""

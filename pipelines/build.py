@@ -10,6 +10,7 @@ from curate.config import ConfigError, PipelineConfig
 from curate.tokenize import id_dtype
 from pipelines import output
 from pipelines.readers import read_input
+from pipelines.stats import add_stats
 from pipelines.stages import apply_stage
 
 # Input kinds whose documents hold HTML until the ``extract`` stage runs.
@@ -36,6 +37,9 @@ def check_stages(cfg: PipelineConfig) -> None:
                     "(the trained model does not exist yet when token_dedup runs)"
                 )
             s.params.model = cfg.tokenizer.model
+    unknown = [src for src in cfg.output.mixture if src not in sources]
+    if unknown:
+        raise ConfigError(f"output.mixture.{unknown[0]}: no input has this source (inputs: {', '.join(sorted(sources))})")
 
 
 def _flatten(pcolls, label):
@@ -53,14 +57,11 @@ def build(p: beam.Pipeline, cfg: PipelineConfig, out_dir: str, tokenizer_proto) 
         docs = res.kept
         rejected.append(res.rejected)
         errors.append(res.errors)
-    tok = output.tokenize(docs, cfg.tokenizer, tokenizer_proto, out_dir)
+    tok = output.tokenize(docs, cfg.tokenizer, tokenizer_proto, out_dir, cfg.output.mixture)
     rejected.append(tok.rejected)
     errors.append(tok.errors)
-    output.write_outputs(
-        tok.kept,
-        _flatten(rejected, "all:rejected"),
-        _flatten(errors, "all:errors"),
-        out_dir,
-        cfg.output,
-        id_dtype(cfg.tokenizer, tokenizer_proto),
-    )
+    rejected = _flatten(rejected, "all:rejected")
+    errors = _flatten(errors, "all:errors")
+    output.write_outputs(tok.kept, rejected, errors, out_dir, cfg.output, id_dtype(cfg.tokenizer, tokenizer_proto))
+    if cfg.output.stats:
+        add_stats(tok.kept, rejected, errors, out_dir)
