@@ -1,12 +1,21 @@
-"""HTML to text with trafilatura (stage ``extract``)."""
+"""HTML to text with trafilatura (stage ``extract``).
+
+Bounds on one page: an HTML over ``max_html_chars`` is dropped (``too_large``)
+before it is parsed; with ``timeout_seconds`` set (the default), trafilatura runs in a
+child process (:mod:`curate.sandbox`) that is stopped when a page takes longer, and
+whose memory is capped at ``max_memory_mb``: such a page becomes an error record naming
+its URL, and the run goes on. ``timeout_seconds: null`` extracts in the worker itself
+(no bounds beyond ``max_html_chars``).
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Union
+from typing import Optional, Union
 
 from curate.base import DocStage
 from curate.document import Document, Drop
+from curate.params import param
 from curate.registry import register_stage
 
 
@@ -17,6 +26,29 @@ class ExtractConfig:
     include_comments: bool = False
     include_tables: bool = True
     fast: bool = False  # skip trafilatura's fallback extractors (about 2x faster, less text)
+    max_html_chars: Optional[int] = param(10_000_000, min=1)  # a longer page is dropped unparsed
+    timeout_seconds: Optional[float] = param(10.0, gt=0)  # per page; null: no limit, no child process
+    max_memory_mb: Optional[int] = param(2048, min=256)  # the extraction process's address space
+
+
+class ExtractionFailed(Exception):
+    """A page that could not be extracted within the limits; the message names its URL."""
+
+
+def trafilatura_text(html: str, url: Optional[str], c: ExtractConfig) -> Optional[str]:
+    import trafilatura  # imported here: ~0.3 s, only workers that extract pay it
+
+    return trafilatura.extract(
+        html,
+        url=url,
+        favor_precision=c.favor_precision,
+        include_comments=c.include_comments,
+        include_tables=c.include_tables,
+        fast=c.fast,
+        # trafilatura's deduplicate keeps a process-wide cache: output would depend
+        # on which documents a worker saw before. Dedup is a pipeline stage instead.
+        deduplicate=False,
+    )
 
 
 @register_stage("extract", ExtractConfig)
@@ -27,9 +59,14 @@ class Extract(DocStage):
     name = "extract"
 
     def setup(self) -> None:
-        import trafilatura  # imported here: ~0.3 s, only workers that extract pay it
+        from curate.sandbox import Sandbox
 
-        self._extract = trafilatura.extract
+        c = self.config
+        if c.timeout_seconds is None:
+            self._extract = trafilatura_text
+        else:
+            self._sandbox = Sandbox("curate.extract:trafilatura_text", c.timeout_seconds, c.max_memory_mb)
+            self._extract = self._sandbox.call
 
     def process(self, doc: Document) -> Union[Document, Drop]:
         if doc.html is None:
@@ -37,18 +74,19 @@ class Extract(DocStage):
         if not hasattr(self, "_extract"):
             self.setup()
         c = self.config
-        text = self._extract(
-            doc.html,
-            url=doc.provenance.get("url"),
-            favor_precision=c.favor_precision,
-            include_comments=c.include_comments,
-            include_tables=c.include_tables,
-            fast=c.fast,
-            # trafilatura's deduplicate keeps a process-wide cache: output would depend
-            # on which documents a worker saw before. Dedup is a pipeline stage instead.
-            deduplicate=False,
-        )
         html_chars = len(doc.html)
+        if c.max_html_chars is not None and html_chars > c.max_html_chars:
+            doc.html = None
+            return Drop("too_large", {"html_chars": html_chars, "max_html_chars": c.max_html_chars})
+        url = doc.provenance.get("url")
+        try:
+            text = self._extract(doc.html, url, c)
+        except Exception as e:
+            from curate.sandbox import CallTimeout, ChildFailed
+
+            if isinstance(e, (CallTimeout, ChildFailed)):
+                raise ExtractionFailed(f"{url or doc.id} ({html_chars} characters of HTML): {e}") from None
+            raise
         doc.html = None
         text = (text or "").strip()
         if not text:
