@@ -1,5 +1,10 @@
 from setuptools import find_packages, setup
 
+# The one place the Beam version is set: the launcher, the workers installed from this
+# package and the Dockerfile's SDK image (its BEAM_VERSION, checked by
+# tests/test_dataflow.py) must agree, or Dataflow workers may not run the job.
+BEAM_VERSION = "2.77.0"
+
 setup(
     name="curate",
     version="0.1.0",
@@ -9,7 +14,7 @@ setup(
     # Model files fetched by `python -m curate.models` at set-up time (never at run time).
     package_data={"curate": ["models/*.ftz", "models/*.model*", "data/*"]},
     install_requires=[
-        "apache-beam>=2.60",
+        f"apache-beam=={BEAM_VERSION}",
         "warcio>=1.7",
         "trafilatura>=2.0",
         "lxml_html_clean",  # trafilatura's jusText needs it; old pips leave it out
@@ -24,7 +29,10 @@ setup(
         "sentencex>=1.0.32",  # sentence segmentation (curate.segment)
     ],
     extras_require={
-        "test": ["pytest>=8"],
+        # The DataflowRunner and gs:// file system, at the same Beam version.
+        "dataflow": [f"apache-beam[gcp]=={BEAM_VERSION}"],
+        # The dry-run test translates the whole job for Dataflow, so tests need [gcp] too.
+        "test": ["pytest>=8", f"apache-beam[gcp]=={BEAM_VERSION}"],
         # curate.torch_loader (an IterableDataset over the shards); the core loader needs numpy only
         "torch": ["torch>=2.1"],
     },

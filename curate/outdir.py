@@ -135,6 +135,16 @@ class OutputDir:
             os.makedirs(out.staging)
         return out
 
+    @classmethod
+    def staged(cls, path: str) -> "OutputDir":
+        """The output of a run whose job finished after its launcher returned (a Dataflow
+        job submitted with ``--no_wait``): :meth:`prepare` ran at launch, the job wrote the
+        staging folder, and :meth:`commit` is left to do."""
+        out = cls(path, None)
+        out._lock()
+        out.previous = _read_manifest(path)
+        return out
+
     def _lock(self) -> None:
         if cio.is_remote(self.path):
             return  # object stores have no locks: one run per output (docs/output.md)

@@ -61,7 +61,7 @@ class C4Config:
     bad_words_path: Optional[str] = None  # one entry per line; default: the shipped English list
 
     def validate(self, key: str) -> None:
-        if self.bad_words_path is not None and not os.path.isfile(self.bad_words_path):
+        if self.bad_words_path is not None and "://" not in self.bad_words_path and not os.path.isfile(self.bad_words_path):
             raise ConfigError(f"{key}.bad_words_path: no such file: {self.bad_words_path}")
 
 

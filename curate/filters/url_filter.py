@@ -46,7 +46,7 @@ class UrlFilterConfig:
     def validate(self, key: str) -> None:
         for name in ("domains_path", "words_path", "substrings_path"):
             path = getattr(self, name)
-            if path is not None and not os.path.isfile(path):
+            if path is not None and "://" not in path and not os.path.isfile(path):
                 raise ConfigError(f"{key}.{name}: no such file: {path}")
 
 
