@@ -11,12 +11,13 @@ setup(
     description="Pretraining data curation on Apache Beam: WARC/books/code/conversations to tokenized Parquet shards",
     python_requires=">=3.10",
     packages=find_packages(include=["curate", "curate.*", "pipelines", "pipelines.*", "classifiers", "classifiers.*"]),
-    # Model files fetched by `python -m curate.models` at set-up time (never at run time).
-    package_data={"curate": ["models/*.ftz", "models/*.model*", "data/*"]},
+    # Model files (and the HumanEval eval set) fetched by `python -m curate.models` at set-up time (never at run time).
+    package_data={"curate": ["models/*.ftz", "models/*.model*", "models/*.jsonl.gz", "data/*"]},
     install_requires=[
         f"apache-beam=={BEAM_VERSION}",
         "warcio>=1.7",
         "trafilatura>=2.0",
+        "resiliparse>=0.14",  # extract engine: resiliparse (DCLM)
         "lxml_html_clean",  # trafilatura's jusText needs it; old pips leave it out
         "fasttext-numpy2-wheel>=0.9.2",
         "langdetect>=1.0.9",

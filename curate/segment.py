@@ -21,7 +21,8 @@ On top of sentencex, five rules of ours, all of which only ever *remove* boundar
    "J.-P. Sartre", "S. 225", "z. B.") does not end a sentence (sentencex lets an initial end one when
    the word before it is lower case);
 4. a boundary with no whitespace at it ("3.Arroz") is none, unless a character on
-   either side belongs to a script written without spaces (:func:`unspaced`);
+   either side belongs to a script written without spaces (:func:`unspaced`) or it
+   follows a script's own full stop ("።", "؟", "।"; see :func:`glued`);
 5. in languages that write ordinals with a period (German, the Nordic, Baltic and
    Slavic languages with Latin script, Hungarian, Turkish...) a number of up to three
    digits with a period followed by a word does not end a sentence ("am 12. Juni",
@@ -39,6 +40,8 @@ import re
 import unicodedata
 
 import sentencex
+
+from curate.text import TERMINAL_PUNCTUATION
 
 DEFAULT_LANGUAGE = "en"
 
@@ -73,12 +76,18 @@ def unspaced(ch: str) -> bool:
 
 def glued(text: str, pos: int) -> bool:
     """Whether position ``pos`` of ``text`` lies inside a run of characters that
-    belong together: both neighbours are non-whitespace and neither is of a script
-    written without spaces. A sentence boundary, or the edge of a cut, must not."""
+    belong together: both neighbours are non-whitespace, neither is of a script
+    written without spaces, and the left one is no script's own full stop (Ethiopic
+    "።", Arabic "؟", Devanagari "।"... are often written without a space after them;
+    an ASCII "." is not: "3.Arroz", "G.m.b.H."). A sentence boundary, or the edge of
+    a cut, must not be glued."""
     if pos <= 0 or pos >= len(text):
         return False
     a, b = text[pos - 1], text[pos]
-    return not (a.isspace() or b.isspace() or unspaced(a) or unspaced(b))
+    return not (a.isspace() or b.isspace() or unspaced(a) or unspaced(b) or a in _SCRIPT_FULL_STOPS)
+
+
+_SCRIPT_FULL_STOPS = frozenset(TERMINAL_PUNCTUATION) - frozenset(".!?")
 
 
 def _has_letter(piece: str) -> bool:

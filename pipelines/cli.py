@@ -163,7 +163,11 @@ def format_summary(m: dict, out_dir: str) -> str:
         lines.append("  languages    " + ", ".join(f"{lang} {n:,}" for lang, n in langs))
     t = m["totals"]
     lines.append(f"  tokens       {t['tokens']:>10,} in {t['shards']} shards ({t['bytes']:,} bytes) -> {os.path.join(out_dir, 'shards')}")
-    lines.append(f"  tokenizer    {m['tokenizer']['path']} ({m['tokenizer']['vocab_size']:,} pieces)")
+    if "validation_totals" in m:
+        v = m["validation_totals"]
+        lines.append(f"  validation   {v['tokens']:>10,} in {v['shards']} shards ({v['rows']:,} documents) -> {os.path.join(out_dir, 'validation')}")
+    dtype = f", ids stored as {m['token_dtype']}" if "token_dtype" in m else ""
+    lines.append(f"  tokenizer    {m['tokenizer']['path']} ({m['tokenizer']['vocab_size']:,} pieces{dtype})")
     lines.append(
         "  accounting   input == kept + dropped + errors: " + ("OK" if m["balanced"] else "MISMATCH")
     )

@@ -65,22 +65,25 @@ def refilter(input_dir: str, raw_config: dict, output_dir: str, overwrite: bool 
     if scored is None:
         scored = run_scoring_params((manifest.get("config") or {}).get("stages"))
     cfg = parse_config(raw_config, signal_stages, scored)
-    shards_in = manifest.get("shards") or []
     out = OutputDir.prepare(output_dir, [input_dir], overwrite)
     try:
-        new = _refilter_into(input_dir, manifest, signal_stages, scored, cfg, shards_in, out.staging)
+        new = _refilter_into(input_dir, manifest, signal_stages, scored, cfg, out.staging)
         out.commit(new)
     finally:
         out.release()
     return new
 
 
-def _refilter_into(input_dir, manifest, signal_stages, scored, cfg, shards_in, output_dir) -> dict:
+def _refilter_into(input_dir, manifest, signal_stages, scored, cfg, output_dir) -> dict:
     counters: dict[str, int] = {}
 
     def inc(name):
         counters[name] = counters.get(name, 0) + 1
 
+    token_dtype = manifest.get("token_dtype", "uint32")  # older manifests: uint32
+    schema = S.shard_schema(token_dtype)
+    # The training shards and, when the run held some out, the validation shards.
+    shards_in = (manifest.get("shards") or []) + (manifest.get("validation_shards") or [])
     shards_out, errors = [], []
     for shard in sorted(shards_in, key=lambda s: s["path"]):
         path = cio.join(input_dir, shard["path"])
@@ -104,11 +107,11 @@ def _refilter_into(input_dir, manifest, signal_stages, scored, cfg, shards_in, o
                 inc(language_name(source, out.row.get("language")))
         # Same file name and row placement as the input: shard_of(id) is unchanged.
         rel = shard["path"]
-        data = S.parquet_bytes(kept, S.SHARD_SCHEMA, cfg.output.compression)
+        data = S.parquet_bytes(kept, schema, cfg.output.compression)
         cio.write_bytes(cio.join(output_dir, rel), data)
         shards_out.append(S.shard_info(rel, kept, data))
-        if cfg.output.write_rejected:
-            rel_rej = rel.replace("shards/", "rejected/", 1)
+        if cfg.output.write_rejected:  # validation/part-X -> rejected/validation/part-X
+            rel_rej = "rejected/" + rel.split("/", 1)[1] if rel.startswith("shards/") else "rejected/" + rel
             cio.write_bytes(cio.join(output_dir, rel_rej),
                             S.parquet_bytes(rejected, S.REJECTED_SCHEMA, cfg.output.compression))
     tokenizer = manifest.get("tokenizer") or {}
@@ -131,9 +134,14 @@ def _refilter_into(input_dir, manifest, signal_stages, scored, cfg, shards_in, o
         "scoring_params": scored,
         "not_reapplied": cfg.not_reapplied,
         "tokenizer": manifest.get("tokenizer"),
-        "shards": shards_out,
-        "totals": shard_totals(shards_out),
-        "counts": counts,
-        "balanced": accounting_holds(counts, shards_out),
+        "token_dtype": token_dtype,
     }
+    train = [s for s in shards_out if s["path"].startswith("shards/")]
+    new["shards"], new["totals"] = train, shard_totals(train)
+    if "validation_shards" in manifest:
+        held_out = [s for s in shards_out if s["path"].startswith("validation/")]
+        new["validation_fraction"] = manifest.get("validation_fraction")
+        new["validation_shards"], new["validation_totals"] = held_out, shard_totals(held_out)
+    new["counts"] = counts
+    new["balanced"] = accounting_holds(counts, shards_out)
     return new
