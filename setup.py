@@ -27,6 +27,7 @@ setup(
         "numpy>=1.24",
         "pyyaml>=6",
         "xxhash>=3",
+        "matplotlib>=3.5",  # curate report: plots drawn to SVG, embedded in the page
         "sentencex>=1.0.32",  # sentence segmentation (curate.segment)
     ],
     extras_require={
