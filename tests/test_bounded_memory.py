@@ -191,7 +191,7 @@ def test_max_doc_chars_drops_before_tokenization():
 
     model = train_model(["short text here", "another short line"] * 50, vocab_size=400)
     cfg = build(TokenizerConfig, {"train": {"vocab_size": 400}, "max_doc_chars": 100})
-    fn = Tokenize(cfg)
+    fn = Tokenize(cfg, {})  # no mixture weights
     long_doc = Document("l", "word " * 100, "docs", {})
     (out,) = list(fn.process(long_doc, model))
     assert out.tag == "rejected" and out.value.key == "tokenize:too_long"
