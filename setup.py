@@ -21,6 +21,7 @@ setup(
         "numpy>=1.24",
         "pyyaml>=6",
         "xxhash>=3",
+        "phonenumbers>=8.13",  # pii_redact: libphonenumber's matcher, metadata inside the wheel (offline)
     ],
     extras_require={"test": ["pytest>=8"]},
     entry_points={"console_scripts": ["curate=pipelines.cli:main"]},
