@@ -12,3 +12,4 @@ from curate.readers import books, code  # noqa: F401
 from curate import redact  # noqa: F401
 from curate.filters import quality_classifier  # noqa: F401
 from curate.dedup import sentences, token_spans  # noqa: F401
+from curate.readers import latex  # noqa: F401

@@ -20,7 +20,7 @@ from typing import Any, Literal, Optional, Union
 
 import yaml
 
-from curate.params import ConfigError, check_fields
+from curate.params import ConfigError, check_fields, param
 
 
 def _type_name(tp: Any) -> str:
@@ -171,13 +171,32 @@ class TokenizerConfig:
 @dataclasses.dataclass
 class OutputConfig:
     path: Optional[str] = None  # overridden by ``curate run --output``
-    num_shards: int = 4
+    # How many shards: a fixed count (4 when none of the three is set), or a target size
+    # from which the count follows (ceil(total / target), decided from the run's totals,
+    # so the same input and config give the same count and the same bytes).
+    num_shards: Optional[int] = param(None, min=1)
+    shard_tokens: Optional[int] = param(None, min=1)  # target tokens per shard
+    shard_bytes: Optional[int] = param(None, min=1)  # target text + token-id bytes per shard, before compression
+    # Documents whose id hash falls below this fraction go to validation/ (by the
+    # original document's id for upsampled copies, so copies stay on one side).
+    validation_fraction: float = param(0.0, min=0, max=1)
     write_rejected: bool = False
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
+    # A run whose errors exceed this share of its input records exits 4 and does not
+    # replace the previous output (None: off; a run in which every record failed always does).
+    max_error_rate: Optional[float] = param(None, min=0, max=1)
 
     def validate(self, key: str) -> None:
-        if self.num_shards < 1:
-            raise ConfigError(f"{key}.num_shards: must be >= 1, got {self.num_shards}")
+        given = [n for n in ("num_shards", "shard_tokens", "shard_bytes") if getattr(self, n) is not None]
+        if len(given) > 1:
+            raise ConfigError(f"{key}.{given[1]}: set one of num_shards, shard_tokens, shard_bytes (got {' and '.join(given)})")
+        if not given:
+            self.num_shards = DEFAULT_NUM_SHARDS
+        if self.validation_fraction >= 1:
+            raise ConfigError(f"{key}.validation_fraction: must be below 1 (nothing would be left to train on), got {self.validation_fraction}")
+
+
+DEFAULT_NUM_SHARDS = 4
 
 
 _LABEL = re.compile(r"[a-z0-9_]+")
@@ -330,13 +349,20 @@ def parse(raw: Any, check_paths: bool = True) -> PipelineConfig:
     )
 
 
-def load(path: str, check_paths: bool = True) -> PipelineConfig:
-    """Load and validate a YAML config file (``yaml.safe_load`` only)."""
+def read_yaml(path: str) -> Any:
+    """A YAML file (``yaml.safe_load`` only); a syntax error names the line and column."""
     try:
         with open(path, encoding="utf-8") as f:
-            raw = yaml.safe_load(f)
+            return yaml.safe_load(f)
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: invalid YAML: {str(e).splitlines()[0]}") from None
-    return parse(raw, check_paths=check_paths)
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        what = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"{path}: invalid YAML{where}: {what}") from None
+
+
+def load(path: str, check_paths: bool = True) -> PipelineConfig:
+    """Load and validate a YAML config file."""
+    return parse(read_yaml(path), check_paths=check_paths)

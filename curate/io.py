@@ -28,6 +28,15 @@ def read_bytes(path: str) -> bytes:
         return f.read()
 
 
+def open_read(path: str):
+    """A seekable binary file object (remote paths through Beam's FileSystems), so a
+    Parquet reader fetches the footer and the row groups it needs, not the whole file."""
+    fs = _filesystems()
+    if fs is not None and is_remote(path):
+        return fs.open(path, compression_type="uncompressed")
+    return open(path, "rb")
+
+
 def write_bytes(path: str, data: bytes) -> None:
     """Write atomically: to a temporary name, then rename, so a retried or killed
     worker never leaves a half-written file under the final name."""
@@ -52,8 +61,82 @@ def join(base: str, *parts: str) -> str:
     return os.path.join(base, *parts)
 
 
+def exists(path: str) -> bool:
+    fs = _filesystems()
+    if fs is not None and is_remote(path):
+        return fs.exists(path)
+    return os.path.exists(path)
+
+
+def list_files(directory: str) -> list[str]:
+    """Every file below ``directory`` (recursively), as sorted paths relative to it."""
+    fs = _filesystems()
+    if fs is not None and is_remote(directory):
+        prefix = directory.rstrip("/") + "/"
+        found = fs.match([prefix + "**"])[0].metadata_list
+        return sorted(m.path[len(prefix):] for m in found)
+    out = []
+    for root, _dirs, files in os.walk(directory):
+        for name in files:
+            out.append(os.path.relpath(os.path.join(root, name), directory).replace(os.sep, "/"))
+    return sorted(out)
+
+
+def move(src: str, dst: str) -> None:
+    """Move one file, replacing ``dst``: a rename on local disk, copy and delete on
+    object stores (gs:// has no rename)."""
+    fs = _filesystems()
+    if fs is not None and (is_remote(src) or is_remote(dst)):
+        if fs.exists(dst):
+            fs.delete([dst])
+        fs.rename([src], [dst])
+        return
+    os.makedirs(os.path.dirname(dst) or ".", exist_ok=True)
+    os.replace(src, dst)
+
+
+def delete(paths: list[str]) -> None:
+    """Delete these files (each must be a file the caller wrote); missing ones are fine."""
+    fs = _filesystems()
+    remote = [p for p in paths if is_remote(p)]
+    if remote and fs is not None:
+        present = [p for p in remote if fs.exists(p)]
+        if present:
+            fs.delete(present)
+    for p in paths:
+        if not is_remote(p) and os.path.lexists(p):
+            os.remove(p)
+
+
+def remove_empty_dirs(directory: str) -> None:
+    """Remove the empty folders below ``directory`` (and it, if it ends up empty).
+    Object stores have no folders: nothing to do there."""
+    if is_remote(directory) or not os.path.isdir(directory):
+        return
+    for root, _dirs, _files in sorted(os.walk(directory, topdown=False), key=lambda t: -len(t[0])):
+        try:
+            os.rmdir(root)
+        except OSError:  # not empty: something is still there, and stays
+            pass
+
+
+def match(pattern: str) -> list[tuple[str, int]]:
+    """The files a path pattern names, as ``(path, size)``, with the same pattern rules as
+    the pipeline's readers (Beam's: ``*`` within a folder, ``**`` across folders)."""
+    fs = _filesystems()
+    if fs is None:
+        import glob
+
+        return sorted((p, os.path.getsize(p)) for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+    try:
+        found = fs.match([pattern])[0].metadata_list
+    except Exception:  # nothing there (Beam raises for a missing folder)
+        return []
+    return sorted((m.path, m.size_in_bytes) for m in found)
+
+
 def remove_tree(path: str) -> None:
-    """Delete a directory (or prefix) if it exists."""
+    """Delete a directory (or prefix) that curate owns whole, if it exists."""
     fs = _filesystems()
     if fs is not None and is_remote(path):
         prefix = path.rstrip("/") + "/"

@@ -1,4 +1,5 @@
-"""Text utilities shared by filters and dedup: one definition of a word, a line, a sentence."""
+"""Text utilities shared by filters and dedup: one definition of a word and a line
+(sentences: :mod:`curate.segment`)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,6 @@ _WORD_ALTERNATIVES = (
     r"|\w+(?:['’]\w+)*"
 )
 _WORD_RE = re.compile(_WORD_ALTERNATIVES + r"|\.{2,}|-{2,}|[^\w\s]")
-_SENTENCE_RE = re.compile(r"[^.!?。！？\n]+(?:[.!?。！？]+[\"'”’)\]]*|\n|$)")
 
 # Unicode's Sentence_Terminal property (Unicode 16), as the `regex` module's
 # \p{Sentence_Terminal} lists it; FineWeb's terminal-punctuation set is an older copy
@@ -85,11 +85,6 @@ def lines(text: str) -> list[str]:
 def paragraphs(text: str) -> list[str]:
     """Blocks separated by one or more blank lines, stripped."""
     return [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
-
-
-def sentences(text: str) -> list[str]:
-    """Sentences split on terminal punctuation and newlines, stripped, non-empty."""
-    return [s.strip() for s in _SENTENCE_RE.findall(text) if s.strip()]
 
 
 def count_sentences(text: str) -> int:

@@ -8,7 +8,6 @@ prefix and byte fallback, so ``decode(encode(text)) == text`` exactly: the shard
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 from typing import Iterable, Optional
@@ -20,10 +19,11 @@ class TokenizerError(RuntimeError):
     pass
 
 
-@functools.lru_cache(maxsize=8)
 def load_processor(model_proto: bytes) -> spm.SentencePieceProcessor:
-    """A processor for serialized model bytes; cached per process."""
-    return spm.SentencePieceProcessor(model_proto=model_proto)
+    """A processor for serialized model bytes, loaded once per process (:func:`curate.models.shared`)."""
+    from curate.models import shared
+
+    return shared(("sentencepiece", model_proto), lambda: spm.SentencePieceProcessor(model_proto=model_proto))
 
 
 def read_model(path: str) -> bytes:
@@ -114,6 +114,14 @@ def decode(processor: spm.SentencePieceProcessor, ids: list[int]) -> str:
 
 def vocab_size(model_proto: bytes) -> int:
     return load_processor(model_proto).get_piece_size()
+
+
+def id_dtype(cfg, model_proto: Optional[bytes]) -> str:
+    """The shards' token-id type: from the given model's size, or for a model trained in
+    the run from the vocabulary size asked for (the trained one is never larger)."""
+    from curate.shards import token_dtype
+
+    return token_dtype(vocab_size(model_proto) if model_proto is not None else cfg.train.vocab_size)
 
 
 def describe(model_proto: bytes, path: Optional[str]) -> dict:

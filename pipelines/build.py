@@ -11,6 +11,7 @@ import pipelines.exact_dedup  # noqa: F401  (registers its global transform)
 import pipelines.span_dedup  # noqa: F401  (registers sentence_dedup and token_dedup)
 from curate import registry
 from curate.config import ConfigError, PipelineConfig
+from curate.tokenize import id_dtype
 from pipelines import output
 from pipelines.readers import read_input
 from pipelines.stages import GLOBAL_TRANSFORMS, apply_doc_stage, apply_global_stage
@@ -62,7 +63,7 @@ def build(p: beam.Pipeline, cfg: PipelineConfig, out_dir: str, tokenizer_proto) 
         docs = res.kept
         rejected.append(res.rejected)
         errors.append(res.errors)
-    tok = output.tokenize(docs, cfg.tokenizer, tokenizer_proto, out_dir, cfg.output.num_shards)
+    tok = output.tokenize(docs, cfg.tokenizer, tokenizer_proto, out_dir)
     rejected.append(tok.rejected)
     errors.append(tok.errors)
     output.write_outputs(
@@ -71,4 +72,5 @@ def build(p: beam.Pipeline, cfg: PipelineConfig, out_dir: str, tokenizer_proto) 
         _flatten(errors, "all:errors"),
         out_dir,
         cfg.output,
+        id_dtype(cfg.tokenizer, tokenizer_proto),
     )

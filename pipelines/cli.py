@@ -1,12 +1,16 @@
 """The ``curate`` command.
 
     curate run CONFIG --output DIR [any Beam pipeline option ...]
+    curate run CONFIG --output gs://... --runner DataflowRunner ... [--dry_run=True | --no_wait]
+    curate manifest CONFIG --output gs://... --job_id ID --project P --region R
+                                      commit the output of a finished job launched with --no_wait
     curate demo [--output DIR]        build the bundled sample WARC and run on it
     curate sample --output FILE       only write the bundled sample WARC
     curate refilter --input OUT --config NEW.yaml --output NEW_OUT
                                       new filter thresholds over stored signals
     curate train-classifier --positives ... --negatives ... --output DIR
                                       train a fastText quality classifier
+    curate verify OUT [--sample N]    check shards against the manifest (exit 1 on a mismatch)
 
 Beam options pass straight through (``--runner DataflowRunner --project ...``,
 ``--direct_num_workers 2``); without ``--runner`` the local FnApiRunner is used
@@ -24,53 +28,113 @@ import time
 DEFAULT_RUNNER = "FnApiRunner"
 REPO_CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 
-# What a run owns in its output directory; cleared at the start of a run so a
-# rerun with fewer shards leaves no stale files behind.
-OWNED_OUTPUTS = ("shards", "rejected", "errors", "tokenizer", "manifest.json", "_shard_index.json")
+# Exit codes: 1 `curate verify` found a mismatch, 2 a configuration or usage error (nothing
+# ran), 3 the accounting identity failed (a bug), 4 the run finished but failed its error
+# policy (output not committed), 130 interrupted.
+EXIT_VERIFY, EXIT_CONFIG, EXIT_ACCOUNTING, EXIT_RUN_FAILED, EXIT_INTERRUPTED = 1, 2, 3, 4, 130
 
 
-def _die(msg: str, code: int = 2):
+class RunFailed(Exception):
+    """The run finished, but too many of its records failed: its output is not committed."""
+
+    def __init__(self, message: str, manifest: dict):
+        super().__init__(message)
+        self.manifest = manifest
+
+
+def _die(msg: str, code: int = EXIT_CONFIG):
     print(f"curate: {msg}", file=sys.stderr)
     sys.exit(code)
 
 
 def _beam_options(extra: list[str]):
-    from apache_beam.options.pipeline_options import PipelineOptions
+    """Beam's options from the arguments ``curate`` does not know; one Beam does not know
+    either is an error (Beam itself would only log that it discarded it)."""
+    from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
 
+    from curate.config import ConfigError
+
+    parser = _BeamArgumentParser(allow_abbrev=False)
+    for cls in {str(c): c for c in PipelineOptions.__subclasses__()}.values():
+        cls._add_argparse_args(parser)
+    _, unknown = parser.parse_known_args(extra)
+    flags = [a for a in unknown if a.startswith("-")]
+    if flags or unknown:
+        raise ConfigError(f"unknown option {(flags or unknown)[0]} (neither a curate option nor a Beam pipeline option)")
     if not any(a == "--runner" or a.startswith("--runner=") for a in extra):
         extra = [f"--runner={DEFAULT_RUNNER}", *extra]
     return PipelineOptions(extra)
 
 
-def run_pipeline(cfg, out_dir: str, beam_args: list[str]) -> dict:
-    """Run the configured pipeline to ``out_dir``; return the manifest."""
+def error_policy(counts: dict, max_error_rate) -> str | None:
+    """Why a finished run counts as failed, or None: no record read, every record an
+    error, or more errors than ``output.max_error_rate`` of the input allows."""
+    n, errors = counts["input"], counts["errors"]
+    if n == 0:
+        return "no input records were read (are the input files empty?)"
+    if errors == n:
+        return f"every input record failed ({errors:,} error{'s' if errors != 1 else ''})"
+    if max_error_rate is not None and errors > max_error_rate * n:
+        return f"{errors:,} of {n:,} input records failed ({errors / n:.1%}), above output.max_error_rate {max_error_rate:.1%}"
+    return None
+
+
+def run_pipeline(cfg, out_dir: str, beam_args: list[str], overwrite: bool = False, wait: bool = True) -> dict:
+    """Run the configured pipeline to ``out_dir``; return the manifest.
+
+    Everything that can fail before the compute does so first (config, Beam options,
+    input files, the output location); the run writes into ``OUT/.curate-staging`` and
+    replaces the previous output only once it is complete (:mod:`curate.outdir`).
+
+    A Dataflow dry run (``--dry_run=True``) returns ``{"dry_run": ...}`` and reads, writes
+    and deletes nothing; a remote job left running (``wait=False``) returns
+    ``{"submitted": ...}``: ``curate manifest`` commits it when it has finished."""
     import apache_beam as beam
-    from apache_beam.metrics.metric import MetricsFilter
 
     from curate import io as cio
     from curate import tokenize as tok
-    from pipelines import build, manifest
-    from pipelines.counters import NAMESPACE
+    from curate.inputs import check_input_files
+    from curate.outdir import STAGING, OutputDir
+    from pipelines import build, launch
 
-    build.check_stages(cfg)  # before anything is deleted or read: config errors first
+    build.check_stages(cfg)  # config errors first, before anything is read or written
     tokenizer_proto = tok.read_model(cfg.tokenizer.model) if cfg.tokenizer.model else None
-    for name in OWNED_OUTPUTS:
-        cio.remove_tree(cio.join(out_dir, name))
     options = _beam_options(beam_args)
-    start = time.time()
-    p = beam.Pipeline(options=options)
-    build.build(p, cfg, out_dir, tokenizer_proto)
-    result = p.run()
-    result.wait_until_finish()
-    counters = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
-    values: dict[str, int] = {}
-    for c in counters:
-        values[c.key.metric.name] = values.get(c.key.metric.name, 0) + int(c.committed or 0)
-    m = manifest.build_manifest(cfg, out_dir, values, tokenizer_proto, cfg.tokenizer.model)
-    manifest.write_manifest(out_dir, m)
-    cio.remove_tree(cio.join(out_dir, "_shard_index.json"))
-    m["_wall_time_s"] = time.time() - start
-    m["_runner"] = options.get_all_options().get("runner")
+    if launch.is_dry_run(options):
+        p = beam.Pipeline(options=options)
+        build.build(p, cfg, cio.join(out_dir, STAGING), tokenizer_proto)
+        return {"dry_run": launch.dry_run_report(cfg, p.run(), options)}
+    if launch.runs_remotely(options):
+        launch.check_remote_paths(cfg)
+    for warning in check_input_files(cfg.inputs):
+        print(f"curate: warning: {warning}", file=sys.stderr)
+    out = OutputDir.prepare(out_dir, [p for i in cfg.inputs for p in i.paths], overwrite)
+    try:
+        start = time.time()
+        p = beam.Pipeline(options=options)
+        build.build(p, cfg, out.staging, tokenizer_proto)
+        result = p.run()
+        if not wait and launch.runs_remotely(options):
+            return {"submitted": launch.submitted_report(result, options)}
+        result.wait_until_finish()
+        launch.check_succeeded(result)
+        info = {"_wall_time_s": time.time() - start, "_runner": options.get_all_options().get("runner")}
+        return commit_run(cfg, out, launch.run_counters(result, options), tokenizer_proto, info)
+    finally:
+        out.release()
+
+
+def commit_run(cfg, out, counter_values: dict, tokenizer_proto, info: dict) -> dict:
+    """The manifest of a finished run from its counters; the staged output is committed
+    unless the run fails its error policy (:class:`RunFailed`)."""
+    from pipelines import manifest
+
+    m = manifest.build_manifest(cfg, out.staging, counter_values, tokenizer_proto, cfg.tokenizer.model)
+    m.update(info)
+    failure = error_policy(m["counts"], cfg.output.max_error_rate)
+    if failure is not None:
+        raise RunFailed(failure, m)
+    out.commit({k: v for k, v in m.items() if not k.startswith("_")})
     return m
 
 
@@ -99,7 +163,11 @@ def format_summary(m: dict, out_dir: str) -> str:
         lines.append("  languages    " + ", ".join(f"{lang} {n:,}" for lang, n in langs))
     t = m["totals"]
     lines.append(f"  tokens       {t['tokens']:>10,} in {t['shards']} shards ({t['bytes']:,} bytes) -> {os.path.join(out_dir, 'shards')}")
-    lines.append(f"  tokenizer    {m['tokenizer']['path']} ({m['tokenizer']['vocab_size']:,} pieces)")
+    if "validation_totals" in m:
+        v = m["validation_totals"]
+        lines.append(f"  validation   {v['tokens']:>10,} in {v['shards']} shards ({v['rows']:,} documents) -> {os.path.join(out_dir, 'validation')}")
+    dtype = f", ids stored as {m['token_dtype']}" if "token_dtype" in m else ""
+    lines.append(f"  tokenizer    {m['tokenizer']['path']} ({m['tokenizer']['vocab_size']:,} pieces{dtype})")
     lines.append(
         "  accounting   input == kept + dropped + errors: " + ("OK" if m["balanced"] else "MISMATCH")
     )
@@ -116,22 +184,76 @@ def cmd_run(args, beam_args) -> int:
     out_dir = args.output or cfg.output.path
     if not out_dir:
         _die("no output directory: pass --output DIR or set output.path in the config")
-    return _run_and_report(cfg, out_dir, beam_args)
+    return _run_and_report(cfg, out_dir, beam_args, args.overwrite, wait=not args.no_wait, config_path=args.config)
 
 
-def _run_and_report(cfg, out_dir, beam_args) -> int:
+def _run_and_report(cfg, out_dir, beam_args, overwrite: bool, wait: bool = True, config_path: str = "CONFIG") -> int:
+    from pipelines import launch
+
+    m = _reporting_errors(out_dir, run_pipeline, cfg, out_dir, beam_args, overwrite, wait)
+    if "dry_run" in m:
+        print(launch.format_dry_run(m["dry_run"]))
+        return EXIT_ACCOUNTING if m["dry_run"]["missing"] else 0
+    if "submitted" in m:
+        print(launch.format_submitted(m["submitted"], config_path, out_dir))
+        return 0
+    return _report(m, out_dir)
+
+
+def _reporting_errors(out_dir: str, fn, *args):
+    """``fn(*args)``, with a configuration, output or tokenizer error or a failed run
+    reported as one line and its exit code."""
     from curate.config import ConfigError
+    from curate.outdir import STAGING, OutputError
     from curate.tokenize import TokenizerError
 
     try:
-        m = run_pipeline(cfg, out_dir, beam_args)
-    except (ConfigError, TokenizerError) as e:
+        return fn(*args)
+    except ConfigError as e:
+        _die(f"config error: {e}")
+    except (OutputError, TokenizerError) as e:
         _die(str(e))
+    except RunFailed as e:
+        print(format_summary(e.manifest, os.path.join(out_dir, STAGING)))
+        _die(f"run failed: {e}; the previous output in {out_dir} is unchanged, this run's files are in "
+             f"{os.path.join(out_dir, STAGING)}", EXIT_RUN_FAILED)
+
+
+def _report(m: dict, out_dir: str) -> int:
     print(format_summary(m, out_dir))
     if not m["balanced"]:
         print("curate: the accounting identity does not hold: this is a bug, please report it", file=sys.stderr)
-        return 3
+        return EXIT_ACCOUNTING
     return 0
+
+
+def cmd_manifest(args, beam_args) -> int:
+    """Commit the output of a Dataflow job launched with ``--no_wait`` once it has
+    finished: its manifest from the job's committed counters."""
+    from curate import config
+    from curate.outdir import OutputDir
+    from curate import tokenize as tok
+    from pipelines import launch
+
+    try:
+        cfg = config.load(args.config, check_paths=False)
+    except config.ConfigError as e:
+        _die(f"config error: {e}")
+
+    def finish():
+        tokenizer_proto = tok.read_model(cfg.tokenizer.model) if cfg.tokenizer.model else None
+        options = _beam_options(["--runner=DataflowRunner", *beam_args])
+        try:
+            values = launch.finished_job_counters(options, args.job_id)
+        except RuntimeError as e:
+            _die(str(e), EXIT_RUN_FAILED)
+        out = OutputDir.staged(args.output)
+        try:
+            return commit_run(cfg, out, values, tokenizer_proto, {"_runner": f"DataflowRunner job {args.job_id}"})
+        finally:
+            out.release()
+
+    return _report(_reporting_errors(args.output, finish), args.output)
 
 
 def cmd_sample(args) -> int:
@@ -145,8 +267,8 @@ def cmd_sample(args) -> int:
 def cmd_demo(args, beam_args) -> int:
     from curate import config, sample
 
-    out_dir = args.output
-    warc_path = os.path.join(out_dir, "input", "sample.warc.gz")
+    warc_path = os.path.join(args.output, "input", "sample.warc.gz")
+    out_dir = os.path.join(args.output, "output")
     n = sample.write_sample_warc(warc_path)
     print(f"curate: bundled sample: {n} WARC records -> {warc_path}")
     raw = config.load(os.path.join(REPO_CONFIGS, "sample.yaml"), check_paths=False).raw
@@ -155,34 +277,47 @@ def cmd_demo(args, beam_args) -> int:
         cfg = config.parse(raw)
     except config.ConfigError as e:
         _die(f"config error: {e}")
-    return _run_and_report(cfg, out_dir, beam_args)
+    # The demo's output folder is its own (never the user's): a rerun replaces it.
+    return _run_and_report(cfg, out_dir, beam_args, overwrite=True)
 
 
 def cmd_refilter(args) -> int:
-    import yaml
-
-    from curate.config import ConfigError
+    from curate.config import ConfigError, read_yaml
+    from curate.outdir import OutputError
     from curate.refilter import RefilterError
     from pipelines.refilter import refilter
 
-    try:
-        with open(args.config, encoding="utf-8") as f:
-            raw = yaml.safe_load(f)
-    except FileNotFoundError:
-        _die(f"config error: config file not found: {args.config}")
-    except yaml.YAMLError as e:
-        _die(f"config error: {args.config}: invalid YAML: {str(e).splitlines()[0]}")
     start = time.time()
     try:
-        m = refilter(args.input, raw, args.output)
+        m = refilter(args.input, read_yaml(args.config), args.output, args.overwrite)
     except ConfigError as e:
         _die(f"config error: {e}")
-    except RefilterError as e:
+    except (RefilterError, OutputError) as e:
         _die(str(e))
     m["_wall_time_s"] = time.time() - start
     m["_runner"] = "refilter (no Beam)"
     print(format_summary(m, args.output))
-    return 0 if m["balanced"] else 3
+    return 0 if m["balanced"] else EXIT_ACCOUNTING
+
+
+def cmd_verify(args) -> int:
+    from curate.verify import verify
+
+    def report(check):
+        status = "FAIL" if check.problems else "ok"
+        print(f"{status:<4} {check.path}: {check.rows:,} rows, {check.tokens:,} tokens, {check.decoded} decoded")
+        for problem in check.problems:
+            print(f"  {problem}")
+
+    checks, general = verify(args.output_dir, args.sample, args.tokenizer, report)
+    for problem in general:
+        print(f"FAIL {problem}")
+    failed = [c.path for c in checks if c.problems]
+    if failed or general:
+        print(f"curate verify: {len(failed)} of {len(checks)} shards failed" + (f": {', '.join(failed)}" if failed else ""), file=sys.stderr)
+        return EXIT_VERIFY
+    print(f"curate verify: {len(checks)} shards match the manifest")
+    return 0
 
 
 class _DropKnownNoise(logging.Filter):
@@ -205,6 +340,15 @@ def main(argv=None) -> int:
     p_run = sub.add_parser("run", help="run a pipeline config (unknown options go to Beam)")
     p_run.add_argument("config")
     p_run.add_argument("--output", "-o", help="output directory (local or gs://)")
+    p_run.add_argument("--overwrite", action="store_true", help="replace a complete earlier output in --output")
+    p_run.add_argument(
+        "--no_wait", action="store_true",
+        help="submit a remote (Dataflow) job and return; `curate manifest` commits its output when it has finished",
+    )
+    p_manifest = sub.add_parser("manifest", help="commit the output of a finished Dataflow job launched with --no_wait")
+    p_manifest.add_argument("config")
+    p_manifest.add_argument("--output", "-o", required=True, help="the job's output directory (gs://)")
+    p_manifest.add_argument("--job_id", required=True)
     p_demo = sub.add_parser("demo", help="build the bundled sample WARC and run the sample config on it")
     p_demo.add_argument("--output", "-o", default="out/demo")
     p_sample = sub.add_parser("sample", help="write the bundled sample WARC")
@@ -213,23 +357,36 @@ def main(argv=None) -> int:
     p_refilter.add_argument("--input", "-i", required=True, help="output directory of an earlier run")
     p_refilter.add_argument("--config", "-c", required=True, help="YAML with the new stages: (a run config works)")
     p_refilter.add_argument("--output", "-o", required=True, help="new output directory")
+    p_refilter.add_argument("--overwrite", action="store_true", help="replace a complete earlier output in --output")
+    p_verify = sub.add_parser("verify", help="check an output's shards against its manifest")
+    p_verify.add_argument("output_dir", metavar="OUT")
+    p_verify.add_argument("--sample", type=int, default=50, help="rows per shard to decode and compare with their text (0: none)")
+    p_verify.add_argument("--tokenizer", help="the tokenizer model, when the manifest's path does not reach it")
     p_train = sub.add_parser("train-classifier", help="train a fastText quality classifier and its model card")
     from classifiers import cli as classifier_cli
 
     classifier_cli.add_arguments(p_train)
     args, rest = parser.parse_known_args(argv)
-    if args.command in ("sample", "refilter", "train-classifier") and rest:
+    if args.command in ("sample", "refilter", "train-classifier", "verify") and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     _quiet_logging()
-    if args.command == "run":
-        return cmd_run(args, rest)
-    if args.command == "demo":
-        return cmd_demo(args, rest)
-    if args.command == "refilter":
-        return cmd_refilter(args)
-    if args.command == "train-classifier":
-        return classifier_cli.run(args)
-    return cmd_sample(args)
+    try:
+        if args.command == "run":
+            return cmd_run(args, rest)
+        if args.command == "demo":
+            return cmd_demo(args, rest)
+        if args.command == "manifest":
+            return cmd_manifest(args, rest)
+        if args.command == "refilter":
+            return cmd_refilter(args)
+        if args.command == "train-classifier":
+            return classifier_cli.run(args)
+        if args.command == "verify":
+            return cmd_verify(args)
+        return cmd_sample(args)
+    except KeyboardInterrupt:
+        print("curate: interrupted; an earlier complete output is left as it was", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

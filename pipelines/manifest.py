@@ -18,7 +18,9 @@ SHARD_INDEX_FILE = "_shard_index.json"  # the writers' shard list, until the man
 
 def build_manifest(cfg, out_dir: str, counter_values: dict, tokenizer_proto, tokenizer_path) -> dict:
     index_path = cio.join(out_dir, SHARD_INDEX_FILE)
-    shards = json.loads(cio.read_bytes(index_path))
+    written = json.loads(cio.read_bytes(index_path))
+    shards = [s for s in written if s["path"].startswith("shards/")]
+    validation = [s for s in written if s["path"].startswith("validation/")]
     if tokenizer_proto is None:  # trained during the run
         tokenizer_path = TOKENIZER_FILE
         tokenizer_proto = cio.read_bytes(cio.join(out_dir, TOKENIZER_FILE))
@@ -27,16 +29,22 @@ def build_manifest(cfg, out_dir: str, counter_values: dict, tokenizer_proto, tok
     tokenizer["add_bos"] = cfg.tokenizer.add_bos
     tokenizer["add_eos"] = cfg.tokenizer.add_eos
     counts = counts_from_counters(counter_values)
-    return {
+    m = {
         "curate_version": __version__,
         "config": cfg.raw,
         "config_hash": cfg.config_hash,
         "tokenizer": tokenizer,
+        "token_dtype": tok.id_dtype(cfg.tokenizer, None if cfg.tokenizer.train else tokenizer_proto),
         "shards": shards,
         "totals": shard_totals(shards),
-        "counts": counts,
-        "balanced": accounting_holds(counts, shards),
     }
+    if cfg.output.validation_fraction > 0:
+        m["validation_fraction"] = cfg.output.validation_fraction
+        m["validation_shards"] = validation
+        m["validation_totals"] = shard_totals(validation)
+    m["counts"] = counts
+    m["balanced"] = accounting_holds(counts, shards + validation)
+    return m
 
 
 def shard_totals(shards: list[dict]) -> dict:
@@ -51,8 +59,3 @@ def shard_totals(shards: list[dict]) -> dict:
 def accounting_holds(counts: dict, shards: list[dict]) -> bool:
     """The identity, and the kept counter agreeing with the rows actually written."""
     return balanced(counts) and counts["kept"] == sum(s["rows"] for s in shards)
-
-
-def write_manifest(out_dir: str, manifest: dict) -> None:
-    data = json.dumps(manifest, indent=2, sort_keys=False, ensure_ascii=False).encode("utf-8")
-    cio.write_bytes(cio.join(out_dir, "manifest.json"), data)

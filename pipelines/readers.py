@@ -10,7 +10,8 @@ from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTr
 
 from curate.config import InputConfig
 from curate.document import Document, ErrorRecord, Rejected
-from pipelines.stages import ERRORS, REJECTED, StageResult, count_error, count_input, rejected_output
+from curate.readers.common import READ_STAGE, ReadStat
+from pipelines.stages import ERRORS, REJECTED, StageResult, count_error, count_input, count_stat, rejected_output
 
 # kind -> factory(InputConfig) -> PTransform(PBegin -> StageResult), for readers that
 # must group across files (for example flat conversation messages by tree id).
@@ -45,6 +46,9 @@ class ReadFile(beam.DoFn):
             )
 
     def _route(self, item):
+        if isinstance(item, ReadStat):  # not an input unit: a statistic of the read stage
+            count_stat(self.source, READ_STAGE, item.name, item.n)
+            return
         yield route(item, self.kind)
 
 
@@ -130,15 +134,23 @@ class ReadWarcRanges(ReadFile, beam.transforms.core.RestrictionProvider):
         tracker.try_claim(restriction.stop)  # done: the rest of the range holds no member start
 
 
+def _first(path_and_matches):
+    return next(iter(path_and_matches[1]))
+
+
 def matched_files(pbegin, paths):
-    """The files matching ``paths`` (globs, gs:// patterns) as ReadableFiles, spread."""
+    """The files matching ``paths`` (globs, gs:// patterns) as ReadableFiles, each file
+    once however many patterns match it (curate.inputs warns about it on the driver)."""
     return (
         pbegin
         | "paths" >> beam.Create(sorted(paths))
         | "match" >> fileio.MatchAll()
+        # Grouping by path reads a file matched twice once, and spreads the files over
+        # workers (MatchAll output would otherwise stay fused), as a Reshuffle would.
+        | "by_path" >> beam.Map(lambda m: (m.path, m))
+        | "once" >> beam.GroupByKey()
+        | "first" >> beam.Map(_first)
         | "open" >> fileio.ReadMatches()
-        # Spread files over workers (MatchAll output would otherwise stay fused).
-        | "spread" >> beam.Reshuffle()
     )
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -22,8 +21,9 @@ import pyarrow.parquet as pq
 from curate import io as cio
 from curate import shards as S
 from curate.config import hash_config
+from curate.outdir import OutputDir
 from curate.refilter import RefilterError, parse_config, refilter_rows, run_scoring_params
-from pipelines.manifest import accounting_holds, shard_totals, write_manifest
+from pipelines.manifest import accounting_holds, shard_totals
 from pipelines.counters import (
     counts_from_counters,
     dropped_name,
@@ -56,31 +56,34 @@ def _signal_stages(manifest: dict) -> dict:
     return stages
 
 
-def _same_dir(a: str, b: str) -> bool:
-    if cio.is_remote(a) or cio.is_remote(b):
-        return a.rstrip("/") == b.rstrip("/")
-    return os.path.realpath(a) == os.path.realpath(b)
-
-
-def refilter(input_dir: str, raw_config: dict, output_dir: str) -> dict:
-    """Refilter ``input_dir`` into ``output_dir``; return the new manifest."""
-    if _same_dir(input_dir, output_dir):
-        raise RefilterError("--output must differ from --input (the input shards are read while writing)")
+def refilter(input_dir: str, raw_config: dict, output_dir: str, overwrite: bool = False) -> dict:
+    """Refilter ``input_dir`` into ``output_dir``; return the new manifest. The output is
+    written like a run's: staged, then committed whole (:mod:`curate.outdir`)."""
     manifest = _read_manifest(input_dir)
     signal_stages = _signal_stages(manifest)
     scored = manifest.get("scoring_params")
     if scored is None:
         scored = run_scoring_params((manifest.get("config") or {}).get("stages"))
     cfg = parse_config(raw_config, signal_stages, scored)
-    shards_in = manifest.get("shards") or []
-    for name in ("shards", "rejected", "errors", "tokenizer", "manifest.json"):
-        cio.remove_tree(cio.join(output_dir, name))
+    out = OutputDir.prepare(output_dir, [input_dir], overwrite)
+    try:
+        new = _refilter_into(input_dir, manifest, signal_stages, scored, cfg, out.staging)
+        out.commit(new)
+    finally:
+        out.release()
+    return new
 
+
+def _refilter_into(input_dir, manifest, signal_stages, scored, cfg, output_dir) -> dict:
     counters: dict[str, int] = {}
 
     def inc(name):
         counters[name] = counters.get(name, 0) + 1
 
+    token_dtype = manifest.get("token_dtype", "uint32")  # older manifests: uint32
+    schema = S.shard_schema(token_dtype)
+    # The training shards and, when the run held some out, the validation shards.
+    shards_in = (manifest.get("shards") or []) + (manifest.get("validation_shards") or [])
     shards_out, errors = [], []
     for shard in sorted(shards_in, key=lambda s: s["path"]):
         path = cio.join(input_dir, shard["path"])
@@ -104,17 +107,11 @@ def refilter(input_dir: str, raw_config: dict, output_dir: str) -> dict:
                 inc(language_name(source, out.row.get("language")))
         # Same file name and row placement as the input: shard_of(id) is unchanged.
         rel = shard["path"]
-        data = S.parquet_bytes(kept, S.SHARD_SCHEMA, cfg.output.compression)
+        data = S.parquet_bytes(kept, schema, cfg.output.compression)
         cio.write_bytes(cio.join(output_dir, rel), data)
-        shards_out.append({
-            "path": rel,
-            "rows": len(kept),
-            "tokens": sum(r["num_tokens"] for r in kept),
-            "bytes": len(data),
-            "sha256": S.sha256(data),
-        })
-        if cfg.output.write_rejected:
-            rel_rej = rel.replace("shards/", "rejected/", 1)
+        shards_out.append(S.shard_info(rel, kept, data))
+        if cfg.output.write_rejected:  # validation/part-X -> rejected/validation/part-X
+            rel_rej = "rejected/" + rel.split("/", 1)[1] if rel.startswith("shards/") else "rejected/" + rel
             cio.write_bytes(cio.join(output_dir, rel_rej),
                             S.parquet_bytes(rejected, S.REJECTED_SCHEMA, cfg.output.compression))
     tokenizer = manifest.get("tokenizer") or {}
@@ -137,10 +134,14 @@ def refilter(input_dir: str, raw_config: dict, output_dir: str) -> dict:
         "scoring_params": scored,
         "not_reapplied": cfg.not_reapplied,
         "tokenizer": manifest.get("tokenizer"),
-        "shards": shards_out,
-        "totals": shard_totals(shards_out),
-        "counts": counts,
-        "balanced": accounting_holds(counts, shards_out),
+        "token_dtype": token_dtype,
     }
-    write_manifest(output_dir, new)
+    train = [s for s in shards_out if s["path"].startswith("shards/")]
+    new["shards"], new["totals"] = train, shard_totals(train)
+    if "validation_shards" in manifest:
+        held_out = [s for s in shards_out if s["path"].startswith("validation/")]
+        new["validation_fraction"] = manifest.get("validation_fraction")
+        new["validation_shards"], new["validation_totals"] = held_out, shard_totals(held_out)
+    new["counts"] = counts
+    new["balanced"] = accounting_holds(counts, shards_out)
     return new

@@ -113,8 +113,9 @@ class _ApplyRemovals(_CoreDoFn):
             count_stat(doc.source, self.stage, "occurrences_removed", len(remove))
         if signals.get("chars_removed"):
             count_stat(doc.source, self.stage, "docs_edited")
-            for name in self.core.STATS:
-                count_stat(doc.source, self.stage, name, signals.get(name, 0))
+        for name in self.core.STATS:
+            if signals.get(name):
+                count_stat(doc.source, self.stage, name, signals[name])
         if isinstance(out, Drop):
             yield rejected_output(Rejected(doc, self.stage, out.reason, out.details))
         else:

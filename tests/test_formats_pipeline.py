@@ -48,9 +48,14 @@ def formats_run(tmp_path_factory):
                     WARC_Target_URI="https://ex.com/w", Content_Type="text/plain"),
     ]))
     html = f"<html><head><title>Harbour</title></head><body><article><p>{PARAGRAPH * 3}</p></article></body></html>"
-    (d / "old.arc.gz").write_bytes(b"".join(gzip.compress(r) for r in [
-        arc_record("filedesc://old.arc", "19990101000000", "text/plain", VERSION_BLOCK, ip="0.0.0.0"),
+    # an ARC as old crawlers wrote them: the version block's declared length runs 5 bytes
+    # into the next record (corrected), and 20 bytes of junk before the last record
+    filedesc = arc_record("filedesc://old.arc", "19990101000000", "text/plain", VERSION_BLOCK, ip="0.0.0.0")
+    filedesc = filedesc.replace(f" {len(VERSION_BLOCK)}\n".encode(), f" {len(VERSION_BLOCK) + 5}\n".encode(), 1)
+    (d / "old.arc").write_bytes(b"".join([
+        filedesc,
         arc_record("http://ex.com/harbour", "19990101000001", "text/html", http(html.encode())),
+        b"junk, not a record.\n",
         arc_record("http://ex.com/logo.gif", "19990101000002", "image/gif", http(b"GIF89a", content_type="image/gif")),
     ]))
     with gzip.open(d / "docs.jsonl.gz", "wt") as f:
@@ -64,7 +69,7 @@ def formats_run(tmp_path_factory):
             {"kind": "oasst_trees", "name": "conv", "paths": [str(d / "trees.jsonl")]},
             {"kind": "messages", "name": "conv_flat", "paths": [str(d / "flat-*.jsonl")]},
             {"kind": "wet", "paths": [str(d / "*.wet.gz")]},
-            {"kind": "arc", "name": "old_web", "paths": [str(d / "*.arc.gz")]},
+            {"kind": "arc", "name": "old_web", "paths": [str(d / "*.arc")]},
             {"kind": "jsonl", "name": "jl", "paths": [str(d / "docs.jsonl.gz")],
              "options": {"id_field": "id", "metadata_fields": ["topic"]}},
             {"kind": "parquet", "name": "pq", "paths": [str(d / "docs.parquet")],
@@ -85,12 +90,13 @@ def test_every_kind_runs_to_shards_with_per_source_counts(formats_run):
         "conv": (2, 2, 0),
         "conv_flat": (5, 2, 1),  # 2 threads + orphan + deleted + a bad line
         "web": (2, 1, 0),
-        "old_web": (3, 1, 0),
+        "old_web": (4, 1, 1),  # 3 records and the junk
         "jl": (3, 1, 1),
         "pq": (3, 2, 1),
     }
     assert by_source["conv_flat"]["dropped"] == {"read:deleted_message": 1, "read:orphan_message": 1}
     assert by_source["old_web"]["dropped"] == {"read:not_html": 1, "read:record_warcinfo": 1}
+    assert by_source["old_web"]["stats"] == {"read:arc_bytes_skipped": 20, "read:arc_length_corrected": 1}
     texts = {r["source"]: [] for r in rows}
     for r in rows:
         texts[r["source"]].append(r["text"])
@@ -102,9 +108,12 @@ def test_every_kind_runs_to_shards_with_per_source_counts(formats_run):
     jl = next(r for r in rows if r["source"] == "jl")
     assert json.loads(jl["metadata"])["fields"] == {"topic": "bridges"} and jl["record_id"] == "j1"
     errors = [json.loads(x) for x in open(os.path.join(out, "errors", "errors-00000-of-00001.jsonl"))]
-    assert sorted((e["source"], e["locator"]) for e in errors) == [
+    old_web = [e for e in errors if e["source"] == "old_web"]
+    assert sorted((e["source"], e["locator"]) for e in errors if e not in old_web) == [
         ("conv_flat", "line 3"), ("jl", "line 2"), ("pq", "row 2"),
     ]
+    (junk,) = old_web
+    assert junk["locator"].startswith("offset:") and junk["message"].startswith("20 bytes at offsets")
 
 
 def test_the_example_config_validates():

@@ -11,6 +11,7 @@ import pytest
 
 from curate import config, sample
 from curate.config import ConfigError
+from curate.outdir import OutputError
 from curate.refilter import RefilterError, parse_config, refilter_rows
 from pipelines import cli
 from pipelines.refilter import refilter
@@ -195,7 +196,7 @@ def test_refilter_cli_errors_are_one_line(sample_run, capsys):
     with pytest.raises(SystemExit) as e:
         cli.main(["refilter", "--input", str(base), "--config", str(base / "seed.yaml"), "--output", str(base / "x")])
     assert "no manifest.json" in capsys.readouterr().err
-    with pytest.raises(RefilterError, match="must differ"):
+    with pytest.raises(OutputError, match="lies under the output"):
         refilter(out, raw, out + "/shards/..")
 
 

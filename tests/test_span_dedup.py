@@ -20,8 +20,9 @@ from curate.dedup.spans import (
     merge_starts,
     rank_doc_ids,
     removal_intervals,
+    line_ranges,
     remove_char_spans,
-    unit_offsets,
+    widen_to_words,
 )
 from curate.dedup.token_spans import (
     TokenDedup,
@@ -29,6 +30,7 @@ from curate.dedup.token_spans import (
     byte_to_char_offsets,
     window_keys,
 )
+from curate.dedup.damage import audit_edit
 from curate.document import Document, Drop
 from curate import text as T
 
@@ -66,11 +68,9 @@ def run_sentences(docs, **params):
 # ----------------------------------------------------------------------------- helpers
 
 
-def test_unit_offsets_match_the_split_pieces():
-    text = "  First one.  Second!\n\n...Third?\nno end"
-    pieces = T.sentences(text)
-    offs = unit_offsets(text, pieces)
-    assert [text[s:e] for s, e in offs] == pieces == ["First one.", "Second!", "Third?", "no end"]
+def test_line_ranges_are_the_stripped_non_empty_lines():
+    text = "  def f():\n\n    return 1  \n\t\nx"
+    assert [text[s:e] for s, e in line_ranges(text)] == T.lines(text) == ["def f():", "return 1", "x"]
 
 
 def test_merge_starts_merges_overlapping_and_touching_windows():
@@ -85,6 +85,19 @@ def test_remove_char_spans_keeps_the_strongest_break():
     # at the start and at the end no separator is left behind
     assert remove_char_spans(text, [(0, len("Keep one."))]).startswith("Drop two.")
     assert remove_char_spans(text, [(text.index("Keep four."), len(text))]) == "Keep one. Drop two.\n\nDrop three."
+    # nothing kept before the cut: the next line starts the text, without its indentation
+    assert remove_char_spans("Drop this.\n    keep(x)\n    more()", [(0, 10)]) == "keep(x)\n    more()"
+
+
+def test_widen_to_words_takes_whole_words_and_numbers():
+    text = "Aktionszeitraum: 21.10.2019 – 27.10.2019 jetzt."
+    inside = (text.index("10.2019"), text.index("27.10") + 3)  # "10.2019 – 27."
+    assert widen_to_words(text, [inside]) == [(text.index("21."), text.index(" jetzt"))]
+    # ranges that meet once widened are merged; whitespace edges stay where they are
+    assert widen_to_words("ab cd ef", [(4, 5), (1, 2), (6, 8)]) == [(0, 2), (3, 5), (6, 8)]
+    assert widen_to_words("ab cd ef", [(1, 4), (4, 7)]) == [(0, 8)]
+    # scripts written without spaces: each character may start or end a cut
+    assert widen_to_words("甲乙。丙丁。", [(3, 6)]) == [(3, 6)]
 
 
 def test_find_duplicates_keep_rule():
@@ -140,7 +153,7 @@ def test_near_misses_are_kept():
 def test_spans_match_after_normalisation():
     variant = "THE TIDE came in slowly over the flats!! Gulls circled  above the pier; Nobody on the beach said a word"
     # ";" does not end a sentence, so build the variant with the same sentence breaks
-    variant = "THE TIDE came in slowly over the flats!! Gulls   circled above the pier... nobody on the beach said a word."
+    variant = "THE TIDE came in slowly over the flats!! Gulls   circled above the pier... NOBODY on the beach said a word."
     out, docs = run_sentences({"a": A3, "b": f"Hello there. {variant} Bye now."})
     assert out["b"] == "Hello there. Bye now."
     assert docs["b"].signals("sentence_dedup")["units_removed"] == 3
@@ -165,7 +178,12 @@ def test_paragraph_breaks_survive_removal():
 def test_keep_first_whole_protects_a_first_occurrence_from_an_overlapping_span():
     # [U0 U1 U2] is first seen in a, so b loses it; [U1 U2 U3] is first seen in b and
     # must stay there whole (else it would survive nowhere), so b loses only U0.
-    u = ["Alpha went home early.", "Bravo stayed for dinner.", "Charlie washed the dishes.", "Delta slept well."]
+    u = [
+        "Alpha went home early because the last train left before midnight.",
+        "Bravo stayed for dinner and talked about the harvest for hours.",
+        "Charlie washed the dishes while the radio played old dance songs.",
+        "Delta slept well in the small room under the sloping roof.",
+    ]
     docs = {
         "a": f"{u[0]} {u[1]} {u[2]} Other things.",
         "b": f"{u[0]} {u[1]} {u[2]} {u[3]} Tail here.",
@@ -188,8 +206,12 @@ def test_within_document_repeats():
 
 
 def test_a_run_of_one_repeated_sentence_keeps_its_first_span():
-    out, _ = run_sentences({"a": "Again. " * 9 + "Done."})
+    out, _ = run_sentences({"a": "Again. " * 9 + "Done."}, min_span_words=0, min_span_chars=0)
     assert out["a"] == "Again. Again. Again. Done."
+    # six one-word sentences are no passage: under the default minimum span they stay
+    out, docs = run_sentences({"a": "Again. " * 9 + "Done."})
+    assert out["a"] == "Again. " * 9 + "Done."
+    assert docs["a"].signals("sentence_dedup")["spans_below_floor"] == 1
 
 
 def test_length_recheck_only_for_edited_documents():
@@ -228,8 +250,9 @@ def test_code_uses_lines_or_is_excluded():
     b = Document("b", "import os\n" + CODE + "print('b')\n", "code")
     out, _ = run_sentences({"a": a, "b": b})
     assert out["b"] == "import os\n\nprint('b')\n"  # the cut held a blank line: kept as the seam
-    a = Document("a", "x = 1\ny = 2\nz = 3\n", "code")
-    b = Document("b", "if a:\n    x = 1\n    y = 2\n    z = 3\n    w = 4\n", "code")
+    lines = ["total = compute_total(orders, tax_rate)", "shipping = estimate_shipping(orders)", "report(total + shipping)"]
+    a = Document("a", "\n".join(lines) + "\n", "code")
+    b = Document("b", "if a:\n" + "".join(f"    {ln}\n" for ln in lines) + "    w = 4\n", "code")
     out, _ = run_sentences({"a": a, "b": b})
     assert out["b"] == "if a:\n    w = 4\n"  # the next line keeps its indentation
     a = Document("a", CODE, "code")
@@ -244,6 +267,10 @@ def test_sentence_config_is_validated():
         build(SentenceDedupConfig, {"k": 0})
     with pytest.raises(ConfigError, match="code"):
         build(SentenceDedupConfig, {"code": "tokens"})
+    with pytest.raises(ConfigError, match="min_span_words"):
+        build(SentenceDedupConfig, {"min_span_words": -1})
+    with pytest.raises(ConfigError, match="min_span_chars"):
+        build(TokenDedupConfig, {"min_span_chars": -5})
 
 
 # ----------------------------------------------------------------------------- tokens
@@ -288,7 +315,11 @@ def any_processor(request):
 
 
 def run_tokens(processor, docs, **params):
+    """As run_sentences; these tests use windows of a few tokens, so the minimum span
+    worth cutting is off unless a test sets it (test_token_cuts_hold_the_minimum_span)."""
     params.setdefault("min_words", 0)
+    params.setdefault("min_span_words", 0)
+    params.setdefault("min_span_chars", 0)
     core = TokenDedup(build(TokenDedupConfig, params), processor=processor)
     docs = [Document(i, t, "web") for i, t in docs.items()]
     out = run_core(core, docs, lambda d: core.span_keys(core.tokenize(d.text, offsets=False)), core.config.min_tokens)
@@ -391,6 +422,34 @@ def test_non_ascii_text_is_cut_at_the_right_characters(any_processor):
     docs = {"a": f"élan {shared}", "b": f"café naïve {shared} élan café"}
     out, _ = run_tokens(processor, docs, min_tokens=8)
     assert out["b"] == "café naïve élan café"
+
+
+def test_token_cuts_are_widened_to_word_boundaries(any_processor):
+    # the shared text is glued to a date and a code in b: pieces start inside words
+    shared = words(0, 30)
+    docs = {"a": f"{words(300, 4)} {shared}", "b": f"{words(100, 5)} 21.10.2019{shared}q7 {words(200, 5)}"}
+    out, d = run_tokens(any_processor, docs, min_tokens=10)
+    audit = audit_edit(docs["b"], out["b"])
+    assert audit.removals and audit.inside_word() == 0 and audit.seam_faults == 0 and audit.altered == 0
+    assert out["b"].startswith(words(100, 5)) and out["b"].endswith(words(200, 5))
+    assert d["b"].signals("token_dedup")["spans_removed"] == 1
+
+
+def test_token_cuts_hold_the_minimum_span(processor):
+    shared = words(0, 30)
+    docs = {"a": f"{words(300, 4)} {shared}", "b": f"{words(100, 5)} {shared} {words(200, 5)}"}
+    cut = f"{words(100, 5)} {words(200, 5)}"
+    out, d = run_tokens(processor, docs, min_tokens=10, min_span_words=31)
+    assert out == docs
+    assert d["b"].signals("token_dedup") == {
+        "tokens_removed": 0, "spans_removed": 0, "spans_below_floor": 1, "chars_removed": 0, "bytes_removed": 0,
+    }
+    out, _ = run_tokens(processor, docs, min_tokens=10, min_span_words=30)
+    assert out["b"] == cut
+    out, _ = run_tokens(processor, docs, min_tokens=10, min_span_chars=len(shared) + 1)
+    assert out == docs
+    out, _ = run_tokens(processor, docs, min_tokens=10, min_span_chars=len(shared))
+    assert out["b"] == cut
 
 
 def test_token_config_is_validated():

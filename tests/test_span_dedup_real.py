@@ -9,11 +9,18 @@ import io
 import pytest
 
 from curate import text as T
+from curate.dedup.damage import audit_edit
+from curate.dedup.spans import MIN_SPAN_CHARS, MIN_SPAN_WORDS
 from curate.document import Document
 from tests.conftest import shared_path
 from tests.test_span_dedup import run_sentences, run_tokens
 
 LICENCE_SENTENCE = "You may copy it, give it away or re-use it under the terms of the Project Gutenberg License"
+# in the licence body that closes both books
+LICENCE_BODY = (
+    "Project Gutenberg-tm is synonymous with the free distribution of electronic works in "
+    "formats readable by the widest variety of computers"
+)
 
 
 def book_chunks(name: str, words_per_doc: int) -> dict[str, str]:
@@ -40,22 +47,28 @@ def copies(texts, needle: str) -> int:
     return sum(T.normalize(t).count(n) for t in texts if not t.startswith("drop:"))
 
 
-def keeper(books) -> str:
+def keeper(books, needle: str = LICENCE_SENTENCE) -> str:
     """The document that must keep the licence: the smallest id that holds it."""
-    return min(i for i, t in books.items() if copies([t], LICENCE_SENTENCE))
+    return min(i for i, t in books.items() if copies([t], needle))
 
 
-def test_sentence_dedup_leaves_one_copy_of_the_shared_licence(books):
-    # each book carries the sentence twice (header and licence): four copies in all
-    assert copies(books.values(), LICENCE_SENTENCE) == 4
-    first = keeper(books)
+def test_sentence_dedup_leaves_one_copy_of_the_shared_licence_undamaged(books):
+    assert copies(books.values(), LICENCE_BODY) == 2
+    first = keeper(books, LICENCE_BODY)
     out, docs = run_sentences(books, min_words=50)
-    assert copies(out.values(), LICENCE_SENTENCE) == 1
-    assert copies([out[first]], LICENCE_SENTENCE) == 1
+    assert copies(out.values(), LICENCE_BODY) == 1
+    assert copies([out[first]], LICENCE_BODY) == 1
     assert docs[first].signals("sentence_dedup")["units_removed"] == 0
     # most of the books stays: the header and licence are a few thousand of ~120,000 words
     removed = sum(d.signals("sentence_dedup")["chars_removed"] for d in docs.values())
     assert 5_000 < removed < 0.05 * sum(len(t) for t in books.values())
+    # every edit removed whole passages, cut at sentence boundaries and rejoined cleanly
+    edited = [i for i, t in out.items() if t != books[i] and not t.startswith("drop:")]
+    assert edited
+    for i in edited:
+        audit = audit_edit(books[i], out[i])
+        assert audit.removals and not audit.altered and not audit.seam_faults, i
+        assert audit.inside_word() == 0 and audit.below(MIN_SPAN_WORDS, MIN_SPAN_CHARS) == 0, i
 
 
 def test_token_dedup_leaves_one_copy_of_the_shared_licence(books):

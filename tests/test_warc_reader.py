@@ -120,7 +120,8 @@ def test_truncated_skipped_record_is_an_error_not_a_drop(what):
     first = len(warc_bytes([response("http://a.org/0", page)], compress=False))
     # keep only the first bytes of the last record: inside its payload, or (for
     # http_headers) inside its HTTP headers
-    cut = first + (raw[first:].index(b"Content-Type:") + 15 if what == "http_headers" else 700)
+    http_start = raw.index(b"HTTP/1.1", first)
+    cut = raw.index(b"Content-Type:", http_start) + 15 if what == "http_headers" else first + 700
     items = read(raw[:cut])
     assert [type(i).__name__ for i in items] == ["Document", "ErrorRecord"]
     assert "truncated" in items[1].message

@@ -8,9 +8,10 @@ grouping:
 
 1. :meth:`SentenceDedup.span_keys` — per document, the key and position of every
    window of ``k`` consecutive units. A unit is a sentence
-   (:func:`curate.text.sentences`, with lone newlines read as spaces when
-   ``join_wrapped_lines``) for prose and conversation threads, or a non-empty line
-   (:func:`curate.text.lines`) for code sources when ``code: lines``. Units whose
+   (:func:`curate.segment.split_sentences` in the document's language, which does
+   not split inside abbreviations, initials, numbers, dates, URLs or quotes; lone
+   newlines read as spaces when ``join_wrapped_lines``) for prose and conversation
+   threads, or a non-empty line for code sources when ``code: lines``. Units whose
    normalised form (:func:`curate.text.normalize`) is empty ("* * *", "}") are skipped
    so they neither form nor break spans. The key is the 128-bit xxh3 hash of the
    ``k`` normalised units, so spans that differ only in case, punctuation, digits or
@@ -19,7 +20,9 @@ grouping:
 2. :func:`curate.dedup.spans.find_duplicates` — per hash bucket of span keys, the
    keep rule (see :mod:`curate.dedup.spans`).
 3. :meth:`SentenceDedup.apply` — per document, cut the units of its duplicate spans
-   (overlapping spans merged), store signals, then re-check the length:
+   (overlapping spans merged; a merged run shorter than the minimum span worth
+   cutting, ``min_span_words`` words and ``min_span_chars`` characters, stays), store
+   signals, then re-check the length:
    ``all_duplicate`` when nothing is left, ``too_short_after_dedup`` under
    ``min_words`` words. Documents that lost nothing are never dropped here.
 """
@@ -34,10 +37,19 @@ import numpy as np
 import xxhash
 
 from curate import text as T
-from curate.dedup.spans import cut_and_check, digest_keys, removal_intervals, unit_offsets
+from curate.dedup.spans import (
+    MIN_SPAN_CHARS,
+    MIN_SPAN_WORDS,
+    cut_and_check,
+    digest_keys,
+    line_ranges,
+    removal_intervals,
+    worth_cutting,
+)
 from curate.document import Document, Drop
 from curate.params import param
 from curate.registry import register_stage
+from curate.segment import DEFAULT_LANGUAGE, split_sentences
 
 NAME = "sentence_dedup"
 
@@ -67,6 +79,13 @@ class SentenceDedupConfig:
     # overlaps.
     keep_first_whole: bool = False
     hash_buckets: int = param(64, min=1)  # shuffle groups of span keys (see curate.dedup.spans.bucket_blocks)
+    # The minimum span worth cutting: a run of duplicate units is removed only when it
+    # holds this many words and characters (see docs/dedup-spans.md for how the
+    # defaults were measured), across documents and within one alike.
+    min_span_words: int = param(MIN_SPAN_WORDS, min=0)
+    min_span_chars: int = param(MIN_SPAN_CHARS, min=0)
+    # sentence rules (curate.segment) for documents without metadata.language
+    language: str = param(DEFAULT_LANGUAGE, nonempty=True)
 
     @property
     def span_len(self) -> int:
@@ -76,7 +95,7 @@ class SentenceDedupConfig:
 @register_stage(NAME, SentenceDedupConfig, per_document=False)
 class SentenceDedup:
     # signals :meth:`apply` stores that the Beam layer also counts as statistics
-    STATS = ("units_removed", "chars_removed", "bytes_removed")
+    STATS = ("units_removed", "spans_below_floor", "chars_removed", "bytes_removed")
 
     def __init__(self, config: SentenceDedupConfig):
         self.config = config
@@ -94,18 +113,26 @@ class SentenceDedup:
             return [], []
         text = doc.text
         if kind == "line":
-            pieces = T.lines(text)
-        else:
-            if self.config.join_wrapped_lines:
-                text = unwrap_lines(text)  # same length: offsets stay valid in doc.text
-            pieces = T.sentences(text)
+            ranges = line_ranges(text)
+        elif self.config.join_wrapped_lines:
+            ranges = split_sentences(unwrap_lines(text), self.language(doc))  # same length
+        else:  # every newline ends a sentence
+            language = self.language(doc)
+            ranges = [
+                (ls + s, ls + e)
+                for ls, le in line_ranges(text)
+                for s, e in split_sentences(text[ls:le], language)
+            ]
         offsets, norms = [], []
-        for off, piece in zip(unit_offsets(text, pieces), pieces):
-            norm = T.normalize(piece)
+        for s, e in ranges:
+            norm = T.normalize(text[s:e])
             if norm:
-                offsets.append(off)
+                offsets.append((s, e))
                 norms.append(norm)
         return offsets, norms
+
+    def language(self, doc: Document) -> str:
+        return doc.metadata.get("language") or self.config.language
 
     def doc_span_keys(self, doc: Document) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The Beam layer's entry point (as for token_dedup): :meth:`span_keys`."""
@@ -132,15 +159,20 @@ class SentenceDedup:
             return doc
         intervals = removal_intervals(remove, keep if self.config.keep_first_whole else (), self.config.k)
         if not intervals:
-            doc.set_signals(
-                NAME, {"unit": kind, "units_removed": 0, "chars_removed": 0, "bytes_removed": 0}
-            )
-            return doc
+            return cut_and_check(doc, NAME, [], {"unit": kind, "units_removed": 0, "spans_below_floor": 0}, 0)
         offsets, _ = self.units(doc)
         if intervals[-1][1] > len(offsets):
             raise ValueError(
                 f"duplicate span ends at unit {intervals[-1][1]} but the document has {len(offsets)}"
             )
-        char_spans = [(offsets[s][0], offsets[e - 1][1]) for s, e in intervals]
-        signals = {"unit": kind, "units_removed": sum(e - s for s, e in intervals)}
-        return cut_and_check(doc, NAME, char_spans, signals, self.config.min_words)
+        c = self.config
+        kept, units, below = [], 0, 0
+        for s, e in intervals:
+            start, end = offsets[s][0], offsets[e - 1][1]
+            if worth_cutting(doc.text, start, end, c.min_span_words, c.min_span_chars):
+                kept.append((start, end))
+                units += e - s
+            else:
+                below += 1
+        signals = {"unit": kind, "units_removed": units, "spans_below_floor": below}
+        return cut_and_check(doc, NAME, kept, signals, c.min_words)

@@ -26,6 +26,14 @@ import numpy as np
 
 from curate import text as T
 from curate.document import Document, Drop
+from curate.segment import glued, unspaced
+
+
+# Defaults of the minimum span worth cutting, shared by both span stages: a removal
+# must hold this many words (:func:`span_words`) and characters. Measured, see
+# docs/dedup-spans.md ("The minimum span worth cutting").
+MIN_SPAN_WORDS = 8
+MIN_SPAN_CHARS = 40
 
 
 class SpanBlock(NamedTuple):
@@ -163,16 +171,20 @@ def find_duplicates(
     return out
 
 
-def merge_starts(starts: Iterable[int], span_len: int) -> list[tuple[int, int]]:
-    """Half-open intervals ``[s, s + span_len)`` merged where they overlap or touch."""
+def merge_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Half-open ranges sorted and merged where they overlap or touch."""
     merged: list[list[int]] = []
-    for s in sorted(set(int(x) for x in starts)):
-        e = s + span_len
+    for s, e in sorted(ranges):
         if merged and s <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], e)
         else:
             merged.append([s, e])
     return [(s, e) for s, e in merged]
+
+
+def merge_starts(starts: Iterable[int], span_len: int) -> list[tuple[int, int]]:
+    """Half-open intervals ``[s, s + span_len)`` merged where they overlap or touch."""
+    return merge_ranges((int(s), int(s) + span_len) for s in set(int(x) for x in starts))
 
 
 def removal_intervals(remove: Iterable[int], keep: Iterable[int], span_len: int) -> list[tuple[int, int]]:
@@ -203,7 +215,7 @@ def removal_intervals(remove: Iterable[int], keep: Iterable[int], span_len: int)
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
 
 
-def _seam(removed: str) -> str:
+def seam_for(removed: str) -> str:
     """The whitespace that replaces a cut: the strongest break the cut region held,
     so a paragraph break inside or around removed sentences survives."""
     if _PARAGRAPH_BREAK.search(removed):
@@ -215,13 +227,68 @@ def _seam(removed: str) -> str:
     return ""
 
 
+def line_ranges(text: str) -> list[tuple[int, int]]:
+    """Character ranges of the non-empty lines of ``text``, stripped (the units of
+    :func:`curate.text.lines`)."""
+    out = []
+    for m in _LINE.finditer(text):
+        s, e = m.span()
+        while text[s].isspace():
+            s += 1
+        while text[e - 1].isspace():
+            e -= 1
+        out.append((s, e))
+    return out
+
+
+_LINE = re.compile(r"[^\n]*\S[^\n]*")
+
+
+def span_words(text: str) -> int:
+    """Words in ``text`` for the minimum span worth cutting: :func:`curate.text.alnum_words`,
+    except that in scripts written without spaces (Chinese, Japanese, Thai...; see
+    :func:`curate.segment.unspaced`) each character counts as one word, since no
+    word segmenter runs here yet (issue 14)."""
+    n = 0
+    for w in T.alnum_words(text):
+        if w.isascii():
+            n += 1
+        else:
+            cjk = sum(map(unspaced, w))
+            n += cjk + (1 if cjk < len(w) else 0)
+    return n
+
+
+def worth_cutting(text: str, start: int, end: int, min_words: int, min_chars: int) -> bool:
+    """Whether ``text[start:end]`` is at least the minimum span worth cutting:
+    ``min_chars`` characters (surrounding whitespace not counted) and ``min_words``
+    words (:func:`span_words`)."""
+    piece = text[start:end].strip()
+    return len(piece) >= min_chars and span_words(piece) >= min_words
+
+
+def widen_to_words(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Each range grown until neither edge lies inside a word or number
+    (:func:`curate.segment.glued`), then sorted and merged where they overlap or
+    touch: a token window that starts in the middle of "21.10.2019" takes the whole
+    date, never leaves "21." behind."""
+    grown = []
+    for s, e in spans:
+        while glued(text, s):
+            s -= 1
+        while glued(text, e):
+            e += 1
+        grown.append((s, e))
+    return merge_ranges(grown)
+
+
 def remove_char_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:
     """Cut the half-open character ranges ``spans`` (sorted, disjoint) out of ``text``.
 
     Each cut is widened over the whitespace on both sides (up to the start of the
     next line, whose indentation stays) and replaced by one separator
-    (:func:`_seam`), or by nothing at the very start or end, so the kept text reads
-    normally.
+    (:func:`seam_for`), or by nothing at the very start or end (where no whitespace
+    is left either), so the kept text reads normally.
     """
     out = []
     cursor = 0
@@ -237,35 +304,16 @@ def remove_char_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:
         ws_end = e
         while ws_end < n and text[ws_end].isspace():
             ws_end += 1
-        last_newline = text.rfind("\n", e, ws_end)
-        if last_newline >= 0 and ws_end < n:
-            ws_end = last_newline + 1  # the next line keeps its indentation (code)
         before = text[cursor:ws_start]
         kept_any = kept_any or bool(before.strip())
+        last_newline = text.rfind("\n", e, ws_end)
+        if last_newline >= 0 and ws_end < n and kept_any:
+            ws_end = last_newline + 1  # the next line keeps its indentation (code)
         out.append(before)
-        out.append(_seam(text[ws_start:ws_end]) if kept_any and ws_end < n else "")
+        out.append(seam_for(text[ws_start:ws_end]) if kept_any and ws_end < n else "")
         cursor = ws_end
     out.append(text[cursor:])
     return "".join(out)
-
-
-def unit_offsets(text: str, units: Sequence[str]) -> list[tuple[int, int]]:
-    """Character ranges of ``units`` (stripped pieces of ``text`` in order, as
-    :func:`curate.text.sentences` and :func:`curate.text.lines` return them).
-
-    Between two consecutive units the text holds only whitespace, terminal
-    punctuation or newlines, none of which can start a unit, so searching from the
-    end of the previous unit finds the right occurrence.
-    """
-    offsets = []
-    cursor = 0
-    for u in units:
-        start = text.find(u, cursor)
-        if start < 0:  # cannot happen for units cut from ``text``; fail loudly
-            raise ValueError(f"unit not found in text: {u[:40]!r}")
-        cursor = start + len(u)
-        offsets.append((start, cursor))
-    return offsets
 
 
 def cut_and_check(
@@ -273,17 +321,20 @@ def cut_and_check(
 ) -> Union[Document, Drop]:
     """Cut ``char_spans`` out of ``doc.text``, store ``signals`` (plus ``chars_removed``
     and ``bytes_removed``) under ``stage``, then re-check the length: ``all_duplicate``
-    when nothing is left, ``too_short_after_dedup`` under ``min_words`` words.
+    when nothing is left, ``too_short_after_dedup`` under ``min_words`` words. With no
+    span to cut the document is returned as it is, never dropped.
 
     A dropped document keeps its original text, so ``rejected/`` shows what was there.
     """
-    new_text = remove_char_spans(doc.text, char_spans)
+    new_text = remove_char_spans(doc.text, char_spans) if char_spans else doc.text
     signals = dict(
         signals,
         chars_removed=len(doc.text) - len(new_text),
         bytes_removed=len(doc.text.encode("utf-8")) - len(new_text.encode("utf-8")),
     )
     doc.set_signals(stage, signals)
+    if not char_spans:
+        return doc
     if not new_text.strip():
         return Drop("all_duplicate", {"signals": signals})
     if len(T.alnum_words(new_text)) < min_words:

@@ -20,7 +20,10 @@ distributes:
    shuffle element per window (~4 us each in Beam) would cost more than tokenizing.
 4. :meth:`TokenDedup.apply` re-tokenizes a document that lost windows (the same model
    gives the same pieces), merges the windows into token spans, maps them to
-   character ranges through the piece offsets and cuts them
+   character ranges through the piece offsets, widens each to word boundaries (a
+   piece can start inside a word or a number: the cut takes the whole word,
+   :func:`curate.dedup.spans.widen_to_words`), keeps those that hold the minimum span
+   worth cutting (``min_span_words``, ``min_span_chars``) and cuts them
    (:func:`curate.dedup.spans.cut_and_check`). The text stays the source of truth:
    the run's final tokenization encodes the edited text afterwards.
 """
@@ -34,7 +37,15 @@ import numpy as np
 import xxhash
 
 from curate.params import ConfigError, param
-from curate.dedup.spans import cut_and_check, digest_keys, removal_intervals
+from curate.dedup.spans import (
+    MIN_SPAN_CHARS,
+    MIN_SPAN_WORDS,
+    cut_and_check,
+    digest_keys,
+    removal_intervals,
+    widen_to_words,
+    worth_cutting,
+)
 from curate.document import Document, Drop
 from curate.registry import register_stage
 
@@ -50,6 +61,9 @@ class TokenDedupConfig:
     min_words: int = param(50, min=0)  # an edited document keeps at least this many words
     hash_buckets: int = param(64, min=1)  # shuffle groups of windows; raise with corpus size
     keep_first_whole: bool = False  # as for sentence_dedup: never cut a kept first occurrence
+    # as for sentence_dedup: a cut (widened to word boundaries) must hold this much
+    min_span_words: int = param(MIN_SPAN_WORDS, min=0)
+    min_span_chars: int = param(MIN_SPAN_CHARS, min=0)
 
     @property
     def span_len(self) -> int:
@@ -88,7 +102,7 @@ def byte_to_char_offsets(text: str, byte_offsets: np.ndarray) -> np.ndarray:
 @register_stage(NAME, TokenDedupConfig, per_document=False)
 class TokenDedup:
     # signals :meth:`apply` stores that the Beam layer also counts as statistics
-    STATS = ("tokens_removed", "spans_removed", "chars_removed", "bytes_removed")
+    STATS = ("tokens_removed", "spans_removed", "spans_below_floor", "chars_removed", "bytes_removed")
 
     def __init__(self, config: TokenDedupConfig, processor=None):
         """``processor`` is a loaded ``SentencePieceProcessor``; without one,
@@ -142,10 +156,7 @@ class TokenDedup:
             remove, keep if self.config.keep_first_whole else (), self.config.min_tokens
         )
         if not intervals:
-            doc.set_signals(
-                NAME, {"tokens_removed": 0, "spans_removed": 0, "chars_removed": 0, "bytes_removed": 0}
-            )
-            return doc
+            return cut_and_check(doc, NAME, [], {"tokens_removed": 0, "spans_removed": 0, "spans_below_floor": 0}, 0)
         tokens = self.tokenize(doc.text)
         if intervals[-1][1] > len(tokens.hash_ids):
             raise ValueError(
@@ -154,12 +165,16 @@ class TokenDedup:
             )
         starts = np.array([tokens.byte_begin[s] for s, _ in intervals])
         ends = np.array([tokens.byte_end[e - 1] for _, e in intervals])
-        char_starts = byte_to_char_offsets(doc.text, starts)
-        char_ends = byte_to_char_offsets(doc.text, ends)
+        char_starts = byte_to_char_offsets(doc.text, starts).tolist()
+        char_ends = byte_to_char_offsets(doc.text, ends).tolist()
+        cuts = widen_to_words(doc.text, list(zip(char_starts, char_ends)))
+        c = self.config
+        worth = [worth_cutting(doc.text, s, e, c.min_span_words, c.min_span_chars) for s, e in cuts]
+        # each token interval lies inside exactly one widened cut
+        cut_of = np.searchsorted([s for s, _ in cuts], char_starts, side="right") - 1
         signals = {
-            "tokens_removed": sum(e - s for s, e in intervals),
-            "spans_removed": len(intervals),
+            "tokens_removed": sum(e - s for (s, e), i in zip(intervals, cut_of) if worth[i]),
+            "spans_removed": sum(worth),
+            "spans_below_floor": len(worth) - sum(worth),
         }
-        return cut_and_check(
-            doc, NAME, list(zip(char_starts.tolist(), char_ends.tolist())), signals, self.config.min_words
-        )
+        return cut_and_check(doc, NAME, [cut for cut, w in zip(cuts, worth) if w], signals, c.min_words)

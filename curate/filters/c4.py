@@ -19,7 +19,6 @@ sees the page rules, so ``refilter`` can change those without rescoring.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 import re
 from typing import Optional, Union
@@ -28,6 +27,7 @@ from curate import text as T
 from curate.base import Filter
 from curate.document import Document, Drop
 from curate.filters.common import below, read_list
+from curate.models import file_key, shared
 from curate.params import ConfigError, param, threshold
 from curate.registry import register_stage
 
@@ -61,7 +61,7 @@ class C4Config:
     bad_words_path: Optional[str] = None  # one entry per line; default: the shipped English list
 
     def validate(self, key: str) -> None:
-        if self.bad_words_path is not None and not os.path.isfile(self.bad_words_path):
+        if self.bad_words_path is not None and "://" not in self.bad_words_path and not os.path.isfile(self.bad_words_path):
             raise ConfigError(f"{key}.bad_words_path: no such file: {self.bad_words_path}")
 
 
@@ -87,10 +87,9 @@ class BadWords:
         return found
 
 
-@functools.lru_cache(maxsize=8)
 def load_bad_words(path: str) -> BadWords:
-    """Read a bad-words file once per process ('#' starts a comment line)."""
-    return BadWords(read_list(path))
+    """Read a bad-words file once per process (:func:`curate.models.shared`; '#' starts a comment line)."""
+    return shared(("bad_words",) + file_key(path), lambda: BadWords(read_list(path)))
 
 
 def clean_lines(text: str, c: C4Config) -> tuple[str, dict]:

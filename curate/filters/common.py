@@ -51,8 +51,11 @@ def below(value: float, limit: Optional[float]) -> bool:
 
 
 def read_list(path: Optional[str]) -> list[str]:
-    """A list file: one entry per line, stripped; blank lines and '#' comment lines skipped."""
+    """A list file (local or gs://): one entry per line, stripped; blank lines and '#'
+    comment lines skipped."""
     if path is None:
         return []
-    with open(path, encoding="utf-8") as f:
-        return [ln.strip() for ln in f if ln.strip() and not ln.lstrip().startswith("#")]
+    from curate.io import read_bytes
+
+    lines = read_bytes(path).decode("utf-8").splitlines()
+    return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]

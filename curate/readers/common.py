@@ -3,6 +3,7 @@ JSON-safe values, dotted field lookup, and the read-stage drop/error records."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import decimal
 import io
@@ -13,6 +14,16 @@ from curate.document import Document, ErrorRecord, Rejected
 
 READ_STAGE = "read"
 GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclasses.dataclass(frozen=True)
+class ReadStat:
+    """Something a reader did that is not an input unit (bytes skipped to resynchronise,
+    a declared length corrected): counted as ``read:<name>`` in the run's stats, outside
+    the accounting identity. Readers may yield it between their items."""
+
+    name: str
+    n: int = 1
 
 
 class TruncatedInput(IOError):

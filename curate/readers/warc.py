@@ -7,26 +7,49 @@ Every WARC record is one input unit and yields exactly one item:
 - any other record -> :class:`Rejected` at stage ``read`` with a reason
   (``record_request``, ``record_metadata``, ``not_html``, ``http_status``, ...);
 - a truncated record, or a file that breaks off mid-stream -> :class:`ErrorRecord`
-  after all the records before the damage.
+  after all the records before the damage; a record header block cut short (no
+  ``Content-Length``) is one too. Error messages name the offset and what is wrong
+  with the data, never an exception of the code.
+
+The HTTP headers of a ``response`` are parsed here, not by warcio, whenever the record
+says it holds an HTTP response (``Content-Type: application/http; msgtype=response``)
+or its target URI is http(s): crawlers write targets such as ``hard::``, ``recall::``
+or ``dns:`` in front of real HTTP responses, which warcio would leave unparsed.
+
+Bounded memory: a line where a WARC header is expected is at most ``MAX_HEADER_LINE``
+bytes and a header block at most ``MAX_HEADER_BLOCK`` (else the stream is reported
+unreadable there); HTTP headers at most ``MAX_HTTP_HEADER_BYTES`` (else ``too_large``);
+a body is decoded only up to ``max_body_bytes`` + 1 bytes, and skipped records are
+drained undecoded in blocks.
 """
 
 from __future__ import annotations
 
 import codecs
 import dataclasses
+import logging
 import os
 import re
 import zlib
 from typing import IO, Iterator, Optional, Union
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import DecompressingBufferedReader
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 
 from curate.config import ConfigError
 from curate.document import Document, ErrorRecord, Rejected, make_id
-from curate.readers.common import decompressed
+from curate.readers.common import TruncatedInput, decompressed, read_error
 from curate.registry import register_reader
 
 Item = Union[Document, Rejected, ErrorRecord]
+log = logging.getLogger(__name__)
+
+MAX_HEADER_LINE = 1 << 20  # bytes in one line where a WARC record header is expected
+MAX_HEADER_BLOCK = 4 << 20  # bytes of header lines read in a row (WARC and HTTP headers)
+MAX_HTTP_HEADER_BYTES = 256 << 10  # a response's HTTP status line and headers
+_DRAIN = 1 << 16
 
 
 @dataclasses.dataclass
@@ -129,6 +152,120 @@ def _media_type(content_type: Optional[str]) -> str:
     return (content_type or "").split(";")[0].strip().lower()
 
 
+def _holds_http_response(content_type: Optional[str]) -> bool:
+    """``application/http`` with ``msgtype=response`` (or no msgtype): an HTTP response."""
+    if _media_type(content_type) != "application/http":
+        return False
+    m = re.search(r"msgtype\s*=\s*\"?([A-Za-z]+)", content_type or "")
+    return m is None or m.group(1).lower() == "response"
+
+
+class _HeaderLimitedReader(DecompressingBufferedReader):
+    """warcio's reader with bounded header lines: a run of ``readline`` calls with no
+    ``read`` between them (WARC headers, the blank lines after a record) ends in an
+    error past MAX_HEADER_BLOCK bytes, and one line is read in pieces of at most
+    MAX_HEADER_LINE, so a stream with no line ends (a gzip bomb of one byte value)
+    is never gathered into one line."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.line_run = 0
+        self.member_cut = False  # the input ended inside a gzip member (its trailer missing)
+
+    def close_decompressor(self):
+        d = self.decompressor
+        if d is not None and hasattr(d, "eof") and not d.eof and self.num_read:
+            self.member_cut = True
+        super().close_decompressor()
+
+    def read(self, length=None):
+        self.line_run = 0
+        return super().read(length)
+
+    def readline(self, length=None):
+        line = super().readline(MAX_HEADER_LINE if length is None or length < 0 else length)
+        self.line_run += len(line)
+        if self.line_run > MAX_HEADER_BLOCK:
+            raise ArchiveLoadFailed(f"more than {MAX_HEADER_BLOCK} bytes of header lines (no record header block ends there)")
+        return line
+
+
+class _WarcIterator(ArchiveIterator):
+    """warcio's iterator with bounded header lines that leaves HTTP headers to
+    ``_read_record`` (``no_record_parse``): warcio parses them only for http(s) targets
+    and raises on a record cut inside its header block."""
+
+    def __init__(self, fileobj, **kwargs):
+        super().__init__(fileobj, no_record_parse=True, check_digests=False, **kwargs)
+        self.reader = self.reader_used = _HeaderLimitedReader(self.fh, block_size=self.reader.block_size)
+
+
+class _HeadersTooLarge(Exception):
+    pass
+
+
+class _CappedLines:
+    """``readline`` of a record's stream, at most ``cap`` bytes in all."""
+
+    def __init__(self, stream, cap: int):
+        self.stream, self.left = stream, cap
+
+    def readline(self, length=None):
+        if self.left <= 0:
+            raise _HeadersTooLarge()
+        line = self.stream.readline(self.left if length is None else min(length, self.left))
+        self.left -= len(line)
+        return line
+
+
+_HTTP_PARSER = StatusAndHeadersParser(["HTTP/1.0", "HTTP/1.1"], verify=False)  # as warcio's ArchiveIterator
+
+
+def _http_headers(record, uri: Optional[str]) -> Optional[StatusAndHeaders]:
+    """The HTTP status line and headers at the start of a response record's block, or
+    None when the record holds no HTTP message (or nothing at all). Raises
+    _HeadersTooLarge past MAX_HTTP_HEADER_BYTES."""
+    if record.http_headers is not None or record.length == 0:
+        return record.http_headers
+    if not ((uri or "").startswith(("http:", "https:")) or _holds_http_response(record.rec_headers.get_header("Content-Type"))):
+        return None
+    try:
+        record.http_headers = _HTTP_PARSER.parse(_CappedLines(record.raw_stream, MAX_HTTP_HEADER_BYTES))
+    except EOFError:  # an empty block: the record is cut short (reported as truncated)
+        return None
+    return record.http_headers
+
+
+def _drain(stream) -> None:
+    """Read a stream to its end in blocks (nothing decoded, nothing kept)."""
+    while stream.read(_DRAIN):
+        pass
+
+
+def data_error_text(e: BaseException) -> str:
+    """What was wrong with the data, for an error message: the exceptions warcio and
+    zlib raise on bad input, said in words; an unexpected exception (a bug, or input
+    warcio mishandles) is logged with its traceback and reported as malformed data."""
+    if isinstance(e, TruncatedInput):
+        return "the gzip data ends inside a member (the file is cut short)"
+    if isinstance(e, zlib.error):
+        return f"corrupt gzip data ({e})"
+    if isinstance(e, ArchiveLoadFailed):
+        text = next((ln.strip() for ln in str(e).splitlines() if ln.strip()), "")
+        if "non-chunked gzip" in str(e):
+            return "one gzip member holds many records (non-chunked gzip)"
+        m = re.match(r"(?:Unknown archive format|Invalid WARC record|Invalid ARC record), first line: (.*)", text)
+        if m:
+            return f"no record header where a record must start (the line there: {m.group(1)[:120]})"
+        return text
+    if isinstance(e, EOFError):
+        return "the data ends inside a record"
+    if isinstance(e, OSError) and str(e):
+        return f"unreadable data ({str(e).splitlines()[0][:200]})"
+    log.warning("unexpected %s while reading archive records", type(e).__name__, exc_info=e)
+    return "malformed record data"
+
+
 @register_reader("warc", WarcReadConfig, default_source="web")
 def read_warc(path: str, fileobj: IO[bytes], source: str, config: WarcConfig) -> Iterator[Item]:
     """Read one WARC (or WARC.gz) stream. See the module docstring for what it yields."""
@@ -142,8 +279,8 @@ def _read_members(path: str, fileobj: IO[bytes], source: str, config: WarcConfig
     offset, the start of an unreadable tail, or None for an error that follows the record
     before it."""
     emitted = 0
-    stream_error = False
-    it = ArchiveIterator(fileobj, check_digests=False)
+    stream_error = last_failed = False
+    it = _WarcIterator(fileobj)
     for item in _read_stream(it, path, source, config, base=base):
         if _needs_whole_file_gunzip(item) and fileobj.seekable():
             # gzipped as one member instead of one per record: warcio refuses to go on,
@@ -152,7 +289,7 @@ def _read_members(path: str, fileobj: IO[bytes], source: str, config: WarcConfig
             # record, which GzipFile (an EOFError that warcio takes for the end) loses.
             fileobj.seek(0)
             stream = decompressed(fileobj, path, buffered=False)
-            for i, again in enumerate(_read_stream(ArchiveIterator(stream, check_digests=False), path, source, config, base=base)):
+            for i, again in enumerate(_read_stream(_WarcIterator(stream), path, source, config, base=base)):
                 if i >= emitted:
                     yield None, again
             return
@@ -160,22 +297,23 @@ def _read_members(path: str, fileobj: IO[bytes], source: str, config: WarcConfig
         # it.offset is still this record's start; an error of the stream itself follows
         # the record before it.
         stream_error = isinstance(item, ErrorRecord) and item.doc_id is None
+        last_failed = isinstance(item, ErrorRecord)
         yield (None if stream_error else base + it.offset), item
     # After a stream error the damage is reported already; otherwise look for bytes
-    # warcio did not read.
+    # warcio did not read, or a last gzip member that lacks its end.
     tail = 0 if stream_error else _unread_tail(fileobj, it.offset)
+    end = base + it.offset
     if tail:
         # warcio ends quietly when the last gzip member is cut short: the records in
         # it would vanish without a trace.
-        end = base + it.offset
-        yield end, ErrorRecord(
-            input_file=path,
-            locator=f"offset:{end}",
-            stage="read",
-            message=f"{tail} bytes after offset {end} could not be read as WARC records "
-            f"(truncated or corrupt gzip member)",
-            source=source,
-        )
+        yield end, read_error(path, f"offset:{end}", source,
+                              f"{tail} bytes after offset {end} could not be read as WARC records "
+                              f"(truncated or corrupt gzip member)")
+    elif not last_failed and it.reader_used.member_cut:
+        # cut inside the last member's trailer: its records are whole, the file is not
+        yield end, read_error(path, f"offset:{end}", source,
+                              f"the data ends at offset {end} inside a gzip member (its end is missing): "
+                              f"the file is truncated")
 
 
 # --- Reading one per-record-gzipped WARC in byte ranges -------------------------------
@@ -323,20 +461,27 @@ def _read_stream(it: ArchiveIterator, path: str, source: str, config: WarcConfig
     try:
         for record in it:
             offset = base + it.offset  # start of this record (get_record_offset() would consume it)
-            yield _read_record(record, path, name, offset, source, config)
+            item = _read_record(record, path, name, offset, source, config)
+            yield item
+            if isinstance(item, ErrorRecord) and item.doc_id is None:
+                return  # the record cannot be framed: nothing after it can be found
     except Exception as e:  # the stream broke off: what came before stands
-        first_line = next((ln.strip() for ln in str(e).splitlines() if ln.strip()), "")
-        yield ErrorRecord(
-            input_file=path,
-            locator=f"offset:{offset}",
-            stage="read",
-            message=f"WARC stream unreadable after offset {offset}: {type(e).__name__}: {first_line}",
-            source=source,
-        )
+        at = base + it.offset  # where the record that failed begins (or the last one read)
+        yield read_error(path, f"offset:{at}", source, f"WARC data unreadable at offset {at}: {data_error_text(e)}")
+
+
+def _valid_length(value: Optional[str]) -> bool:
+    return value is not None and value.strip().isdigit()
 
 
 def _read_record(record, path: str, name: str, offset: int, source: str, config: WarcConfig) -> Item:
     headers = record.rec_headers
+    if not _valid_length(headers.get_header("Content-Length")):
+        # A cut inside the header block leaves it without its (mandatory) length; so
+        # does damage. Without it the record's end is unknown: reading stops here.
+        return read_error(path, f"offset:{offset}", source,
+                          f"truncated or malformed record at offset {offset}: its header block has no "
+                          f"valid Content-Length, so its end is unknown (reading of this file stops there)")
     record_id = headers.get_header("WARC-Record-ID") or f"offset:{offset}"
     url = _clean_uri(headers.get_header("WARC-Target-URI"))
     provenance = {
@@ -357,8 +502,8 @@ def _read_record(record, path: str, name: str, offset: int, source: str, config:
             input_file=path,
             locator=record_id,
             stage="read",
-            message=f"truncated record at offset {offset}: {remaining} bytes of the declared "
-            f"Content-Length are missing",
+            message=f"truncated record at offset {offset}: {remaining} bytes of its declared "
+            f"length are missing",
             source=source,
             doc_id=doc_id,
         )
@@ -366,13 +511,17 @@ def _read_record(record, path: str, name: str, offset: int, source: str, config:
     def skip(reason: str, **details) -> Union[Rejected, ErrorRecord]:
         # Skipped records carry no text: only their identity, for the rejected/ output.
         # A truncated record is an error whatever it holds: a cut inside the HTTP
-        # headers can make a page look like another content type.
-        record.content_stream().read()
+        # headers can make a page look like another content type. The rest of the
+        # record is drained undecoded (a gzip-encoded body is never inflated).
+        _drain(record.raw_stream)
         return truncated() or Rejected(Document(doc_id, "", source, provenance), "read", reason, details)
 
     if record.rec_type != "response":
         return skip(f"record_{record.rec_type or 'unknown'}")
-    http = record.http_headers
+    try:
+        http = _http_headers(record, url)
+    except _HeadersTooLarge:
+        return skip("too_large", http_header_bytes_over=MAX_HTTP_HEADER_BYTES)
     if http is None:
         return skip("no_http_headers")
     content_type = http.get_header("Content-Type")
