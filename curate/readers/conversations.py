@@ -94,6 +94,7 @@ class ConversationConfig:
     lang_field: str = "lang"
     root_field: str = "prompt"  # nested shape: the tree's root message
     replies_field: str = "replies"  # nested shape: a message's children
+    max_record_bytes: int = param(16_000_000, min=1)  # a longer line is dropped unparsed (read:too_large)
 
     def validate(self, key: str) -> None:
         if self.deleted_parent == KEEP_PLACEHOLDER and not self.placeholder_text.strip():
@@ -235,7 +236,11 @@ def parse_tree_line(path: str, line: int, raw: bytes, source: str, cfg: Conversa
 @register_reader(MESSAGES_KIND, ConversationConfig, DEFAULT_SOURCE, transform="pipelines.conversations:ReadConversations")
 def parse_file(kind: str, path: str, fileobj, source: str, cfg: ConversationConfig) -> Iterator[Parsed]:
     """Every message of one file (gzip recognised), blank lines skipped."""
-    for line, raw in numbered_lines(decompressed(fileobj, path)):
+    for line, raw in numbered_lines(decompressed(fileobj, path), cfg.max_record_bytes):
+        if raw is None:  # never parsed: one drop for the line, whatever it holds
+            doc = Document(make_id(source, path, f"line {line}"), "", source, {"input_file": path, "record_id": f"line {line}"})
+            yield read_reject(doc, "too_large", max_record_bytes=cfg.max_record_bytes)
+            continue
         if not raw.strip():
             continue
         if kind == TREES_KIND:
