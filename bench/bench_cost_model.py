@@ -13,7 +13,8 @@ two sizes (their slope is tokenize-and-write per document, the rest a run's fixe
 and one run per dedup stage, whose CPU less the fixed cost and the tokenizing and writing
 of the documents it kept is the stage's. Bytes shuffled:
 the sampled encoded size of every GroupByKey's input PCollection (Beam's
-``sampled_byte_size`` and ``element_count`` monitoring infos), in a run with all four
+``sampled_byte_size`` and ``element_count`` monitoring infos: the sampled elements' bytes,
+and each element not sampled at the sampled mean without the largest), in a run with all four
 dedup stages, per document entering deduplication.
 
 The corpus is the real pages of bench_web_path.py (HTML responses of ../shared/data/warc
@@ -133,8 +134,9 @@ def beam_run(texts_path: str, out: str, stages: list, want_bytes: bool = False) 
         for mi in result.monitoring_infos():
             pcoll = mi.labels.get("PCOLLECTION")
             if mi.urn == "beam:metric:sampled_byte_size:v1" and pcoll:
-                n, total, _, _ = monitoring_infos.extract_distribution(mi)
-                sizes[pcoll] = total / n if n else 0.0
+                n, total, _, largest = monitoring_infos.extract_distribution(mi)
+                prev = sizes.get(pcoll, (0, 0.0, largest))
+                sizes[pcoll] = (prev[0] + n, prev[1] + total, max(prev[2], largest))
             elif mi.urn == "beam:metric:element_count:v1" and pcoll:
                 counts[pcoll] = counts.get(pcoll, 0) + monitoring_infos.extract_counter_value(mi)
         shuffled = {}
@@ -143,7 +145,14 @@ def beam_run(texts_path: str, out: str, stages: list, want_bytes: bool = False) 
                 (pcoll,) = t.inputs.values()
                 # the GroupByKey's step name, without Beam's own inner labels
                 name = t.unique_name.replace("/GroupByKey", "").replace("/ReshufflePerKey", "")
-                shuffled[name] = shuffled.get(name, 0.0) + sizes.get(pcoll, 0.0) * counts.get(pcoll, 0)
+                # Beam measures a sample of the elements (the first 10, then ~10/N). MinHash
+                # ships a block of thousands of documents' shingles as one element beside
+                # many small ones, and that one is always in the sample: mean x count would
+                # count it hundreds of times. So: the sampled bytes, plus each element not
+                # sampled at the mean of the sampled ones without the largest.
+                n, total, largest = sizes.get(pcoll, (0, 0.0, 0))
+                rest = (total - largest) / (n - 1) if n > 1 else 0.0
+                shuffled[name] = shuffled.get(name, 0.0) + total + max(counts.get(pcoll, 0) - n, 0) * rest
         r["shuffled_bytes"] = shuffled
     return r
 

@@ -29,6 +29,10 @@ def main():
     ap.add_argument("--bucket-shards", type=int, default=1024, help="minhash_dedup.bucket_shards")
     ap.add_argument("--bands", type=int, default=14, help="minhash_dedup.bands")
     ap.add_argument("--rounds", type=int, default=16, help="minhash_dedup max_rounds on Dataflow (DEFAULT_ROUNDS)")
+    ap.add_argument("--kept-fraction", type=float, default=None,
+                    help="share of pages that reach deduplication (default: as measured on the sample pages)")
+    ap.add_argument("--worker-peak-mb", type=float, default=None,
+                    help="peak RSS of one worker process, measured (bench_web_path.py, 1 worker), for the memory line")
     args = ap.parse_args()
     f = json.load(open(args.figures))
     n = args.pages
@@ -40,8 +44,9 @@ def main():
     dedup = f["dedup"]
     for engine in ("trafilatura", "resiliparse"):
         per_page = {"read": f["per_page_cpu_s"]["read"], **f["per_page_cpu_s"][engine]}
-        kept = f["survival"][engine]["kept"] * n  # documents entering deduplication
-        print(f"\n== engine {engine}: {kept:.2e} documents reach deduplication ({f['survival'][engine]['kept']:.1%} of pages)")
+        share = args.kept_fraction if args.kept_fraction is not None else f["survival"][engine]["kept"]
+        kept = share * n  # documents entering deduplication
+        print(f"\n== engine {engine}: {kept:.2e} documents reach deduplication ({share:.1%} of pages)")
         print(f"{'stage':<22} {'CPU ms/page':>11} {'vCPU-hours':>12} {'USD':>10}")
         total_h = 0.0
         for stage, s in per_page.items():
@@ -56,7 +61,7 @@ def main():
         print(f"{'total compute':<22} {'':>11} {total_h:>12,.0f} {total_h * vcpu_price:>10,.0f}")
         print(f"shuffle: {shuffle_gb:,.0f} GB -> ${shuffle_gb * args.shuffle_gb:,.0f}")
         print(f"TOTAL ({engine}): ${total_h * vcpu_price + shuffle_gb * args.shuffle_gb:,.0f}")
-    kept = f["survival"]["trafilatura"]["kept"] * n
+    kept = (args.kept_fraction if args.kept_fraction is not None else f["survival"]["trafilatura"]["kept"]) * n
     print(f"\nshuffle per GroupByKey (trafilatura chain, {kept:.2e} documents entering dedup):")
     for name, b in sorted(dedup["shuffled_bytes_per_doc"].items(), key=lambda kv: -kv[1]):
         print(f"  {name:<64} {b:>9,.0f} B/doc {b * kept / 1e9:>10,.0f} GB")
@@ -66,6 +71,9 @@ def main():
           f"-> {entries / args.bucket_shards:.2e} entries per group (sorted in one worker's memory: ~{entries / args.bucket_shards * 40 / 1e9:.1f} GB "
           f"at ~40 B each; raise bucket_shards to shrink it); connected components: up to {args.rounds} large-star/small-star "
           f"rounds, 2 GroupByKeys over the edge set each")
+    if args.worker_peak_mb:
+        print(f"memory: {args.worker_peak_mb:.0f} MB peak per worker process measured; one SDK process per vCPU -> "
+              f"{args.worker_peak_mb / 1024:.2f} GB of the {args.gb_per_vcpu} GB per vCPU, plus the MinHash bucket group above")
 
 
 if __name__ == "__main__":
