@@ -43,6 +43,9 @@ def check_stages(cfg: PipelineConfig) -> None:
             s.params.model = cfg.tokenizer.model
         if not registry.STAGES[s.base].per_document and s.base not in GLOBAL_TRANSFORMS:
             raise ConfigError(f"stages.{s.name}: no Beam transform registered for this global stage")
+    unknown = [src for src in cfg.output.mixture if src not in sources]
+    if unknown:
+        raise ConfigError(f"output.mixture.{unknown[0]}: no input has this source (inputs: {', '.join(sorted(sources))})")
 
 
 def _flatten(pcolls, label):
@@ -64,7 +67,7 @@ def build(p: beam.Pipeline, cfg: PipelineConfig, out_dir: str, tokenizer_proto) 
         docs = res.kept
         rejected.append(res.rejected)
         errors.append(res.errors)
-    tok = output.tokenize(docs, cfg.tokenizer, tokenizer_proto, out_dir)
+    tok = output.tokenize(docs, cfg.tokenizer, tokenizer_proto, out_dir, cfg.output.mixture)
     rejected.append(tok.rejected)
     errors.append(tok.errors)
     rejected = _flatten(rejected, "all:rejected")

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate import io as cio
+from curate import mixture as mix
 from curate import shards as S
 from curate.config import hash_config
 from curate.outdir import OutputDir
@@ -32,6 +33,7 @@ from pipelines.counters import (
     input_name,
     kept_name,
     language_name,
+    stat_name,
 )
 
 
@@ -96,6 +98,13 @@ def _refilter_into(input_dir, manifest, signal_stages, scored, cfg, output_dir) 
         kept, rejected = [], []
         for out in refilter_rows(table.to_pylist(), cfg.stages):
             source = out.row["source"]
+            if out.row.get("copy_of"):
+                # A mixture's extra copy has its original's signals, so its original's
+                # fate; it is not an input document: only a kept copy is counted, as such.
+                if out.error is None and out.rejected is None:
+                    kept.append(out.row)
+                    inc(stat_name(source, mix.STAGE, "copies"))
+                continue
             inc(input_name(source))
             if out.error is not None:
                 errors.append(out.error)
