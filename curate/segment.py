@@ -7,10 +7,10 @@ ellipses, numbers, list items, and scripts written without spaces split on their
 full stops 。！？). Its stated stance is ours: when a boundary is ambiguous it does not
 split, because two sentences left together cost nothing while a sentence cut in the
 middle corrupts the text that dedup keeps. It was chosen over ``pysbd`` (the reference
-for the "Golden Rules") on speed: on the real web pages of ``../shared/data``
-sentencex segments ~15,000 documents/s on one core and pysbd ~60, which would make
-segmentation by far the slowest step of the whole chain (``bench/bench_segment.py``
-measures both, and the Golden Rules pass rate of each).
+for the "Golden Rules") on speed: on the real web pages and books of ``../shared/data``
+this function segments ~12,000 documents/s on one core (sentencex alone ~37,000) and
+pysbd ~150, which would make segmentation by far the slowest step of sentence dedup
+(``bench/bench_segment.py`` measures all three, and the Golden Rules pass rate).
 
 On top of sentencex, five rules of ours, all of which only ever *remove* boundaries:
 
@@ -90,12 +90,15 @@ def glued(text: str, pos: int) -> bool:
 _SCRIPT_FULL_STOPS = frozenset(TERMINAL_PUNCTUATION) - frozenset(".!?")
 
 
+_LETTER = re.compile(r"[^\W\d_]")
+
+
 def _has_letter(piece: str) -> bool:
-    return any(c.isalpha() for c in piece)
+    return _LETTER.search(piece) is not None
 
 
 def _ends_with_single_letter(piece: str) -> bool:
-    m = _SINGLE_LETTER_END.search(piece)
+    m = _SINGLE_LETTER_END.search(piece[-8:])  # the tail: the search is anchored at the end
     return bool(m) and unicodedata.category(m.group(1)) in ("Lu", "Ll") and ord(m.group(1)) < 0x0530
 
 
@@ -104,7 +107,7 @@ def _keeps_going(piece: str, nxt: str, ordinal_periods: bool) -> bool:
     in one paragraph) is not a sentence end by rules 3 and 5."""
     if _ends_with_single_letter(piece):
         return True
-    return ordinal_periods and bool(_ORDINAL_END.search(piece)) and bool(_STARTS_WITH_WORD.match(nxt))
+    return ordinal_periods and bool(_ORDINAL_END.search(piece[-6:])) and bool(_STARTS_WITH_WORD.match(nxt))
 
 
 def _paragraph_sentences(text: str, start: int, end: int, language: str, ordinal_periods: bool, out: list) -> None:
