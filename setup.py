@@ -28,6 +28,11 @@ setup(
         "pyyaml>=6",
         "xxhash>=3",
         "sentencex>=1.0.32",  # sentence segmentation (curate.segment)
+        # word segmentation of languages written without spaces (curate.lang)
+        "jieba>=0.42",  # Chinese
+        "fugashi>=1.3",  # Japanese (MeCab) ...
+        "unidic-lite>=1.0.8",  # ... and its dictionary
+        "pythainlp>=5.0",  # Thai
     ],
     extras_require={
         # The DataflowRunner and gs:// file system, at the same Beam version.

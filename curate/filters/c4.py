@@ -26,7 +26,7 @@ from typing import Optional, Union
 from curate import text as T
 from curate.base import Filter
 from curate.document import Document, Drop
-from curate.filters.common import below, read_list
+from curate.filters.common import below, doc_language, read_list
 from curate.models import file_key, shared
 from curate.params import ConfigError, param, threshold
 from curate.registry import register_stage
@@ -92,8 +92,9 @@ def load_bad_words(path: str) -> BadWords:
     return shared(("bad_words",) + file_key(path), lambda: BadWords(read_list(path)))
 
 
-def clean_lines(text: str, c: C4Config) -> tuple[str, dict]:
-    """Apply C4's line rules; return the kept text and the counts behind it."""
+def clean_lines(text: str, c: C4Config, language: Optional[str] = None) -> tuple[str, dict]:
+    """Apply C4's line rules; return the kept text and the counts behind it. Words are
+    whitespace-separated, after a segmenter for ``language`` (:func:`curate.text.whitespace_words`)."""
     max_len = c.max_word_length
     min_words = c.min_words_per_line
     ends = tuple(c.terminal_punctuation)
@@ -110,7 +111,7 @@ def clean_lines(text: str, c: C4Config) -> tuple[str, dict]:
             continue
         lines_in += 1
         # a word longer than max_len needs a line longer than that: test the cheap thing first
-        if max_len is not None and len(line) > max_len and max(map(len, line.split())) > max_len:
+        if max_len is not None and len(line) > max_len and max(map(len, T.whitespace_words(line, language))) > max_len:
             n["long_word"] += 1
             continue
         if c.remove_citations and "[" in line:
@@ -122,7 +123,7 @@ def clean_lines(text: str, c: C4Config) -> tuple[str, dict]:
         if c.drop_ellipsis_lines and line.endswith("..."):
             n["ellipsis"] += 1
             continue
-        if min_words is not None and len(line.split()) < min_words:
+        if min_words is not None and len(T.whitespace_words(line, language)) < min_words:
             n["too_few_words"] += 1
             continue
         lower = line.lower()
@@ -162,7 +163,7 @@ class C4(Filter):
         self._bad_words = load_bad_words(self.config.bad_words_path or DEFAULT_BAD_WORDS)
 
     def clean(self, doc: Document) -> tuple[str, dict]:
-        cleaned, signals = clean_lines(doc.text, self.config)
+        cleaned, signals = clean_lines(doc.text, self.config, doc_language(doc))
         if not hasattr(self, "_bad_words"):
             self.setup()
         # counted even when the rule is off, so refilter can turn it on

@@ -12,7 +12,7 @@ import dataclasses
 from typing import Optional
 
 from curate.base import Filter
-from curate.filters.common import below, cached_words, count_duplicates, exceeds
+from curate.filters.common import below, cached_words, count_duplicates, doc_language, exceeds
 from curate.params import param, threshold
 from curate.registry import register_stage
 from curate.text import TERMINAL_PUNCTUATION
@@ -37,7 +37,7 @@ class FineWeb(Filter):
         n_lines = len(lines)
         denom = max(n_lines, 1)
         short = self.config.short_line_length
-        n_words = len(cached_words(text))
+        n_words = len(cached_words(text, doc_language(doc)))
         chars_no_newlines = len(text) - text.count("\n")
         return {
             "n_lines": n_lines,

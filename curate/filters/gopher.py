@@ -18,7 +18,7 @@ import itertools
 from typing import Optional
 
 from curate.base import Filter
-from curate.filters.common import below, cached_alnum_words, cached_words, exceeds
+from curate.filters.common import below, cached_alnum_words, cached_words, doc_language, exceeds
 from curate.params import ConfigError, param, threshold
 from curate.registry import register_stage
 
@@ -66,8 +66,9 @@ class GopherQuality(Filter):
 
     def score(self, doc) -> dict:
         text = doc.text
-        toks = cached_words(text)
-        wrds = cached_alnum_words(text)  # the non-symbol tokens, in the same tokenisation
+        language = doc_language(doc)  # Chinese, Japanese, Thai: cut into words first
+        toks = cached_words(text, language)
+        wrds = cached_alnum_words(text, language)  # the non-symbol tokens, in the same tokenisation
         n_words = len(wrds)
         n_toks = max(len(toks), 1)
         lines = text.splitlines()

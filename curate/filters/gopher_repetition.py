@@ -29,7 +29,7 @@ from typing import Optional
 import numpy as np
 
 from curate.base import Filter
-from curate.filters.common import cached_words, count_duplicates, exceeds
+from curate.filters.common import cached_words, count_duplicates, doc_language, exceeds
 from curate.params import threshold
 from curate.registry import register_stage
 
@@ -156,7 +156,7 @@ class GopherRepetition(Filter):
         lines = _LINE_SPLIT.split(text)
         line_dups, line_dup_chars = count_duplicates(lines)
         c = self.config
-        top, dup = ngram_char_counts(cached_words(text), c.top_ngram_char_frac, c.dup_ngram_char_frac)
+        top, dup = ngram_char_counts(cached_words(text, doc_language(doc)), c.top_ngram_char_frac, c.dup_ngram_char_frac)
         signals = {
             "n_chars": n_chars,
             "dup_para_frac": para_dups / len(paragraphs),
