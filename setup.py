@@ -38,7 +38,9 @@ setup(
         # The DataflowRunner and gs:// file system, at the same Beam version.
         "dataflow": [f"apache-beam[gcp]=={BEAM_VERSION}"],
         # The dry-run test translates the whole job for Dataflow, so tests need [gcp] too.
-        "test": ["pytest>=8", f"apache-beam[gcp]=={BEAM_VERSION}"],
+        # (wordfreq, stop-words: the sources curate/langparams.py derives the per-language
+        # defaults from; a test re-derives part of curate/data/language_params.json)
+        "test": ["pytest>=8", f"apache-beam[gcp]=={BEAM_VERSION}", "wordfreq==3.1.1", "stop-words==2025.11.4"],
         # curate.torch_loader (an IterableDataset over the shards); the core loader needs numpy only
         "torch": ["torch>=2.1"],
     },

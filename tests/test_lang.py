@@ -117,3 +117,99 @@ def test_minhash_stage_clusters_chinese_near_duplicates():
     for d in docs:  # without the language, the edited copy is not found
         d.metadata.clear()
     assert [type(o).__name__ for o in M.dedup_documents(docs, cfg)] == ["Document"] * 3
+
+
+# ----------------------------------------------------------------------------- per-language parameters
+
+import json  # noqa: E402
+
+from curate import langparams  # noqa: E402
+from curate.config import ConfigError, build  # noqa: E402
+from curate.filters.gopher import GopherQualityConfig  # noqa: E402
+from curate.params import fingerprint, scoring_params  # noqa: E402
+from tests.test_filters import stage  # noqa: E402
+
+DE = (
+    "Die Stadt liegt am Ufer des Flusses und ist seit dem Mittelalter ein wichtiger Ort für den Handel. "
+    "Im Sommer kommen viele Besucher, die durch die Altstadt mit ihren engen Gassen gehen und das Museum "
+    "besuchen. Das Museum zeigt, wie die Menschen früher gelebt haben, und es ist nicht sehr groß. "
+    "Ich war im letzten Jahr dort, und die Ausstellung über die Geschichte der Brücke hat mir gefallen. "
+    "Von der Brücke aus sieht man den Dom, der auf einem Hügel über der Stadt steht."
+)
+LARGEST_CC = "ru de ja zh es fr it pt pl nl vi id tr cs fa sv ro hu uk".split()  # after English; ko left out
+
+
+def test_shipped_table_is_the_derivation_from_licensed_sources():
+    table = json.loads(open(langparams.PATH, encoding="utf-8").read())
+    fresh = langparams.derive(("de", "zh", "th"))
+    for section in ("gopher_quality", "c4"):
+        for language in ("de", "zh", "th"):
+            assert table[section][language] == fresh[section][language]
+    assert table["reference"]["en"] == fresh["reference"]["en"]
+    with_stops = [lang for lang in LARGEST_CC if "stop_words" in table["gopher_quality"].get(lang, {})]
+    assert len(with_stops) == len(LARGEST_CC) == 19
+    assert table["gopher_quality"]["de"]["stop_words"][:3] == ["die", "der", "und"]
+    assert table["gopher_quality"]["zh"]["max_mean_word_length"] < 4  # Chinese words are short
+
+
+def test_german_page_meets_german_rules_not_english_ones():
+    before, _ = run("gopher_quality", DE, metadata={"language": "de"}, per_language=False)
+    assert before.reason == "too_few_stop_words"  # Gopher's stop words are English
+    after, doc = run("gopher_quality", DE, metadata={"language": "de"})
+    assert isinstance(after, Document)
+    s = doc.signals("gopher_quality")
+    assert s["language"] == "de" and s["stop_words"] >= 2
+    # an English page is still held to Gopher's own list
+    _, en = run("gopher_quality", DE, metadata={"language": "en"})
+    assert en.signals("gopher_quality")["stop_words"] == 0
+
+
+def test_no_reference_no_stop_word_rule():
+    for language in ("he", "xx"):  # lists that do not meet / a language with no data
+        out, doc = run("gopher_quality", DE, metadata={"language": language})
+        assert doc.signals("gopher_quality")["stop_words"] is None and isinstance(out, Document)
+    # without a language (no language_id), Gopher's list applies as before
+    out, doc = run("gopher_quality", DE)
+    assert out.reason == "too_few_stop_words" and "language" not in doc.signals("gopher_quality")
+
+
+def test_chinese_page_meets_chinese_word_lengths():
+    text = STORY * 3
+    before, _ = run("gopher_quality", text, metadata={"language": "zh"}, per_language=False)
+    assert before.reason == "too_few_words"  # clauses as words: 14 per copy
+    after, doc = run("gopher_quality", text, metadata={"language": "zh"})
+    assert isinstance(after, Document), doc.signals("gopher_quality")
+    c4_out, c4_doc = run("c4", "\n".join(STORY.replace("。", "。\n").split("\n")), metadata={"language": "zh"})
+    assert c4_doc.signals("c4")["lines_dropped_no_terminal_punct"] == 0  # "。" ends a sentence
+
+
+def test_per_language_thresholds_are_thresholds_and_stop_words_scoring():
+    key = "stages.gopher_quality"
+    base = build(GopherQualityConfig, {}, key)
+    looser = build(GopherQualityConfig, {"languages": {"de": {"min_words": 500}}}, key)
+    assert looser.languages["de"]["min_words"] == 500 and "stop_words" in looser.languages["de"]  # merged
+    assert fingerprint("gopher_quality", looser) == fingerprint("gopher_quality", base)
+    other_stops = build(GopherQualityConfig, {"languages": {"de": {"stop_words": ["und"]}}}, key)
+    assert scoring_params(other_stops)["languages"]["de"] == {"stop_words": ["und"]}
+    assert fingerprint("gopher_quality", other_stops) != fingerprint("gopher_quality", base)
+    # decide() on stored signals applies the language's threshold, as a refilter does
+    _, doc = run("gopher_quality", DE, metadata={"language": "de"})
+    signals = doc.signals("gopher_quality")
+    flt = stage("gopher_quality", languages={"de": {"min_words": 500}})
+    assert flt.decide(signals) == "too_few_words"
+    assert flt.decide(dict(signals, language="fr")) is None
+
+
+@pytest.mark.parametrize(
+    "languages, message",
+    [
+        ({"de": {"min_wrods": 1}}, r"stages.gopher_quality.languages.de.min_wrods: cannot be set per language"),
+        ({"de": {"min_words": "many"}}, r"stages.gopher_quality.languages.de.min_words: expected int"),
+        ({"de": {"min_words": 200_000}}, r"stages.gopher_quality.languages.de.min_words: greater than max_words"),
+        ({"de": {"per_language": False}}, r"languages.de.per_language: cannot be set per language"),
+        ({"de": 3}, r"stages.gopher_quality.languages.de: expected dict"),
+    ],
+)
+def test_bad_per_language_settings_are_one_line_config_errors(languages, message):
+    with pytest.raises(ConfigError, match=message):
+        build(GopherQualityConfig, {"languages": languages}, "stages.gopher_quality")

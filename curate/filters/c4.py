@@ -26,9 +26,9 @@ from typing import Optional, Union
 from curate import text as T
 from curate.base import Filter
 from curate.document import Document, Drop
-from curate.filters.common import below, doc_language, read_list
+from curate.filters.common import below, read_list
 from curate.models import file_key, shared
-from curate.params import ConfigError, param, threshold
+from curate.params import ConfigError, language_overrides, param, threshold
 from curate.registry import register_stage
 
 CITATION_RE = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]")
@@ -59,6 +59,9 @@ class C4Config:
     min_sentences: Optional[int] = threshold(5, min=0)
     drop_bad_words: bool = threshold(True)
     bad_words_path: Optional[str] = None  # one entry per line; default: the shipped English list
+    per_language: bool = True  # false: every document cleaned as English
+    # {language: {field: value}}, over the derived defaults (terminal punctuation of other scripts)
+    languages: dict[str, dict] = language_overrides("c4")
 
     def validate(self, key: str) -> None:
         if self.bad_words_path is not None and "://" not in self.bad_words_path and not os.path.isfile(self.bad_words_path):
@@ -163,7 +166,10 @@ class C4(Filter):
         self._bad_words = load_bad_words(self.config.bad_words_path or DEFAULT_BAD_WORDS)
 
     def clean(self, doc: Document) -> tuple[str, dict]:
-        cleaned, signals = clean_lines(doc.text, self.config, doc_language(doc))
+        language = self.language_of(doc)
+        cleaned, signals = clean_lines(doc.text, self.config_for(language), language)
+        if language:
+            signals["language"] = language  # decide() applies that language's thresholds
         if not hasattr(self, "_bad_words"):
             self.setup()
         # counted even when the rule is off, so refilter can turn it on
@@ -183,7 +189,7 @@ class C4(Filter):
         return doc
 
     def decide(self, s: dict) -> Optional[str]:
-        c = self.config
+        c = self.config_for(s.get("language"))
         if c.drop_lorem_ipsum and s["lorem_ipsum"]:
             return "lorem_ipsum"
         if c.drop_curly_bracket and s["curly_bracket"]:

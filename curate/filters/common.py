@@ -34,11 +34,6 @@ def _cached_alnum_words(text: str, language: Optional[str]) -> list[str]:
     return T.word_tokens(_cached_words(text, language))
 
 
-def doc_language(doc) -> Optional[str]:
-    """The document's language as ``language_id`` stored it (None before or without it)."""
-    return doc.metadata.get("language")
-
-
 def count_duplicates(elements: list[str]) -> tuple[int, int]:
     """How many elements repeat an earlier one, and their total characters.
 
