@@ -7,23 +7,16 @@ import os
 import pyarrow.parquet as pq
 import pytest
 
-from curate import config
 from curate import text as T
-from pipelines import cli
-from tests.conftest import shared_path
-from tests.pipeline_helpers import check_output
+from tests.pipeline_helpers import check_output, run_on_real_warcs
 
 WORD_FILTERS = ("gopher_repetition", "gopher_quality", "c4", "fineweb")
 
 
 @pytest.fixture(scope="module")
 def multilingual_run(tmp_path_factory):
-    warc_dir = shared_path("warc")
     out = str(tmp_path_factory.mktemp("multilingual") / "out")
-    cfg = config.load("configs/multilingual.yaml", check_paths=False)
-    cfg.raw["inputs"][0]["paths"] = [os.path.join(str(warc_dir), "*.warc.gz")]
-    cfg = config.parse(cfg.raw)
-    m = cli.run_pipeline(cfg, out, [])
+    _, m = run_on_real_warcs("configs/multilingual.yaml", out)
     rows = check_output(out, m)
     rejected = pq.read_table(os.path.join(out, "rejected")).to_pylist()
     return m, rows, rejected
