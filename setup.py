@@ -27,12 +27,14 @@ setup(
         "numpy>=1.24",
         "pyyaml>=6",
         "xxhash>=3",
+        "matplotlib>=3.5",  # curate report: plots drawn to SVG, embedded in the page
         "sentencex>=1.0.32",  # sentence segmentation (curate.segment)
         # word segmentation of languages written without spaces (curate.lang)
         "jieba>=0.42",  # Chinese
         "fugashi>=1.3",  # Japanese (MeCab) ...
         "unidic-lite>=1.0.8",  # ... and its dictionary
         "pythainlp>=5.0",  # Thai
+        "phonenumbers>=8.13",  # pii_redact: libphonenumber's matcher, metadata inside the wheel (offline)
     ],
     extras_require={
         # The DataflowRunner and gs:// file system, at the same Beam version.

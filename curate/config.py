@@ -197,6 +197,10 @@ class TokenizerConfig:
     train: Optional[TrainTokenizerConfig] = None
     add_bos: bool = False
     add_eos: bool = True
+    # A longer document is dropped before tokenization (tokenize:too_long) and left out
+    # of the tokenizer's training sample: one huge record must not become millions of
+    # tokens. 10M characters keeps the longest Gutenberg books whole; null: no limit.
+    max_doc_chars: Optional[int] = param(10_000_000, min=1)
 
     def validate(self, key: str) -> None:
         if (self.model is None) == (self.train is None):
@@ -215,8 +219,12 @@ class OutputConfig:
     # Documents whose id hash falls below this fraction go to validation/ (by the
     # original document's id for upsampled copies, so copies stay on one side).
     validation_fraction: float = param(0.0, min=0, max=1)
+    # Per-source weights (curate.mixture): each document is written floor(w) times, once
+    # more when its id hash falls below the fraction left; unlisted sources weigh 1.
+    mixture: dict[str, float] = param(factory=dict, min=0)
     write_rejected: bool = False
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
+    stats: bool = True  # stats.json and samples/ (curate stats, report): see curate/stats.py
     # A run whose errors exceed this share of its input records exits 4 and does not
     # replace the previous output (None: off; a run in which every record failed always does).
     max_error_rate: Optional[float] = param(None, min=0, max=1)

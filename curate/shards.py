@@ -48,6 +48,7 @@ def shard_schema(token_dtype: str) -> pa.Schema:
             ("language_score", pa.float64()),
             ("metadata", pa.string()),  # JSON: doc.metadata (filter signals, dedup info, ...)
             ("provenance", pa.string()),  # JSON: the full provenance
+            ("copy_of", pa.string()),  # an upsampled copy (curate.mixture): the original's id
         ]
     )
 
@@ -131,6 +132,7 @@ def doc_row(doc: Document, tokens: list[int]) -> dict:
         "language_score": None if score is None else float(score),
         "metadata": to_json(doc.metadata),
         "provenance": to_json(p),
+        "copy_of": None,
     }
 
 
@@ -195,6 +197,7 @@ def shard_info(rel_path: str, rows: Iterable[dict], data: bytes, max_rows: int =
         "bytes": len(data),
         "sha256": sha256(data),
         "row_groups": [[len(g), sum(r.get("num_tokens", 0) for r in g)] for g in groups],
+        "copies": sum(1 for g in groups for r in g if r.get("copy_of")),
     }
 
 

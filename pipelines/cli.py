@@ -10,7 +10,12 @@
                                       new filter thresholds over stored signals
     curate train-classifier --positives ... --negatives ... --output DIR
                                       train a fastText quality classifier
+    curate stats OUT [OUT2 ...]       funnel and statistics of runs, side by side
+    curate report OUT [-o FILE]       a self-contained HTML report with plots
+    curate inspect OUT_OR_SHARD       print documents (--id --source --reason --grep ...)
     curate verify OUT [--sample N]    check shards against the manifest (exit 1 on a mismatch)
+    curate train-tokenizer (--input OUT | --text GLOB ...) --output DIR
+                                      train a SentencePiece model on a sample, with its card
 
 Beam options pass straight through (``--runner DataflowRunner --project ...``,
 ``--direct_num_workers 2``); without ``--runner`` the local FnApiRunner is used
@@ -127,9 +132,11 @@ def run_pipeline(cfg, out_dir: str, beam_args: list[str], overwrite: bool = Fals
 def commit_run(cfg, out, counter_values: dict, tokenizer_proto, info: dict) -> dict:
     """The manifest of a finished run from its counters; the staged output is committed
     unless the run fails its error policy (:class:`RunFailed`)."""
-    from pipelines import manifest
+    from pipelines import manifest, stats
 
     m = manifest.build_manifest(cfg, out.staging, counter_values, tokenizer_proto, cfg.tokenizer.model)
+    if cfg.output.stats:
+        stats.finish(out.staging, cfg, m)
     m.update(info)
     failure = error_policy(m["counts"], cfg.output.max_error_rate)
     if failure is not None:
@@ -163,15 +170,43 @@ def format_summary(m: dict, out_dir: str) -> str:
         lines.append("  languages    " + ", ".join(f"{lang} {n:,}" for lang, n in langs))
     t = m["totals"]
     lines.append(f"  tokens       {t['tokens']:>10,} in {t['shards']} shards ({t['bytes']:,} bytes) -> {os.path.join(out_dir, 'shards')}")
+    if "mixture" in m:
+        lines.append("  mixture      token share by source, target / achieved (weight):")
+        for src, x in m["mixture"]["by_source"].items():
+            lines.append(f"    {src:<20} {x['target_share']:>7.1%} / {x['share']:>6.1%}   (x{x['weight']:g}, {x['tokens_in']:,} -> {x['tokens']:,} tokens)")
     if "validation_totals" in m:
         v = m["validation_totals"]
         lines.append(f"  validation   {v['tokens']:>10,} in {v['shards']} shards ({v['rows']:,} documents) -> {os.path.join(out_dir, 'validation')}")
     dtype = f", ids stored as {m['token_dtype']}" if "token_dtype" in m else ""
     lines.append(f"  tokenizer    {m['tokenizer']['path']} ({m['tokenizer']['vocab_size']:,} pieces{dtype})")
+    asked = m["tokenizer"].get("vocab_size_asked")
+    if asked and asked > m["tokenizer"]["vocab_size"]:
+        lines.append(
+            f"               {asked:,} pieces were asked: the kept text is too small a sample for more "
+            f"(`curate train-tokenizer --input {out_dir} --vocab-size {asked}` writes a card saying why)"
+        )
     lines.append(
         "  accounting   input == kept + dropped + errors: " + ("OK" if m["balanced"] else "MISMATCH")
     )
     return "\n".join(lines)
+
+
+def _progress_env(beam_args: list[str], quiet: bool) -> None:
+    """Progress lines (pipelines/progress.py) for in-process runners unless --quiet;
+    worker processes inherit the variable."""
+    from pipelines import progress
+    from pipelines.dedup import IN_PROCESS_RUNNERS
+
+    runner = DEFAULT_RUNNER  # read here without Beam's parser: a bad option is reported by the run
+    for i, arg in enumerate(beam_args):
+        if arg.startswith("--runner="):
+            runner = arg.split("=", 1)[1]
+        elif arg == "--runner" and i + 1 < len(beam_args):
+            runner = beam_args[i + 1]
+    if not quiet and runner in IN_PROCESS_RUNNERS:
+        os.environ[progress.ENV] = "10"
+    else:
+        os.environ.pop(progress.ENV, None)
 
 
 def cmd_run(args, beam_args) -> int:
@@ -184,6 +219,7 @@ def cmd_run(args, beam_args) -> int:
     out_dir = args.output or cfg.output.path
     if not out_dir:
         _die("no output directory: pass --output DIR or set output.path in the config")
+    _progress_env(beam_args, args.quiet)
     return _run_and_report(cfg, out_dir, beam_args, args.overwrite, wait=not args.no_wait, config_path=args.config)
 
 
@@ -278,6 +314,7 @@ def cmd_demo(args, beam_args) -> int:
     except config.ConfigError as e:
         _die(f"config error: {e}")
     # The demo's output folder is its own (never the user's): a rerun replaces it.
+    _progress_env(beam_args, args.quiet)
     return _run_and_report(cfg, out_dir, beam_args, overwrite=True)
 
 
@@ -320,6 +357,43 @@ def cmd_verify(args) -> int:
     return 0
 
 
+def cmd_train_tokenizer(args) -> int:
+    from curate import io as cio
+    from curate import tokenizer_train as tt
+    from curate.tokenize import TokenizerError
+
+    if bool(args.input) == bool(args.text):
+        _die("train-tokenizer: give either --input OUT (an output's shards) or --text GLOB ...")
+    if args.vocab_size < 16 or args.sample_docs < 1:
+        _die("train-tokenizer: --vocab-size must be >= 16 and --sample-docs >= 1")
+    written = [cio.join(args.output, f) for f in (tt.MODEL_FILE, tt.CARD_FILE, tt.CARD_MD)]
+    if not args.overwrite and any(cio.exists(p) for p in written):
+        _die(f"train-tokenizer: {args.output} already holds a tokenizer; pass --overwrite to replace it")
+    if args.input:
+        documents, source = tt.output_documents(args.input), {"kind": "output", "path": args.input}
+    else:
+        documents, source = tt.file_documents(args.text), {"kind": "text files", "path": " ".join(args.text)}
+    opts = tt.TrainOptions(
+        vocab_size=args.vocab_size,
+        model_type=args.model_type,
+        sample_docs=args.sample_docs,
+        byte_fallback=not args.no_byte_fallback,
+        special_tokens=tuple(args.special_tokens),
+    )
+    try:
+        card = tt.train_tokenizer(documents, source, opts, args.output)
+    except (TokenizerError, OSError, KeyError) as e:
+        _die(f"train-tokenizer: {e}")
+    v, s = card["vocabulary"], card["sample"]
+    print(
+        f"curate: wrote {cio.join(args.output, tt.MODEL_FILE)}: {v['got']:,} pieces ({v['asked']:,} asked), "
+        f"trained on {s['documents_used']:,} of {s['documents_seen']:,} documents; card in {cio.join(args.output, tt.CARD_MD)}"
+    )
+    if v["why_smaller"]:
+        print(f"curate: note: {v['why_smaller']}")
+    return 0
+
+
 class _DropKnownNoise(logging.Filter):
     # Beam without [gcp] warns about apitools on import; it is not a problem here.
     def filter(self, record):
@@ -351,6 +425,8 @@ def main(argv=None) -> int:
     p_manifest.add_argument("--job_id", required=True)
     p_demo = sub.add_parser("demo", help="build the bundled sample WARC and run the sample config on it")
     p_demo.add_argument("--output", "-o", default="out/demo")
+    for p in (p_run, p_demo):
+        p.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
     p_sample = sub.add_parser("sample", help="write the bundled sample WARC")
     p_sample.add_argument("--output", "-o", required=True)
     p_refilter = sub.add_parser("refilter", help="re-apply new filter thresholds to a run's stored signals")
@@ -362,12 +438,24 @@ def main(argv=None) -> int:
     p_verify.add_argument("output_dir", metavar="OUT")
     p_verify.add_argument("--sample", type=int, default=50, help="rows per shard to decode and compare with their text (0: none)")
     p_verify.add_argument("--tokenizer", help="the tokenizer model, when the manifest's path does not reach it")
+    p_tt = sub.add_parser("train-tokenizer", help="train a SentencePiece tokenizer on an output or text files")
+    p_tt.add_argument("--input", "-i", help="an output directory: its shards' text")
+    p_tt.add_argument("--text", nargs="+", help="text files (globs), one document each")
+    p_tt.add_argument("--output", "-o", required=True, help="folder for spm.model and tokenizer_card.{json,md}")
+    p_tt.add_argument("--vocab-size", type=int, default=8000)
+    p_tt.add_argument("--model-type", choices=["unigram", "bpe"], default="unigram")
+    p_tt.add_argument("--sample-docs", type=int, default=20000, help="documents in the sample (smallest id hashes)")
+    p_tt.add_argument("--no-byte-fallback", action="store_true", help="unknown characters become <unk> instead of bytes")
+    p_tt.add_argument("--special-tokens", nargs="*", default=[], help="pieces never split, e.g. '<|im_start|>'")
+    p_tt.add_argument("--overwrite", action="store_true", help="replace a tokenizer already in --output")
     p_train = sub.add_parser("train-classifier", help="train a fastText quality classifier and its model card")
     from classifiers import cli as classifier_cli
+    from pipelines import stats_cli
 
     classifier_cli.add_arguments(p_train)
+    stats_cli.add_commands(sub)
     args, rest = parser.parse_known_args(argv)
-    if args.command in ("sample", "refilter", "train-classifier", "verify") and rest:
+    if args.command in ("sample", "refilter", "train-classifier", "verify", "train-tokenizer", *stats_cli.COMMANDS) and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     _quiet_logging()
     try:
@@ -383,6 +471,10 @@ def main(argv=None) -> int:
             return classifier_cli.run(args)
         if args.command == "verify":
             return cmd_verify(args)
+        if args.command == "train-tokenizer":
+            return cmd_train_tokenizer(args)
+        if args.command in stats_cli.COMMANDS:
+            return stats_cli.run(args)
         return cmd_sample(args)
     except KeyboardInterrupt:
         print("curate: interrupted; an earlier complete output is left as it was", file=sys.stderr)

@@ -7,6 +7,7 @@ import json
 
 from curate import __version__
 from curate import io as cio
+from curate import mixture as mix
 from curate import tokenize as tok
 from pipelines.counters import balanced, counts_from_counters
 
@@ -26,6 +27,8 @@ def build_manifest(cfg, out_dir: str, counter_values: dict, tokenizer_proto, tok
         tokenizer_proto = cio.read_bytes(cio.join(out_dir, TOKENIZER_FILE))
     tokenizer = tok.describe(tokenizer_proto, tokenizer_path)
     tokenizer["trained"] = cfg.tokenizer.train is not None
+    if cfg.tokenizer.train is not None:
+        tokenizer["vocab_size_asked"] = cfg.tokenizer.train.vocab_size
     tokenizer["add_bos"] = cfg.tokenizer.add_bos
     tokenizer["add_eos"] = cfg.tokenizer.add_eos
     counts = counts_from_counters(counter_values)
@@ -38,6 +41,8 @@ def build_manifest(cfg, out_dir: str, counter_values: dict, tokenizer_proto, tok
         "shards": shards,
         "totals": shard_totals(shards),
     }
+    if cfg.output.mixture:
+        m["mixture"] = mixture_section(cfg.output.mixture, counts)
     if cfg.output.validation_fraction > 0:
         m["validation_fraction"] = cfg.output.validation_fraction
         m["validation_shards"] = validation
@@ -45,6 +50,15 @@ def build_manifest(cfg, out_dir: str, counter_values: dict, tokenizer_proto, tok
     m["counts"] = counts
     m["balanced"] = accounting_holds(counts, shards + validation)
     return m
+
+
+def mixture_section(weights: dict, counts: dict) -> dict:
+    """Target and achieved token shares per source, from the mixture's counters."""
+    def stat(name):
+        key = f"{mix.STAGE}:{name}"
+        return {src: c["stats"][key] for src, c in counts["by_source"].items() if key in c["stats"]}
+
+    return mix.shares(weights, stat("tokens_in"), stat("tokens"))
 
 
 def shard_totals(shards: list[dict]) -> dict:
@@ -57,5 +71,6 @@ def shard_totals(shards: list[dict]) -> dict:
 
 
 def accounting_holds(counts: dict, shards: list[dict]) -> bool:
-    """The identity, and the kept counter agreeing with the rows actually written."""
-    return balanced(counts) and counts["kept"] == sum(s["rows"] for s in shards)
+    """The identity, and the kept counter agreeing with the rows actually written (less
+    the mixture's extra copies, which are not documents of the input)."""
+    return balanced(counts) and counts["kept"] == sum(s["rows"] - s.get("copies", 0) for s in shards)

@@ -10,11 +10,12 @@ import numpy as np
 import xxhash
 
 from curate import io as cio
+from curate import mixture as mix
 from curate import shards as S
 from curate import tokenize as tok
 from curate.config import TokenizerConfig
 from curate.document import Rejected
-from pipelines.stages import error_output, ERRORS, REJECTED, StageResult, count_kept, rejected_output
+from pipelines.stages import ERRORS, REJECTED, StageResult, count_kept, count_stat, error_output, rejected_output
 
 from pipelines.manifest import SHARD_INDEX_FILE, TOKENIZER_FILE
 
@@ -32,8 +33,10 @@ def tokenizer_model(docs, cfg: TokenizerConfig, model_proto, out_dir: str):
     ``sample_docs`` kept documents with the smallest id hashes (a deterministic sample)."""
     if model_proto is not None:
         return docs.pipeline | "tokenizer:given" >> beam.Create([model_proto])
+    limit = cfg.max_doc_chars
     return (
         docs
+        | "tokenizer:within_limit" >> beam.Filter(lambda d: limit is None or len(d.text) <= limit)
         | "tokenizer:sample_key" >> beam.Map(lambda d: (xxhash.xxh64_intdigest(d.id.encode()), d.id, d.text))
         | "tokenizer:sample" >> beam.combiners.Top.Smallest(cfg.train.sample_docs)
         | "tokenizer:train" >> beam.Map(_train_tokenizer, cfg, out_dir)
@@ -41,14 +44,19 @@ def tokenizer_model(docs, cfg: TokenizerConfig, model_proto, out_dir: str):
 
 
 class Tokenize(beam.DoFn):
-    """Encodes each document; yields its shard row."""
+    """Encodes each document; yields its shard row, as many times as the source's
+    mixture weight says (:mod:`curate.mixture`; no weights: once)."""
 
-    def __init__(self, cfg: TokenizerConfig):
+    def __init__(self, cfg: TokenizerConfig, mixture: dict):
         self.cfg = cfg
+        self.mixture = mixture
 
     def process(self, doc, model_proto):
         if not doc.text.strip():
             yield rejected_output(Rejected(doc, "tokenize", "empty_text"))
+            return
+        if self.cfg.max_doc_chars is not None and len(doc.text) > self.cfg.max_doc_chars:
+            yield rejected_output(Rejected(doc, "tokenize", "too_long", {"chars": len(doc.text), "max_doc_chars": self.cfg.max_doc_chars}))
             return
         try:
             if doc.html is not None:
@@ -59,12 +67,24 @@ class Tokenize(beam.DoFn):
         except Exception as e:
             yield error_output(doc, "tokenize", e)
             return
-        yield row
+        if not self.mixture:
+            yield row
+            return
+        weight = self.mixture.get(doc.source, 1.0)
+        n = mix.copies(doc.id, weight)
+        count_stat(doc.source, mix.STAGE, "tokens_in", len(ids))
+        if n == 0:
+            yield rejected_output(Rejected(doc, mix.STAGE, "downsampled", {"weight": weight}))
+            return
+        count_stat(doc.source, mix.STAGE, "tokens", n * len(ids))
+        if n > 1:
+            count_stat(doc.source, mix.STAGE, "copies", n - 1)
+        yield from mix.expand(row, n)
 
 
-def tokenize(docs, cfg: TokenizerConfig, model_proto, out_dir: str) -> StageResult:
+def tokenize(docs, cfg: TokenizerConfig, model_proto, out_dir: str, mixture: dict) -> StageResult:
     model = tokenizer_model(docs, cfg, model_proto, out_dir)
-    res = docs | "tokenize" >> beam.ParDo(Tokenize(cfg), beam.pvalue.AsSingleton(model)).with_outputs(
+    res = docs | "tokenize" >> beam.ParDo(Tokenize(cfg, mixture), beam.pvalue.AsSingleton(model)).with_outputs(
         REJECTED, ERRORS, main="rows"
     )
     return StageResult(res.rows, res[REJECTED], res[ERRORS])
@@ -86,7 +106,8 @@ class _WriteShard(beam.DoFn):
         cio.write_bytes(cio.join(self.out_dir, rel), data)
         if self.count_rows_as_kept:
             for row in rows:
-                count_kept(row["source"], row["language"])
+                if not row.get("copy_of"):  # a mixture's extra copies are counted as such
+                    count_kept(row["source"], row["language"])
         yield S.shard_info(rel, rows, data)
 
 
@@ -139,7 +160,10 @@ def write_outputs(rows, rejected, errors, out_dir: str, output_cfg, token_dtype:
     schema = S.shard_schema(token_dtype)
     itemsize = np.dtype(token_dtype).itemsize
     fraction = output_cfg.validation_fraction
-    train, held_out = rows | "split" >> beam.Partition(lambda r, _: int(S.is_validation(r["id"], fraction)), 2)
+    # Copies go with their original: never on both sides of the boundary.
+    train, held_out = rows | "split" >> beam.Partition(
+        lambda r, _: int(S.is_validation(r.get("copy_of") or r["id"], fraction)), 2
+    )
     train_count = shard_count(train, output_cfg, itemsize, "shards")
     infos = [write_sharded(train, train_count, out_dir, "shards", schema, output_cfg.compression, "shards", True)]
     if fraction > 0:

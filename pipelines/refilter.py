@@ -19,10 +19,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate import io as cio
+from curate import mixture as mix
 from curate import shards as S
 from curate.config import hash_config
 from curate.outdir import OutputDir
-from curate.refilter import RefilterError, parse_config, refilter_rows, run_scoring_params
+from curate.refilter import STAGE, RefilterError, parse_config, refilter_rows, run_scoring_params
+from curate.stats import RunStats, stage_thresholds, write_stats
 from pipelines.manifest import accounting_holds, shard_totals
 from pipelines.counters import (
     counts_from_counters,
@@ -31,6 +33,7 @@ from pipelines.counters import (
     input_name,
     kept_name,
     language_name,
+    stat_name,
 )
 
 
@@ -85,6 +88,7 @@ def _refilter_into(input_dir, manifest, signal_stages, scored, cfg, output_dir) 
     # The training shards and, when the run held some out, the validation shards.
     shards_in = (manifest.get("shards") or []) + (manifest.get("validation_shards") or [])
     shards_out, errors = [], []
+    stats = RunStats()
     for shard in sorted(shards_in, key=lambda s: s["path"]):
         path = cio.join(input_dir, shard["path"])
         try:
@@ -94,15 +98,25 @@ def _refilter_into(input_dir, manifest, signal_stages, scored, cfg, output_dir) 
         kept, rejected = [], []
         for out in refilter_rows(table.to_pylist(), cfg.stages):
             source = out.row["source"]
+            if out.row.get("copy_of"):
+                # A mixture's extra copy has its original's signals, so its original's
+                # fate; it is not an input document: only a kept copy is counted, as such.
+                if out.error is None and out.rejected is None:
+                    kept.append(out.row)
+                    inc(stat_name(source, mix.STAGE, "copies"))
+                continue
             inc(input_name(source))
             if out.error is not None:
                 errors.append(out.error)
                 inc(error_name(source, out.error.stage))
+                stats.add_error(out.error)
             elif out.rejected is not None:
                 rejected.append(S.rejected_row(out.rejected))
                 inc(dropped_name(source, out.rejected.stage, out.rejected.reason))
+                stats.add_rejected(out.rejected)
             else:
                 kept.append(out.row)
+                stats.add_kept_row(out.row)
                 inc(kept_name(source))
                 inc(language_name(source, out.row.get("language")))
         # Same file name and row placement as the input: shard_of(id) is unchanged.
@@ -144,4 +158,7 @@ def _refilter_into(input_dir, manifest, signal_stages, scored, cfg, output_dir) 
         new["validation_shards"], new["validation_totals"] = held_out, shard_totals(held_out)
     new["counts"] = counts
     new["balanced"] = accounting_holds(counts, shards_out)
+    if cfg.output.stats:
+        order = [*new["reapplied_stages"], STAGE]
+        write_stats(output_dir, stats, order, stage_thresholds(cfg.stages), new)
     return new

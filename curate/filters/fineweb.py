@@ -53,6 +53,16 @@ class FineWeb(Filter):
             signals["language"] = language  # decide() applies that language's thresholds
         return signals
 
+    def thresholds(self) -> dict:
+        c = self.config
+        return {
+            "n_lines": (1, None),
+            "punct_line_frac": (c.min_punct_line_frac, None),
+            "short_line_frac": (None, c.max_short_line_frac),
+            "dup_line_char_frac": (None, c.max_dup_line_char_frac),
+            "newlines_per_word": (None, c.max_newlines_per_word),
+        }
+
     def decide(self, s: dict) -> Optional[str]:
         c = self.config_for(s.get("language"))
         if s["n_lines"] == 0:

@@ -113,6 +113,19 @@ class GopherQuality(Filter):
             signals["language"] = language  # decide() applies that language's thresholds
         return signals
 
+    def thresholds(self) -> dict:
+        c = self.config
+        return {
+            "n_words": (c.min_words, c.max_words),
+            "mean_word_length": (c.min_mean_word_length, c.max_mean_word_length),
+            "hash_ratio": (None, c.max_symbol_word_ratio),
+            "ellipsis_ratio": (None, c.max_symbol_word_ratio),
+            "bullet_lines_ratio": (None, c.max_bullet_lines_ratio),
+            "ellipsis_lines_ratio": (None, c.max_ellipsis_lines_ratio),
+            "alpha_words_ratio": (c.min_alpha_words_ratio, None),
+            "stop_words": (c.min_stop_words, None),
+        }
+
     def decide(self, s: dict) -> Optional[str]:
         c = self.config_for(s.get("language"))
         if below(s["n_words"], c.min_words):

@@ -175,6 +175,18 @@ class GopherRepetition(Filter):
             signals["language"] = language  # decide() applies that language's thresholds
         return signals
 
+    def thresholds(self) -> dict:
+        c = self.config
+        return {
+            "n_chars": (1, None),
+            "dup_para_frac": (None, c.dup_para_frac),
+            "dup_para_char_frac": (None, c.dup_para_char_frac),
+            "dup_line_frac": (None, c.dup_line_frac),
+            "dup_line_char_frac": (None, c.dup_line_char_frac),
+            **{_top_key(n): (None, f) for n, f in c.top_ngram_char_frac.items()},
+            **{_dup_key(n): (None, f) for n, f in c.dup_ngram_char_frac.items()},
+        }
+
     def decide(self, s: dict) -> Optional[str]:
         c = self.config_for(s.get("language"))
         if s["n_chars"] == 0:
