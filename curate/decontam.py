@@ -524,8 +524,17 @@ def write_report(out_dir: str, report: dict, lines: dict) -> None:
         cio.write_bytes(cio.join(out_dir, *rel.split("/")), data)
 
 
+SUMMARY_FIELDS = ("items", "short_items", "items_found", "docs_cut", "docs_dropped", "chars_removed", "common_ngrams_ignored")
+
+
+def manifest_section(report: dict) -> dict:
+    """The report's figures per eval set (without the item ids), for manifest.json."""
+    return {"report": REPORT_FILE, "sets": {name: {k: s[k] for k in SUMMARY_FIELDS} for name, s in report["sets"].items()}}
+
+
 def summary_lines(report: dict) -> list[str]:
-    """One line per eval set for the run's terminal summary."""
+    """One line per eval set for the run's terminal summary (``report``: the report or
+    its :func:`manifest_section`)."""
     out = []
     for name, s in report["sets"].items():
         short = f" ({s['short_items']} short)" if s["short_items"] else ""

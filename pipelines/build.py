@@ -53,6 +53,7 @@ def build(p: beam.Pipeline, cfg: PipelineConfig, out_dir: str, tokenizer_proto) 
     docs = _flatten([r.kept for r in reads], "inputs:docs") if len(reads) > 1 else reads[0].kept
     rejected = [r.rejected for r in reads]
     errors = [r.errors for r in reads]
+    files = []
     for stage in cfg.stages:
         spec = registry.STAGES[stage.base]
         if spec.per_document:
@@ -62,6 +63,10 @@ def build(p: beam.Pipeline, cfg: PipelineConfig, out_dir: str, tokenizer_proto) 
         docs = res.kept
         rejected.append(res.rejected)
         errors.append(res.errors)
+        if res.files is not None:
+            files.append(res.files)
+    if files:
+        output.write_stage_files(_flatten(files, "all:stage_files"), out_dir)
     tok = output.tokenize(docs, cfg.tokenizer, tokenizer_proto, out_dir, cfg.output.num_shards)
     rejected.append(tok.rejected)
     errors.append(tok.errors)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from curate import __version__
+from curate import decontam as D
 from curate import io as cio
 from curate import tokenize as tok
 from pipelines.counters import balanced, counts_from_counters
@@ -27,7 +28,7 @@ def build_manifest(cfg, out_dir: str, counter_values: dict, tokenizer_proto, tok
     tokenizer["add_bos"] = cfg.tokenizer.add_bos
     tokenizer["add_eos"] = cfg.tokenizer.add_eos
     counts = counts_from_counters(counter_values)
-    return {
+    m = {
         "curate_version": __version__,
         "config": cfg.raw,
         "config_hash": cfg.config_hash,
@@ -37,6 +38,10 @@ def build_manifest(cfg, out_dir: str, counter_values: dict, tokenizer_proto, tok
         "counts": counts,
         "balanced": accounting_holds(counts, shards),
     }
+    report_path = cio.join(out_dir, D.REPORT_FILE)
+    if cio.exists(report_path):  # the decontaminate stage ran: its figures per eval set
+        m["decontamination"] = D.manifest_section(json.loads(cio.read_bytes(report_path)))
+    return m
 
 
 def shard_totals(shards: list[dict]) -> dict:
