@@ -11,12 +11,11 @@ free of Beam; the Beam layer needs nothing more than calling the stage's ``setup
 
 from __future__ import annotations
 
-import threading
 from typing import Sequence
 
 import numpy as np
 
-from curate.models import FastTextModelError, load_fasttext
+from curate.models import FastTextModelError, load_fasttext, shared
 
 LABEL_PREFIX = "__label__"
 
@@ -93,16 +92,8 @@ class QualityModel:
         return float(self.probabilities([text], label)[0])
 
 
-_CACHE: dict = {}  # path -> QualityModel, one per loaded fastText model
-_LOCK = threading.Lock()
-
-
 def load_model(path: str) -> QualityModel:
     """The quality model at ``path`` (local or ``gs://``), loaded once per process by
     :func:`curate.models.load_fasttext` (which reloads a model retrained in place)."""
     ft = load_fasttext(path)
-    with _LOCK:
-        model = _CACHE.get(path)
-        if model is None or model.model is not ft:
-            model = _CACHE[path] = QualityModel(path, ft)
-    return model
+    return shared(("quality_model", path, id(ft)), lambda: QualityModel(path, ft))

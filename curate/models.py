@@ -59,54 +59,74 @@ class FastTextModelError(ValueError):
     """A fastText model file that is missing, unreadable or not a model."""
 
 
-_FASTTEXT_CACHE: dict = {}
-_FASTTEXT_LOCK = threading.Lock()
+_SHARED: dict = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared(key, load):
+    """The read-only object ``load()`` makes for ``key``, made once per process and
+    shared by every stage instance and thread in it (models, tokenizers, block and
+    bad-word lists).
+
+    A Beam worker process runs several bundles at once, each with its own DoFn and stage
+    instances (on Dataflow one SDK process per vCPU, each with many threads): loaded in
+    each instance, a model is in memory once per instance. This is what
+    ``apache_beam.utils.shared.Shared`` does for DoFns, kept in the core so the stages
+    stay free of Beam. Objects stay loaded for the life of the process; ``key`` must
+    change when the content does (see :func:`file_key`)."""
+    obj = _SHARED.get(key, _SHARED)
+    if obj is not _SHARED:
+        return obj
+    with _SHARED_LOCK:
+        obj = _SHARED.get(key, _SHARED)
+        if obj is _SHARED:
+            obj = _SHARED[key] = load()
+    return obj
+
+
+def file_key(path: str) -> tuple:
+    """A cache key for a file's content: a local file's size and modification time (so a
+    file rewritten in place is read again), a remote path as it is."""
+    if "://" in path:
+        return (path,)
+    st = os.stat(path)
+    return (os.path.abspath(path), st.st_size, st.st_mtime_ns)
 
 
 def load_fasttext(path: str):
-    """A fastText model (language ID or quality classifier), loaded once per process.
+    """A fastText model (language ID or quality classifier), loaded once per process
+    (:func:`shared`). A model retrained in place is reloaded. A remote path (``gs://...``)
+    is copied to a local temporary file first: fastText loads only local files."""
+    try:
+        key = file_key(path)
+    except OSError as e:
+        raise FastTextModelError(f"fastText model not found: {path} ({e.strerror})") from None
+    return shared(("fasttext",) + key, lambda: _read_fasttext(path))
 
-    Keyed by path, size and mtime, so a model retrained in place is reloaded. A remote
-    path (``gs://...``) is copied to a local temporary file once per process: fastText
-    loads only local files."""
+
+def _read_fasttext(path: str):
+    import fasttext
+
     from curate import io as cio
 
+    fasttext.FastText.eprint = lambda *a, **k: None  # silence the load-time warning
     remote = cio.is_remote(path)
+    local = path
     if remote:
-        key = (path,)
-    else:
         try:
-            st = os.stat(path)
-        except OSError as e:
-            raise FastTextModelError(f"fastText model not found: {path} ({e.strerror})") from None
-        key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
-    model = _FASTTEXT_CACHE.get(key)
-    if model is not None:
-        return model
-    with _FASTTEXT_LOCK:
-        model = _FASTTEXT_CACHE.get(key)
-        if model is None:
-            import fasttext
-
-            fasttext.FastText.eprint = lambda *a, **k: None  # silence the load-time warning
-            local = path
-            if remote:
-                try:
-                    data = cio.read_bytes(path)
-                except Exception as e:  # each filesystem raises its own types
-                    raise FastTextModelError(f"fastText model not readable: {path} ({e})") from None
-                fd, local = tempfile.mkstemp(prefix="curate-model-", suffix=os.path.splitext(path)[1] or ".bin")
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-            try:
-                model = fasttext.load_model(local)
-            except ValueError as e:  # fastText raises ValueError for a non-model file
-                raise FastTextModelError(f"{path}: not a fastText model ({e})") from None
-            finally:
-                if remote:
-                    os.unlink(local)
-            _FASTTEXT_CACHE[key] = model
-    return model
+            data = cio.read_bytes(path)
+        except Exception as e:  # each filesystem raises its own types
+            raise FastTextModelError(f"fastText model not readable: {path} ({e})") from None
+        fd, local = tempfile.mkstemp(prefix="curate-model-", suffix=os.path.splitext(path)[1] or ".bin")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+    try:
+        return fasttext.load_model(local)
+    except ValueError as e:  # fastText raises ValueError for a non-model file
+        raise FastTextModelError(f"{path}: not a fastText model ({e})") from None
+    finally:
+        if remote:
+            os.unlink(local)
 
 
 def install(names=None, quiet: bool = True) -> list[str]:

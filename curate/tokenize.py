@@ -8,7 +8,6 @@ prefix and byte fallback, so ``decode(encode(text)) == text`` exactly: the shard
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 from typing import Iterable, Optional
@@ -20,10 +19,11 @@ class TokenizerError(RuntimeError):
     pass
 
 
-@functools.lru_cache(maxsize=8)
 def load_processor(model_proto: bytes) -> spm.SentencePieceProcessor:
-    """A processor for serialized model bytes; cached per process."""
-    return spm.SentencePieceProcessor(model_proto=model_proto)
+    """A processor for serialized model bytes, loaded once per process (:func:`curate.models.shared`)."""
+    from curate.models import shared
+
+    return shared(("sentencepiece", model_proto), lambda: spm.SentencePieceProcessor(model_proto=model_proto))
 
 
 def read_model(path: str) -> bytes:

@@ -19,7 +19,6 @@ sees the page rules, so ``refilter`` can change those without rescoring.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 import re
 from typing import Optional, Union
@@ -28,6 +27,7 @@ from curate import text as T
 from curate.base import Filter
 from curate.document import Document, Drop
 from curate.filters.common import below, read_list
+from curate.models import file_key, shared
 from curate.params import ConfigError, param, threshold
 from curate.registry import register_stage
 
@@ -87,10 +87,9 @@ class BadWords:
         return found
 
 
-@functools.lru_cache(maxsize=8)
 def load_bad_words(path: str) -> BadWords:
-    """Read a bad-words file once per process ('#' starts a comment line)."""
-    return BadWords(read_list(path))
+    """Read a bad-words file once per process (:func:`curate.models.shared`; '#' starts a comment line)."""
+    return shared(("bad_words",) + file_key(path), lambda: BadWords(read_list(path)))
 
 
 def clean_lines(text: str, c: C4Config) -> tuple[str, dict]:

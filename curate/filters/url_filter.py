@@ -24,6 +24,7 @@ from curate.base import Filter
 from curate.config import ConfigError
 from curate.document import Document
 from curate.filters.common import read_list
+from curate.models import file_key, shared
 from curate.registry import register_stage
 
 DEFAULT_DOMAINS = (
@@ -59,6 +60,23 @@ def host_of(url: str) -> str:
     return host.rstrip(".")
 
 
+@dataclasses.dataclass(frozen=True)
+class BlockLists:
+    """The URL filter's lists, normalised (read-only, shared by a process's instances)."""
+
+    domains: frozenset
+    words: frozenset
+    substrings: tuple
+
+    @classmethod
+    def from_config(cls, c: UrlFilterConfig) -> "BlockLists":
+        return cls(
+            frozenset(d.lower().strip(".") for d in [*c.domains, *read_list(c.domains_path)]),
+            frozenset(w.lower() for w in [*c.words, *read_list(c.words_path)]),
+            tuple(_TOKEN_SPLIT.sub("", s.lower()) for s in [*c.substrings, *read_list(c.substrings_path)]),
+        )
+
+
 @register_stage("url_filter", UrlFilterConfig)
 class UrlFilter(Filter):
     name = "url_filter"
@@ -66,18 +84,22 @@ class UrlFilter(Filter):
     def setup(self) -> None:
         # The lists load here, not in the constructor: `curate refilter` builds filters
         # only to call decide(), which never needs them (block lists can be millions long).
+        # One copy per process (curate.models.shared): every instance with the same lists uses it.
         c = self.config
-        self._domains = frozenset(d.lower().strip(".") for d in [*c.domains, *read_list(c.domains_path)])
-        self._words = frozenset(w.lower() for w in [*c.words, *read_list(c.words_path)])
-        self._substrings = tuple(_TOKEN_SPLIT.sub("", s.lower()) for s in [*c.substrings, *read_list(c.substrings_path)])
+        key = ("url_filter",) + tuple(
+            (tuple(entries), file_key(path) if path else None)
+            for entries, path in ((c.domains, c.domains_path), (c.words, c.words_path), (c.substrings, c.substrings_path))
+        )
+        self._lists = shared(key, lambda: BlockLists.from_config(c))
 
     def blocked_domain(self, host: str) -> bool:
         """The host or any parent domain of it is listed (``a.b.example.com`` -> ``example.com``)."""
         labels = host.split(".")
-        return any(".".join(labels[i:]) in self._domains for i in range(len(labels)))
+        domains = self._lists.domains
+        return any(".".join(labels[i:]) in domains for i in range(len(labels)))
 
     def score(self, doc: Document) -> dict:
-        if not hasattr(self, "_domains"):
+        if not hasattr(self, "_lists"):
             self.setup()
         url = (doc.provenance.get("url") or "").strip()
         if not url:
@@ -89,8 +111,8 @@ class UrlFilter(Filter):
         return {
             "has_url": 1,
             "blocked_domain": int(bool(host) and self.blocked_domain(host)),
-            "blocked_words": len(self._words.intersection(tokens)),
-            "blocked_substrings": sum(1 for s in self._substrings if s and s in squashed),
+            "blocked_words": len(self._lists.words.intersection(tokens)),
+            "blocked_substrings": sum(1 for s in self._lists.substrings if s and s in squashed),
         }
 
     def decide(self, s: dict) -> Optional[str]:
