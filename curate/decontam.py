@@ -55,6 +55,7 @@ from curate.dedup.spans import merge_ranges, remove_char_spans
 from curate.document import Document, Drop
 from curate.params import ConfigError, param
 from curate.readers.common import decompressed, field, numbered_lines, optional_str
+from curate.registry import register_stage
 
 STAGE = "decontaminate"
 DROP_REASON = "contaminated"
@@ -104,6 +105,10 @@ class DecontaminateConfig:
         for i, name in enumerate(names):
             if name in names[:i]:
                 raise ConfigError(f"{key}.eval_sets[{i}].name: {name!r} named twice")
+
+    def check_files(self, key: str) -> None:
+        """Before the run (``pipelines.build.check_stages``): every eval set loads."""
+        load_eval_sets(self, key)
 
 
 # --------------------------------------------------------------------------- eval sets
@@ -336,12 +341,17 @@ class NgramIndex:
         return cls(meta["n"], *arrays, items, meta["set_items"], meta["lengths"])
 
 
-def load_index(config: DecontaminateConfig, key: str = f"stages.{STAGE}") -> NgramIndex:
-    """Load every eval set of ``config`` and build the index (ConfigError on any problem)."""
+def load_eval_sets(config: DecontaminateConfig, key: str = f"stages.{STAGE}") -> list[EvalItem]:
+    """Every item of every eval set of ``config`` (ConfigError on any problem)."""
     items: list[EvalItem] = []
     for i, s in enumerate(config.eval_sets):
         items.extend(load_eval_set(s, f"{key}.eval_sets[{i}]"))
-    return NgramIndex.build(items, config.ngram, [s.name for s in config.eval_sets])
+    return items
+
+
+def load_index(config: DecontaminateConfig, key: str = f"stages.{STAGE}") -> NgramIndex:
+    """Load every eval set of ``config`` and build the index (ConfigError on any problem)."""
+    return NgramIndex.build(load_eval_sets(config, key), config.ngram, [s.name for s in config.eval_sets])
 
 
 # --------------------------------------------------------------------------- policies
@@ -362,6 +372,9 @@ class Outcome:
         return {"matched": self.matched, "chars_removed": self.chars_removed, "fragments": self.fragments}
 
 
+# A global stage (documents per n-gram are counted over the whole run): the Beam
+# transform is pipelines/decontam.py.
+@register_stage(STAGE, DecontaminateConfig, per_document=False)
 class Decontaminator:
     """The stage's logic for one document, given the index and the run's common n-grams."""
 

@@ -7,6 +7,7 @@ import apache_beam as beam
 
 import pipelines.conversations  # noqa: F401  (registers its read transforms)
 import pipelines.dedup  # noqa: F401  (registers minhash_dedup)
+import pipelines.decontam  # noqa: F401
 import pipelines.exact_dedup  # noqa: F401  (registers its global transform)
 import pipelines.span_dedup  # noqa: F401  (registers sentence_dedup and token_dedup)
 from curate import registry
@@ -39,6 +40,9 @@ def check_stages(cfg: PipelineConfig) -> None:
                     "(the trained model does not exist yet when token_dedup runs)"
                 )
             s.params.model = cfg.tokenizer.model
+        check_files = getattr(s.params, "check_files", None)
+        if check_files is not None:  # a stage's own files (eval sets): read now, not mid-run
+            check_files(f"stages.{s.name}")
         if not registry.STAGES[s.base].per_document and s.base not in GLOBAL_TRANSFORMS:
             raise ConfigError(f"stages.{s.name}: no Beam transform registered for this global stage")
 

@@ -15,7 +15,7 @@
 
 The index is built once in the pipeline and shipped as a side input (its size grows
 with the eval sets, so it does not travel in the job graph); each worker process
-deserialises it once (``apache_beam.utils.shared.Shared``). The driver has already
+deserialises it once (``curate.models.shared``, the project's ``Shared``). The driver has already
 loaded every eval set before the run (``check``), so a bad file is a config error, not
 a failed job. Documents per matched n-gram are counted over the whole run before
 anything is removed (GPT-3's common-n-gram rule). Counters: the drop
@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import apache_beam as beam
 import numpy as np
-from apache_beam.utils.shared import Shared
+import xxhash
 
 from curate import decontam as D
 from curate.document import Rejected
-from pipelines.stages import ERRORS, REJECTED, StageResult, count_stat, error_output, rejected_output
+from curate.models import shared
+from pipelines.stages import GLOBAL_TRANSFORMS, ERRORS, REJECTED, StageResult, count_stat, error_output, rejected_output
 
 MATCHED = "matched"
 KEYS = "keys"
@@ -40,28 +41,19 @@ TALLY = "tally"
 
 
 class _IndexUser(beam.DoFn):
-    """Holds the index of the side input, deserialised once per worker process."""
+    """Holds the index of the side input, deserialised once per worker process
+    (:func:`curate.models.shared`, keyed by the content's hash)."""
 
     def __init__(self):
-        self._shared = Shared()
         self._blob = None
         self._index = None
 
     def index(self, blob: bytes) -> D.NgramIndex:
-        if blob is not self._blob:
-            import xxhash
-
-            tag = xxhash.xxh3_128_hexdigest(blob)  # once per bundle at most: ~1 ms per 10 MB
-            self._index = self._shared.acquire(lambda: _Holder(D.NgramIndex.from_bytes(blob)), tag=tag).index
+        if blob is not self._blob:  # a new side-input object: at most once per bundle
+            key = ("decontaminate-index", xxhash.xxh3_128_hexdigest(blob))  # ~1 ms per 10 MB
+            self._index = shared(key, lambda: D.NgramIndex.from_bytes(blob))
             self._blob = blob
         return self._index
-
-
-class _Holder:
-    """Shared() keeps weak references: a plain object that holds the index."""
-
-    def __init__(self, index):
-        self.index = index
 
 
 class _FindMatches(_IndexUser):
@@ -168,3 +160,6 @@ class Decontaminate(beam.PTransform):
         kept = (found.clean, applied.kept) | "kept" >> beam.Flatten()
         errors = (found[ERRORS], applied[ERRORS]) | "errors" >> beam.Flatten()
         return StageResult(kept, applied[REJECTED], errors, files)
+
+
+GLOBAL_TRANSFORMS[D.STAGE] = Decontaminate
