@@ -17,6 +17,7 @@ setup(
         f"apache-beam=={BEAM_VERSION}",
         "warcio>=1.7",
         "trafilatura>=2.0",
+        "resiliparse>=0.14",  # extract engine: resiliparse (DCLM)
         "lxml_html_clean",  # trafilatura's jusText needs it; old pips leave it out
         "fasttext-numpy2-wheel>=0.9.2",
         "langdetect>=1.0.9",
@@ -26,6 +27,7 @@ setup(
         "numpy>=1.24",
         "pyyaml>=6",
         "xxhash>=3",
+        "matplotlib>=3.5",  # curate report: plots drawn to SVG, embedded in the page
         "sentencex>=1.0.32",  # sentence segmentation (curate.segment)
     ],
     extras_require={

@@ -55,6 +55,7 @@ def build_output(out: str, copies: int) -> int:
     texts = real_texts()
     proc = tok.load_processor(tok.read_model(MODEL))
     ids = tok.encode(proc, texts, add_bos=False, add_eos=True)
+    dtype = S.token_dtype(proc.get_piece_size())
     rows = {i: [] for i in range(NUM_SHARDS)}
     for c in range(copies):
         for i, (text, t) in enumerate(zip(texts, ids)):
@@ -63,13 +64,13 @@ def build_output(out: str, copies: int) -> int:
     entries = []
     for i in range(NUM_SHARDS):
         rel = f"shards/{S.shard_name('part', i, NUM_SHARDS)}"
-        data = S.parquet_bytes(rows[i], S.SHARD_SCHEMA)
+        data = S.parquet_bytes(rows[i], S.shard_schema(dtype))
         os.makedirs(os.path.join(out, "shards"), exist_ok=True)
         with open(os.path.join(out, rel), "wb") as f:
             f.write(data)
         entries.append(S.shard_info(rel, rows[i], data))
     with open(os.path.join(out, "manifest.json"), "w") as f:
-        json.dump({"shards": entries}, f)
+        json.dump({"token_dtype": dtype, "shards": entries}, f)
     return sum(e["tokens"] for e in entries)
 
 

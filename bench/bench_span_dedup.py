@@ -5,7 +5,11 @@ Corpus (all from ../shared/data, plus the Python standard library as code):
   books   the two Gutenberg books with their PG header and licence, cut at paragraph
           boundaries into ~200-word documents (the licence repeats across books: a
           natural repeated span that exact document dedup cannot see);
-  web     the 181 article bodies of html/ground-truth.json (extracted pages);
+  web     the 181 article bodies of html/ground-truth.json (extracted pages) and the
+          text trafilatura extracts (curate's extract stage, cached as
+          bench_filters.py caches it) from the HTML responses of warc/*.warc.gz,
+          English, Japanese, Chinese, German, Russian... pages, each with its
+          language from lid.176 in ``metadata.language`` as language_id sets it;
   conversations  every root-to-leaf thread of the 100 OpenAssistant trees (threads
           of one tree share their opening turns: natural repeats);
   code    standard-library modules, line-based spans (``code: lines``).
@@ -20,7 +24,17 @@ model loading and pipeline start included), spans and characters/tokens removed,
 planted recall, peak memory; datatrove's wall time (its 3 stages, spaCy sentencizer,
 same k=3 and min_doc_words=50) and the ratio; the time ratios 2N/N and 4N/N.
 
-    /work/venv/bin/python bench/bench_span_dedup.py --n 500
+Damage check (issue 15): every kept document that changed is diffed against its input
+(curate.dedup.damage.audit_edit) and the report counts, per source, the removed chunks
+shorter than the minimum span worth cutting (curate.dedup.spans.MIN_SPAN_WORDS words,
+MIN_SPAN_CHARS characters), the cuts that start or end inside a word or number, seam
+faults (doubled, missing or dangling whitespace) and altered text, for our two stages,
+for datatrove's output, and with ``--before REV`` for the two stages of the project at
+git revision REV (run from ``git archive REV`` in a subprocess, same documents, same
+plants, same tokenizer, their defaults): the before/after figures side by side.
+
+    .venv/bin/python bench/bench_span_dedup.py --n 500
+    .venv/bin/python bench/bench_span_dedup.py --n 700 --sizes 1 --reps 1 --before a1b550e
 """
 
 from __future__ import annotations
@@ -41,9 +55,11 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from curate import text as T  # noqa: E402
+from curate.dedup.damage import audit_edit  # noqa: E402
 from curate.dedup.sentences import unwrap_lines  # noqa: E402
-from curate.segment import split_sentences  # noqa: E402
+from curate.dedup.spans import MIN_SPAN_CHARS, MIN_SPAN_WORDS  # noqa: E402
 from curate.document import Document, make_id  # noqa: E402
+from curate.segment import split_sentences  # noqa: E402
 
 DATA = os.environ.get(
     "CURATE_SHARED_DATA", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "data")
@@ -76,6 +92,29 @@ def page_docs() -> list[Document]:
         for key, v in sorted(truth.items())
         if v.get("articleBody", "").strip()
     ]
+
+
+def warc_page_docs() -> list[Document]:
+    """The text extracted from the HTML responses of warc/*.warc.gz (bench_filters.py's
+    cache: curate's reader and extract stage, run once)."""
+    from bench_filters import load_documents
+
+    return [
+        Document(make_id("web", d["id"]), d["text"], "web", {"url": d["url"]})
+        for d in load_documents()
+        if d["source"] == "web" and d["text"].strip()
+    ]
+
+
+def tag_languages(docs: list[Document]) -> None:
+    """``metadata.language`` as the language_id stage sets it (lid.176, first 10,000 chars)."""
+    from curate.langid import fasttext_language
+    from curate.models import load_fasttext, model_path
+
+    model = load_fasttext(model_path("lid.176.ftz"))
+    for d in docs:
+        if d.source != "code":
+            d.metadata["language"] = fasttext_language(model, d.text, 10_000)[0]
 
 
 def thread_docs() -> list[Document]:
@@ -113,17 +152,18 @@ def pool(seed: int = 0) -> list[Document]:
     prose = []
     for p in sorted(glob.glob(os.path.join(DATA, "books", "*.txt"))):
         prose += book_docs(p)
-    prose += page_docs() + thread_docs()
+    prose += page_docs() + warc_page_docs() + thread_docs()
     docs = prose + code_docs(len(prose) // 4)
+    tag_languages(docs)
     order = np.random.default_rng(seed).permutation(len(docs))
     return [docs[i] for i in order]
 
 
-def sentence_passage(text: str, rng) -> str | None:
+def sentence_passage(text: str, rng, language: str | None = None) -> str | None:
     """4 consecutive sentences from one paragraph, each ending in . ! or ?, verbatim:
     boundaries that any sentence splitter agrees on (fair to datatrove's spaCy)."""
     flat = unwrap_lines(text)
-    offsets = split_sentences(flat)
+    offsets = split_sentences(flat, language)
     sents = [flat[s:e] for s, e in offsets]
     starts = [
         i for i in range(len(sents) - 3)
@@ -153,7 +193,7 @@ def plant(docs: list[Document], seed: int) -> tuple[list[str], list[str]]:
             break
         donor = free.pop()
         if g < groups:
-            plant_text = sentence_passage(docs[donor].text, rng)
+            plant_text = sentence_passage(docs[donor].text, rng, docs[donor].metadata.get("language"))
         else:
             text = docs[donor].text
             words = list(re.finditer(r"\S+", text))
@@ -277,6 +317,109 @@ def run_datatrove(docs: list[Document]):
         return json.load(open(f"{work}/result.json"))
 
 
+REVISION_RUNNER = r"""
+import glob, json, os, sys, time
+tree, work = sys.argv[1], sys.argv[2]
+sys.path.insert(0, tree)
+import apache_beam as beam
+import curate.builtin
+from curate import registry
+from curate.config import build
+from curate.document import Document
+from pipelines import span_dedup
+from pipelines.stages import GLOBAL_TRANSFORMS
+spec = json.load(open(f"{work}/spec.json"))
+rows = [json.loads(line) for line in open(f"{work}/in.jsonl", encoding="utf-8")]
+out = {}
+for stage, params in spec.items():
+    cfg = build(registry.STAGES[stage].config_cls, params)
+    docs = [Document(r["id"], r["text"], r["source"], metadata=r["metadata"]) for r in rows]
+    prefix = f"{work}/{stage}"
+    t0, c0 = time.perf_counter(), time.process_time()
+    p = beam.Pipeline(runner="FnApiRunner")
+    res = p | beam.Create(docs) | GLOBAL_TRANSFORMS[stage](cfg)
+    res.kept | beam.Map(lambda d: json.dumps({"id": d.id, "text": d.text})) | beam.io.WriteToText(prefix, file_name_suffix=".jsonl")
+    p.run().wait_until_finish()
+    out[stage] = {"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0, "kept": {}}
+    for path in glob.glob(prefix + "*.jsonl"):
+        for line in open(path, encoding="utf-8"):
+            d = json.loads(line)
+            out[stage]["kept"][d["id"]] = d["text"]
+json.dump(out, open(f"{work}/out.json", "w"))
+"""
+
+
+def run_revision(rev: str, stages: dict, docs: list[Document]) -> dict:
+    """``{stage: {"kept": {doc id: kept text}, "wall": s, "cpu": s}}`` from the project as it was at git revision ``rev``
+    (``git archive`` into a temporary folder, run in a subprocess with this venv), each
+    stage with the given parameters and that revision's defaults otherwise."""
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with tempfile.TemporaryDirectory() as work:
+        tree = os.path.join(work, "tree")
+        os.makedirs(tree)
+        archive = subprocess.run(["git", "-C", repo, "archive", rev], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", tree], input=archive.stdout, check=True)
+        with open(f"{work}/in.jsonl", "w", encoding="utf-8") as f:
+            for d in docs:
+                f.write(json.dumps({"id": d.id, "text": d.text, "source": d.source, "metadata": d.metadata}) + "\n")
+        with open(f"{work}/spec.json", "w") as f:
+            json.dump(stages, f)
+        proc = subprocess.run([sys.executable, "-c", REVISION_RUNNER, tree, work], capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.exit(f"revision {rev} failed: {proc.stderr[-2000:]}")
+        with open(f"{work}/out.json") as f:
+            return json.load(f)
+
+
+def damage(docs: list[Document], kept: dict) -> dict:
+    """Per source (code left out: its units are lines), over the kept documents that
+    changed: the diff audit's counts, and the removed chunks' sizes."""
+    by_id = {d.id: d for d in docs}
+    out: dict = {}
+    for doc_id, text in kept.items():
+        d = by_id[doc_id]
+        if d.source == "code" or text == d.text:
+            continue
+        audit = audit_edit(d.text, text)
+        for key in (d.source, "all"):
+            r = out.setdefault(key, {"docs": 0, "removed": 0, "below": 0, "inside": 0, "seams": 0, "altered": 0,
+                                     "words": [], "examples": []})
+            r["docs"] += 1
+            r["removed"] += len(audit.removals)
+            r["below"] += audit.below(MIN_SPAN_WORDS, MIN_SPAN_CHARS)
+            r["inside"] += audit.inside_word()
+            r["seams"] += audit.seam_faults
+            r["altered"] += audit.altered
+            r["words"] += [x.words for x in audit.removals]
+            if key == "all":
+                r["examples"] += [_show_cut(d.text, x.start, x.end) for x in audit.removals if x.inside_word]
+                if os.environ.get("BENCH_SHOW_SEAMS") and audit.seam_faults:
+                    print("SEAM", repr(d.text), "\n---->\n", repr(text))
+    return out
+
+
+def _show_cut(text: str, start: int, end: int, width: int = 25) -> str:
+    """A removed chunk in its context: ``before[removed]after``, long chunks elided."""
+    removed = text[start:end]
+    if len(removed) > 2 * width:
+        removed = f"{removed[:width]} ... {removed[-width:]}"
+    return f"{text[max(0, start - width) : start]}[{removed}]{text[end : end + width]}".replace("\n", " ")
+
+
+def report_damage(name: str, dmg: dict) -> None:
+    """One line per source; the floor is curate.dedup.spans' MIN_SPAN_WORDS/CHARS."""
+    print(f"  damage, {name} (kept documents that changed, code left out; floor "
+          f"{MIN_SPAN_WORDS} words / {MIN_SPAN_CHARS} chars):")
+    for source in sorted(dmg, key=lambda k: (k == "all", k)):
+        r = dmg[source]
+        w = np.array(r["words"] or [0])
+        print(f"    {source:13s} {r['docs']:4d} docs changed, {r['removed']:5d} chunks removed "
+              f"(words: median {np.median(w):.0f}, min {w.min()}), {r['below']:4d} below the floor, "
+              f"{r['inside']:4d} cut inside a word or number, {r['seams']:3d} seam faults, {r['altered']} altered")
+    for example in dmg.get("all", {}).get("examples", [])[:3]:
+        print(f"      e.g. ...{example}...")
+
+
 def surviving(plants: list[str], kept: dict) -> list[int]:
     """For each planted text, in how many kept documents it still appears (compared in
     normalised form, so the donor's own line breaks do not hide its copy)."""
@@ -317,6 +460,9 @@ def main():
                     help="token_dedup's model: the real Mistral model from `python -m curate.models`, or one trained here")
     ap.add_argument("--reps", type=int, default=2, help="runs per measurement; the fastest is reported")
     ap.add_argument("--keep-first-whole", action="store_true", help="both stages: keep_first_whole: true")
+    ap.add_argument("--before", metavar="REV", help="also run both stages as they were at git revision REV (damage before/after)")
+    ap.add_argument("--floor", type=int, nargs=2, metavar=("WORDS", "CHARS"),
+                    help="min_span_words and min_span_chars of both stages (default: the stages' defaults)")
     args = ap.parse_args()
 
     from curate.config import build
@@ -342,22 +488,24 @@ def main():
         t = time.perf_counter()
         train_tokenizer(base, model)
         print(f"tokenizer: SentencePiece unigram 8000 (curate.tokenize.train_model) trained on 500 pool documents in {time.perf_counter() - t:.1f} s")
-    sent_cfg = build(SentenceDedupConfig, {"keep_first_whole": args.keep_first_whole})
-    tok_cfg = build(TokenDedupConfig, {"model": model, "keep_first_whole": args.keep_first_whole})
+    floor = {"min_span_words": args.floor[0], "min_span_chars": args.floor[1]} if args.floor else {}
+    sent_cfg = build(SentenceDedupConfig, {"keep_first_whole": args.keep_first_whole, **floor})
+    tok_cfg = build(TokenDedupConfig, {"model": model, "keep_first_whole": args.keep_first_whole, **floor})
     print(f"sentence_dedup: k={sent_cfg.k}, min_words={sent_cfg.min_words}, code=lines; "
-          f"token_dedup: N={tok_cfg.min_tokens}, buckets={tok_cfg.hash_buckets}; keep_first_whole={args.keep_first_whole}")
+          f"token_dedup: N={tok_cfg.min_tokens}, buckets={tok_cfg.hash_buckets}; keep_first_whole={args.keep_first_whole}; "
+          f"minimum span {sent_cfg.min_span_words} words / {sent_cfg.min_span_chars} chars")
     run_empty(base[:10])  # warm Beam imports
 
     rows = []
     for n in sizes:
-        docs = [Document(d.id, d.text, d.source, dict(d.provenance)) for d in base[:n]]
+        docs = [Document(d.id, d.text, d.source, dict(d.provenance), dict(d.metadata)) for d in base[:n]]
         s_plants, t_plants = plant(docs, seed=n)
         empty = min(run_empty(docs) for _ in range(args.reps))
         row = {"n": n, "empty": empty, "chars": chars(docs)}
         for stage, cfg in (("sentence_dedup", sent_cfg), ("token_dedup", tok_cfg)):
             times = []
             for _ in range(args.reps):  # the output is the same every time; keep the fastest
-                fresh = [Document(d.id, d.text, d.source) for d in docs]
+                fresh = [Document(d.id, d.text, d.source, metadata=dict(d.metadata)) for d in docs]
                 rss_before = reset_peak()
                 t, kept, stats = run_ours(stage, cfg, fresh, tmp)
                 times.append(t)
@@ -369,6 +517,7 @@ def main():
                 "kept": len(kept), "kept_chars": sum(len(t) for t in kept.values()), "stats": stats,
                 "dropped": {k.split("|")[3]: v for k, v in stats.items() if k.startswith("dropped|") and f"|{stage}|" in k},
                 **plant_outcomes(surv),
+                "damage": damage(docs, kept),
             }
         if not args.no_peer:
             runs = [run_datatrove(docs) for _ in range(args.reps)]
@@ -376,7 +525,17 @@ def main():
                 dt = runs[-1]
                 dt["wall"], dt["cpu"] = min(r["wall"] for r in runs), min(r["cpu"] for r in runs)
                 dt.update(plant_outcomes(surviving(s_plants, dt["kept"])))
+                dt["damage"] = damage(docs, dt["kept"])
                 row["datatrove"] = dt
+        if args.before:
+            common = {"keep_first_whole": args.keep_first_whole}
+            old = run_revision(args.before, {"sentence_dedup": common, "token_dedup": {"model": model, **common}}, docs)
+            row["before"] = {
+                stage: {**plant_outcomes(surviving(plants, old[stage]["kept"])), "kept": len(old[stage]["kept"]),
+                        "damage": damage(docs, old[stage]["kept"]), "wall": old[stage]["wall"], "cpu": old[stage]["cpu"]}
+                for stage, plants in (("sentence_dedup", s_plants), ("token_dedup", t_plants))
+            }
+            row["before"]["rev"] = args.before
         rows.append(row)
         report_row(row)
     report_scaling(rows)
@@ -409,6 +568,13 @@ def report_row(row):
               f"bytes removed {_stat(st, stage, 'bytes_removed')}, docs edited {_stat(st, stage, 'docs_edited')}, "
               f"dropped {r['dropped']}; {_plants(r)}; process RSS {r['rss_before']:.0f} MB before, "
               f"peak {r['peak']:.0f} MB during the run")
+        report_damage(f"{stage} (this tree)", r["damage"])
+        before = row.get("before")
+        if before:
+            b = before[stage]
+            print(f"  {stage} at {before['rev']} (before, in a subprocess): {b['wall']:.2f} s wall, {b['cpu']:.2f} s CPU, "
+                  f"{n / b['wall']:.0f} docs/s; kept {b['kept']} docs; {_plants(b)}")
+            report_damage(f"{stage} at {before['rev']}", b["damage"])
     dt = row.get("datatrove")
     if dt:
         s = row["sentence_dedup"]
@@ -418,6 +584,7 @@ def report_row(row):
               f"{kept_chars} chars, peak {dt['peak_mb']:.0f} MB; {_plants(dt)}")
         print(f"  ours kept {s['kept']} docs / {s['kept_chars']} chars; datatrove/ours: wall {dt['wall'] / s['wall']:.2f}x, "
               f"CPU {dt['cpu'] / s['cpu']:.2f}x")
+        report_damage("datatrove SentenceDedup", dt["damage"])
 
 
 def report_scaling(rows):

@@ -67,6 +67,13 @@ class Filter(DocStage):
         """Return the drop reason for these signals, or ``None`` to keep."""
         raise NotImplementedError
 
+    def thresholds(self) -> dict:
+        """The bounds ``decide`` puts on numeric signals: ``{signal: (min, max)}``, a
+        document is dropped below ``min`` or above ``max`` (None: no bound on that side).
+        Flags (0/1 signals that drop when set) are not listed. For the run statistics'
+        plots and for naming the signals that tripped a drop (:mod:`curate.stats`)."""
+        return {}
+
     def process(self, doc: Document) -> Union[Document, Drop]:
         signals = self.score(doc)
         self.store(doc, signals)

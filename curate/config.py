@@ -171,16 +171,36 @@ class TokenizerConfig:
 @dataclasses.dataclass
 class OutputConfig:
     path: Optional[str] = None  # overridden by ``curate run --output``
-    num_shards: int = 4
+    # How many shards: a fixed count (4 when none of the three is set), or a target size
+    # from which the count follows (ceil(total / target), decided from the run's totals,
+    # so the same input and config give the same count and the same bytes).
+    num_shards: Optional[int] = param(None, min=1)
+    shard_tokens: Optional[int] = param(None, min=1)  # target tokens per shard
+    shard_bytes: Optional[int] = param(None, min=1)  # target text + token-id bytes per shard, before compression
+    # Documents whose id hash falls below this fraction go to validation/ (by the
+    # original document's id for upsampled copies, so copies stay on one side).
+    validation_fraction: float = param(0.0, min=0, max=1)
+    # Per-source weights (curate.mixture): each document is written floor(w) times, once
+    # more when its id hash falls below the fraction left; unlisted sources weigh 1.
+    mixture: dict[str, float] = param(factory=dict, min=0)
     write_rejected: bool = False
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
+    stats: bool = True  # stats.json and samples/ (curate stats, report): see curate/stats.py
     # A run whose errors exceed this share of its input records exits 4 and does not
     # replace the previous output (None: off; a run in which every record failed always does).
     max_error_rate: Optional[float] = param(None, min=0, max=1)
 
     def validate(self, key: str) -> None:
-        if self.num_shards < 1:
-            raise ConfigError(f"{key}.num_shards: must be >= 1, got {self.num_shards}")
+        given = [n for n in ("num_shards", "shard_tokens", "shard_bytes") if getattr(self, n) is not None]
+        if len(given) > 1:
+            raise ConfigError(f"{key}.{given[1]}: set one of num_shards, shard_tokens, shard_bytes (got {' and '.join(given)})")
+        if not given:
+            self.num_shards = DEFAULT_NUM_SHARDS
+        if self.validation_fraction >= 1:
+            raise ConfigError(f"{key}.validation_fraction: must be below 1 (nothing would be left to train on), got {self.validation_fraction}")
+
+
+DEFAULT_NUM_SHARDS = 4
 
 
 _LABEL = re.compile(r"[a-z0-9_]+")

@@ -86,6 +86,9 @@ class LanguageId(Filter):
         doc.metadata["language_score"] = round(score, 4)
         return {"language": lang, "score": round(score, 4)}
 
+    def thresholds(self) -> dict:
+        return {"score": (self.config.min_score, None)}
+
     def decide(self, signals: dict) -> Optional[str]:
         c = self.config
         if c.languages and signals["language"] not in c.languages:

@@ -7,10 +7,10 @@ ellipses, numbers, list items, and scripts written without spaces split on their
 full stops 。！？). Its stated stance is ours: when a boundary is ambiguous it does not
 split, because two sentences left together cost nothing while a sentence cut in the
 middle corrupts the text that dedup keeps. It was chosen over ``pysbd`` (the reference
-for the "Golden Rules") on speed: on the real web pages of ``../shared/data``
-sentencex segments ~15,000 documents/s on one core and pysbd ~60, which would make
-segmentation by far the slowest step of the whole chain (``bench/bench_segment.py``
-measures both, and the Golden Rules pass rate of each).
+for the "Golden Rules") on speed: on the real web pages and books of ``../shared/data``
+this function segments ~12,000 documents/s on one core (sentencex alone ~37,000) and
+pysbd ~150, which would make segmentation by far the slowest step of sentence dedup
+(``bench/bench_segment.py`` measures all three, and the Golden Rules pass rate).
 
 On top of sentencex, five rules of ours, all of which only ever *remove* boundaries:
 
@@ -21,7 +21,8 @@ On top of sentencex, five rules of ours, all of which only ever *remove* boundar
    "J.-P. Sartre", "S. 225", "z. B.") does not end a sentence (sentencex lets an initial end one when
    the word before it is lower case);
 4. a boundary with no whitespace at it ("3.Arroz") is none, unless a character on
-   either side belongs to a script written without spaces (:func:`unspaced`);
+   either side belongs to a script written without spaces (:func:`unspaced`) or it
+   follows a script's own full stop ("።", "؟", "।"; see :func:`glued`);
 5. in languages that write ordinals with a period (German, the Nordic, Baltic and
    Slavic languages with Latin script, Hungarian, Turkish...) a number of up to three
    digits with a period followed by a word does not end a sentence ("am 12. Juni",
@@ -39,6 +40,8 @@ import re
 import unicodedata
 
 import sentencex
+
+from curate.text import TERMINAL_PUNCTUATION
 
 DEFAULT_LANGUAGE = "en"
 
@@ -73,20 +76,29 @@ def unspaced(ch: str) -> bool:
 
 def glued(text: str, pos: int) -> bool:
     """Whether position ``pos`` of ``text`` lies inside a run of characters that
-    belong together: both neighbours are non-whitespace and neither is of a script
-    written without spaces. A sentence boundary, or the edge of a cut, must not."""
+    belong together: both neighbours are non-whitespace, neither is of a script
+    written without spaces, and the left one is no script's own full stop (Ethiopic
+    "።", Arabic "؟", Devanagari "।"... are often written without a space after them;
+    an ASCII "." is not: "3.Arroz", "G.m.b.H."). A sentence boundary, or the edge of
+    a cut, must not be glued."""
     if pos <= 0 or pos >= len(text):
         return False
     a, b = text[pos - 1], text[pos]
-    return not (a.isspace() or b.isspace() or unspaced(a) or unspaced(b))
+    return not (a.isspace() or b.isspace() or unspaced(a) or unspaced(b) or a in _SCRIPT_FULL_STOPS)
+
+
+_SCRIPT_FULL_STOPS = frozenset(TERMINAL_PUNCTUATION) - frozenset(".!?")
+
+
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 def _has_letter(piece: str) -> bool:
-    return any(c.isalpha() for c in piece)
+    return _LETTER.search(piece) is not None
 
 
 def _ends_with_single_letter(piece: str) -> bool:
-    m = _SINGLE_LETTER_END.search(piece)
+    m = _SINGLE_LETTER_END.search(piece[-8:])  # the tail: the search is anchored at the end
     return bool(m) and unicodedata.category(m.group(1)) in ("Lu", "Ll") and ord(m.group(1)) < 0x0530
 
 
@@ -95,7 +107,7 @@ def _keeps_going(piece: str, nxt: str, ordinal_periods: bool) -> bool:
     in one paragraph) is not a sentence end by rules 3 and 5."""
     if _ends_with_single_letter(piece):
         return True
-    return ordinal_periods and bool(_ORDINAL_END.search(piece)) and bool(_STARTS_WITH_WORD.match(nxt))
+    return ordinal_periods and bool(_ORDINAL_END.search(piece[-6:])) and bool(_STARTS_WITH_WORD.match(nxt))
 
 
 def _paragraph_sentences(text: str, start: int, end: int, language: str, ordinal_periods: bool, out: list) -> None:

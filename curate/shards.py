@@ -3,7 +3,9 @@
 Rows go to shard ``xxh64(id) % num_shards`` and are sorted by id inside a shard, so
 the same documents give the same bytes whatever the runner, worker count or bundle
 boundaries (Beam's ``WriteToParquet`` does not: see ../shared/NOTES.md). Files are
-named ``part-SSSSS-of-NNNNN.parquet``: a retried worker rewrites the same name.
+named ``part-SSSSS-of-NNNNN.parquet``: a retried worker rewrites the same name. The shard
+count is fixed or follows from the split's totals (:func:`shard_count`); token ids are
+stored in the narrowest type the vocabulary allows (:func:`token_dtype`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 from typing import Iterable
 
 import pyarrow as pa
@@ -22,23 +25,33 @@ from curate.document import Document, Rejected
 ROW_GROUP_ROWS = 4096
 ROW_GROUP_TOKENS = 1 << 20  # ~4 MB of uint32 ids before compression
 
-SHARD_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("source", pa.string()),
-        ("text", pa.string()),
-        ("tokens", pa.list_(pa.uint32())),
-        ("num_tokens", pa.int64()),
-        ("input_file", pa.string()),
-        ("record_id", pa.string()),
-        ("url", pa.string()),
-        ("fetch_date", pa.string()),
-        ("language", pa.string()),
-        ("language_score", pa.float64()),
-        ("metadata", pa.string()),  # JSON: doc.metadata (filter signals, dedup info, ...)
-        ("provenance", pa.string()),  # JSON: the full provenance
-    ]
-)
+def token_dtype(vocab_size: int) -> str:
+    """The narrowest unsigned type for token ids below ``vocab_size``: uint16 when the
+    vocabulary has at most 65,536 pieces (half the bytes), uint32 otherwise."""
+    return "uint16" if vocab_size <= 1 << 16 else "uint32"
+
+
+def shard_schema(token_dtype: str) -> pa.Schema:
+    """The schema of ``shards/`` and ``validation/`` files; ``tokens`` is ``list<token_dtype>``."""
+    return pa.schema(
+        [
+            ("id", pa.string()),
+            ("source", pa.string()),
+            ("text", pa.string()),
+            ("tokens", pa.list_(pa.from_numpy_dtype(token_dtype))),
+            ("num_tokens", pa.int64()),
+            ("input_file", pa.string()),
+            ("record_id", pa.string()),
+            ("url", pa.string()),
+            ("fetch_date", pa.string()),
+            ("language", pa.string()),
+            ("language_score", pa.float64()),
+            ("metadata", pa.string()),  # JSON: doc.metadata (filter signals, dedup info, ...)
+            ("provenance", pa.string()),  # JSON: the full provenance
+            ("copy_of", pa.string()),  # an upsampled copy (curate.mixture): the original's id
+        ]
+    )
+
 
 REJECTED_SCHEMA = pa.schema(
     [
@@ -66,6 +79,34 @@ def shard_of(doc_id: str, num_shards: int) -> int:
     return xxhash.xxh64_intdigest(doc_id.encode("utf-8")) % num_shards
 
 
+# The validation split's hash is seeded apart from shard_of's, so that held-out documents
+# are not all in a few shard indices.
+VALIDATION_HASH_SEED = 0x5EED
+
+
+def is_validation(doc_id: str, fraction: float) -> bool:
+    """Whether a document (by the id of the original, for copies) is held out."""
+    return fraction > 0 and xxhash.xxh64_intdigest(doc_id.encode("utf-8"), seed=VALIDATION_HASH_SEED) < fraction * 2.0**64
+
+
+def payload_bytes(row: dict, token_itemsize: int) -> int:
+    """A row's text and token-id bytes before compression: what ``output.shard_bytes`` counts."""
+    return len(row["text"].encode("utf-8")) + row["num_tokens"] * token_itemsize
+
+
+def shard_count(cfg, total_tokens: int, total_bytes: int, validation: bool = False) -> int:
+    """Shards of a split with these totals under ``output`` config ``cfg``: ceil(total /
+    target) with ``shard_tokens`` or ``shard_bytes``; otherwise ``num_shards``, and for the
+    validation split ``ceil(num_shards * validation_fraction)``. At least 1."""
+    if cfg.shard_tokens is not None:
+        return max(1, -(-total_tokens // cfg.shard_tokens))
+    if cfg.shard_bytes is not None:
+        return max(1, -(-total_bytes // cfg.shard_bytes))
+    if validation:
+        return max(1, math.ceil(cfg.num_shards * cfg.validation_fraction))
+    return cfg.num_shards
+
+
 def shard_name(prefix: str, index: int, num_shards: int, ext: str = "parquet") -> str:
     return f"{prefix}-{index:05d}-of-{num_shards:05d}.{ext}"
 
@@ -91,6 +132,7 @@ def doc_row(doc: Document, tokens: list[int]) -> dict:
         "language_score": None if score is None else float(score),
         "metadata": to_json(doc.metadata),
         "provenance": to_json(p),
+        "copy_of": None,
     }
 
 
@@ -155,6 +197,7 @@ def shard_info(rel_path: str, rows: Iterable[dict], data: bytes, max_rows: int =
         "bytes": len(data),
         "sha256": sha256(data),
         "row_groups": [[len(g), sum(r.get("num_tokens", 0) for r in g)] for g in groups],
+        "copies": sum(1 for g in groups for r in g if r.get("copy_of")),
     }
 
 

@@ -116,6 +116,14 @@ def vocab_size(model_proto: bytes) -> int:
     return load_processor(model_proto).get_piece_size()
 
 
+def id_dtype(cfg, model_proto: Optional[bytes]) -> str:
+    """The shards' token-id type: from the given model's size, or for a model trained in
+    the run from the vocabulary size asked for (the trained one is never larger)."""
+    from curate.shards import token_dtype
+
+    return token_dtype(vocab_size(model_proto) if model_proto is not None else cfg.train.vocab_size)
+
+
 def describe(model_proto: bytes, path: Optional[str]) -> dict:
     return {
         "path": path,

@@ -75,7 +75,8 @@ def check_shard(out_dir: str, entry: dict, processor, sample: int, token_dtype: 
         bad(f"{rel}: {len(data):,} bytes, the manifest says {entry['bytes']:,}")
     try:
         pf = pq.ParquetFile(io.BytesIO(data))
-        table = pf.read(columns=["id", "text", "tokens", "num_tokens"])
+        columns = ["id", "text", "tokens", "num_tokens"] + (["copy_of"] if "copy_of" in pf.schema_arrow.names else [])
+        table = pf.read(columns=columns)
     except (OSError, pa.ArrowException, KeyError) as e:
         bad(f"{rel}: not a readable shard ({e.__class__.__name__}: {e})")
         return check
@@ -86,6 +87,10 @@ def check_shard(out_dir: str, entry: dict, processor, sample: int, token_dtype: 
         bad(f"{rel}: {check.rows:,} rows, the manifest says {entry.get('rows')}")
     if check.tokens != entry.get("tokens"):
         bad(f"{rel}: {check.tokens:,} tokens, the manifest says {entry.get('tokens')}")
+    if "copies" in entry and "copy_of" in columns:
+        copies = table.num_rows - table.column("copy_of").null_count
+        if copies != entry["copies"]:
+            bad(f"{rel}: {copies:,} mixture copies, the manifest says {entry['copies']:,}")
     num_tokens = table.column("num_tokens").to_numpy()
     if not np.array_equal(num_tokens, lengths):
         i = int(np.flatnonzero(num_tokens != lengths)[0])

@@ -12,8 +12,10 @@ import pipelines.exact_dedup  # noqa: F401  (registers its global transform)
 import pipelines.span_dedup  # noqa: F401  (registers sentence_dedup and token_dedup)
 from curate import registry
 from curate.config import ConfigError, PipelineConfig
+from curate.tokenize import id_dtype
 from pipelines import output
 from pipelines.readers import read_input
+from pipelines.stats import add_stats
 from pipelines.stages import GLOBAL_TRANSFORMS, apply_doc_stage, apply_global_stage
 
 # Input kinds whose documents hold HTML until the ``extract`` stage runs.
@@ -45,6 +47,9 @@ def check_stages(cfg: PipelineConfig) -> None:
             check_files(f"stages.{s.name}")
         if not registry.STAGES[s.base].per_document and s.base not in GLOBAL_TRANSFORMS:
             raise ConfigError(f"stages.{s.name}: no Beam transform registered for this global stage")
+    unknown = [src for src in cfg.output.mixture if src not in sources]
+    if unknown:
+        raise ConfigError(f"output.mixture.{unknown[0]}: no input has this source (inputs: {', '.join(sorted(sources))})")
 
 
 def _flatten(pcolls, label):
@@ -71,13 +76,11 @@ def build(p: beam.Pipeline, cfg: PipelineConfig, out_dir: str, tokenizer_proto) 
             files.append(res.files)
     if files:
         output.write_stage_files(_flatten(files, "all:stage_files"), out_dir)
-    tok = output.tokenize(docs, cfg.tokenizer, tokenizer_proto, out_dir, cfg.output.num_shards)
+    tok = output.tokenize(docs, cfg.tokenizer, tokenizer_proto, out_dir, cfg.output.mixture)
     rejected.append(tok.rejected)
     errors.append(tok.errors)
-    output.write_outputs(
-        tok.kept,
-        _flatten(rejected, "all:rejected"),
-        _flatten(errors, "all:errors"),
-        out_dir,
-        cfg.output,
-    )
+    rejected = _flatten(rejected, "all:rejected")
+    errors = _flatten(errors, "all:errors")
+    output.write_outputs(tok.kept, rejected, errors, out_dir, cfg.output, id_dtype(cfg.tokenizer, tokenizer_proto))
+    if cfg.output.stats:
+        add_stats(tok.kept, rejected, errors, out_dir)

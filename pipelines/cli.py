@@ -10,6 +10,9 @@
                                       new filter thresholds over stored signals
     curate train-classifier --positives ... --negatives ... --output DIR
                                       train a fastText quality classifier
+    curate stats OUT [OUT2 ...]       funnel and statistics of runs, side by side
+    curate report OUT [-o FILE]       a self-contained HTML report with plots
+    curate inspect OUT_OR_SHARD       print documents (--id --source --reason --grep ...)
     curate verify OUT [--sample N]    check shards against the manifest (exit 1 on a mismatch)
 
 Beam options pass straight through (``--runner DataflowRunner --project ...``,
@@ -73,7 +76,7 @@ def error_policy(counts: dict, max_error_rate) -> str | None:
     if n == 0:
         return "no input records were read (are the input files empty?)"
     if errors == n:
-        return f"every input record failed ({errors:,} errors)"
+        return f"every input record failed ({errors:,} error{'s' if errors != 1 else ''})"
     if max_error_rate is not None and errors > max_error_rate * n:
         return f"{errors:,} of {n:,} input records failed ({errors / n:.1%}), above output.max_error_rate {max_error_rate:.1%}"
     return None
@@ -127,9 +130,11 @@ def run_pipeline(cfg, out_dir: str, beam_args: list[str], overwrite: bool = Fals
 def commit_run(cfg, out, counter_values: dict, tokenizer_proto, info: dict) -> dict:
     """The manifest of a finished run from its counters; the staged output is committed
     unless the run fails its error policy (:class:`RunFailed`)."""
-    from pipelines import manifest
+    from pipelines import manifest, stats
 
     m = manifest.build_manifest(cfg, out.staging, counter_values, tokenizer_proto, cfg.tokenizer.model)
+    if cfg.output.stats:
+        stats.finish(out.staging, cfg, m)
     m.update(info)
     failure = error_policy(m["counts"], cfg.output.max_error_rate)
     if failure is not None:
@@ -168,11 +173,37 @@ def format_summary(m: dict, out_dir: str) -> str:
         lines.append("  languages    " + ", ".join(f"{lang} {n:,}" for lang, n in langs))
     t = m["totals"]
     lines.append(f"  tokens       {t['tokens']:>10,} in {t['shards']} shards ({t['bytes']:,} bytes) -> {os.path.join(out_dir, 'shards')}")
-    lines.append(f"  tokenizer    {m['tokenizer']['path']} ({m['tokenizer']['vocab_size']:,} pieces)")
+    if "mixture" in m:
+        lines.append("  mixture      token share by source, target / achieved (weight):")
+        for src, x in m["mixture"]["by_source"].items():
+            lines.append(f"    {src:<20} {x['target_share']:>7.1%} / {x['share']:>6.1%}   (x{x['weight']:g}, {x['tokens_in']:,} -> {x['tokens']:,} tokens)")
+    if "validation_totals" in m:
+        v = m["validation_totals"]
+        lines.append(f"  validation   {v['tokens']:>10,} in {v['shards']} shards ({v['rows']:,} documents) -> {os.path.join(out_dir, 'validation')}")
+    dtype = f", ids stored as {m['token_dtype']}" if "token_dtype" in m else ""
+    lines.append(f"  tokenizer    {m['tokenizer']['path']} ({m['tokenizer']['vocab_size']:,} pieces{dtype})")
     lines.append(
         "  accounting   input == kept + dropped + errors: " + ("OK" if m["balanced"] else "MISMATCH")
     )
     return "\n".join(lines)
+
+
+def _progress_env(beam_args: list[str], quiet: bool) -> None:
+    """Progress lines (pipelines/progress.py) for in-process runners unless --quiet;
+    worker processes inherit the variable."""
+    from pipelines import progress
+    from pipelines.dedup import IN_PROCESS_RUNNERS
+
+    runner = DEFAULT_RUNNER  # read here without Beam's parser: a bad option is reported by the run
+    for i, arg in enumerate(beam_args):
+        if arg.startswith("--runner="):
+            runner = arg.split("=", 1)[1]
+        elif arg == "--runner" and i + 1 < len(beam_args):
+            runner = beam_args[i + 1]
+    if not quiet and runner in IN_PROCESS_RUNNERS:
+        os.environ[progress.ENV] = "10"
+    else:
+        os.environ.pop(progress.ENV, None)
 
 
 def cmd_run(args, beam_args) -> int:
@@ -185,6 +216,7 @@ def cmd_run(args, beam_args) -> int:
     out_dir = args.output or cfg.output.path
     if not out_dir:
         _die("no output directory: pass --output DIR or set output.path in the config")
+    _progress_env(beam_args, args.quiet)
     return _run_and_report(cfg, out_dir, beam_args, args.overwrite, wait=not args.no_wait, config_path=args.config)
 
 
@@ -279,6 +311,7 @@ def cmd_demo(args, beam_args) -> int:
     except config.ConfigError as e:
         _die(f"config error: {e}")
     # The demo's output folder is its own (never the user's): a rerun replaces it.
+    _progress_env(beam_args, args.quiet)
     return _run_and_report(cfg, out_dir, beam_args, overwrite=True)
 
 
@@ -352,6 +385,8 @@ def main(argv=None) -> int:
     p_manifest.add_argument("--job_id", required=True)
     p_demo = sub.add_parser("demo", help="build the bundled sample WARC and run the sample config on it")
     p_demo.add_argument("--output", "-o", default="out/demo")
+    for p in (p_run, p_demo):
+        p.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
     p_sample = sub.add_parser("sample", help="write the bundled sample WARC")
     p_sample.add_argument("--output", "-o", required=True)
     p_refilter = sub.add_parser("refilter", help="re-apply new filter thresholds to a run's stored signals")
@@ -365,10 +400,12 @@ def main(argv=None) -> int:
     p_verify.add_argument("--tokenizer", help="the tokenizer model, when the manifest's path does not reach it")
     p_train = sub.add_parser("train-classifier", help="train a fastText quality classifier and its model card")
     from classifiers import cli as classifier_cli
+    from pipelines import stats_cli
 
     classifier_cli.add_arguments(p_train)
+    stats_cli.add_commands(sub)
     args, rest = parser.parse_known_args(argv)
-    if args.command in ("sample", "refilter", "train-classifier", "verify") and rest:
+    if args.command in ("sample", "refilter", "train-classifier", "verify", *stats_cli.COMMANDS) and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     _quiet_logging()
     try:
@@ -384,6 +421,8 @@ def main(argv=None) -> int:
             return classifier_cli.run(args)
         if args.command == "verify":
             return cmd_verify(args)
+        if args.command in stats_cli.COMMANDS:
+            return stats_cli.run(args)
         return cmd_sample(args)
     except KeyboardInterrupt:
         print("curate: interrupted; an earlier complete output is left as it was", file=sys.stderr)

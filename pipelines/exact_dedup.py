@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from curate.dedup.exact import ExactDedupConfig, dedup_key
+from curate.dedup.exact import DUPLICATES_KEY, ExactDedupConfig, dedup_key
 from curate.dedup.minhash import node_key
 from curate.document import Rejected
 from pipelines.stages import GLOBAL_TRANSFORMS, REJECTED, StageResult, rejected_output
@@ -32,7 +32,7 @@ class _SplitGroup(beam.DoFn):
                 survivor = doc
                 continue
             yield rejected_output(Rejected(doc, "exact_dedup", "duplicate", {"duplicate_of": survivor_id, "text_hash": key}))
-        survivor.metadata["exact_duplicates"] = pos
+        survivor.metadata[DUPLICATES_KEY] = pos
         yield survivor
 
 

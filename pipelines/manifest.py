@@ -8,6 +8,7 @@ import json
 from curate import __version__
 from curate import decontam as D
 from curate import io as cio
+from curate import mixture as mix
 from curate import tokenize as tok
 from pipelines.counters import balanced, counts_from_counters
 
@@ -19,7 +20,9 @@ SHARD_INDEX_FILE = "_shard_index.json"  # the writers' shard list, until the man
 
 def build_manifest(cfg, out_dir: str, counter_values: dict, tokenizer_proto, tokenizer_path) -> dict:
     index_path = cio.join(out_dir, SHARD_INDEX_FILE)
-    shards = json.loads(cio.read_bytes(index_path))
+    written = json.loads(cio.read_bytes(index_path))
+    shards = [s for s in written if s["path"].startswith("shards/")]
+    validation = [s for s in written if s["path"].startswith("validation/")]
     if tokenizer_proto is None:  # trained during the run
         tokenizer_path = TOKENIZER_FILE
         tokenizer_proto = cio.read_bytes(cio.join(out_dir, TOKENIZER_FILE))
@@ -33,15 +36,31 @@ def build_manifest(cfg, out_dir: str, counter_values: dict, tokenizer_proto, tok
         "config": cfg.raw,
         "config_hash": cfg.config_hash,
         "tokenizer": tokenizer,
+        "token_dtype": tok.id_dtype(cfg.tokenizer, None if cfg.tokenizer.train else tokenizer_proto),
         "shards": shards,
         "totals": shard_totals(shards),
-        "counts": counts,
-        "balanced": accounting_holds(counts, shards),
     }
+    if cfg.output.mixture:
+        m["mixture"] = mixture_section(cfg.output.mixture, counts)
+    if cfg.output.validation_fraction > 0:
+        m["validation_fraction"] = cfg.output.validation_fraction
+        m["validation_shards"] = validation
+        m["validation_totals"] = shard_totals(validation)
+    m["counts"] = counts
+    m["balanced"] = accounting_holds(counts, shards + validation)
     report_path = cio.join(out_dir, D.REPORT_FILE)
     if cio.exists(report_path):  # the decontaminate stage ran: its figures per eval set
         m["decontamination"] = D.manifest_section(json.loads(cio.read_bytes(report_path)))
     return m
+
+
+def mixture_section(weights: dict, counts: dict) -> dict:
+    """Target and achieved token shares per source, from the mixture's counters."""
+    def stat(name):
+        key = f"{mix.STAGE}:{name}"
+        return {src: c["stats"][key] for src, c in counts["by_source"].items() if key in c["stats"]}
+
+    return mix.shares(weights, stat("tokens_in"), stat("tokens"))
 
 
 def shard_totals(shards: list[dict]) -> dict:
@@ -54,5 +73,6 @@ def shard_totals(shards: list[dict]) -> dict:
 
 
 def accounting_holds(counts: dict, shards: list[dict]) -> bool:
-    """The identity, and the kept counter agreeing with the rows actually written."""
-    return balanced(counts) and counts["kept"] == sum(s["rows"] for s in shards)
+    """The identity, and the kept counter agreeing with the rows actually written (less
+    the mixture's extra copies, which are not documents of the input)."""
+    return balanced(counts) and counts["kept"] == sum(s["rows"] - s.get("copies", 0) for s in shards)

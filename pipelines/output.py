@@ -6,14 +6,16 @@ from __future__ import annotations
 import json
 
 import apache_beam as beam
+import numpy as np
 import xxhash
 
 from curate import io as cio
+from curate import mixture as mix
 from curate import shards as S
 from curate import tokenize as tok
 from curate.config import TokenizerConfig
 from curate.document import Rejected
-from pipelines.stages import error_output, ERRORS, REJECTED, StageResult, count_kept, rejected_output
+from pipelines.stages import ERRORS, REJECTED, StageResult, count_kept, count_stat, error_output, rejected_output
 
 from pipelines.manifest import SHARD_INDEX_FILE, TOKENIZER_FILE
 
@@ -40,11 +42,12 @@ def tokenizer_model(docs, cfg: TokenizerConfig, model_proto, out_dir: str):
 
 
 class Tokenize(beam.DoFn):
-    """Encodes each document; yields ``(shard index, row)``."""
+    """Encodes each document; yields its shard row, as many times as the source's
+    mixture weight says (:mod:`curate.mixture`; no weights: once)."""
 
-    def __init__(self, cfg: TokenizerConfig, num_shards: int):
+    def __init__(self, cfg: TokenizerConfig, mixture: dict):
         self.cfg = cfg
-        self.num_shards = num_shards
+        self.mixture = mixture
 
     def process(self, doc, model_proto):
         if not doc.text.strip():
@@ -59,47 +62,81 @@ class Tokenize(beam.DoFn):
         except Exception as e:
             yield error_output(doc, "tokenize", e)
             return
-        yield S.shard_of(doc.id, self.num_shards), row
+        if not self.mixture:
+            yield row
+            return
+        weight = self.mixture.get(doc.source, 1.0)
+        n = mix.copies(doc.id, weight)
+        count_stat(doc.source, mix.STAGE, "tokens_in", len(ids))
+        if n == 0:
+            yield rejected_output(Rejected(doc, mix.STAGE, "downsampled", {"weight": weight}))
+            return
+        count_stat(doc.source, mix.STAGE, "tokens", n * len(ids))
+        if n > 1:
+            count_stat(doc.source, mix.STAGE, "copies", n - 1)
+        yield from mix.expand(row, n)
 
 
-def tokenize(docs, cfg: TokenizerConfig, model_proto, out_dir: str, num_shards: int) -> StageResult:
+def tokenize(docs, cfg: TokenizerConfig, model_proto, out_dir: str, mixture: dict) -> StageResult:
     model = tokenizer_model(docs, cfg, model_proto, out_dir)
-    res = docs | "tokenize" >> beam.ParDo(Tokenize(cfg, num_shards), beam.pvalue.AsSingleton(model)).with_outputs(
+    res = docs | "tokenize" >> beam.ParDo(Tokenize(cfg, mixture), beam.pvalue.AsSingleton(model)).with_outputs(
         REJECTED, ERRORS, main="rows"
     )
     return StageResult(res.rows, res[REJECTED], res[ERRORS])
 
 
 class _WriteShard(beam.DoFn):
-    def __init__(self, out_dir, subdir, num_shards, compression, count_rows_as_kept):
+    def __init__(self, out_dir, subdir, schema, compression, count_rows_as_kept):
         self.out_dir = out_dir
-        self.subdir = subdir  # "shards" or "rejected": also decides the schema
-        self.num_shards = num_shards
+        self.subdir = subdir  # shards, validation or rejected
+        self.schema = schema
         self.compression = compression
         self.count_rows_as_kept = count_rows_as_kept
 
-    def process(self, element):
+    def process(self, element, num_shards):
         index, grouped = element
         rows = list(grouped["rows"])
-        schema = S.SHARD_SCHEMA if self.subdir == "shards" else S.REJECTED_SCHEMA
-        data = S.parquet_bytes(rows, schema, self.compression)
-        rel = f"{self.subdir}/{S.shard_name('part', index, self.num_shards)}"
+        data = S.parquet_bytes(rows, self.schema, self.compression)
+        rel = f"{self.subdir}/{S.shard_name('part', index, num_shards)}"
         cio.write_bytes(cio.join(self.out_dir, rel), data)
         if self.count_rows_as_kept:
             for row in rows:
-                count_kept(row["source"], row["language"])
+                if not row.get("copy_of"):  # a mixture's extra copies are counted as such
+                    count_kept(row["source"], row["language"])
         yield S.shard_info(rel, rows, data)
 
 
-def write_sharded(keyed_rows, out_dir: str, subdir: str, num_shards: int, compression: str, label: str, kept: bool):
-    """Write ``(shard index, row)`` pairs as ``subdir/part-SSSSS-of-NNNNN.parquet``;
-    every shard is written, empty ones too, so the layout depends on config alone."""
-    p = keyed_rows.pipeline
-    all_keys = p | f"{label}:indices" >> beam.Create([(i, None) for i in range(num_shards)])
+def _sum_pairs(pairs):
+    tokens = size = 0
+    for t, b in pairs:
+        tokens, size = tokens + t, size + b
+    return tokens, size
+
+
+def shard_count(rows, output_cfg, itemsize: int, label: str, validation: bool = False):
+    """A singleton PCollection: how many shards this split gets (:func:`curate.shards.shard_count`),
+    from the split's token and byte totals when the config gives a target size."""
+    if output_cfg.shard_tokens is None and output_cfg.shard_bytes is None:
+        return rows.pipeline | f"{label}:count" >> beam.Create([S.shard_count(output_cfg, 0, 0, validation)])
     return (
-        {"rows": keyed_rows, "index": all_keys}
+        rows
+        | f"{label}:sizes" >> beam.Map(lambda r: (r["num_tokens"], S.payload_bytes(r, itemsize)))
+        | f"{label}:totals" >> beam.CombineGlobally(_sum_pairs)
+        | f"{label}:count" >> beam.Map(lambda totals: S.shard_count(output_cfg, *totals, validation))
+    )
+
+
+def write_sharded(rows, count, out_dir: str, subdir: str, schema, compression: str, label: str, kept: bool):
+    """Write rows as ``subdir/part-SSSSS-of-NNNNN.parquet``, row to shard ``shard_of(id, N)``
+    with N from the singleton ``count``; every shard is written, empty ones too, so the
+    layout depends on the input and config alone. Yields each shard's manifest entry."""
+    n = beam.pvalue.AsSingleton(count)
+    keyed = rows | f"{label}:key" >> beam.Map(lambda r, k: (S.shard_of(r["id"], k), r), n)
+    all_keys = count | f"{label}:indices" >> beam.FlatMap(lambda k: [(i, None) for i in range(k)])
+    return (
+        {"rows": keyed, "index": all_keys}
         | f"{label}:group" >> beam.CoGroupByKey()
-        | f"{label}:write" >> beam.ParDo(_WriteShard(out_dir, subdir, num_shards, compression, kept))
+        | f"{label}:write" >> beam.ParDo(_WriteShard(out_dir, subdir, schema, compression, kept), n)
     )
 
 
@@ -112,18 +149,32 @@ def _write_shard_index(infos, out_dir: str):
     cio.write_bytes(cio.join(out_dir, SHARD_INDEX_FILE), data)
 
 
-def write_outputs(rows, rejected, errors, out_dir: str, output_cfg) -> None:
-    infos = write_sharded(rows, out_dir, "shards", output_cfg.num_shards, output_cfg.compression, "shards", True)
+def write_outputs(rows, rejected, errors, out_dir: str, output_cfg, token_dtype: str) -> None:
+    """shards/ (and validation/ with ``output.validation_fraction``), rejected/, errors/,
+    and the shard index the manifest is built from."""
+    schema = S.shard_schema(token_dtype)
+    itemsize = np.dtype(token_dtype).itemsize
+    fraction = output_cfg.validation_fraction
+    # Copies go with their original: never on both sides of the boundary.
+    train, held_out = rows | "split" >> beam.Partition(
+        lambda r, _: int(S.is_validation(r.get("copy_of") or r["id"], fraction)), 2
+    )
+    train_count = shard_count(train, output_cfg, itemsize, "shards")
+    infos = [write_sharded(train, train_count, out_dir, "shards", schema, output_cfg.compression, "shards", True)]
+    if fraction > 0:
+        count = shard_count(held_out, output_cfg, itemsize, "validation", validation=True)
+        infos.append(write_sharded(held_out, count, out_dir, "validation", schema, output_cfg.compression, "validation", True))
     _ = (
         infos
+        | "shards:all_infos" >> beam.Flatten()
         | "shards:index_list" >> beam.combiners.ToList()
         | "shards:index_write" >> beam.Map(_write_shard_index, out_dir)
     )
     if output_cfg.write_rejected:
-        keyed = rejected | "rejected:rows" >> beam.Map(
-            lambda r: (S.shard_of(r.doc.id, output_cfg.num_shards), S.rejected_row(r))
+        rejected_rows = rejected | "rejected:rows" >> beam.Map(S.rejected_row)
+        write_sharded(
+            rejected_rows, train_count, out_dir, "rejected", S.REJECTED_SCHEMA, output_cfg.compression, "rejected", False
         )
-        write_sharded(keyed, out_dir, "rejected", output_cfg.num_shards, output_cfg.compression, "rejected", False)
     _ = (
         errors
         | "errors:list" >> beam.combiners.ToList()

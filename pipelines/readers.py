@@ -11,6 +11,7 @@ from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTr
 from curate.config import InputConfig
 from curate.document import Document, ErrorRecord, Rejected
 from curate.readers.common import READ_STAGE, ReadStat
+from pipelines import progress
 from pipelines.stages import ERRORS, REJECTED, StageResult, count_error, count_input, count_stat, rejected_output
 
 # kind -> factory(InputConfig) -> PTransform(PBegin -> StageResult), for readers that
@@ -37,7 +38,7 @@ class ReadFile(beam.DoFn):
     def process(self, readable_file):
         path = readable_file.metadata.path
         try:
-            with _open(readable_file) as f:
+            with _open(readable_file) as f, progress.watch(f):
                 for item in self.read_file(path, f, self.source, self.options):
                     yield from self._route(item)
         except Exception as e:  # the reader itself failed: one error for the file, the run goes on
@@ -119,7 +120,7 @@ class ReadWarcRanges(ReadFile, beam.transforms.core.RestrictionProvider):
         size = readable_file.metadata.size_in_bytes
         last_claimed = -1
         try:
-            with _open(readable_file) as f:
+            with _open(readable_file) as f, progress.watch(f, restriction.start):
                 for position, item in read_warc_range(path, f, self.source, self.options, restriction.start, restriction.stop, size):
                     # An error without a position of its own follows the record before it.
                     if position is not None and position > last_claimed:

@@ -19,10 +19,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate import io as cio
+from curate import mixture as mix
 from curate import shards as S
 from curate.config import hash_config
 from curate.outdir import OutputDir
-from curate.refilter import RefilterError, parse_config, refilter_rows, run_scoring_params
+from curate.refilter import STAGE, RefilterError, parse_config, refilter_rows, run_scoring_params
+from curate.stats import RunStats, stage_thresholds, write_stats
 from pipelines.manifest import accounting_holds, shard_totals
 from pipelines.counters import (
     counts_from_counters,
@@ -31,6 +33,7 @@ from pipelines.counters import (
     input_name,
     kept_name,
     language_name,
+    stat_name,
 )
 
 
@@ -65,23 +68,27 @@ def refilter(input_dir: str, raw_config: dict, output_dir: str, overwrite: bool 
     if scored is None:
         scored = run_scoring_params((manifest.get("config") or {}).get("stages"))
     cfg = parse_config(raw_config, signal_stages, scored)
-    shards_in = manifest.get("shards") or []
     out = OutputDir.prepare(output_dir, [input_dir], overwrite)
     try:
-        new = _refilter_into(input_dir, manifest, signal_stages, scored, cfg, shards_in, out.staging)
+        new = _refilter_into(input_dir, manifest, signal_stages, scored, cfg, out.staging)
         out.commit(new)
     finally:
         out.release()
     return new
 
 
-def _refilter_into(input_dir, manifest, signal_stages, scored, cfg, shards_in, output_dir) -> dict:
+def _refilter_into(input_dir, manifest, signal_stages, scored, cfg, output_dir) -> dict:
     counters: dict[str, int] = {}
 
     def inc(name):
         counters[name] = counters.get(name, 0) + 1
 
+    token_dtype = manifest.get("token_dtype", "uint32")  # older manifests: uint32
+    schema = S.shard_schema(token_dtype)
+    # The training shards and, when the run held some out, the validation shards.
+    shards_in = (manifest.get("shards") or []) + (manifest.get("validation_shards") or [])
     shards_out, errors = [], []
+    stats = RunStats()
     for shard in sorted(shards_in, key=lambda s: s["path"]):
         path = cio.join(input_dir, shard["path"])
         try:
@@ -91,24 +98,34 @@ def _refilter_into(input_dir, manifest, signal_stages, scored, cfg, shards_in, o
         kept, rejected = [], []
         for out in refilter_rows(table.to_pylist(), cfg.stages):
             source = out.row["source"]
+            if out.row.get("copy_of"):
+                # A mixture's extra copy has its original's signals, so its original's
+                # fate; it is not an input document: only a kept copy is counted, as such.
+                if out.error is None and out.rejected is None:
+                    kept.append(out.row)
+                    inc(stat_name(source, mix.STAGE, "copies"))
+                continue
             inc(input_name(source))
             if out.error is not None:
                 errors.append(out.error)
                 inc(error_name(source, out.error.stage))
+                stats.add_error(out.error)
             elif out.rejected is not None:
                 rejected.append(S.rejected_row(out.rejected))
                 inc(dropped_name(source, out.rejected.stage, out.rejected.reason))
+                stats.add_rejected(out.rejected)
             else:
                 kept.append(out.row)
+                stats.add_kept_row(out.row)
                 inc(kept_name(source))
                 inc(language_name(source, out.row.get("language")))
         # Same file name and row placement as the input: shard_of(id) is unchanged.
         rel = shard["path"]
-        data = S.parquet_bytes(kept, S.SHARD_SCHEMA, cfg.output.compression)
+        data = S.parquet_bytes(kept, schema, cfg.output.compression)
         cio.write_bytes(cio.join(output_dir, rel), data)
         shards_out.append(S.shard_info(rel, kept, data))
-        if cfg.output.write_rejected:
-            rel_rej = rel.replace("shards/", "rejected/", 1)
+        if cfg.output.write_rejected:  # validation/part-X -> rejected/validation/part-X
+            rel_rej = "rejected/" + rel.split("/", 1)[1] if rel.startswith("shards/") else "rejected/" + rel
             cio.write_bytes(cio.join(output_dir, rel_rej),
                             S.parquet_bytes(rejected, S.REJECTED_SCHEMA, cfg.output.compression))
     tokenizer = manifest.get("tokenizer") or {}
@@ -131,9 +148,17 @@ def _refilter_into(input_dir, manifest, signal_stages, scored, cfg, shards_in, o
         "scoring_params": scored,
         "not_reapplied": cfg.not_reapplied,
         "tokenizer": manifest.get("tokenizer"),
-        "shards": shards_out,
-        "totals": shard_totals(shards_out),
-        "counts": counts,
-        "balanced": accounting_holds(counts, shards_out),
+        "token_dtype": token_dtype,
     }
+    train = [s for s in shards_out if s["path"].startswith("shards/")]
+    new["shards"], new["totals"] = train, shard_totals(train)
+    if "validation_shards" in manifest:
+        held_out = [s for s in shards_out if s["path"].startswith("validation/")]
+        new["validation_fraction"] = manifest.get("validation_fraction")
+        new["validation_shards"], new["validation_totals"] = held_out, shard_totals(held_out)
+    new["counts"] = counts
+    new["balanced"] = accounting_holds(counts, shards_out)
+    if cfg.output.stats:
+        order = [*new["reapplied_stages"], STAGE]
+        write_stats(output_dir, stats, order, stage_thresholds(cfg.stages), new)
     return new

@@ -21,6 +21,7 @@ from apache_beam.metrics import Metrics
 
 from curate.config import split_stage_key
 from curate.document import Drop, ErrorRecord, Rejected
+from pipelines import progress
 from pipelines.counters import NAMESPACE, dropped_name, error_name, input_name, kept_name, language_name, stat_name
 
 
@@ -48,6 +49,7 @@ def counter(name: str):
 
 def count_input(source: str) -> None:
     counter(input_name(source)).inc()
+    progress.tick(read=1)
 
 
 def count_kept(source: str, language=None) -> None:
@@ -58,6 +60,7 @@ def count_kept(source: str, language=None) -> None:
 
 def count_drop(rejected: Rejected) -> None:
     counter(dropped_name(rejected.doc.source, rejected.stage, rejected.reason)).inc()
+    progress.tick(removed=1)
 
 
 def count_stat(source: str, stage: str, name: str, n: int = 1) -> None:
@@ -67,6 +70,7 @@ def count_stat(source: str, stage: str, name: str, n: int = 1) -> None:
 
 def count_error(err: ErrorRecord) -> None:
     counter(error_name(err.source, err.stage)).inc()
+    progress.tick(removed=1)
 
 
 REJECTED = "rejected"

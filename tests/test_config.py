@@ -51,6 +51,10 @@ def test_errors_name_the_key(warc):
     )
     assert error_of(make(warc, stages=["no_such_stage"])).startswith("stages[0].no_such_stage: unknown stage")
     assert error_of(make(warc, output={"num_shards": 0})).startswith("output.num_shards: must be >= 1")
+    assert error_of(make(warc, output={"num_shards": 2, "shard_tokens": 10**6})) == (
+        "output.shard_tokens: set one of num_shards, shard_tokens, shard_bytes (got num_shards and shard_tokens)"
+    )
+    assert error_of(make(warc, output={"validation_fraction": 1.0})).startswith("output.validation_fraction: must be below 1")
     assert error_of(make(warc, tokenizer={})) == "tokenizer: set exactly one of 'model' or 'train'"
     assert error_of(make(warc, extra=1)).startswith("extra: unknown top-level key")
     assert error_of(make(warc, inputs=[{"kind": "warc", "paths": ["/no/such/*.warc.gz"]}])) == (

@@ -27,7 +27,7 @@ def write_output(out, with_row_groups: bool):
     shards = []
     for i in range(4):
         name = f"shards/{S.shard_name('part', i, 4)}"
-        data = S.parquet_bytes(rows[i], S.SHARD_SCHEMA, max_rows=16)
+        data = S.parquet_bytes(rows[i], S.shard_schema("uint32"), max_rows=16)
         (out / name).write_bytes(data)
         entry = S.shard_info(name, rows[i], data, max_rows=16)
         if not with_row_groups:  # as an older manifest
@@ -315,7 +315,7 @@ def test_remote_shards_are_read_a_row_group_at_a_time():
 
     rng = np.random.default_rng(0)
     rows = [S.doc_row(Document(f"d{i:03d}", "x", "web"), rng.integers(0, 2**31, 2000).tolist()) for i in range(128)]
-    data = S.parquet_bytes(rows, S.SHARD_SCHEMA, max_rows=16)
+    data = S.parquet_bytes(rows, S.shard_schema("uint32"), max_rows=16)
     files["loadertestmem://bucket/out/shards/part-00000-of-00001.parquet"] = data
     manifest = {"shards": [S.shard_info("shards/part-00000-of-00001.parquet", rows, data, max_rows=16)]}
     files["loadertestmem://bucket/out/manifest.json"] = json.dumps(manifest).encode()

@@ -85,6 +85,8 @@ def test_remove_char_spans_keeps_the_strongest_break():
     # at the start and at the end no separator is left behind
     assert remove_char_spans(text, [(0, len("Keep one."))]).startswith("Drop two.")
     assert remove_char_spans(text, [(text.index("Keep four."), len(text))]) == "Keep one. Drop two.\n\nDrop three."
+    # nothing kept before the cut: the next line starts the text, without its indentation
+    assert remove_char_spans("Drop this.\n    keep(x)\n    more()", [(0, 10)]) == "keep(x)\n    more()"
 
 
 def test_widen_to_words_takes_whole_words_and_numbers():

@@ -53,11 +53,11 @@ def test_parquet_bytes_do_not_depend_on_row_order():
     rows = _rows(50)
     shuffled = rows[:]
     random.Random(1).shuffle(shuffled)
-    a = S.parquet_bytes(rows, S.SHARD_SCHEMA)
-    assert a == S.parquet_bytes(shuffled, S.SHARD_SCHEMA)
+    a = S.parquet_bytes(rows, S.shard_schema("uint16"))
+    assert a == S.parquet_bytes(shuffled, S.shard_schema("uint16"))
     table = pq.read_table(io.BytesIO(a))
     assert table.column("id").to_pylist() == sorted(r["id"] for r in rows)
-    assert str(table.schema.field("tokens").type) == "list<element: uint32>"
+    assert str(table.schema.field("tokens").type) == "list<element: uint16>"
     assert table.column("url").to_pylist()[0] == "u0"
 
 
@@ -84,3 +84,36 @@ def test_exact_dedup_key_and_survivor():
     assert choose_survivor(docs).id == "a"
     assert choose_survivor(docs, "oldest").id == "b"
     assert choose_survivor(docs, "longest").id == "b"
+
+
+def test_token_ids_take_uint16_when_the_vocabulary_fits():
+    assert S.token_dtype(32000) == S.token_dtype(65536) == "uint16"
+    assert S.token_dtype(65537) == S.token_dtype(128256) == "uint32"
+    rows = [S.doc_row(Document("a", "t", "web"), [65535, 0])]
+    table = pq.read_table(io.BytesIO(S.parquet_bytes(rows, S.shard_schema("uint16"))))
+    assert table.column("tokens").to_pylist() == [[65535, 0]]
+    with pytest.raises(Exception):  # an id that does not fit is an error, never wrapped
+        S.parquet_bytes([S.doc_row(Document("b", "t", "web"), [65536])], S.shard_schema("uint16"))
+
+
+def test_row_groups_are_cut_by_rows_and_by_tokens():
+    rows = [{"id": f"{i:03d}", "num_tokens": n} for i, n in enumerate([5, 5, 5, 20, 1, 1, 1, 1])]
+    groups = S.row_groups(rows, max_rows=3, max_tokens=12)
+    assert [[r["id"] for r in g] for g in groups] == [["000", "001"], ["002"], ["003"], ["004", "005", "006"], ["007"]]
+    assert S.row_groups([], 3, 12) == [[]]
+
+
+def test_shard_count_follows_the_target_and_validation_hash_is_stable():
+    from curate.config import OutputConfig, build
+
+    fixed = build(OutputConfig, {"num_shards": 8, "validation_fraction": 0.05})
+    assert S.shard_count(fixed, 10**9, 10**9) == 8 and S.shard_count(fixed, 0, 0, validation=True) == 1
+    by_tokens = build(OutputConfig, {"shard_tokens": 1000})
+    assert [S.shard_count(by_tokens, t, 0) for t in (0, 1000, 1001, 5500)] == [1, 1, 2, 6]
+    by_bytes = build(OutputConfig, {"shard_bytes": 100})
+    assert S.shard_count(by_bytes, 0, 250) == 3
+    assert build(OutputConfig, {}).num_shards == 4
+    held = [i for i in range(20000) if S.is_validation(f"doc{i}", 0.1)]
+    assert 1800 < len(held) < 2200 and held == [i for i in range(20000) if S.is_validation(f"doc{i}", 0.1)]
+    assert not any(S.is_validation(f"doc{i}", 0.0) for i in range(1000))
+    assert set(held) <= {i for i in range(20000) if S.is_validation(f"doc{i}", 0.2)}  # nested fractions

@@ -33,6 +33,10 @@ def real_out(tmp_path_factory):
     return run_config(real_config(), tmp_path_factory.mktemp("training"))
 
 
+def manifest_dtype(out) -> str:
+    return json.load(open(os.path.join(out, "manifest.json")))["token_dtype"]
+
+
 def copy_of(out, tmp_path) -> str:
     dst = str(tmp_path / "copy")
     shutil.copytree(out, dst)
@@ -77,7 +81,7 @@ def test_verify_catches_text_that_its_tokens_do_not_give(real_out, tmp_path, cap
     entry = m["shards"][1]
     rows = pq.read_table(os.path.join(broken, entry["path"])).to_pylist()
     rows[0]["text"] = rows[0]["text"] + " (edited)"
-    data = S.parquet_bytes(rows, S.SHARD_SCHEMA)
+    data = S.parquet_bytes(rows, S.shard_schema(manifest_dtype(broken)))
     open(os.path.join(broken, entry["path"]), "wb").write(data)
     manifest = json.load(open(os.path.join(broken, "manifest.json")))
     info = S.shard_info(entry["path"], rows, data)
@@ -113,3 +117,67 @@ def test_loader_reads_a_real_output_whole(real_out):
     # document cut at a slot boundary (2 boundaries between 3 slots).
     ends = [it["tokens"][e] for it in items for e in np.flatnonzero(np.diff(it["segment_ids"]) > 0)]
     assert len(ends) > 100 and sum(t != eos for t in ends) <= 2
+
+
+# --------------------------------------------------------------------------- schema and layout
+
+
+def test_real_output_reads_as_plain_parquet_with_pyarrow_and_duckdb(real_out):
+    import pyarrow.parquet as pq
+
+    duckdb = pytest.importorskip("duckdb")
+    out, m = real_out
+    assert m["token_dtype"] == "uint16"  # the Mistral tokenizer's 32,000 ids fit
+    table = pq.read_table(os.path.join(out, "shards"))
+    assert str(table.schema.field("tokens").type) == "list<element: uint16>"
+    assert table.num_rows == m["totals"]["rows"]
+    glob = os.path.join(out, "shards", "*.parquet")
+    con = duckdb.connect()
+    ((rows, tokens, sources),) = con.execute(
+        f"SELECT count(*), sum(len(tokens)), count(DISTINCT source) FROM read_parquet('{glob}')"
+    ).fetchall()
+    assert (rows, tokens, sources) == (m["totals"]["rows"], m["totals"]["tokens"], 3)
+    first_id = min(table.column("id").to_pylist())
+    ((dtokens,),) = con.execute(f"SELECT tokens FROM read_parquet('{glob}') WHERE id = ?", [first_id]).fetchall()
+    ids = table.column("id").to_pylist()
+    assert dtokens == table.column("tokens")[ids.index(first_id)].as_py()
+
+
+@pytest.fixture(scope="module")
+def sized_outs(tmp_path_factory):
+    """Shards sized by tokens, with a validation split; run twice."""
+    raw = real_config()
+    raw["output"] = {"shard_tokens": 60000, "validation_fraction": 0.1, "write_rejected": True}
+    return [run_config(raw, tmp_path_factory.mktemp(f"sized{i}")) for i in range(2)]
+
+
+def test_shard_count_follows_the_token_target_and_validation_is_held_out(sized_outs):
+    import pyarrow.parquet as pq
+
+    (out, m), (out2, m2) = sized_outs
+    assert m["balanced"] and m["counts"]["kept"] == m["totals"]["rows"] + m["validation_totals"]["rows"]
+    assert len(m["shards"]) == -(-m["totals"]["tokens"] // 60000) > 1
+    assert len(m["validation_shards"]) == -(-m["validation_totals"]["tokens"] // 60000)
+    assert all(s["path"].startswith("validation/") for s in m["validation_shards"])
+    share = m["validation_totals"]["rows"] / m["counts"]["kept"]
+    assert 0.05 < share < 0.15
+    train_ids = set(pq.read_table(os.path.join(out, "shards")).column("id").to_pylist())
+    held_ids = set(pq.read_table(os.path.join(out, "validation")).column("id").to_pylist())
+    assert not train_ids & held_ids and all(S.is_validation(i, 0.1) for i in held_ids)
+    # Deterministic: the same input and config give the same files, the count included.
+    assert [(s["path"], s["sha256"]) for s in m["shards"] + m["validation_shards"]] == [
+        (s["path"], s["sha256"]) for s in m2["shards"] + m2["validation_shards"]
+    ]
+    # Row groups are the streaming unit the manifest lists.
+    for s in m["shards"]:
+        assert sum(r for r, _ in s["row_groups"]) == s["rows"] and all(t <= S.ROW_GROUP_TOKENS or r == 1 for r, t in s["row_groups"])
+
+
+def test_verify_and_the_loader_cover_the_validation_split(sized_outs, capsys):
+    (out, m), _ = sized_outs
+    code, text = verify(out, capsys)
+    assert code == 0, text
+    assert f"{len(m['shards']) + len(m['validation_shards'])} shards match" in text
+    items = list(PackedSequences(out, 256, split="validation", remainder="pad", shuffle=False))
+    assert sum(int((it["segment_ids"] >= 0).sum()) for it in items) == m["validation_totals"]["tokens"]
+    assert items[0]["tokens"].dtype == np.uint16

@@ -19,6 +19,8 @@ from curate.document import Document
 from curate.registry import register_stage
 
 _WS_RE = re.compile(r"\s+")
+# On each survivor's metadata: how many copies of it were removed (0: it had none).
+DUPLICATES_KEY = "exact_duplicates"
 
 
 @dataclasses.dataclass

@@ -32,8 +32,8 @@ from curate.segment import glued, unspaced
 # Defaults of the minimum span worth cutting, shared by both span stages: a removal
 # must hold this many words (:func:`span_words`) and characters. Measured, see
 # docs/dedup-spans.md ("The minimum span worth cutting").
-MIN_SPAN_WORDS = 10
-MIN_SPAN_CHARS = 50
+MIN_SPAN_WORDS = 8
+MIN_SPAN_CHARS = 40
 
 
 class SpanBlock(NamedTuple):
@@ -287,8 +287,8 @@ def remove_char_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:
 
     Each cut is widened over the whitespace on both sides (up to the start of the
     next line, whose indentation stays) and replaced by one separator
-    (:func:`seam_for`), or by nothing at the very start or end, so the kept text reads
-    normally.
+    (:func:`seam_for`), or by nothing at the very start or end (where no whitespace
+    is left either), so the kept text reads normally.
     """
     out = []
     cursor = 0
@@ -304,11 +304,11 @@ def remove_char_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:
         ws_end = e
         while ws_end < n and text[ws_end].isspace():
             ws_end += 1
-        last_newline = text.rfind("\n", e, ws_end)
-        if last_newline >= 0 and ws_end < n:
-            ws_end = last_newline + 1  # the next line keeps its indentation (code)
         before = text[cursor:ws_start]
         kept_any = kept_any or bool(before.strip())
+        last_newline = text.rfind("\n", e, ws_end)
+        if last_newline >= 0 and ws_end < n and kept_any:
+            ws_end = last_newline + 1  # the next line keeps its indentation (code)
         out.append(before)
         out.append(seam_for(text[ws_start:ws_end]) if kept_any and ws_end < n else "")
         cursor = ws_end

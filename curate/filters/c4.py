@@ -181,6 +181,10 @@ class C4(Filter):
         doc.text = cleaned
         return doc
 
+    def thresholds(self) -> dict:
+        c = self.config
+        return {"sentences": (c.min_sentences, None), **({"bad_words": (None, 0)} if c.drop_bad_words else {})}
+
     def decide(self, s: dict) -> Optional[str]:
         c = self.config
         if c.drop_lorem_ipsum and s["lorem_ipsum"]:

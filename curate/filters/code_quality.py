@@ -85,6 +85,14 @@ class CodeQuality(Filter):
             "xml": int("<?xml version=" in text[: c.xml_scan_chars]),
         }
 
+    def thresholds(self) -> dict:
+        c = self.config
+        return {
+            "max_line_length": (None, c.max_line_length),
+            "mean_line_length": (None, c.max_mean_line_length),
+            "alnum_frac": (c.min_alnum_frac, None),
+        }
+
     def decide(self, s: dict) -> Optional[str]:
         c = self.config
         if not s["is_code"]:

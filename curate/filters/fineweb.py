@@ -47,6 +47,16 @@ class FineWeb(Filter):
             "newlines_per_word": text.count("\n") / max(n_words, 1),
         }
 
+    def thresholds(self) -> dict:
+        c = self.config
+        return {
+            "n_lines": (1, None),
+            "punct_line_frac": (c.min_punct_line_frac, None),
+            "short_line_frac": (None, c.max_short_line_frac),
+            "dup_line_char_frac": (None, c.max_dup_line_char_frac),
+            "newlines_per_word": (None, c.max_newlines_per_word),
+        }
+
     def decide(self, s: dict) -> Optional[str]:
         c = self.config
         if s["n_lines"] == 0:

@@ -84,6 +84,19 @@ class GopherQuality(Filter):
             "stop_words": len(self._stop_words.intersection(wrds)),
         }
 
+    def thresholds(self) -> dict:
+        c = self.config
+        return {
+            "n_words": (c.min_words, c.max_words),
+            "mean_word_length": (c.min_mean_word_length, c.max_mean_word_length),
+            "hash_ratio": (None, c.max_symbol_word_ratio),
+            "ellipsis_ratio": (None, c.max_symbol_word_ratio),
+            "bullet_lines_ratio": (None, c.max_bullet_lines_ratio),
+            "ellipsis_lines_ratio": (None, c.max_ellipsis_lines_ratio),
+            "alpha_words_ratio": (c.min_alpha_words_ratio, None),
+            "stop_words": (c.min_stop_words, None),
+        }
+
     def decide(self, s: dict) -> Optional[str]:
         c = self.config
         if below(s["n_words"], c.min_words):

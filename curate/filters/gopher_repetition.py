@@ -170,6 +170,18 @@ class GopherRepetition(Filter):
             signals[_dup_key(n)] = dup[n] / denom
         return signals
 
+    def thresholds(self) -> dict:
+        c = self.config
+        return {
+            "n_chars": (1, None),
+            "dup_para_frac": (None, c.dup_para_frac),
+            "dup_para_char_frac": (None, c.dup_para_char_frac),
+            "dup_line_frac": (None, c.dup_line_frac),
+            "dup_line_char_frac": (None, c.dup_line_char_frac),
+            **{_top_key(n): (None, f) for n, f in c.top_ngram_char_frac.items()},
+            **{_dup_key(n): (None, f) for n, f in c.dup_ngram_char_frac.items()},
+        }
+
     def decide(self, s: dict) -> Optional[str]:
         c = self.config
         if s["n_chars"] == 0:

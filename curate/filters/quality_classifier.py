@@ -77,6 +77,10 @@ class QualityClassifier(Filter):
             "seed": self.config.seed,
         }
 
+    def thresholds(self) -> dict:
+        # pareto mode keeps by a random draw per document: no fixed bound to draw
+        return {"score": (self.config.threshold, None)} if self.config.mode == "threshold" else {}
+
     def decide(self, signals: dict) -> Optional[str]:
         c = self.config
         score = signals["score"]
