@@ -29,6 +29,7 @@ setup(
         "xxhash>=3",
         "matplotlib>=3.5",  # curate report: plots drawn to SVG, embedded in the page
         "sentencex>=1.0.32",  # sentence segmentation (curate.segment)
+        "phonenumbers>=8.13",  # pii_redact: libphonenumber's matcher, metadata inside the wheel (offline)
     ],
     extras_require={
         # The DataflowRunner and gs:// file system, at the same Beam version.

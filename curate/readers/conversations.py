@@ -24,6 +24,7 @@ from typing import Iterable, Iterator, Literal, Optional, Union
 
 from curate.config import ConfigError
 from curate.document import Document, ErrorRecord, Rejected, make_id
+from curate.params import param
 from curate.readers.common import (
     decompressed,
     field,
@@ -94,6 +95,7 @@ class ConversationConfig:
     lang_field: str = "lang"
     root_field: str = "prompt"  # nested shape: the tree's root message
     replies_field: str = "replies"  # nested shape: a message's children
+    max_record_bytes: int = param(16_000_000, min=1)  # a longer line is dropped unparsed (read:too_large)
 
     def validate(self, key: str) -> None:
         if self.min_messages < 1:
@@ -237,7 +239,11 @@ def parse_tree_line(path: str, line: int, raw: bytes, source: str, cfg: Conversa
 
 def parse_file(kind: str, path: str, fileobj, source: str, cfg: ConversationConfig) -> Iterator[Parsed]:
     """Every message of one file (gzip recognised), blank lines skipped."""
-    for line, raw in numbered_lines(decompressed(fileobj, path)):
+    for line, raw in numbered_lines(decompressed(fileobj, path), cfg.max_record_bytes):
+        if raw is None:  # never parsed: one drop for the line, whatever it holds
+            doc = Document(make_id(source, path, f"line {line}"), "", source, {"input_file": path, "record_id": f"line {line}"})
+            yield read_reject(doc, "too_large", max_record_bytes=cfg.max_record_bytes)
+            continue
         if not raw.strip():
             continue
         if kind == TREES_KIND:
