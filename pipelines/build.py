@@ -42,14 +42,21 @@ def check_stages(cfg: PipelineConfig) -> None:
                     "(the trained model does not exist yet when token_dedup runs)"
                 )
             s.params.model = cfg.tokenizer.model
-        check_files = getattr(s.params, "check_files", None)
-        if check_files is not None:  # a stage's own files (eval sets): read now, not mid-run
-            check_files(f"stages.{s.name}")
         if not registry.STAGES[s.base].per_document and s.base not in GLOBAL_TRANSFORMS:
             raise ConfigError(f"stages.{s.name}: no Beam transform registered for this global stage")
     unknown = [src for src in cfg.output.mixture if src not in sources]
     if unknown:
         raise ConfigError(f"output.mixture.{unknown[0]}: no input has this source (inputs: {', '.join(sorted(sources))})")
+
+
+def check_stage_files(cfg: PipelineConfig) -> None:
+    """Read the stages' own input files (a decontaminate stage's eval sets) before the run,
+    so a bad one is a config error naming its line, not a failed job. A stage's config
+    declares it with a ``check_files(key)`` method. (Not in a dry run: it reads nothing.)"""
+    for s in cfg.stages:
+        check_files = getattr(s.params, "check_files", None)
+        if check_files is not None:
+            check_files(f"stages.{s.name}")
 
 
 def _flatten(pcolls, label):

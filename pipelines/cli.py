@@ -111,6 +111,7 @@ def run_pipeline(cfg, out_dir: str, beam_args: list[str], overwrite: bool = Fals
         launch.check_remote_paths(cfg)
     for warning in check_input_files(cfg.inputs):
         print(f"curate: warning: {warning}", file=sys.stderr)
+    build.check_stage_files(cfg)
     out = OutputDir.prepare(out_dir, [p for i in cfg.inputs for p in i.paths], overwrite)
     try:
         start = time.time()

@@ -49,12 +49,27 @@ def local_paths(cfg: PipelineConfig) -> list[tuple[str, str]]:
     for i, inp in enumerate(cfg.inputs):
         found += [(f"inputs[{i}].paths[{j}]", p) for j, p in enumerate(inp.paths)]
     for s in cfg.stages:
-        if dataclasses.is_dataclass(s.params):
-            for f in dataclasses.fields(s.params):
-                value = getattr(s.params, f.name)
-                if _is_path_field(f.name) and isinstance(value, str):
-                    found.append((f"stages.{s.name}.{f.name}", value))
+        found += _param_paths(s.params, f"stages.{s.name}")
     return [(key, path) for key, path in found if "://" not in path]
+
+
+def _param_paths(params, key: str) -> list[tuple[str, str]]:
+    """The path fields of a stage's config, nested ones included (a decontaminate
+    stage's ``eval_sets[i].paths``)."""
+    found = []
+    if not dataclasses.is_dataclass(params):
+        return found
+    for f in dataclasses.fields(params):
+        value, sub = getattr(params, f.name), f"{key}.{f.name}"
+        if _is_path_field(f.name) and isinstance(value, str):
+            found.append((sub, value))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                if f.name == "paths" and isinstance(v, str):
+                    found.append((f"{sub}[{i}]", v))
+                else:
+                    found += _param_paths(v, f"{sub}[{i}]")
+    return found
 
 
 def check_remote_paths(cfg: PipelineConfig) -> None:

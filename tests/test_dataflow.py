@@ -20,7 +20,10 @@ DATAFLOW_ARGS = [
     "--temp_location", f"{BUCKET}/tmp", "--staging_location", f"{BUCKET}/staging", "--no_auth",
 ]
 # Stage parameters without a default (gs:// paths: nothing is read in a dry run).
-REQUIRED_PARAMS = {"quality_classifier": {"model": f"{BUCKET}/models/quality.bin"}}
+REQUIRED_PARAMS = {
+    "quality_classifier": {"model": f"{BUCKET}/models/quality.bin"},
+    "decontaminate": {"eval_sets": [{"name": "gsm8k", "paths": [f"{BUCKET}/evals/gsm8k.jsonl"], "fields": ["question"]}]},
+}
 
 
 def _gcp_installed() -> bool:

@@ -95,3 +95,19 @@ def test_counters_equal_the_report(run):
     by_source = counts["by_source"]
     assert by_source["web"]["dropped"] == {"decontaminate:contaminated": 1}
     assert by_source["books"]["dropped"] == {"decontaminate:contaminated": 1}
+
+
+def test_eval_set_paths_must_be_remote_on_a_remote_runner(tmp_path):
+    from curate import config
+    from pipelines.launch import local_paths
+
+    raw = {
+        "inputs": [{"kind": "jsonl", "paths": ["gs://bucket/docs/*.jsonl"]}],
+        "stages": [{"decontaminate": {"eval_sets": [
+            {"name": "a", "paths": ["gs://bucket/evals/a.jsonl"], "fields": ["q"]},
+            {"name": "b", "paths": ["gs://bucket/evals/b.jsonl", "evals/b.parquet"], "fields": ["q"]},
+        ]}}],
+        "tokenizer": {"model": "curate/models/mistral-tokenizer.model.v1"},
+    }
+    cfg = config.parse(raw, check_paths=False)
+    assert local_paths(cfg) == [("stages.decontaminate.eval_sets[1].paths[1]", "evals/b.parquet")]
