@@ -18,38 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WARCS = os.path.join(HERE, "..", "shared", "data", "warc", "*.warc.gz")
+sys.path.insert(0, os.path.join(HERE, "bench"))
 
-
-def tree_rss_mb(root_pid: int) -> tuple[float, int]:
-    """Summed RSS (MB) of ``root_pid`` and its descendants, and their number."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            ppid, pages = int(fields[1]), int(fields[21])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-        rss[int(entry)] = pages * os.sysconf("SC_PAGE_SIZE")
-    todo, total, n = [root_pid], 0, 0
-    while todo:
-        pid = todo.pop()
-        total += rss.get(pid, 0)
-        n += pid in rss
-        todo.extend(children.get(pid, []))
-    return total / 2**20, n
+from _proctree import run_sampled  # noqa: E402
 
 
 def run(repo: str, config: str, out: str, mode: str) -> dict:
@@ -58,27 +34,9 @@ def run(repo: str, config: str, out: str, mode: str) -> dict:
         sys.executable, "-m", "pipelines.cli", "run", config, "--output", out, "--overwrite",
         "--direct_num_workers", "2", "--direct_running_mode", mode,
     ]
-    start = time.time()
-    proc = subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peak, procs = 0.0, 0
-    done = threading.Event()
-
-    def sample():
-        nonlocal peak, procs
-        while not done.is_set():
-            mb, n = tree_rss_mb(proc.pid)
-            peak, procs = max(peak, mb), max(procs, n)
-            time.sleep(0.02)
-
-    t = threading.Thread(target=sample)
-    t.start()
-    output = proc.communicate()[0]
-    done.set()
-    t.join()
-    if proc.returncode != 0:
-        raise SystemExit(f"{repo}: run failed ({proc.returncode}):\n{output[-3000:]}")
-    kept = json.load(open(os.path.join(out, "manifest.json")))["counts"]["kept"]
-    return {"peak_mb": peak, "processes": procs, "wall_s": time.time() - start, "kept": kept}
+    r = run_sampled(cmd, cwd=repo, env=env)
+    r["kept"] = json.load(open(os.path.join(out, "manifest.json")))["counts"]["kept"]
+    return r
 
 
 def main():

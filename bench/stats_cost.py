@@ -43,7 +43,7 @@ def main(argv=None) -> None:
                 raw = {**base, "output": {**(base.get("output") or {}), "stats": with_stats}}
                 out = os.path.join(tmp, f"stats-{with_stats}")
                 start, start_cpu = time.perf_counter(), time.process_time()
-                m = cli.run_pipeline(config.parse(raw), out, [])
+                m = cli.run_pipeline(config.parse(raw), out, [], overwrite=True)
                 w, c = time.perf_counter() - start, time.process_time() - start_cpu
                 if r >= 0:
                     wall[with_stats].append(w)

@@ -162,6 +162,10 @@ class TokenizerConfig:
     train: Optional[TrainTokenizerConfig] = None
     add_bos: bool = False
     add_eos: bool = True
+    # A longer document is dropped before tokenization (tokenize:too_long) and left out
+    # of the tokenizer's training sample: one huge record must not become millions of
+    # tokens. 10M characters keeps the longest Gutenberg books whole; null: no limit.
+    max_doc_chars: Optional[int] = param(10_000_000, min=1)
 
     def validate(self, key: str) -> None:
         if (self.model is None) == (self.train is None):

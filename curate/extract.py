@@ -7,6 +7,13 @@
   defaults). Over ten times faster; it keeps more of the page (higher recall, lower
   precision on article pages): see docs/extraction.md for both engines' word precision,
   recall and F1 against hand-made reference texts (``bench/bench_extraction.py``).
+
+Bounds on one page: an HTML over ``max_html_chars`` is dropped (``too_large``)
+before it is parsed; with ``timeout_seconds`` set (the default), the engine runs in a
+child process (:mod:`curate.sandbox`) that is stopped when a page takes longer, and
+whose memory is capped at ``max_memory_mb``: such a page becomes an error record naming
+its URL, and the run goes on. ``timeout_seconds: null`` extracts in the worker itself
+(no bounds beyond ``max_html_chars``).
 """
 
 from __future__ import annotations
@@ -14,10 +21,11 @@ from __future__ import annotations
 import collections
 import dataclasses
 import re
-from typing import Literal, Union
+from typing import Literal, Optional, Union
 
 from curate.base import DocStage
 from curate.document import Document, Drop
+from curate.params import param
 from curate.registry import register_stage
 
 
@@ -34,6 +42,37 @@ class ExtractConfig:
     list_bullets: bool = True
     alt_texts: bool = True
     links: bool = False
+    # bounds on one page (see the module docstring)
+    max_html_chars: Optional[int] = param(10_000_000, min=1)  # a longer page is dropped unparsed
+    timeout_seconds: Optional[float] = param(10.0, gt=0)  # per page; null: no limit, no child process
+    max_memory_mb: Optional[int] = param(2048, min=256)  # the extraction process's address space
+
+
+class ExtractionFailed(Exception):
+    """A page that could not be extracted within the limits; the message names its URL."""
+
+
+def extract_text(html: str, url: Optional[str], c: ExtractConfig) -> Optional[str]:
+    """The page's text by the configured engine (imported here, trafilatura ~0.3 s: only
+    the processes that extract pay it)."""
+    if c.engine == "resiliparse":
+        from resiliparse.extract.html2text import extract_plain_text
+
+        return extract_plain_text(html, main_content=c.main_content, list_bullets=c.list_bullets,
+                                  alt_texts=c.alt_texts, links=c.links)
+    import trafilatura
+
+    return trafilatura.extract(
+        html,
+        url=url,
+        favor_precision=c.favor_precision,
+        include_comments=c.include_comments,
+        include_tables=c.include_tables,
+        fast=c.fast,
+        # trafilatura's deduplicate keeps a process-wide cache: output would depend
+        # on which documents a worker saw before. Dedup is a pipeline stage instead.
+        deduplicate=False,
+    )
 
 
 _WORD = re.compile(r"\w+")
@@ -60,37 +99,34 @@ class Extract(DocStage):
     name = "extract"
 
     def setup(self) -> None:
-        # imported here (trafilatura ~0.3 s): only workers that extract pay it
-        if self.config.engine == "resiliparse":
-            from resiliparse.extract.html2text import extract_plain_text
+        from curate.sandbox import Sandbox
 
-            c = self.config
-            self._extract = lambda html, url: extract_plain_text(
-                html, main_content=c.main_content, list_bullets=c.list_bullets, alt_texts=c.alt_texts, links=c.links
-            )
+        c = self.config
+        if c.timeout_seconds is None:
+            self._extract = extract_text
         else:
-            import trafilatura
-
-            c = self.config
-            self._extract = lambda html, url: trafilatura.extract(
-                html,
-                url=url,
-                favor_precision=c.favor_precision,
-                include_comments=c.include_comments,
-                include_tables=c.include_tables,
-                fast=c.fast,
-                # trafilatura's deduplicate keeps a process-wide cache: output would depend
-                # on which documents a worker saw before. Dedup is a pipeline stage instead.
-                deduplicate=False,
-            )
+            self._sandbox = Sandbox("curate.extract:extract_text", c.timeout_seconds, c.max_memory_mb)
+            self._extract = self._sandbox.call
 
     def process(self, doc: Document) -> Union[Document, Drop]:
         if doc.html is None:
             return doc
         if not hasattr(self, "_extract"):
             self.setup()
-        text = self._extract(doc.html, doc.provenance.get("url"))
+        c = self.config
         html_chars = len(doc.html)
+        if c.max_html_chars is not None and html_chars > c.max_html_chars:
+            doc.html = None
+            return Drop("too_large", {"html_chars": html_chars, "max_html_chars": c.max_html_chars})
+        url = doc.provenance.get("url")
+        try:
+            text = self._extract(doc.html, url, c)
+        except Exception as e:
+            from curate.sandbox import CallTimeout, ChildFailed
+
+            if isinstance(e, (CallTimeout, ChildFailed)):
+                raise ExtractionFailed(f"{url or doc.id} ({html_chars} characters of HTML): {e}") from None
+            raise
         doc.html = None
         text = (text or "").strip()
         if not text:

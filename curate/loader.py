@@ -196,12 +196,14 @@ def _torch_worker() -> tuple[int, int]:
 
 
 class _ShardFiles:
-    """A few open shards (each row group is read on its own, so remote files stream)."""
+    """A few open shards (each row group is read on its own, so remote files stream),
+    and every footer read so far (shuffled row groups come from any shard in turn)."""
 
-    def __init__(self, out_dir: str, keep: int = 4):
+    def __init__(self, out_dir: str, keep: int = 8):
         self.out_dir = out_dir
         self.keep = keep
         self._open: collections.OrderedDict = collections.OrderedDict()
+        self._footers: dict = {}
 
     def get(self, path: str) -> pq.ParquetFile:
         if path in self._open:
@@ -210,7 +212,8 @@ class _ShardFiles:
         full = cio.join(self.out_dir, path)
         # Local files by name: Arrow's own reader is ~3x faster than through a Python file.
         f = cio.open_read(full) if cio.is_remote(full) else None
-        pf = pq.ParquetFile(full if f is None else f)
+        pf = pq.ParquetFile(full if f is None else f, metadata=self._footers.get(path))
+        self._footers[path] = pf.metadata
         self._open[path] = (f, pf)
         while len(self._open) > self.keep:
             _, (old, old_pf) = self._open.popitem(last=False)

@@ -44,12 +44,12 @@ JOURNAL = ".curate-commit.json"
 LOCK = ".curate-lock"
 PROBE = ".curate-write-probe"
 # Files the writers leave in the staging folder for the driver; never committed.
-SCRATCH = ("_shard_index.json", "_stats.json")
+SCRATCH = ("_shard_index.json", "_stats.kept.json", "_stats.dropped.json", "_stats.errors.json")  # stats: pipelines/stats.py
 # Top-level names a run writes (besides what its manifest lists): a file under one of
 # these that no earlier run wrote is the user's, and the run refuses to start over it.
 RESERVED = (
     MANIFEST, "shards", "rejected", "errors", "tokenizer", "validation", "stats.json", "samples",
-    "decontamination.json", "contaminated-items", "_shard_index.json", "_stats.json",
+    "decontamination.json", "contaminated-items", *SCRATCH,
 )
 
 

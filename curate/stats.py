@@ -60,7 +60,13 @@ OUTCOMES = ("kept", "dropped", "dropped_by_other")
 
 STATS_FILE = "stats.json"
 SAMPLES_FILE = "samples/samples.jsonl"
-PARTIAL_FILE = "_stats.json"  # the Beam step's accumulator, until the driver writes stats.json
+PARTIAL_PREFIX = "_stats."  # the Beam steps' accumulators, until the driver writes stats.json
+
+
+def partial_file(part: str) -> str:
+    """The scratch file of one part (``kept``, ``dropped``, ``errors``) of a run's statistics."""
+    return f"{PARTIAL_PREFIX}{part}.json"
+
 
 # Dedup levels and the metadata their survivors carry about their cluster.
 DEDUP_STAGES = ("exact_dedup", "minhash_dedup", "sentence_dedup", "token_dedup")

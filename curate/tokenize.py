@@ -60,6 +60,9 @@ def train_model(
     model_type: str = "unigram",
     max_sentence_length: int = 16384,
     character_coverage: float = 0.9995,
+    byte_fallback: bool = True,
+    special_tokens: Optional[list[str]] = None,
+    verbose: bool = False,
 ) -> bytes:
     """Train a SentencePiece model and return its serialized bytes.
 
@@ -83,11 +86,12 @@ def train_model(
             add_dummy_prefix=False,
             allow_whitespace_only_pieces=True,
             split_digits=True,
-            byte_fallback=True,
+            byte_fallback=byte_fallback,
+            user_defined_symbols=list(special_tokens or []),
             hard_vocab_limit=False,
             num_threads=1,
             shuffle_input_sentence=False,
-            minloglevel=2,
+            minloglevel=0 if verbose else 2,
         )
     except RuntimeError as e:
         raise TokenizerError(f"SentencePiece training failed: {e}") from None

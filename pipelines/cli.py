@@ -14,6 +14,8 @@
     curate report OUT [-o FILE]       a self-contained HTML report with plots
     curate inspect OUT_OR_SHARD       print documents (--id --source --reason --grep ...)
     curate verify OUT [--sample N]    check shards against the manifest (exit 1 on a mismatch)
+    curate train-tokenizer (--input OUT | --text GLOB ...) --output DIR
+                                      train a SentencePiece model on a sample, with its card
 
 Beam options pass straight through (``--runner DataflowRunner --project ...``,
 ``--direct_num_workers 2``); without ``--runner`` the local FnApiRunner is used
@@ -177,6 +179,12 @@ def format_summary(m: dict, out_dir: str) -> str:
         lines.append(f"  validation   {v['tokens']:>10,} in {v['shards']} shards ({v['rows']:,} documents) -> {os.path.join(out_dir, 'validation')}")
     dtype = f", ids stored as {m['token_dtype']}" if "token_dtype" in m else ""
     lines.append(f"  tokenizer    {m['tokenizer']['path']} ({m['tokenizer']['vocab_size']:,} pieces{dtype})")
+    asked = m["tokenizer"].get("vocab_size_asked")
+    if asked and asked > m["tokenizer"]["vocab_size"]:
+        lines.append(
+            f"               {asked:,} pieces were asked: the kept text is too small a sample for more "
+            f"(`curate train-tokenizer --input {out_dir} --vocab-size {asked}` writes a card saying why)"
+        )
     lines.append(
         "  accounting   input == kept + dropped + errors: " + ("OK" if m["balanced"] else "MISMATCH")
     )
@@ -349,6 +357,43 @@ def cmd_verify(args) -> int:
     return 0
 
 
+def cmd_train_tokenizer(args) -> int:
+    from curate import io as cio
+    from curate import tokenizer_train as tt
+    from curate.tokenize import TokenizerError
+
+    if bool(args.input) == bool(args.text):
+        _die("train-tokenizer: give either --input OUT (an output's shards) or --text GLOB ...")
+    if args.vocab_size < 16 or args.sample_docs < 1:
+        _die("train-tokenizer: --vocab-size must be >= 16 and --sample-docs >= 1")
+    written = [cio.join(args.output, f) for f in (tt.MODEL_FILE, tt.CARD_FILE, tt.CARD_MD)]
+    if not args.overwrite and any(cio.exists(p) for p in written):
+        _die(f"train-tokenizer: {args.output} already holds a tokenizer; pass --overwrite to replace it")
+    if args.input:
+        documents, source = tt.output_documents(args.input), {"kind": "output", "path": args.input}
+    else:
+        documents, source = tt.file_documents(args.text), {"kind": "text files", "path": " ".join(args.text)}
+    opts = tt.TrainOptions(
+        vocab_size=args.vocab_size,
+        model_type=args.model_type,
+        sample_docs=args.sample_docs,
+        byte_fallback=not args.no_byte_fallback,
+        special_tokens=tuple(args.special_tokens),
+    )
+    try:
+        card = tt.train_tokenizer(documents, source, opts, args.output)
+    except (TokenizerError, OSError, KeyError) as e:
+        _die(f"train-tokenizer: {e}")
+    v, s = card["vocabulary"], card["sample"]
+    print(
+        f"curate: wrote {cio.join(args.output, tt.MODEL_FILE)}: {v['got']:,} pieces ({v['asked']:,} asked), "
+        f"trained on {s['documents_used']:,} of {s['documents_seen']:,} documents; card in {cio.join(args.output, tt.CARD_MD)}"
+    )
+    if v["why_smaller"]:
+        print(f"curate: note: {v['why_smaller']}")
+    return 0
+
+
 class _DropKnownNoise(logging.Filter):
     # Beam without [gcp] warns about apitools on import; it is not a problem here.
     def filter(self, record):
@@ -393,6 +438,16 @@ def main(argv=None) -> int:
     p_verify.add_argument("output_dir", metavar="OUT")
     p_verify.add_argument("--sample", type=int, default=50, help="rows per shard to decode and compare with their text (0: none)")
     p_verify.add_argument("--tokenizer", help="the tokenizer model, when the manifest's path does not reach it")
+    p_tt = sub.add_parser("train-tokenizer", help="train a SentencePiece tokenizer on an output or text files")
+    p_tt.add_argument("--input", "-i", help="an output directory: its shards' text")
+    p_tt.add_argument("--text", nargs="+", help="text files (globs), one document each")
+    p_tt.add_argument("--output", "-o", required=True, help="folder for spm.model and tokenizer_card.{json,md}")
+    p_tt.add_argument("--vocab-size", type=int, default=8000)
+    p_tt.add_argument("--model-type", choices=["unigram", "bpe"], default="unigram")
+    p_tt.add_argument("--sample-docs", type=int, default=20000, help="documents in the sample (smallest id hashes)")
+    p_tt.add_argument("--no-byte-fallback", action="store_true", help="unknown characters become <unk> instead of bytes")
+    p_tt.add_argument("--special-tokens", nargs="*", default=[], help="pieces never split, e.g. '<|im_start|>'")
+    p_tt.add_argument("--overwrite", action="store_true", help="replace a tokenizer already in --output")
     p_train = sub.add_parser("train-classifier", help="train a fastText quality classifier and its model card")
     from classifiers import cli as classifier_cli
     from pipelines import stats_cli
@@ -400,7 +455,7 @@ def main(argv=None) -> int:
     classifier_cli.add_arguments(p_train)
     stats_cli.add_commands(sub)
     args, rest = parser.parse_known_args(argv)
-    if args.command in ("sample", "refilter", "train-classifier", "verify", *stats_cli.COMMANDS) and rest:
+    if args.command in ("sample", "refilter", "train-classifier", "verify", "train-tokenizer", *stats_cli.COMMANDS) and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     _quiet_logging()
     try:
@@ -416,6 +471,8 @@ def main(argv=None) -> int:
             return classifier_cli.run(args)
         if args.command == "verify":
             return cmd_verify(args)
+        if args.command == "train-tokenizer":
+            return cmd_train_tokenizer(args)
         if args.command in stats_cli.COMMANDS:
             return stats_cli.run(args)
         return cmd_sample(args)

@@ -36,24 +36,36 @@ def is_dry_run(options) -> bool:
     return bool(options.view_as(TestOptions).dry_run) and runner_name(options) == "DataflowRunner"
 
 
-def _is_path_field(name: str) -> bool:
-    return name == "model" or name.endswith("_path")
+def _params_paths(params, key: str):
+    """``(key, path)`` of the file paths in a stage's parameters: fields named ``model``,
+    ``*_path`` (a path) or ``paths``, ``*_paths`` (a list of paths), also inside nested
+    parameter dataclasses and lists of them (e.g. ``decontaminate.eval_sets[0].paths``)."""
+    for f in dataclasses.fields(params):
+        value = getattr(params, f.name)
+        name = f"{key}.{f.name}"
+        if isinstance(value, str) and (f.name == "model" or f.name.endswith("_path")):
+            yield name, value
+        elif isinstance(value, list) and (f.name == "paths" or f.name.endswith("_paths")):
+            yield from ((f"{name}[{j}]", v) for j, v in enumerate(value) if isinstance(v, str))
+        elif dataclasses.is_dataclass(value):
+            yield from _params_paths(value, name)
+        elif isinstance(value, list):
+            for j, item in enumerate(value):
+                if dataclasses.is_dataclass(item):
+                    yield from _params_paths(item, f"{name}[{j}]")
 
 
 def local_paths(cfg: PipelineConfig) -> list[tuple[str, str]]:
     """``(config key, path)`` of every local file the workers would open: input paths and
-    the stages' model and list files. ``tokenizer.model`` is not among them: it is read
-    by the launcher and travels inside the job. Unset paths (the models and lists inside
-    the installed package) are not either."""
+    the stages' model, list and other data files. ``tokenizer.model`` is not among them:
+    it is read by the launcher and travels inside the job. Unset paths (the models and
+    lists inside the installed package) are not either."""
     found = []
     for i, inp in enumerate(cfg.inputs):
         found += [(f"inputs[{i}].paths[{j}]", p) for j, p in enumerate(inp.paths)]
     for s in cfg.stages:
         if dataclasses.is_dataclass(s.params):
-            for f in dataclasses.fields(s.params):
-                value = getattr(s.params, f.name)
-                if _is_path_field(f.name) and isinstance(value, str):
-                    found.append((f"stages.{s.name}.{f.name}", value))
+            found += list(_params_paths(s.params, f"stages.{s.name}"))
     return [(key, path) for key, path in found if "://" not in path]
 
 

@@ -27,6 +27,8 @@ def build_manifest(cfg, out_dir: str, counter_values: dict, tokenizer_proto, tok
         tokenizer_proto = cio.read_bytes(cio.join(out_dir, TOKENIZER_FILE))
     tokenizer = tok.describe(tokenizer_proto, tokenizer_path)
     tokenizer["trained"] = cfg.tokenizer.train is not None
+    if cfg.tokenizer.train is not None:
+        tokenizer["vocab_size_asked"] = cfg.tokenizer.train.vocab_size
     tokenizer["add_bos"] = cfg.tokenizer.add_bos
     tokenizer["add_eos"] = cfg.tokenizer.add_eos
     counts = counts_from_counters(counter_values)

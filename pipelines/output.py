@@ -33,8 +33,10 @@ def tokenizer_model(docs, cfg: TokenizerConfig, model_proto, out_dir: str):
     ``sample_docs`` kept documents with the smallest id hashes (a deterministic sample)."""
     if model_proto is not None:
         return docs.pipeline | "tokenizer:given" >> beam.Create([model_proto])
+    limit = cfg.max_doc_chars
     return (
         docs
+        | "tokenizer:within_limit" >> beam.Filter(lambda d: limit is None or len(d.text) <= limit)
         | "tokenizer:sample_key" >> beam.Map(lambda d: (xxhash.xxh64_intdigest(d.id.encode()), d.id, d.text))
         | "tokenizer:sample" >> beam.combiners.Top.Smallest(cfg.train.sample_docs)
         | "tokenizer:train" >> beam.Map(_train_tokenizer, cfg, out_dir)
@@ -52,6 +54,9 @@ class Tokenize(beam.DoFn):
     def process(self, doc, model_proto):
         if not doc.text.strip():
             yield rejected_output(Rejected(doc, "tokenize", "empty_text"))
+            return
+        if self.cfg.max_doc_chars is not None and len(doc.text) > self.cfg.max_doc_chars:
+            yield rejected_output(Rejected(doc, "tokenize", "too_long", {"chars": len(doc.text), "max_doc_chars": self.cfg.max_doc_chars}))
             return
         try:
             if doc.html is not None:

@@ -296,3 +296,24 @@ def test_extra_real_arc_cut_anywhere(name):
     path = str(extra_path("arc", name))
     data = open(path, "rb").read()
     check_cuts(read_arc, path, data, cut_points(len(data), n=30, head=0), separator=1)
+
+
+def test_line_readers_cut_anywhere():
+    """JSONL and conversation files gzipped and cut: the lines before the cut, then one
+    error saying after which line (before: the reader raised, one error for the file)."""
+    import json
+
+    from curate.readers.conversations import MESSAGES_KIND, ConversationConfig, parse_file
+    from curate.readers.records import RecordsConfig, read_jsonl
+
+    lines = "".join(json.dumps({"text": f"document {i} " * 20, "message_id": f"m{i}", "parent_id": None,
+                                "role": "user", "message_tree_id": f"t{i}"}) + "\n" for i in range(300))
+    data = gzip.compress(lines.encode(), mtime=0)
+    for cut in range(20, len(data), max(1, len(data) // 15)):
+        for items in (list(read_jsonl("c.jsonl.gz", io.BytesIO(data[:cut]), "docs", RecordsConfig())),
+                      list(parse_file(MESSAGES_KIND, "c.jsonl.gz", io.BytesIO(data[:cut]), "conv", ConversationConfig()))):
+            errors = [i for i in items if isinstance(i, ErrorRecord)]
+            assert errors == items[-1:], cut
+            read = len(items) - 1
+            assert errors[0].locator == f"after line {read}" and "cut short" in errors[0].message
+            assert not _INTERNAL.search(errors[0].message)

@@ -5,6 +5,7 @@ version is pinned once, and the Dataflow counters become the manifest's values."
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -132,6 +133,22 @@ def test_remote_runner_refuses_local_paths(tmp_path):
         }
     )
     assert launch.local_paths(cfg) == [("inputs[1].paths[0]", str(local)), ("stages.url_filter.domains_path", str(local))]
+
+    @dataclasses.dataclass
+    class EvalSet:
+        name: str
+        paths: list
+
+    @dataclasses.dataclass
+    class Nested:
+        eval_sets: list
+        model: str = "gs://b/m.bin"
+
+    nested = Nested([EvalSet("a", ["gs://b/a.jsonl", str(local)])])
+    assert list(launch._params_paths(nested, "stages.d")) == [
+        ("stages.d.eval_sets[0].paths[0]", "gs://b/a.jsonl"), ("stages.d.eval_sets[0].paths[1]", str(local)),
+        ("stages.d.model", "gs://b/m.bin"),
+    ]
     with pytest.raises(config.ConfigError, match=r"inputs\[1\]\.paths\[0\]: .* is a local path, .*\(and 1 more\)"):
         launch.check_remote_paths(cfg)
 

@@ -93,3 +93,16 @@ def test_config_error_is_one_line_and_exit_code_2(tmp_path, capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err == "curate: config error: inputs[0].paths[0]: no file matches 'nowhere/*.warc.gz'"
+
+
+def test_a_smaller_trained_vocabulary_is_reported_with_its_reason(sample_runs, tmp_path, capsys):
+    """The bundled sample asks for 2,000 pieces and its few kept pages give fewer."""
+    out1, _, _, m2 = sample_runs
+    got, asked = m2["tokenizer"]["vocab_size"], m2["tokenizer"]["vocab_size_asked"]
+    assert asked == 2000 and got < asked
+    assert f"{asked:,} pieces were asked" in cli.format_summary(m2, out1)
+    capsys.readouterr()
+    assert cli.main(["train-tokenizer", "--input", out1, "--output", str(tmp_path / "tok"), "--vocab-size", "2000"]) == 0
+    printed = capsys.readouterr().out
+    assert f"{got:,} pieces (2,000 asked)" in printed  # the same sample rule gives the same model
+    assert "candidate pieces" in printed and "fewer than asked" in printed

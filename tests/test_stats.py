@@ -139,7 +139,14 @@ def test_beam_combiner_equals_the_core():
         k = p | "rows" >> beam.Create(rows)
         r = p | "rejected" >> beam.Create(rejected)
         e = p | "errors" >> beam.Create(errors)
-        got = combine_stats(k, r, e) | beam.Map(lambda acc: (json.dumps(document(acc), sort_keys=True), S.samples_jsonl(acc)))
+        parts = combine_stats(k, r, e)  # one accumulator per part, merged on the driver
+        got = (
+            tuple(parts.values())
+            | beam.Flatten()
+            | beam.combiners.ToList()
+            | beam.Map(lambda accs: (json.dumps(document(S.RunStats.merged(accs)), sort_keys=True),
+                                     S.samples_jsonl(S.RunStats.merged(accs))))
+        )
         assert_that(got, equal_to(expected))
 
 

@@ -181,3 +181,59 @@ def test_verify_and_the_loader_cover_the_validation_split(sized_outs, capsys):
     items = list(PackedSequences(out, 256, split="validation", remainder="pad", shuffle=False))
     assert sum(int((it["segment_ids"] >= 0).sum()) for it in items) == m["validation_totals"]["tokens"]
     assert items[0]["tokens"].dtype == np.uint16
+
+
+# --------------------------------------------------------------------------- train-tokenizer
+
+
+def test_train_tokenizer_on_an_output_streams_a_sample_and_writes_a_card(real_out, tmp_path, capsys):
+    import sentencepiece as spm
+
+    from curate import tokenizer_train as tt
+
+    out, m = real_out
+    dest = str(tmp_path / "tok")
+    args = ["train-tokenizer", "--input", out, "--output", dest, "--vocab-size", "1000", "--sample-docs", "300",
+            "--special-tokens", "<|im_start|>", "<|im_end|>"]
+    assert cli.main(args) == 0
+    card = json.load(open(os.path.join(dest, tt.CARD_FILE)))
+    assert card["vocabulary"]["got"] == 1000 and not card["vocabulary"]["smaller_than_asked"]
+    assert card["sample"]["documents_used"] == 300 and card["sample"]["documents_seen"] == m["totals"]["rows"]
+    proc = spm.SentencePieceProcessor(model_file=os.path.join(dest, tt.MODEL_FILE))
+    text = "<|im_start|>user\nWhat is 7 × 8? Ünïcode ✓<|im_end|>"
+    ids = proc.encode(text)
+    assert proc.decode(ids) == text  # identity normalisation and byte fallback
+    assert proc.piece_to_id("<|im_start|>") in ids and proc.piece_to_id("<|im_end|>") in ids
+    # The same sample and model every time; an existing tokenizer is not replaced unasked.
+    with pytest.raises(SystemExit):
+        cli.main(args)
+    assert cli.main(args + ["--overwrite"]) == 0
+    assert json.load(open(os.path.join(dest, tt.CARD_FILE)))["model"]["sha256"] == card["model"]["sha256"]
+
+
+def test_train_tokenizer_says_why_the_vocabulary_is_smaller(tmp_path, capsys):
+    from curate import tokenizer_train as tt
+
+    dest = str(tmp_path / "small")
+    books = str(shared_path("books")) + "/*.txt"
+    assert cli.main(["train-tokenizer", "--text", books, "--output", dest, "--vocab-size", "60000"]) == 0
+    printed = capsys.readouterr().out
+    card = json.load(open(os.path.join(dest, tt.CARD_FILE)))
+    v = card["vocabulary"]
+    assert v["smaller_than_asked"] and v["got"] < 60000 and v["unigram_seed_pieces"] < 60000
+    assert f"asked for 60,000 pieces, got {v['got']:,}" in v["why_smaller"] and "candidate pieces" in v["why_smaller"]
+    assert "note: asked for 60,000" in printed
+    assert "## Smaller than asked" in open(os.path.join(dest, tt.CARD_MD)).read()
+    assert card["sample"]["documents_used"] == 2  # two book files, one document each
+
+
+def test_sample_takes_the_smallest_id_hashes_in_any_read_order():
+    import random
+
+    from curate import tokenizer_train as tt
+
+    docs = [(f"d{i}", f"text {i}") for i in range(500)]
+    shuffled = docs[:]
+    random.Random(3).shuffle(shuffled)
+    a, seen = tt.sample(iter(docs), 50)
+    assert (a, seen) == (tt.sample(iter(shuffled), 50)[0], 500) and len(a) == 50

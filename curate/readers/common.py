@@ -7,10 +7,14 @@ import dataclasses
 import datetime
 import decimal
 import io
+import logging
+import re
 import zlib
 from typing import Any, Iterator, Optional
 
 from curate.document import Document, ErrorRecord, Rejected
+
+log = logging.getLogger(__name__)
 
 READ_STAGE = "read"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -37,13 +41,18 @@ class GzipMembers(io.RawIOBase):
 
     Unlike ``gzip.GzipFile``, everything decompressed before a truncation is returned
     first, and the truncation is raised only on the next read: the records before
-    it are kept and the error is reported after them.
+    it are kept and the error is reported after them. At most ``out_step`` bytes are
+    inflated at a time, so a gzip bomb (a few KB that expand to gigabytes) never
+    expands in memory beyond what the reader asks for.
     """
 
-    def __init__(self, raw, chunk_size: int = 1 << 16):
+    def __init__(self, raw, chunk_size: int = 1 << 16, out_step: int = 1 << 20):
         self.raw = raw
         self.chunk_size = chunk_size
+        self.out_step = out_step
         self.decomp = None  # the current member's decompressor
+        self.input = b""  # compressed bytes not yet inflated
+        self.more = False  # the decompressor may hold output for no further input
         self.pending = bytearray()
         self.pos = 0
         self.failure: Optional[Exception] = None  # raised once ``pending`` is consumed
@@ -52,19 +61,23 @@ class GzipMembers(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def _feed(self, data: bytes) -> None:
-        while data:
-            if self.decomp is None or self.decomp.eof:
-                data = data.lstrip(b"\x00")  # zero padding between or after members, as GzipFile allows
-                if not data:
-                    return
-                self.decomp = zlib.decompressobj(31)  # 31: gzip header and trailer
-            try:
-                self.pending += self.decomp.decompress(data)
-            except zlib.error as e:  # corrupt data: report it after what decompressed before it
-                self.failure = e
+    def _inflate(self) -> None:
+        """Inflate at most ``out_step`` bytes of ``input`` into ``pending``."""
+        data = self.input
+        if self.decomp is None or self.decomp.eof:
+            data = data.lstrip(b"\x00")  # zero padding between or after members, as GzipFile allows
+            if not data:
+                self.input = b""
                 return
-            data = self.decomp.unused_data if self.decomp.eof else b""
+            self.decomp = zlib.decompressobj(31)  # 31: gzip header and trailer
+        try:
+            out = self.decomp.decompress(data, self.out_step)
+        except zlib.error as e:  # corrupt data: report it after what decompressed before it
+            self.failure, self.input, self.more = e, b"", False
+            return
+        self.pending += out
+        self.input = self.decomp.unused_data if self.decomp.eof else self.decomp.unconsumed_tail
+        self.more = len(out) == self.out_step and not self.decomp.eof
 
     def readinto(self, buf) -> int:
         while self.pos >= len(self.pending):
@@ -74,13 +87,15 @@ class GzipMembers(io.RawIOBase):
             if self.at_end:
                 return 0
             self.pending, self.pos = bytearray(), 0
-            data = self.raw.read(self.chunk_size)
-            if not data:
-                self.at_end = True
-                if self.decomp is not None and not self.decomp.eof:
-                    raise TruncatedInput("the gzip data ends inside a member (truncated file)")
-                return 0
-            self._feed(data)
+            if not self.input and not self.more:
+                data = self.raw.read(self.chunk_size)
+                if not data:
+                    self.at_end = True
+                    if self.decomp is not None and not self.decomp.eof:
+                        raise TruncatedInput("the gzip data ends inside a member (truncated file)")
+                    return 0
+                self.input = data
+            self._inflate()
         n = min(len(buf), len(self.pending) - self.pos)
         buf[:n] = self.pending[self.pos : self.pos + n]
         self.pos += n
@@ -106,10 +121,62 @@ def decompressed(fileobj, path: str, buffered: bool = True):
     return io.BufferedReader(raw, buffer_size=1 << 16) if buffered else raw
 
 
-def numbered_lines(stream) -> Iterator[tuple[int, bytes]]:
-    """(1-based line number, raw line without the line end), skipping nothing."""
-    for n, line in enumerate(stream, 1):
-        yield n, line.rstrip(b"\r\n")
+def numbered_lines(stream, max_bytes: Optional[int] = None) -> Iterator[tuple[int, Optional[bytes]]]:
+    """(1-based line number, raw line without the line end), skipping nothing.
+
+    With ``max_bytes``, a longer line is never held in memory: it is read past in
+    blocks and given as None (the caller drops it as ``too_large``)."""
+    if max_bytes is None:
+        for n, line in enumerate(stream, 1):
+            yield n, line.rstrip(b"\r\n")
+        return
+    n = 0
+    while True:
+        line = stream.readline(max_bytes + 2)  # room for the line end
+        if not line:
+            return
+        n += 1
+        if not line.endswith(b"\n") and len(line) == max_bytes + 2:  # longer still: read past it
+            while True:
+                block = stream.readline(1 << 20)
+                if not block or block.endswith(b"\n"):
+                    break
+            yield n, None
+            continue
+        line = line.rstrip(b"\r\n")
+        yield n, (line if len(line) <= max_bytes else None)
+
+
+def data_error_text(e: BaseException) -> str:
+    """What was wrong with the data, for an error message: the exceptions warcio and
+    zlib raise on bad input, said in words; an unexpected exception (a bug, or input
+    warcio mishandles) is logged with its traceback and reported as malformed data."""
+    if isinstance(e, TruncatedInput):
+        return "the gzip data ends inside a member (the file is cut short)"
+    if isinstance(e, zlib.error):
+        return f"corrupt gzip data ({e})"
+    from warcio.exceptions import ArchiveLoadFailed
+
+    if isinstance(e, ArchiveLoadFailed):
+        text = next((ln.strip() for ln in str(e).splitlines() if ln.strip()), "")
+        if "non-chunked gzip" in str(e):
+            return "one gzip member holds many records (non-chunked gzip)"
+        m = re.match(r"(?:Unknown archive format|Invalid WARC record|Invalid ARC record), first line: (.*)", text)
+        if m:
+            return f"no record header where a record must start (the line there: {m.group(1)[:120]})"
+        return text
+    if isinstance(e, EOFError):
+        return "the data ends inside a record"
+    if isinstance(e, OSError) and str(e):
+        return f"read error ({str(e).splitlines()[0][:200]})"
+    log.warning("unexpected %s while reading input", type(e).__name__, exc_info=e)
+    return "malformed record data"
+
+
+def unreadable(path: str, locator: str, source: str, e: BaseException) -> ErrorRecord:
+    """The error for input that broke off (a cut or corrupt gzip stream) at ``locator``
+    (``after line N``): what was read before it stands."""
+    return read_error(path, locator, source, f"unreadable data {locator}: {data_error_text(e)}")
 
 
 def read_error(path: str, locator: str, source: str, message: str) -> ErrorRecord:
@@ -158,28 +225,3 @@ def optional_str(value: Any) -> Optional[str]:
         s = str(value)
         return s if s else None
     return None
-
-
-def archive_records(fileobj, path: str, source: str):
-    """(offset, record, content bytes) for each WARC record, read with warcio.
-
-    The stream is decompressed first (``decompressed``), so both per-record gzip
-    members and a file gzipped whole are read; offsets are in the uncompressed
-    stream. A read failure (truncated or corrupt input) yields one ErrorRecord at
-    its offset and ends the file: warcio cannot resynchronise after it.
-    """
-    from warcio.archiveiterator import ArchiveIterator
-
-    offset = 0
-    try:
-        it = ArchiveIterator(decompressed(fileobj, path, buffered=False))
-        for record in it:
-            offset = it.offset  # this record's start (get_record_offset() would consume it)
-            content = record.content_stream().read()
-            missing = getattr(record.raw_stream, "limit", 0)
-            if missing:  # warcio returns a cut record as if it were whole
-                yield read_error(path, f"offset {offset}", source, f"truncated record: {missing} bytes missing")
-                return
-            yield offset, record, content
-    except Exception as e:  # warcio raises many types on bad input (ArchiveLoadFailed, EOFError, zlib.error...)
-        yield read_error(path, f"after offset {offset}", source, f"{type(e).__name__}: {e}")

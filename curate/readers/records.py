@@ -10,16 +10,23 @@ Per record: a document, or ``Rejected(read:empty_text)``, or an ErrorRecord nami
 line (or row) for invalid JSON, a non-object line, a missing or non-string text, a
 missing id. Parquet is read in batches of ``batch_rows`` rows (row group by row
 group), only the columns named in the config: large files never load whole.
+
+A line over ``max_record_bytes`` (JSONL), or a text over it in UTF-8 bytes (Parquet),
+is dropped as ``read:too_large`` without being parsed or turned into a Python string:
+a 50 MB line costs a block of memory, not a document. Its id is the file's and the
+line's (or row's) even with ``id_field``: the record is not parsed to find its own.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import zlib
 from typing import IO, Iterator, Optional, Union
 
 from curate.config import ConfigError
 from curate.document import Document, ErrorRecord, Rejected, make_id
+from curate.params import param
 from curate.readers.common import (
     decompressed,
     field,
@@ -28,6 +35,7 @@ from curate.readers.common import (
     optional_str,
     read_error,
     read_reject,
+    unreadable,
 )
 from curate.registry import register_reader
 
@@ -41,6 +49,7 @@ class RecordsConfig:
     metadata_fields: list[str] = dataclasses.field(default_factory=list)
     url_field: Optional[str] = None
     date_field: Optional[str] = None
+    max_record_bytes: int = param(16_000_000, min=1)  # a longer line (text) is dropped unread: too_large
 
     def fields(self) -> list[str]:
         named = [self.text_field, self.id_field, self.url_field, self.date_field, *self.metadata_fields]
@@ -64,6 +73,10 @@ def record_item(record, path: str, locator: str, source: str, cfg: RecordsConfig
     if not isinstance(text, str):
         what = "missing" if text is None else f"a {type(text).__name__}, not a string"
         return read_error(path, locator, source, f"text field {cfg.text_field!r} is {what}")
+    if len(text) > cfg.max_record_bytes or (  # UTF-8 takes 1 to 4 bytes a character: encode only when it matters
+        4 * len(text) > cfg.max_record_bytes and len(text.encode("utf-8", "surrogatepass")) > cfg.max_record_bytes
+    ):
+        return too_large(path, locator, source, cfg)
     if cfg.id_field:
         record_id = optional_str(field(record, cfg.id_field))
         if record_id is None:
@@ -88,19 +101,35 @@ def record_item(record, path: str, locator: str, source: str, cfg: RecordsConfig
     return doc
 
 
+def too_large(path: str, locator: str, source: str, cfg: RecordsConfig) -> Rejected:
+    """The drop for a record over ``max_record_bytes``, identified by file and place."""
+    doc = Document(id=make_id(source, path, locator), text="", source=source,
+                   provenance={"input_file": path, "record_id": locator})
+    return read_reject(doc, "too_large", max_record_bytes=cfg.max_record_bytes)
+
+
 @register_reader("jsonl", RecordsConfig, default_source="documents")
 def read_jsonl(path: str, fileobj: IO[bytes], source: str, config: RecordsConfig) -> Iterator[Item]:
-    """One record per non-blank line; gzip recognised by its magic bytes."""
-    for n, raw in numbered_lines(decompressed(fileobj, path)):
-        if not raw.strip():
-            continue  # a blank line holds no record
-        locator = f"line {n}"
-        try:
-            record = json.loads(raw)
-        except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError too
-            yield read_error(path, locator, source, f"invalid JSON: {e}")
-            continue
-        yield record_item(record, path, locator, source, config)
+    """One record per non-blank line; gzip recognised by its magic bytes. Input that
+    breaks off (a cut or corrupt gzip stream) ends the file with one error after the
+    lines before it."""
+    n = 0
+    try:
+        for n, raw in numbered_lines(decompressed(fileobj, path), config.max_record_bytes):
+            locator = f"line {n}"
+            if raw is None:
+                yield too_large(path, locator, source, config)
+                continue
+            if not raw.strip():
+                continue  # a blank line holds no record
+            try:
+                record = json.loads(raw)
+            except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError too
+                yield read_error(path, locator, source, f"invalid JSON: {e}")
+                continue
+            yield record_item(record, path, locator, source, config)
+    except (OSError, EOFError, zlib.error) as e:
+        yield unreadable(path, f"after line {n}", source, e)
 
 
 def _top_column(name: str, schema_names: list[str]) -> Optional[str]:
@@ -134,6 +163,28 @@ def read_parquet(path: str, fileobj: IO[bytes], source: str, config: ParquetConf
     columns = list(dict.fromkeys(c for c in (_top_column(f, names) for f in config.fields()) if c))
     row = 0
     for batch in pf.iter_batches(batch_size=config.batch_rows, columns=columns, use_threads=False):
+        over = _over_limit(batch, config)
+        if over is not None and over.any():
+            kept = iter(batch.filter(pa.array(~over)).to_pylist())  # the long texts never become str
+            for is_over in over:
+                if is_over:
+                    yield too_large(path, f"row {row}", source, config)
+                else:
+                    yield record_item(next(kept), path, f"row {row}", source, config)
+                row += 1
+            continue
         for record in batch.to_pylist():
             yield record_item(record, path, f"row {row}", source, config)
             row += 1
+
+
+def _over_limit(batch, config: ParquetConfig):
+    """Which rows' text is over ``max_record_bytes`` (UTF-8 bytes), as a numpy bool array;
+    None when the text is not a top-level string column (nested texts are checked
+    after conversion, in record_item)."""
+    import pyarrow.compute as pc
+
+    if config.text_field not in batch.schema.names:
+        return None
+    lengths = pc.binary_length(batch.column(config.text_field)).fill_null(0)
+    return pc.greater(lengths, config.max_record_bytes).to_numpy(zero_copy_only=False)

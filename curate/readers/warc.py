@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
-import logging
 import os
 import re
 import zlib
@@ -40,15 +39,15 @@ from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 
 from curate.config import ConfigError
 from curate.document import Document, ErrorRecord, Rejected, make_id
-from curate.readers.common import TruncatedInput, decompressed, read_error
+from curate.readers.common import data_error_text, decompressed, read_error
 from curate.registry import register_reader
 
 Item = Union[Document, Rejected, ErrorRecord]
-log = logging.getLogger(__name__)
 
 MAX_HEADER_LINE = 1 << 20  # bytes in one line where a WARC record header is expected
 MAX_HEADER_BLOCK = 4 << 20  # bytes of header lines read in a row (WARC and HTTP headers)
 MAX_HTTP_HEADER_BYTES = 256 << 10  # a response's HTTP status line and headers
+INFLATE_STEP = 1 << 20  # bytes of gzip output produced at a time
 _DRAIN = 1 << 16
 
 
@@ -160,12 +159,21 @@ def _holds_http_response(content_type: Optional[str]) -> bool:
     return m is None or m.group(1).lower() == "response"
 
 
+class _More(bytes):
+    """Stands for "no new input": the decompressor still holds output (see _decompress)."""
+
+
 class _HeaderLimitedReader(DecompressingBufferedReader):
-    """warcio's reader with bounded header lines: a run of ``readline`` calls with no
-    ``read`` between them (WARC headers, the blank lines after a record) ends in an
-    error past MAX_HEADER_BLOCK bytes, and one line is read in pieces of at most
-    MAX_HEADER_LINE, so a stream with no line ends (a gzip bomb of one byte value)
-    is never gathered into one line."""
+    """warcio's reader with bounded memory.
+
+    Header lines: a run of ``readline`` calls with no ``read`` between them (WARC
+    headers, the blank lines after a record) ends in an error past MAX_HEADER_BLOCK
+    bytes, and one line is read in pieces of at most MAX_HEADER_LINE, so a stream with
+    no line ends (a gzip bomb of one byte value) is never gathered into one line.
+
+    Inflation: warcio inflates each block of compressed input whole (16 KB of a gzip
+    bomb is 16 MB); here at most INFLATE_STEP bytes at a time, the rest of the input
+    kept for the next fill."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -182,15 +190,29 @@ class _HeaderLimitedReader(DecompressingBufferedReader):
         self.line_run = 0
         return super().read(length)
 
+    def _decompress(self, data):
+        d = self.decompressor
+        if d is None or not data or not hasattr(d, "unconsumed_tail"):
+            return super()._decompress(data)
+        try:
+            out = d.decompress(b"" if isinstance(data, _More) else data, INFLATE_STEP)
+        except zlib.error:
+            return super()._decompress(data)  # warcio's handling: not gzip after all, or damage
+        if d.unconsumed_tail:
+            self.starting_data = d.unconsumed_tail  # the next fill goes on with it
+        elif len(out) == INFLATE_STEP and not d.eof:
+            self.starting_data = _More(b"-")  # all input taken, but output may be pending
+        return out
+
     def readline(self, length=None):
         line = super().readline(MAX_HEADER_LINE if length is None or length < 0 else length)
         self.line_run += len(line)
         if self.line_run > MAX_HEADER_BLOCK:
-            raise ArchiveLoadFailed(f"more than {MAX_HEADER_BLOCK} bytes of header lines (no record header block ends there)")
+            raise ArchiveLoadFailed(f"more than {MAX_HEADER_BLOCK >> 20} MiB of header lines (no record header block ends there)")
         return line
 
 
-class _WarcIterator(ArchiveIterator):
+class WarcIterator(ArchiveIterator):
     """warcio's iterator with bounded header lines that leaves HTTP headers to
     ``_read_record`` (``no_record_parse``): warcio parses them only for http(s) targets
     and raises on a record cut inside its header block."""
@@ -236,34 +258,10 @@ def _http_headers(record, uri: Optional[str]) -> Optional[StatusAndHeaders]:
     return record.http_headers
 
 
-def _drain(stream) -> None:
+def drain(stream) -> None:
     """Read a stream to its end in blocks (nothing decoded, nothing kept)."""
     while stream.read(_DRAIN):
         pass
-
-
-def data_error_text(e: BaseException) -> str:
-    """What was wrong with the data, for an error message: the exceptions warcio and
-    zlib raise on bad input, said in words; an unexpected exception (a bug, or input
-    warcio mishandles) is logged with its traceback and reported as malformed data."""
-    if isinstance(e, TruncatedInput):
-        return "the gzip data ends inside a member (the file is cut short)"
-    if isinstance(e, zlib.error):
-        return f"corrupt gzip data ({e})"
-    if isinstance(e, ArchiveLoadFailed):
-        text = next((ln.strip() for ln in str(e).splitlines() if ln.strip()), "")
-        if "non-chunked gzip" in str(e):
-            return "one gzip member holds many records (non-chunked gzip)"
-        m = re.match(r"(?:Unknown archive format|Invalid WARC record|Invalid ARC record), first line: (.*)", text)
-        if m:
-            return f"no record header where a record must start (the line there: {m.group(1)[:120]})"
-        return text
-    if isinstance(e, EOFError):
-        return "the data ends inside a record"
-    if isinstance(e, OSError) and str(e):
-        return f"unreadable data ({str(e).splitlines()[0][:200]})"
-    log.warning("unexpected %s while reading archive records", type(e).__name__, exc_info=e)
-    return "malformed record data"
 
 
 @register_reader("warc", WarcReadConfig, default_source="web")
@@ -280,7 +278,7 @@ def _read_members(path: str, fileobj: IO[bytes], source: str, config: WarcConfig
     before it."""
     emitted = 0
     stream_error = last_failed = False
-    it = _WarcIterator(fileobj)
+    it = WarcIterator(fileobj)
     for item in _read_stream(it, path, source, config, base=base):
         if _needs_whole_file_gunzip(item) and fileobj.seekable():
             # gzipped as one member instead of one per record: warcio refuses to go on,
@@ -289,7 +287,7 @@ def _read_members(path: str, fileobj: IO[bytes], source: str, config: WarcConfig
             # record, which GzipFile (an EOFError that warcio takes for the end) loses.
             fileobj.seek(0)
             stream = decompressed(fileobj, path, buffered=False)
-            for i, again in enumerate(_read_stream(_WarcIterator(stream), path, source, config, base=base)):
+            for i, again in enumerate(_read_stream(WarcIterator(stream), path, source, config, base=base)):
                 if i >= emitted:
                     yield None, again
             return
@@ -470,13 +468,13 @@ def _read_stream(it: ArchiveIterator, path: str, source: str, config: WarcConfig
         yield read_error(path, f"offset:{at}", source, f"WARC data unreadable at offset {at}: {data_error_text(e)}")
 
 
-def _valid_length(value: Optional[str]) -> bool:
+def valid_length(value: Optional[str]) -> bool:
     return value is not None and value.strip().isdigit()
 
 
 def _read_record(record, path: str, name: str, offset: int, source: str, config: WarcConfig) -> Item:
     headers = record.rec_headers
-    if not _valid_length(headers.get_header("Content-Length")):
+    if not valid_length(headers.get_header("Content-Length")):
         # A cut inside the header block leaves it without its (mandatory) length; so
         # does damage. Without it the record's end is unknown: reading stops here.
         return read_error(path, f"offset:{offset}", source,
@@ -513,7 +511,7 @@ def _read_record(record, path: str, name: str, offset: int, source: str, config:
         # A truncated record is an error whatever it holds: a cut inside the HTTP
         # headers can make a page look like another content type. The rest of the
         # record is drained undecoded (a gzip-encoded body is never inflated).
-        _drain(record.raw_stream)
+        drain(record.raw_stream)
         return truncated() or Rejected(Document(doc_id, "", source, provenance), "read", reason, details)
 
     if record.rec_type != "response":

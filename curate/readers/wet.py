@@ -4,6 +4,10 @@ The text is already extracted, so documents carry ``text`` (not ``html``) and sk
 extraction stage's work. The record's URL, WARC record id and date go into the
 provenance; Common Crawl's ``WARC-Identified-Content-Language`` header (its CLD2
 guess, ISO 639-3 codes, comma-separated) goes into ``metadata["wet_languages"]``.
+
+Records are read with the WARC reader's iterator (bounded header lines, clean error
+messages); a body over ``max_body_bytes`` is dropped as ``too_large`` without being
+read into memory.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ import dataclasses
 from typing import Iterator, Optional
 
 from curate.document import Document, make_id
-from curate.readers.common import archive_records, read_reject
-from curate.readers.warc import charset_from_content_type
+from curate.params import param
+from curate.readers.common import decompressed, read_error, read_reject
+from curate.readers.warc import WarcIterator, charset_from_content_type, data_error_text, drain, valid_length
 from curate.registry import register_reader
 
 
@@ -23,6 +28,34 @@ class WetConfig:
     # (e.g. ["eng"]); null keeps every record. Records without the header are dropped
     # when a list is given.
     languages: Optional[list[str]] = None
+    max_body_bytes: int = param(5_000_000, min=1)  # a longer text is dropped (``too_large``) unread
+
+
+def archive_records(fileobj, path: str, source: str, max_body_bytes: int):
+    """(offset, record, content bytes, or None when over ``max_body_bytes``) for each
+    WARC record, read with the WARC reader's iterator.
+
+    The stream is decompressed first (``decompressed``), so both per-record gzip
+    members and a file gzipped whole are read; offsets are in the uncompressed
+    stream. A read failure (truncated or corrupt input) yields one ErrorRecord at
+    its offset and ends the file: warcio cannot resynchronise after it.
+    """
+    it = WarcIterator(decompressed(fileobj, path, buffered=False))
+    try:
+        for record in it:
+            offset = it.offset  # this record's start (get_record_offset() would consume it)
+            content = record.raw_stream.read(max_body_bytes + 1)
+            if len(content) > max_body_bytes:
+                content = None
+                drain(record.raw_stream)
+            missing = getattr(record.raw_stream, "limit", 0)
+            if missing or not valid_length(record.rec_headers.get_header("Content-Length")):  # a cut record, as if whole
+                yield read_error(path, f"offset:{offset}", source,
+                                 f"truncated record at offset {offset}: {missing} bytes of its declared length are missing")
+                return
+            yield offset, record, content
+    except Exception as e:  # warcio raises many types on bad input (ArchiveLoadFailed, EOFError, zlib.error...)
+        yield read_error(path, f"offset:{it.offset}", source, f"WET data unreadable at offset {it.offset}: {data_error_text(e)}")
 
 
 def _decode(content: bytes, content_type: Optional[str]) -> str:
@@ -32,7 +65,7 @@ def _decode(content: bytes, content_type: Optional[str]) -> str:
 
 @register_reader("wet", WetConfig, "web")
 def read_wet(path: str, fileobj, source: str, config: WetConfig) -> Iterator:
-    for item in archive_records(fileobj, path, source):
+    for item in archive_records(fileobj, path, source, config.max_body_bytes):
         if not isinstance(item, tuple):
             yield item
             continue
@@ -42,7 +75,7 @@ def read_wet(path: str, fileobj, source: str, config: WetConfig) -> Iterator:
         languages = [c.strip() for c in (h.get_header("WARC-Identified-Content-Language") or "").split(",") if c.strip()]
         doc = Document(
             id=make_id(source, record_id),
-            text=_decode(content, h.get_header("Content-Type")).strip(),
+            text="" if content is None else _decode(content, h.get_header("Content-Type")).strip(),
             source=source,
             provenance={
                 "input_file": path,
@@ -55,7 +88,9 @@ def read_wet(path: str, fileobj, source: str, config: WetConfig) -> Iterator:
         )
         if languages:
             doc.metadata["wet_languages"] = languages
-        if record.rec_type == "warcinfo":
+        if content is None:
+            yield read_reject(doc, "too_large", max_body_bytes=config.max_body_bytes)
+        elif record.rec_type == "warcinfo":
             yield read_reject(doc, "warcinfo")
         elif record.rec_type != "conversion":
             yield read_reject(doc, "not_conversion", record_type=record.rec_type)

@@ -1,0 +1,60 @@
+"""Run a command and sample the resident memory of its whole process tree (the command
+and every process it starts: Beam's or datatrove's worker processes) every 20 ms from /proc."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+
+
+def tree_rss_mb(root_pid: int) -> tuple[float, int]:
+    """Summed RSS (MB) of ``root_pid`` and its descendants, and their number."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ppid, pages = int(fields[1]), int(fields[21])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+        rss[int(entry)] = pages * page
+    todo, total, n = [root_pid], 0, 0
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        n += pid in rss
+        todo.extend(children.get(pid, []))
+    return total / 2**20, n
+
+
+def run_sampled(cmd: list[str], **popen) -> dict:
+    """Run ``cmd``; return its output, wall time, peak summed RSS and most processes seen.
+    Raises SystemExit with the output's tail if it fails."""
+    start = time.time()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen)
+    peak, procs = 0.0, 0
+    done = threading.Event()
+
+    def sample():
+        nonlocal peak, procs
+        while not done.is_set():
+            mb, n = tree_rss_mb(proc.pid)
+            peak, procs = max(peak, mb), max(procs, n)
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    output = proc.communicate()[0]
+    wall = time.time() - start
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:4])} ... failed ({proc.returncode}):\n{output[-3000:]}")
+    return {"output": output, "wall_s": wall, "peak_mb": peak, "processes": procs}
