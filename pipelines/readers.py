@@ -10,7 +10,7 @@ from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTr
 
 from curate.config import InputConfig
 from curate.document import Document, ErrorRecord, Rejected
-from curate.readers.common import READ_STAGE, ReadStat
+from curate.readers.common import READ_STAGE, ReadStat, data_error_text
 from pipelines import progress
 from pipelines.stages import ERRORS, REJECTED, StageResult, count_error, count_input, count_stat, rejected_output
 
@@ -42,9 +42,7 @@ class ReadFile(beam.DoFn):
                 for item in self.read_file(path, f, self.source, self.options):
                     yield from self._route(item)
         except Exception as e:  # the reader itself failed: one error for the file, the run goes on
-            yield from self._route(
-                ErrorRecord(path, "file", "read", f"{type(e).__name__}: {e}", self.source)
-            )
+            yield from self._route(ErrorRecord(path, "file", "read", f"unreadable file: {data_error_text(e)}", self.source))
 
     def _route(self, item):
         if isinstance(item, ReadStat):  # not an input unit: a statistic of the read stage

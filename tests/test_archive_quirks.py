@@ -296,3 +296,34 @@ def test_extra_real_arc_cut_anywhere(name):
     path = str(extra_path("arc", name))
     data = open(path, "rb").read()
     check_cuts(read_arc, path, data, cut_points(len(data), n=30, head=0), separator=1)
+
+
+def test_line_readers_cut_anywhere():
+    """JSONL and conversation files gzipped and cut: the lines before the cut, then one
+    error saying after which line (before: the reader raised, one error for the file)."""
+    import json
+
+    from curate.readers.conversations import MESSAGES_KIND, ConversationConfig, parse_file
+    from curate.readers.records import RecordsConfig, read_jsonl
+
+    lines = "".join(json.dumps({"text": f"document {i} " * 20, "message_id": f"m{i}", "parent_id": None,
+                                "role": "user", "message_tree_id": f"t{i}"}) + "\n" for i in range(300))
+    data = gzip.compress(lines.encode(), mtime=0)
+    for cut in range(20, len(data), max(1, len(data) // 15)):
+        for items in (list(read_jsonl("c.jsonl.gz", io.BytesIO(data[:cut]), "docs", RecordsConfig())),
+                      list(parse_file(MESSAGES_KIND, "c.jsonl.gz", io.BytesIO(data[:cut]), "conv", ConversationConfig()))):
+            errors = [i for i in items if isinstance(i, ErrorRecord)]
+            assert errors == items[-1:], cut
+            read = len(items) - 1
+            assert errors[0].locator == f"after line {read}" and "cut short" in errors[0].message
+            assert not _INTERNAL.search(errors[0].message)
+
+
+def test_exceptions_of_the_code_are_never_the_error_text(caplog):
+    from curate.readers.common import TruncatedInput, data_error_text
+
+    bug = AttributeError("'NoneType' object has no attribute 'startswith'")
+    assert data_error_text(bug) == "malformed record data"
+    assert "AttributeError" in caplog.text  # logged for the developer, with its traceback
+    assert data_error_text(TruncatedInput("x")) == "the gzip data ends inside a member (the file is cut short)"
+    assert data_error_text(zlib.error("invalid block type")) == "corrupt gzip data (invalid block type)"

@@ -7,10 +7,14 @@ import dataclasses
 import datetime
 import decimal
 import io
+import logging
+import re
 import zlib
 from typing import Any, Iterator, Optional
 
 from curate.document import Document, ErrorRecord, Rejected
+
+log = logging.getLogger(__name__)
 
 READ_STAGE = "read"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -141,6 +145,38 @@ def numbered_lines(stream, max_bytes: Optional[int] = None) -> Iterator[tuple[in
             continue
         line = line.rstrip(b"\r\n")
         yield n, (line if len(line) <= max_bytes else None)
+
+
+def data_error_text(e: BaseException) -> str:
+    """What was wrong with the data, for an error message: the exceptions warcio and
+    zlib raise on bad input, said in words; an unexpected exception (a bug, or input
+    warcio mishandles) is logged with its traceback and reported as malformed data."""
+    if isinstance(e, TruncatedInput):
+        return "the gzip data ends inside a member (the file is cut short)"
+    if isinstance(e, zlib.error):
+        return f"corrupt gzip data ({e})"
+    from warcio.exceptions import ArchiveLoadFailed
+
+    if isinstance(e, ArchiveLoadFailed):
+        text = next((ln.strip() for ln in str(e).splitlines() if ln.strip()), "")
+        if "non-chunked gzip" in str(e):
+            return "one gzip member holds many records (non-chunked gzip)"
+        m = re.match(r"(?:Unknown archive format|Invalid WARC record|Invalid ARC record), first line: (.*)", text)
+        if m:
+            return f"no record header where a record must start (the line there: {m.group(1)[:120]})"
+        return text
+    if isinstance(e, EOFError):
+        return "the data ends inside a record"
+    if isinstance(e, OSError) and str(e):
+        return f"read error ({str(e).splitlines()[0][:200]})"
+    log.warning("unexpected %s while reading input", type(e).__name__, exc_info=e)
+    return "malformed record data"
+
+
+def unreadable(path: str, locator: str, source: str, e: BaseException) -> ErrorRecord:
+    """The error for input that broke off (a cut or corrupt gzip stream) at ``locator``
+    (``after line N``): what was read before it stands."""
+    return read_error(path, locator, source, f"unreadable data {locator}: {data_error_text(e)}")
 
 
 def read_error(path: str, locator: str, source: str, message: str) -> ErrorRecord:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import zlib
 from typing import Iterable, Iterator, Literal, Optional, Union
 
 from curate.config import ConfigError
@@ -32,6 +33,7 @@ from curate.readers.common import (
     optional_str,
     read_error,
     read_reject,
+    unreadable,
 )
 from curate.registry import register_reader
 
@@ -238,18 +240,23 @@ def parse_tree_line(path: str, line: int, raw: bytes, source: str, cfg: Conversa
 
 
 def parse_file(kind: str, path: str, fileobj, source: str, cfg: ConversationConfig) -> Iterator[Parsed]:
-    """Every message of one file (gzip recognised), blank lines skipped."""
-    for line, raw in numbered_lines(decompressed(fileobj, path), cfg.max_record_bytes):
-        if raw is None:  # never parsed: one drop for the line, whatever it holds
-            doc = Document(make_id(source, path, f"line {line}"), "", source, {"input_file": path, "record_id": f"line {line}"})
-            yield read_reject(doc, "too_large", max_record_bytes=cfg.max_record_bytes)
-            continue
-        if not raw.strip():
-            continue
-        if kind == TREES_KIND:
-            yield from parse_tree_line(path, line, raw, source, cfg)
-        else:
-            yield parse_message_line(path, line, raw, source, cfg)
+    """Every message of one file (gzip recognised), blank lines skipped. Input that
+    breaks off (a cut or corrupt gzip stream) ends the file with one error."""
+    line = 0
+    try:
+        for line, raw in numbered_lines(decompressed(fileobj, path), cfg.max_record_bytes):
+            if raw is None:  # never parsed: one drop for the line, whatever it holds
+                doc = Document(make_id(source, path, f"line {line}"), "", source, {"input_file": path, "record_id": f"line {line}"})
+                yield read_reject(doc, "too_large", max_record_bytes=cfg.max_record_bytes)
+                continue
+            if not raw.strip():
+                continue
+            if kind == TREES_KIND:
+                yield from parse_tree_line(path, line, raw, source, cfg)
+            else:
+                yield parse_message_line(path, line, raw, source, cfg)
+    except (OSError, EOFError, zlib.error) as e:
+        yield unreadable(path, f"after line {line}", source, e)
 
 
 # ----------------------------------------------------------------------------- core

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import zlib
 from typing import IO, Iterator, Optional, Union
 
 from curate.config import ConfigError
@@ -34,6 +35,7 @@ from curate.readers.common import (
     optional_str,
     read_error,
     read_reject,
+    unreadable,
 )
 from curate.registry import register_reader
 
@@ -108,20 +110,26 @@ def too_large(path: str, locator: str, source: str, cfg: RecordsConfig) -> Rejec
 
 @register_reader("jsonl", RecordsConfig, default_source="documents")
 def read_jsonl(path: str, fileobj: IO[bytes], source: str, config: RecordsConfig) -> Iterator[Item]:
-    """One record per non-blank line; gzip recognised by its magic bytes."""
-    for n, raw in numbered_lines(decompressed(fileobj, path), config.max_record_bytes):
-        locator = f"line {n}"
-        if raw is None:
-            yield too_large(path, locator, source, config)
-            continue
-        if not raw.strip():
-            continue  # a blank line holds no record
-        try:
-            record = json.loads(raw)
-        except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError too
-            yield read_error(path, locator, source, f"invalid JSON: {e}")
-            continue
-        yield record_item(record, path, locator, source, config)
+    """One record per non-blank line; gzip recognised by its magic bytes. Input that
+    breaks off (a cut or corrupt gzip stream) ends the file with one error after the
+    lines before it."""
+    n = 0
+    try:
+        for n, raw in numbered_lines(decompressed(fileobj, path), config.max_record_bytes):
+            locator = f"line {n}"
+            if raw is None:
+                yield too_large(path, locator, source, config)
+                continue
+            if not raw.strip():
+                continue  # a blank line holds no record
+            try:
+                record = json.loads(raw)
+            except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError too
+                yield read_error(path, locator, source, f"invalid JSON: {e}")
+                continue
+            yield record_item(record, path, locator, source, config)
+    except (OSError, EOFError, zlib.error) as e:
+        yield unreadable(path, f"after line {n}", source, e)
 
 
 def _top_column(name: str, schema_names: list[str]) -> Optional[str]:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
-import logging
 import os
 import re
 import zlib
@@ -40,11 +39,10 @@ from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 
 from curate.config import ConfigError
 from curate.document import Document, ErrorRecord, Rejected, make_id
-from curate.readers.common import TruncatedInput, decompressed, read_error
+from curate.readers.common import data_error_text, decompressed, read_error
 from curate.registry import register_reader
 
 Item = Union[Document, Rejected, ErrorRecord]
-log = logging.getLogger(__name__)
 
 MAX_HEADER_LINE = 1 << 20  # bytes in one line where a WARC record header is expected
 MAX_HEADER_BLOCK = 4 << 20  # bytes of header lines read in a row (WARC and HTTP headers)
@@ -264,30 +262,6 @@ def drain(stream) -> None:
     """Read a stream to its end in blocks (nothing decoded, nothing kept)."""
     while stream.read(_DRAIN):
         pass
-
-
-def data_error_text(e: BaseException) -> str:
-    """What was wrong with the data, for an error message: the exceptions warcio and
-    zlib raise on bad input, said in words; an unexpected exception (a bug, or input
-    warcio mishandles) is logged with its traceback and reported as malformed data."""
-    if isinstance(e, TruncatedInput):
-        return "the gzip data ends inside a member (the file is cut short)"
-    if isinstance(e, zlib.error):
-        return f"corrupt gzip data ({e})"
-    if isinstance(e, ArchiveLoadFailed):
-        text = next((ln.strip() for ln in str(e).splitlines() if ln.strip()), "")
-        if "non-chunked gzip" in str(e):
-            return "one gzip member holds many records (non-chunked gzip)"
-        m = re.match(r"(?:Unknown archive format|Invalid WARC record|Invalid ARC record), first line: (.*)", text)
-        if m:
-            return f"no record header where a record must start (the line there: {m.group(1)[:120]})"
-        return text
-    if isinstance(e, EOFError):
-        return "the data ends inside a record"
-    if isinstance(e, OSError) and str(e):
-        return f"unreadable data ({str(e).splitlines()[0][:200]})"
-    log.warning("unexpected %s while reading archive records", type(e).__name__, exc_info=e)
-    return "malformed record data"
 
 
 @register_reader("warc", WarcReadConfig, default_source="web")
