@@ -58,6 +58,7 @@ Under PyTorch, ``curate.torch_loader`` wraps this in an ``IterableDataset``; whe
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import dataclasses
 import hashlib
 import json
@@ -351,22 +352,36 @@ class PackedSequences:
 
     def _chunks(self, epoch: int, begin: int, files: _ShardFiles) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """The slot's emitted token stream from stream token ``begin``, as (tokens, document
-        ordinal of each token) chunks, one per row-group part, documents shuffled in windows."""
-        for ui, lo, hi, skip in self._parts(epoch, begin):
-            values, offsets = read_unit_tokens(files, self.units[ui])
-            # Documents of the part [lo, hi): offsets clipped to it.
-            first = int(np.searchsorted(offsets, lo, side="right")) - 1
-            last = int(np.searchsorted(offsets, hi, side="left"))
-            bounds = np.clip(offsets[first : last + 1], lo, hi)
-            starts, lens = bounds[:-1], np.diff(bounds)
-            if self.shuffle and len(lens) > 1:
-                order = window_permutation(len(lens), self.shuffle_buffer, self.seed, epoch, ui, lo)
-                starts, lens = starts[order], lens[order]
-                tokens = np.concatenate([values[s : s + n] for s, n in zip(starts.tolist(), lens.tolist())])
-            else:
-                tokens = values[lo:hi]
-            docs = np.repeat(np.arange(len(lens), dtype=np.int32), lens)
-            yield tokens[skip:], docs[skip:]
+        ordinal of each token) chunks, one per row-group part, documents shuffled in windows.
+        The next part is read and prepared in a thread while this one is packed (Arrow and
+        NumPy release the GIL while they decompress and copy)."""
+        parts = list(self._parts(epoch, begin))
+        if not parts:
+            return
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            ahead = pool.submit(self._prepare, files, epoch, parts[0])
+            for i in range(len(parts)):
+                chunk = ahead.result()
+                if i + 1 < len(parts):
+                    ahead = pool.submit(self._prepare, files, epoch, parts[i + 1])
+                yield chunk
+
+    def _prepare(self, files: _ShardFiles, epoch: int, part: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+        ui, lo, hi, skip = part
+        values, offsets = read_unit_tokens(files, self.units[ui])
+        # Documents of the part [lo, hi): offsets clipped to it.
+        first = int(np.searchsorted(offsets, lo, side="right")) - 1
+        last = int(np.searchsorted(offsets, hi, side="left"))
+        bounds = np.clip(offsets[first : last + 1], lo, hi)
+        starts, lens = bounds[:-1], np.diff(bounds)
+        if self.shuffle and len(lens) > 1:
+            order = window_permutation(len(lens), self.shuffle_buffer, self.seed, epoch, ui, lo)
+            starts, lens = starts[order], lens[order]
+            tokens = np.concatenate([values[s : s + n] for s, n in zip(starts.tolist(), lens.tolist())])
+        else:
+            tokens = values[lo:hi]
+        docs = np.repeat(np.arange(len(lens), dtype=np.int32), lens)
+        return tokens[skip:], docs[skip:]
 
     def _epoch_items(self, epoch: int, position: int) -> Iterator[dict]:
         n, k = self.seq_len, self.span.sequences
