@@ -29,13 +29,20 @@ setup(
         "xxhash>=3",
         "matplotlib>=3.5",  # curate report: plots drawn to SVG, embedded in the page
         "sentencex>=1.0.32",  # sentence segmentation (curate.segment)
+        # word segmentation of languages written without spaces (curate.lang)
+        "jieba>=0.42",  # Chinese
+        "fugashi>=1.3",  # Japanese (MeCab) ...
+        "unidic-lite>=1.0.8",  # ... and its dictionary
+        "pythainlp>=5.0",  # Thai
         "phonenumbers>=8.13",  # pii_redact: libphonenumber's matcher, metadata inside the wheel (offline)
     ],
     extras_require={
         # The DataflowRunner and gs:// file system, at the same Beam version.
         "dataflow": [f"apache-beam[gcp]=={BEAM_VERSION}"],
         # The dry-run test translates the whole job for Dataflow, so tests need [gcp] too.
-        "test": ["pytest>=8", f"apache-beam[gcp]=={BEAM_VERSION}"],
+        # (wordfreq, stop-words: the sources curate/langparams.py derives the per-language
+        # defaults from; a test re-derives part of curate/data/language_params.json)
+        "test": ["pytest>=8", f"apache-beam[gcp]=={BEAM_VERSION}", "wordfreq==3.1.1", "stop-words==2025.11.4"],
         # curate.torch_loader (an IterableDataset over the shards); the core loader needs numpy only
         "torch": ["torch>=2.1"],
     },

@@ -10,4 +10,7 @@ python3 -m venv "$VENV"
 "$VENV/bin/pip" install "datatrove[processing]==0.10.1" spacy warcio faust-cchardet python-magic \
     orjson pyarrow datasketch xxhash numpy fasttext-numpy2-wheel detect-secrets gutenberg-cleaner
 "$VENV/bin/pip" install --no-deps gutenberg==0.8.2
+# datatrove's word tokenizers for Chinese (spaCy + jieba), Japanese (spaCy + SudachiPy)
+# and Thai (PyThaiNLP): bench/bench_multilingual.py
+"$VENV/bin/pip" install jieba sudachipy sudachidict-core pythainlp
 echo "peers installed: export CURATE_PEER_PYTHON=$VENV/bin/python"

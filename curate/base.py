@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Optional, Union
 
 from curate.document import Document, Drop
-from curate.params import fingerprint
+from curate.params import fingerprint, for_language
 
 
 class DocStage:
@@ -54,6 +54,23 @@ class Filter(DocStage):
         super().__init__(config)
         # of the registered stage (``name`` on the class), whatever the instance is called
         self.fingerprint = fingerprint(type(self).name, config)
+
+    def language_of(self, doc: Document) -> Optional[str]:
+        """The document's language (``metadata.language``) when the config takes
+        per-language settings and its ``per_language`` switch is on; else None."""
+        if not getattr(self.config, "per_language", False):
+            return None
+        return doc.metadata.get("language")
+
+    def config_for(self, language: Optional[str]):
+        """The config with ``language``'s overrides (``languages:``) applied, made once."""
+        if not language:
+            return self.config
+        cache = self.__dict__.setdefault("_by_language", {})
+        config = cache.get(language)
+        if config is None:
+            config = cache[language] = for_language(self.config, language)
+        return config
 
     def store(self, doc: Document, signals: dict) -> None:
         """Put the signals on the document, with their fingerprint."""

@@ -20,7 +20,7 @@ from typing import Any, Literal, Optional, Union
 
 import yaml
 
-from curate.params import ConfigError, check_fields, param
+from curate.params import PER_LANGUAGE, ConfigError, check_fields, param
 
 
 def _type_name(tp: Any) -> str:
@@ -112,7 +112,42 @@ def build(cls: type, data: Any, key: str = "config") -> Any:
     check = getattr(obj, "validate", None)
     if check is not None:
         check(key)
+    for name, field in fields.items():
+        if field.metadata.get("role") == PER_LANGUAGE:
+            setattr(obj, name, _language_overrides(obj, field, data.get(name), f"{key}.{name}", hints))
     return obj
+
+
+def _language_overrides(obj: Any, field: dataclasses.Field, given: Any, key: str, hints: dict) -> dict:
+    """The ``languages:`` mapping of config ``obj``: the derived defaults
+    (:func:`curate.params.language_overrides`) with the user's overrides merged in field by
+    field, each override converted and checked as the field itself is, and each
+    language's resulting config checked as a whole (its ``validate``)."""
+    merged = field.default_factory()
+    if given is not None:
+        if not isinstance(given, dict):
+            raise ConfigError(f"{key}: expected a mapping of language codes to settings, got {type(given).__name__} {given!r}")
+        for language, override in given.items():
+            if not isinstance(language, str) or not language:
+                raise ConfigError(f"{key}: expected language codes (e.g. de, zh), got {language!r}")
+            if not isinstance(override, dict):
+                raise ConfigError(f"{key}.{language}: expected a mapping of settings, got {type(override).__name__} {override!r}")
+            merged[language] = {**merged.get(language, {}), **override}
+    settable = sorted(f.name for f in dataclasses.fields(obj) if f.init and f.name not in (field.name, "per_language"))
+    out = {}
+    for language, override in sorted(merged.items()):
+        sub = f"{key}.{language}"
+        unknown = sorted(set(override) - set(settable))
+        if unknown:
+            raise ConfigError(f"{sub}.{unknown[0]}: cannot be set per language (known: {', '.join(settable)})")
+        converted = {name: _convert(value, hints[name], f"{sub}.{name}") for name, value in override.items()}
+        resolved = dataclasses.replace(obj, **converted)
+        check_fields(resolved, sub)
+        check = getattr(resolved, "validate", None)
+        if check is not None:
+            check(sub)
+        out[language] = converted
+    return out
 
 
 def to_dict(obj: Any) -> Any:

@@ -18,6 +18,8 @@ refilter refuse, never silently apply nothing. :func:`check_fields` checks the b
 (``curate.config.build`` calls it for every config), :func:`scoring_params` and
 :func:`fingerprint` give what the stored signals were computed with.
 
+A filter may also take per-language overrides of its own fields (:func:`per_language`).
+
 This module is a leaf (standard library only): the config loader, the registry and
 every stage module import it, and it imports none of them.
 """
@@ -25,12 +27,15 @@ every stage module import it, and it imports none of them.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
+import os
 from typing import Any, Callable, Optional
 
 THRESHOLD = "threshold"
 SCORING = "scoring"
+PER_LANGUAGE = "per_language"
 
 
 class ConfigError(ValueError):
@@ -78,6 +83,47 @@ def threshold(default: Any = dataclasses.MISSING, **kw) -> Any:
     return param(default, threshold=True, **kw)
 
 
+def language_overrides(stage: str) -> Any:
+    """The ``languages:`` field of a filter's config: ``{language code: {field: value}}``,
+    the config's own fields set anew for the documents of that language
+    (``metadata.language``), over the defaults derived for ``stage`` in
+    ``curate/data/language_params.json`` (:mod:`curate.langparams`). The config loader
+    checks each override as it checks the field itself and merges the user's overrides
+    into the defaults, field by field. An overridden threshold stays a threshold, an
+    overridden scoring parameter a scoring parameter (:func:`scoring_params`)."""
+    return dataclasses.field(default_factory=lambda: language_defaults(stage), metadata={"role": PER_LANGUAGE})
+
+
+LANGUAGE_PARAMS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "language_params.json")
+
+
+@functools.lru_cache(maxsize=1)
+def _language_table() -> str:
+    with open(LANGUAGE_PARAMS, encoding="utf-8") as f:
+        return f.read()
+
+
+def language_defaults(stage: str) -> dict:
+    """The derived per-language defaults of ``stage`` (a fresh copy)."""
+    return json.loads(_language_table()).get(stage, {})
+
+
+def per_language_fields(cls_or_obj: Any) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls_or_obj) if f.metadata.get("role") == PER_LANGUAGE]
+
+
+def for_language(config: Any, language: Optional[str]) -> Any:
+    """``config`` with the overrides of ``language`` applied (``config`` itself when it
+    has none, or when its ``per_language`` switch is off)."""
+    if not language or not getattr(config, "per_language", True):
+        return config
+    for name in per_language_fields(config):
+        override = getattr(config, name).get(language)
+        if override:
+            return dataclasses.replace(config, **override)
+    return config
+
+
 def _bound_error(value: Any, meta: dict) -> Optional[str]:
     lo, hi, gt = meta.get("min"), meta.get("max"), meta.get("gt")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -101,8 +147,8 @@ def check_fields(obj: Any, key: str) -> None:
     for f in dataclasses.fields(obj):
         meta = f.metadata
         value = getattr(obj, f.name)
-        if value is None or not meta:
-            continue
+        if value is None or not meta or meta.get("role") == PER_LANGUAGE:
+            continue  # per-language overrides: checked field by field by the config loader
         sub = f"{key}.{f.name}"
         if isinstance(value, dict):
             items = [(f"{sub}.{k}", v) for k, v in value.items()]
@@ -144,10 +190,30 @@ def scoring_params(config: Any) -> dict:
     out = {}
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
-        if f.metadata.get("role") != THRESHOLD:
+        if f.metadata.get("role") == PER_LANGUAGE:
+            out[f.name] = _language_scoring(config, value)
+        elif f.metadata.get("role") != THRESHOLD:
             out[f.name] = _plain(value)
         elif f.metadata.get("scored_keys") and isinstance(value, dict):
             out[f.name] = sorted(str(k) for k in value)
+    return out
+
+
+def _language_scoring(config: Any, overrides: dict) -> dict:
+    """Per language, what its overrides change of the scoring parameters (thresholds
+    left out, the keys of a ``scored_keys`` mapping kept)."""
+    meta = {f.name: f.metadata for f in dataclasses.fields(config)}
+    out = {}
+    for language, override in sorted(overrides.items()):
+        scored = {}
+        for name, value in sorted(override.items()):
+            m = meta[name]
+            if m.get("role") != THRESHOLD:
+                scored[name] = _plain(value)
+            elif m.get("scored_keys") and isinstance(value, dict):
+                scored[name] = sorted(str(k) for k in value)
+        if scored:
+            out[language] = scored
     return out
 
 

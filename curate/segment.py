@@ -41,6 +41,7 @@ import unicodedata
 
 import sentencex
 
+from curate.lang import UNSPACED_RANGES
 from curate.text import TERMINAL_PUNCTUATION
 
 DEFAULT_LANGUAGE = "en"
@@ -58,20 +59,12 @@ ORDINAL_PERIOD_LANGUAGES = frozenset(
 )
 
 
-# Scripts written without spaces between words or sentences: Thai, Lao, Tibetan,
-# Myanmar, Khmer, CJK punctuation, kana, CJK ideographs, Hangul syllables, fullwidth
-# forms. A sentence (or a cut) may begin or end beside these with no whitespace.
-_UNSPACED_RANGES = (
-    (0x0E00, 0x0FFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x2E80, 0x2FDF), (0x3000, 0x30FF),
-    (0x3100, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF),
-    (0xFF00, 0xFFEF), (0x20000, 0x3134F),
-)
-
-
 def unspaced(ch: str) -> bool:
-    """Whether ``ch`` belongs to a script written without spaces (see above)."""
+    """Whether ``ch`` belongs to a script written without spaces between words or
+    sentences (:data:`curate.lang.UNSPACED_RANGES`): a sentence (or a cut) may begin or
+    end beside these with no whitespace."""
     o = ord(ch)
-    return any(lo <= o <= hi for lo, hi in _UNSPACED_RANGES)
+    return any(lo <= o <= hi for lo, hi in UNSPACED_RANGES)
 
 
 def glued(text: str, pos: int) -> bool:

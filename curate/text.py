@@ -1,5 +1,6 @@
 """Text utilities shared by filters and dedup: one definition of a word and a line
-(sentences: :mod:`curate.segment`)."""
+(sentences: :mod:`curate.segment`; words of languages written without spaces:
+:mod:`curate.lang`, through the ``language`` argument of :func:`words`)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ import re
 import unicodedata
 from typing import Optional
 
+from curate.lang import spaced
+
 # Words as spaCy's English tokenizer cuts them (datatrove, and so FineWeb, count
 # spaCy tokens in the Gopher and FineWeb rules), with a regex instead of spaCy, which
 # costs datatrove most of its time (see ../shared/NOTES.md): common abbreviations and
 # single letters with their period ("Mr.", "n.", "U.S."), numbers with inner "." or ","
 # ("1,000", "3.5"), English contractions cut off ("do" "n't", "it" "'s", "we" "'ll"),
-# letter/digit runs with other inner apostrophes ("O'Brien"); then "..." and "--" runs,
-# and every other symbol as a token of its own (hyphens between words too).
+# letter/digit runs (with their combining marks) and other inner apostrophes ("O'Brien");
+# then "..." and "--" runs, and every other symbol as a token of its own (hyphens
+# between words too).
 _WORD_ALTERNATIVES = (
     r"\w+?(?=[nN]['’][tT](?!\w))|[nN]['’][tT](?!\w)"
     r"|\w+?(?=['’](?:[sSdDmM]|re|ve|ll|RE|VE|LL)(?!\w))|['’](?:[sSdDmM]|re|ve|ll|RE|VE|LL)(?!\w)|"
@@ -21,9 +25,27 @@ _WORD_ALTERNATIVES = (
     r"(?=[A-Za-z]{1,4}\.)(?:(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Inc|Ltd|Co|vs|etc|Gov|Sen|Rep|Gen|Col|Lt|Prof|Rev"
     r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.|(?<!\w)[A-Za-z]\.(?:[A-Za-z]\.)*)"
     r"|\d+(?:[.,]\d+)+"
-    r"|\w+(?:['’]\w+)*"
+    r"|\w[\w{marks}]*(?:['’][\w{marks}]+)*"
 )
-_WORD_RE = re.compile(_WORD_ALTERNATIVES + r"|\.{2,}|-{2,}|[^\w\s]")
+
+
+def _mark_ranges() -> str:
+    """A regex class body of Unicode's combining marks (categories Mn, Mc, Me) below
+    U+20000 (~50 ms once per process). Python's ``\\w`` leaves them out, which would cut
+    "เป็น" (Thai), "हिंदी" (Devanagari) or a decomposed "é" at every vowel sign or accent;
+    inside a word they belong to it."""
+    out, start = [], None
+    for cp in range(0x300, 0x20001):
+        mark = cp < 0x20000 and unicodedata.category(chr(cp))[0] == "M"
+        if mark and start is None:
+            start = cp
+        elif not mark and start is not None:
+            out.append(f"\\U{start:08x}-\\U{cp - 1:08x}")
+            start = None
+    return "".join(out)
+
+
+_WORD_RE = re.compile(_WORD_ALTERNATIVES.replace("{marks}", _mark_ranges()) + r"|\.{2,}|-{2,}|[^\w\s]")
 
 # Unicode's Sentence_Terminal property (Unicode 16), as the `regex` module's
 # \p{Sentence_Terminal} lists it; FineWeb's terminal-punctuation set is an older copy
@@ -50,8 +72,14 @@ TERMINAL_PUNCTUATION = tuple(
 _TERMINAL_SET = frozenset(TERMINAL_PUNCTUATION)
 
 
-def words(text: str) -> list[str]:
-    """Words and symbol tokens, in order (the Gopher rules count both kinds)."""
+def words(text: str, language: Optional[str] = None) -> list[str]:
+    """Words and symbol tokens, in order (the Gopher rules count both kinds).
+
+    ``language`` (an ISO 639 code, ``metadata.language``) names the text's language:
+    for Chinese, Japanese and Thai the text is cut into words by a segmenter first
+    (:func:`curate.lang.spaced`); for any other language, or None, it changes nothing."""
+    if language is not None:
+        text = spaced(text, language)
     # No token spans whitespace, so cutting on whitespace first changes nothing; most
     # pieces are all letters, one token each, and skip the regex (about 2x faster).
     out: list[str] = []
@@ -72,9 +100,15 @@ def word_tokens(tokens: list[str]) -> list[str]:
     return [w for w in tokens if w[0].isalnum() or w[0] == "_" or w[-1].isalnum()]
 
 
-def alnum_words(text: str) -> list[str]:
+def alnum_words(text: str, language: Optional[str] = None) -> list[str]:
     """Only the word tokens of :func:`words` (no symbol tokens)."""
-    return word_tokens(words(text))
+    return word_tokens(words(text, language))
+
+
+def whitespace_words(text: str, language: Optional[str] = None) -> list[str]:
+    """The whitespace-separated pieces of ``text`` (C4's words, punctuation attached),
+    after cutting a language written without spaces into words (:func:`curate.lang.spaced`)."""
+    return (spaced(text, language) if language is not None else text).split()
 
 
 def lines(text: str) -> list[str]:

@@ -81,7 +81,9 @@ class _Signatures(beam.DoFn):
     def _hash(self, batch):
         """[(doc, signature, shingle hashes with repeats) or (doc, exception, None)]"""
         try:
-            flat, lengths = self.hasher.batch_shingle_hashes([d.text for d in batch])
+            flat, lengths = self.hasher.batch_shingle_hashes(
+                [d.text for d in batch], [d.metadata.get("language") for d in batch]
+            )
             sig = self.hasher.signatures_from_hashes(flat, lengths)
             return list(zip(batch, sig, np.split(flat, np.cumsum(lengths)[:-1])))
         except Exception as e:  # find the document at fault, so one bad record costs only itself

@@ -25,6 +25,19 @@ def run_config(raw: dict, directory) -> tuple[str, dict]:
     return out, cli.run_pipeline(config.load(cfg_path), out, [])
 
 
+def run_on_real_warcs(config_path: str, out: str):
+    """Run a shipped config (its first input read from ../shared/data/warc/*.warc.gz,
+    skipping the test when absent) to ``out``; return (config, manifest)."""
+    from curate import config
+    from pipelines import cli
+    from tests.conftest import shared_path
+
+    cfg = config.load(config_path, check_paths=False)
+    cfg.raw["inputs"][0]["paths"] = [os.path.join(str(shared_path("warc")), "*.warc.gz")]
+    cfg = config.parse(cfg.raw)
+    return cfg, cli.run_pipeline(cfg, out, [])
+
+
 def shard_hashes(out_dir: str) -> dict:
     files = sorted(glob.glob(os.path.join(out_dir, "shards", "*.parquet")) + glob.glob(os.path.join(out_dir, "rejected", "*.parquet")))
     return {os.path.relpath(f, out_dir): hashlib.sha256(open(f, "rb").read()).hexdigest() for f in files}

@@ -8,22 +8,17 @@ import pyarrow.parquet as pq
 import pytest
 
 import curate.builtin  # noqa: F401
-from curate import config, registry
-from pipelines import cli
-from tests.conftest import shared_path
-from tests.pipeline_helpers import check_output
+from curate import registry
+from tests.pipeline_helpers import check_output, run_on_real_warcs
 
 FILTERS = ("url_filter", "gopher_repetition", "gopher_quality", "c4", "fineweb")
 
 
 @pytest.fixture(scope="module")
 def fineweb_run(tmp_path_factory):
-    warc_dir = shared_path("warc")
     out = str(tmp_path_factory.mktemp("fineweb") / "out")
-    cfg = config.load("configs/fineweb.yaml", check_paths=False)
-    cfg.raw["inputs"][0]["paths"] = [os.path.join(str(warc_dir), "*.warc.gz")]
-    cfg = config.parse(cfg.raw)
-    return cfg, out, cli.run_pipeline(cfg, out, [])
+    cfg, m = run_on_real_warcs("configs/fineweb.yaml", out)
+    return cfg, out, m
 
 
 def test_accounting_holds_and_the_filters_drop_real_pages(fineweb_run):

@@ -2,7 +2,8 @@
 
 Pure logic, no Beam (the Beam transform is ``pipelines/dedup.py``):
 
-- shingles: n consecutive words of :func:`curate.text.normalize`'d text (FineWeb: n=5);
+- shingles: n consecutive words of :func:`curate.text.normalize`'d text (FineWeb: n=5),
+  Chinese, Japanese and Thai text cut into words by its segmenter first (:mod:`curate.lang`);
   a document with fewer than n words is one shingle of all its words, one with no
   words gets no signature and is never a duplicate;
 - shingle hashes: each word hashed with numpy over the whole batch (a polynomial over
@@ -37,6 +38,7 @@ import numpy as np
 
 from curate import text as T
 from curate.document import Document, Rejected
+from curate.lang import spaced
 from curate.params import param
 from curate.readers.common import field
 from curate.registry import register_stage
@@ -237,8 +239,17 @@ class MinHasher:
         self._buf = np.empty((num_perm, _BLOCK_ROWS), np.uint64)
         self._tmp = np.empty((num_perm, _BLOCK_ROWS), np.uint64)
 
-    def batch_shingle_hashes(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(all shingle hashes, texts in order, with repeats; number per text)."""
+    def batch_shingle_hashes(
+        self, texts: Sequence[str], languages: Optional[Sequence[Optional[str]]] = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(all shingle hashes, texts in order, with repeats; number per text).
+
+        ``languages`` (one per text, or None) names each text's language: a Chinese,
+        Japanese or Thai text is cut into words by its segmenter first
+        (:func:`curate.lang.spaced`), so its shingles are word n-grams as in other
+        languages rather than n-grams of whole clauses. Other texts are hashed as they are."""
+        if languages is not None:
+            texts = [spaced(t, lang) for t, lang in zip(texts, languages)]
         n = self.ngram
         words, counts = word_hashes(texts)
         lengths = np.where(counts >= n, counts - n + 1, np.minimum(counts, 1))
@@ -523,7 +534,7 @@ def dedup_documents(docs: Sequence[Document], config: MinHashDedupConfig) -> lis
     sets: dict = {}
     for start in range(0, len(docs), config.batch_size):
         batch = docs[start : start + config.batch_size]
-        flat, lengths = hasher.batch_shingle_hashes([d.text for d in batch])
+        flat, lengths = hasher.batch_shingle_hashes([d.text for d in batch], [d.metadata.get("language") for d in batch])
         sig = hasher.signatures_from_hashes(flat, lengths)
         nodes = [node_key(d, config.keep, config.score_field) for d in batch]
         if config.verify == "exact":

@@ -169,7 +169,7 @@ class SentenceDedup:
         kept, units, below = [], 0, 0
         for s, e in intervals:
             start, end = offsets[s][0], offsets[e - 1][1]
-            if worth_cutting(doc.text, start, end, c.min_span_words, c.min_span_chars):
+            if worth_cutting(doc.text, start, end, c.min_span_words, c.min_span_chars, self.language(doc)):
                 kept.append((start, end))
                 units += e - s
             else:

@@ -20,12 +20,13 @@ depends only on the occurrences themselves, never on run order:
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator, NamedTuple, Sequence, Union
+from typing import Iterable, Iterator, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
 from curate import text as T
 from curate.document import Document, Drop
+from curate.lang import segmenter_name
 from curate.segment import glued, unspaced
 
 
@@ -244,11 +245,14 @@ def line_ranges(text: str) -> list[tuple[int, int]]:
 _LINE = re.compile(r"[^\n]*\S[^\n]*")
 
 
-def span_words(text: str) -> int:
-    """Words in ``text`` for the minimum span worth cutting: :func:`curate.text.alnum_words`,
-    except that in scripts written without spaces (Chinese, Japanese, Thai...; see
-    :func:`curate.segment.unspaced`) each character counts as one word, since no
-    word segmenter runs here yet (issue 14)."""
+def span_words(text: str, language: Optional[str] = None) -> int:
+    """Words in ``text`` for the minimum span worth cutting: :func:`curate.text.alnum_words`
+    in ``language`` (Chinese, Japanese and Thai cut by their segmenter, :mod:`curate.lang`).
+    In other text, a run of a script written without spaces (Lao, Khmer, Myanmar, or
+    Chinese in a document of another language; see :func:`curate.segment.unspaced`)
+    counts one word per character, since no segmenter applies to it."""
+    if segmenter_name(language):
+        return len(T.alnum_words(text, language))
     n = 0
     for w in T.alnum_words(text):
         if w.isascii():
@@ -259,12 +263,14 @@ def span_words(text: str) -> int:
     return n
 
 
-def worth_cutting(text: str, start: int, end: int, min_words: int, min_chars: int) -> bool:
+def worth_cutting(
+    text: str, start: int, end: int, min_words: int, min_chars: int, language: Optional[str] = None
+) -> bool:
     """Whether ``text[start:end]`` is at least the minimum span worth cutting:
     ``min_chars`` characters (surrounding whitespace not counted) and ``min_words``
-    words (:func:`span_words`)."""
+    words (:func:`span_words` in ``language``)."""
     piece = text[start:end].strip()
-    return len(piece) >= min_chars and span_words(piece) >= min_words
+    return len(piece) >= min_chars and span_words(piece, language) >= min_words
 
 
 def widen_to_words(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -321,7 +327,7 @@ def cut_and_check(
 ) -> Union[Document, Drop]:
     """Cut ``char_spans`` out of ``doc.text``, store ``signals`` (plus ``chars_removed``
     and ``bytes_removed``) under ``stage``, then re-check the length: ``all_duplicate``
-    when nothing is left, ``too_short_after_dedup`` under ``min_words`` words. With no
+    when nothing is left, ``too_short_after_dedup`` under ``min_words`` words (in the document's language). With no
     span to cut the document is returned as it is, never dropped.
 
     A dropped document keeps its original text, so ``rejected/`` shows what was there.
@@ -337,7 +343,7 @@ def cut_and_check(
         return doc
     if not new_text.strip():
         return Drop("all_duplicate", {"signals": signals})
-    if len(T.alnum_words(new_text)) < min_words:
+    if len(T.alnum_words(new_text, doc.metadata.get("language"))) < min_words:
         return Drop("too_short_after_dedup", {"signals": signals})
     doc.text = new_text
     return doc

@@ -169,7 +169,8 @@ class TokenDedup:
         char_ends = byte_to_char_offsets(doc.text, ends).tolist()
         cuts = widen_to_words(doc.text, list(zip(char_starts, char_ends)))
         c = self.config
-        worth = [worth_cutting(doc.text, s, e, c.min_span_words, c.min_span_chars) for s, e in cuts]
+        language = doc.metadata.get("language")
+        worth = [worth_cutting(doc.text, s, e, c.min_span_words, c.min_span_chars, language) for s, e in cuts]
         # each token interval lies inside exactly one widened cut
         cut_of = np.searchsorted([s for s, _ in cuts], char_starts, side="right") - 1
         signals = {

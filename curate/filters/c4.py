@@ -28,7 +28,7 @@ from curate.base import Filter
 from curate.document import Document, Drop
 from curate.filters.common import below, read_list
 from curate.models import file_key, shared
-from curate.params import ConfigError, param, threshold
+from curate.params import ConfigError, language_overrides, param, threshold
 from curate.registry import register_stage
 
 CITATION_RE = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]")
@@ -59,6 +59,9 @@ class C4Config:
     min_sentences: Optional[int] = threshold(5, min=0)
     drop_bad_words: bool = threshold(True)
     bad_words_path: Optional[str] = None  # one entry per line; default: the shipped English list
+    per_language: bool = True  # false: every document cleaned as English
+    # {language: {field: value}}, over the derived defaults (terminal punctuation of other scripts)
+    languages: dict[str, dict] = language_overrides("c4")
 
     def validate(self, key: str) -> None:
         if self.bad_words_path is not None and "://" not in self.bad_words_path and not os.path.isfile(self.bad_words_path):
@@ -92,8 +95,9 @@ def load_bad_words(path: str) -> BadWords:
     return shared(("bad_words",) + file_key(path), lambda: BadWords(read_list(path)))
 
 
-def clean_lines(text: str, c: C4Config) -> tuple[str, dict]:
-    """Apply C4's line rules; return the kept text and the counts behind it."""
+def clean_lines(text: str, c: C4Config, language: Optional[str] = None) -> tuple[str, dict]:
+    """Apply C4's line rules; return the kept text and the counts behind it. Words are
+    whitespace-separated, after a segmenter for ``language`` (:func:`curate.text.whitespace_words`)."""
     max_len = c.max_word_length
     min_words = c.min_words_per_line
     ends = tuple(c.terminal_punctuation)
@@ -110,7 +114,7 @@ def clean_lines(text: str, c: C4Config) -> tuple[str, dict]:
             continue
         lines_in += 1
         # a word longer than max_len needs a line longer than that: test the cheap thing first
-        if max_len is not None and len(line) > max_len and max(map(len, line.split())) > max_len:
+        if max_len is not None and len(line) > max_len and max(map(len, T.whitespace_words(line, language))) > max_len:
             n["long_word"] += 1
             continue
         if c.remove_citations and "[" in line:
@@ -122,7 +126,7 @@ def clean_lines(text: str, c: C4Config) -> tuple[str, dict]:
         if c.drop_ellipsis_lines and line.endswith("..."):
             n["ellipsis"] += 1
             continue
-        if min_words is not None and len(line.split()) < min_words:
+        if min_words is not None and len(T.whitespace_words(line, language)) < min_words:
             n["too_few_words"] += 1
             continue
         lower = line.lower()
@@ -162,7 +166,10 @@ class C4(Filter):
         self._bad_words = load_bad_words(self.config.bad_words_path or DEFAULT_BAD_WORDS)
 
     def clean(self, doc: Document) -> tuple[str, dict]:
-        cleaned, signals = clean_lines(doc.text, self.config)
+        language = self.language_of(doc)
+        cleaned, signals = clean_lines(doc.text, self.config_for(language), language)
+        if language:
+            signals["language"] = language  # decide() applies that language's thresholds
         if not hasattr(self, "_bad_words"):
             self.setup()
         # counted even when the rule is off, so refilter can turn it on
@@ -186,7 +193,7 @@ class C4(Filter):
         return {"sentences": (c.min_sentences, None), **({"bad_words": (None, 0)} if c.drop_bad_words else {})}
 
     def decide(self, s: dict) -> Optional[str]:
-        c = self.config
+        c = self.config_for(s.get("language"))
         if c.drop_lorem_ipsum and s["lorem_ipsum"]:
             return "lorem_ipsum"
         if c.drop_curly_bracket and s["curly_bracket"]:

@@ -1,4 +1,4 @@
-"""Pieces shared by the heuristic filters: one cached tokenisation per text, the
+"""Pieces shared by the heuristic filters: one cached tokenisation per text and language, the
 terminal-punctuation set, duplicate counting over lines or paragraphs, and config checks.
 """
 
@@ -8,19 +8,30 @@ import functools
 from typing import Optional
 
 from curate import text as T
+from curate.lang import segmenter_name
+
+
+def cached_words(text: str, language: Optional[str] = None) -> list[str]:
+    """``curate.text.words(text, language)``, computed once for the filters that run
+    one after another on the same text (Gopher repetition, Gopher quality, FineWeb).
+    Callers must not mutate the returned list."""
+    # languages that need no segmenter share one cache entry per text
+    return _cached_words(text, language if segmenter_name(language) else None)
+
 
 @functools.lru_cache(maxsize=8)
-def cached_words(text: str) -> list[str]:
-    """``curate.text.words(text)``, computed once for the filters that run one after
-    another on the same text (Gopher repetition, Gopher quality, FineWeb). Callers
-    must not mutate the returned list."""
-    return T.words(text)
+def _cached_words(text: str, language: Optional[str]) -> list[str]:
+    return T.words(text, language)
+
+
+def cached_alnum_words(text: str, language: Optional[str] = None) -> list[str]:
+    """``curate.text.alnum_words(text, language)`` from the cached tokens, cached likewise."""
+    return _cached_alnum_words(text, language if segmenter_name(language) else None)
 
 
 @functools.lru_cache(maxsize=8)
-def cached_alnum_words(text: str) -> list[str]:
-    """``curate.text.alnum_words(text)`` from the cached tokens, cached likewise."""
-    return T.word_tokens(cached_words(text))
+def _cached_alnum_words(text: str, language: Optional[str]) -> list[str]:
+    return T.word_tokens(_cached_words(text, language))
 
 
 def count_duplicates(elements: list[str]) -> tuple[int, int]:

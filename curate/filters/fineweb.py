@@ -13,7 +13,7 @@ from typing import Optional
 
 from curate.base import Filter
 from curate.filters.common import below, cached_words, count_duplicates, exceeds
-from curate.params import param, threshold
+from curate.params import language_overrides, param, threshold
 from curate.registry import register_stage
 from curate.text import TERMINAL_PUNCTUATION
 
@@ -25,6 +25,8 @@ class FineWebConfig:
     short_line_length: int = param(30, min=0)  # a line of at most this many characters is short
     max_dup_line_char_frac: Optional[float] = threshold(0.01, min=0, max=1)
     max_newlines_per_word: Optional[float] = threshold(0.3, min=0)
+    per_language: bool = True  # false: words of every document cut as in English
+    languages: dict[str, dict] = language_overrides("fineweb")  # {th: {min_punct_line_frac: null}}
 
 
 @register_stage("fineweb", FineWebConfig)
@@ -33,19 +35,23 @@ class FineWeb(Filter):
 
     def score(self, doc) -> dict:
         text = doc.text
+        language = self.language_of(doc)
         lines = [ln for ln in text.split("\n") if ln.strip()]
         n_lines = len(lines)
         denom = max(n_lines, 1)
-        short = self.config.short_line_length
-        n_words = len(cached_words(text))
+        short = self.config_for(language).short_line_length
+        n_words = len(cached_words(text, language))
         chars_no_newlines = len(text) - text.count("\n")
-        return {
+        signals = {
             "n_lines": n_lines,
             "punct_line_frac": sum(1 for ln in lines if ln.endswith(TERMINAL_PUNCTUATION)) / denom,
             "short_line_frac": sum(1 for ln in lines if len(ln) <= short) / denom,
             "dup_line_char_frac": count_duplicates(lines)[1] / max(chars_no_newlines, 1),
             "newlines_per_word": text.count("\n") / max(n_words, 1),
         }
+        if language:
+            signals["language"] = language  # decide() applies that language's thresholds
+        return signals
 
     def thresholds(self) -> dict:
         c = self.config
@@ -58,7 +64,7 @@ class FineWeb(Filter):
         }
 
     def decide(self, s: dict) -> Optional[str]:
-        c = self.config
+        c = self.config_for(s.get("language"))
         if s["n_lines"] == 0:
             return "empty"
         if below(s["punct_line_frac"], c.min_punct_line_frac):

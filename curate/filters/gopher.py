@@ -9,6 +9,15 @@ rule counts *distinct* stop words present (case-sensitive).
 
 Signals are computed once per document and stored; ``decide`` compares them with
 the thresholds in the config, so thresholds can change without rescoring.
+
+Languages (docs/languages.md): words are cut per the document's language
+(:mod:`curate.lang`), and ``languages: {de: {...}, zh: {...}}`` sets any field anew for
+that language's documents, over defaults derived from reference text
+(``curate/data/language_params.json``: per-language stop words and mean-word-length
+bounds). The default stop words are English: a document in another language that has
+no stop words of its own is not held to the stop-word rule (``stop_words: null`` in
+its signals). ``per_language: false`` scores and decides every document as English,
+as before these settings existed.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ from typing import Optional
 
 from curate.base import Filter
 from curate.filters.common import below, cached_alnum_words, cached_words, exceeds
-from curate.params import ConfigError, param, threshold
+from curate.params import ConfigError, language_overrides, param, threshold
 from curate.registry import register_stage
 
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
@@ -40,6 +49,10 @@ class GopherQualityConfig:
     # scoring parameters: the signals count these
     stop_words: list[str] = param(factory=lambda: list(STOP_WORDS))
     bullets: list[str] = param(factory=lambda: ["•", "-"], nonempty=True)
+    # the language ``stop_words`` are of (null: they apply to every document, as before)
+    stop_words_language: Optional[str] = param("en", nonempty=True)
+    per_language: bool = True  # false: every document is scored and decided as English
+    languages: dict[str, dict] = language_overrides("gopher_quality")
 
     def validate(self, key: str) -> None:
         if self.min_words is not None and self.max_words is not None and self.min_words > self.max_words:
@@ -61,19 +74,32 @@ class GopherQuality(Filter):
 
     def __init__(self, config):
         super().__init__(config)
-        self._stop_words = frozenset(config.stop_words)
         self._bullets = tuple(config.bullets)
+        self._stop_sets: dict = {}
+
+    def stop_words_for(self, language: Optional[str]) -> Optional[frozenset]:
+        """The stop words a document in ``language`` is held to, or None (the rule does
+        not apply: the default list is another language's and this one has none)."""
+        if language not in self._stop_sets:
+            c = self.config
+            own = "stop_words" in c.languages.get(language, {}) if language else False
+            foreign = language and c.stop_words_language is not None and language != c.stop_words_language
+            words = None if foreign and not own else frozenset(self.config_for(language).stop_words)
+            self._stop_sets[language] = words
+        return self._stop_sets[language]
 
     def score(self, doc) -> dict:
         text = doc.text
-        toks = cached_words(text)
-        wrds = cached_alnum_words(text)  # the non-symbol tokens, in the same tokenisation
+        language = self.language_of(doc)  # Chinese, Japanese, Thai: cut into words first
+        stop_words = self.stop_words_for(language)
+        toks = cached_words(text, language)
+        wrds = cached_alnum_words(text, language)  # the non-symbol tokens, in the same tokenisation
         n_words = len(wrds)
         n_toks = max(len(toks), 1)
         lines = text.splitlines()
         n_lines = max(len(lines), 1)
         bullets = self._bullets
-        return {
+        signals = {
             "n_words": n_words,
             "mean_word_length": (sum(map(len, wrds)) / n_words) if n_words else 0.0,
             "hash_ratio": text.count("#") / n_toks,
@@ -81,8 +107,11 @@ class GopherQuality(Filter):
             "bullet_lines_ratio": sum(1 for ln in lines if ln.lstrip().startswith(bullets)) / n_lines,
             "ellipsis_lines_ratio": sum(1 for ln in lines if ln.rstrip().endswith(ELLIPSES)) / n_lines,
             "alpha_words_ratio": count_alpha_words(wrds) / n_toks,
-            "stop_words": len(self._stop_words.intersection(wrds)),
+            "stop_words": None if stop_words is None else len(stop_words.intersection(wrds)),
         }
+        if language:
+            signals["language"] = language  # decide() applies that language's thresholds
+        return signals
 
     def thresholds(self) -> dict:
         c = self.config
@@ -98,7 +127,7 @@ class GopherQuality(Filter):
         }
 
     def decide(self, s: dict) -> Optional[str]:
-        c = self.config
+        c = self.config_for(s.get("language"))
         if below(s["n_words"], c.min_words):
             return "too_few_words"
         if exceeds(s["n_words"], c.max_words):
@@ -117,6 +146,6 @@ class GopherQuality(Filter):
             return "too_many_ellipsis_lines"
         if below(s["alpha_words_ratio"], c.min_alpha_words_ratio):
             return "too_few_alpha_words"
-        if below(s["stop_words"], c.min_stop_words):
+        if s["stop_words"] is not None and below(s["stop_words"], c.min_stop_words):
             return "too_few_stop_words"
         return None

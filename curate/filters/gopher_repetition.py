@@ -30,7 +30,7 @@ import numpy as np
 
 from curate.base import Filter
 from curate.filters.common import cached_words, count_duplicates, exceeds
-from curate.params import threshold
+from curate.params import language_overrides, threshold
 from curate.registry import register_stage
 
 _PARAGRAPH_SPLIT = re.compile(r"\n{2,}")
@@ -53,6 +53,8 @@ class GopherRepetitionConfig:
         factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10},
         min=0, max=1, key_min=1, key_max=50, scored_keys=True,
     )
+    per_language: bool = True  # false: words of every document cut as in English
+    languages: dict[str, dict] = language_overrides("gopher_repetition")  # {de: {dup_line_frac: 0.25}}
 
 
 def _top_key(n: int) -> str:
@@ -155,8 +157,9 @@ class GopherRepetition(Filter):
         para_dups, para_dup_chars = count_duplicates(paragraphs)
         lines = _LINE_SPLIT.split(text)
         line_dups, line_dup_chars = count_duplicates(lines)
-        c = self.config
-        top, dup = ngram_char_counts(cached_words(text), c.top_ngram_char_frac, c.dup_ngram_char_frac)
+        language = self.language_of(doc)
+        c = self.config_for(language)
+        top, dup = ngram_char_counts(cached_words(text, language), c.top_ngram_char_frac, c.dup_ngram_char_frac)
         signals = {
             "n_chars": n_chars,
             "dup_para_frac": para_dups / len(paragraphs),
@@ -168,6 +171,8 @@ class GopherRepetition(Filter):
             signals[_top_key(n)] = top[n] / denom
         for n in sorted(dup):
             signals[_dup_key(n)] = dup[n] / denom
+        if language:
+            signals["language"] = language  # decide() applies that language's thresholds
         return signals
 
     def thresholds(self) -> dict:
@@ -183,7 +188,7 @@ class GopherRepetition(Filter):
         }
 
     def decide(self, s: dict) -> Optional[str]:
-        c = self.config
+        c = self.config_for(s.get("language"))
         if s["n_chars"] == 0:
             return "empty"
         if exceeds(s["dup_para_frac"], c.dup_para_frac):
