@@ -68,7 +68,7 @@ from curate.base import Filter
 
 # Every module of these packages, and these modules, are searched for declarations.
 PACKAGES = ("curate.filters", "curate.dedup", "curate.readers")
-MODULES = ("curate.extract", "curate.langid", "curate.redact")
+MODULES = ("curate.extract", "curate.langid", "curate.redact", "curate.decontam")
 
 _SPECS_ATTR = "__curate_specs__"
 

@@ -42,6 +42,16 @@ def check_stages(cfg: PipelineConfig) -> None:
         raise ConfigError(f"output.mixture.{unknown[0]}: no input has this source (inputs: {', '.join(sorted(sources))})")
 
 
+def check_stage_files(cfg: PipelineConfig) -> None:
+    """Read the stages' own input files (a decontaminate stage's eval sets) before the run,
+    so a bad one is a config error naming its line, not a failed job. A stage's config
+    declares it with a ``check_files(key)`` method. (Not in a dry run: it reads nothing.)"""
+    for s in cfg.stages:
+        check_files = getattr(s.params, "check_files", None)
+        if check_files is not None:
+            check_files(f"stages.{s.name}")
+
+
 def _flatten(pcolls, label):
     return tuple(pcolls) | label >> beam.Flatten()
 
@@ -52,11 +62,16 @@ def build(p: beam.Pipeline, cfg: PipelineConfig, out_dir: str, tokenizer_proto) 
     docs = _flatten([r.kept for r in reads], "inputs:docs") if len(reads) > 1 else reads[0].kept
     rejected = [r.rejected for r in reads]
     errors = [r.errors for r in reads]
+    files = []
     for stage in cfg.stages:
         res = apply_stage(docs, registry.stage(stage.base), stage.name, stage.params, stage.applies_to)
         docs = res.kept
         rejected.append(res.rejected)
         errors.append(res.errors)
+        if res.files is not None:
+            files.append(res.files)
+    if files:
+        output.write_stage_files(_flatten(files, "all:stage_files"), out_dir)
     tok = output.tokenize(docs, cfg.tokenizer, tokenizer_proto, out_dir, cfg.output.mixture)
     rejected.append(tok.rejected)
     errors.append(tok.errors)
