@@ -26,7 +26,8 @@ compressed, exploded and bracketed forms), valid phone numbers of 20 regions mad
 varying libphonenumber's example numbers, written in international format (+CC) for
 all and in national formats for the NANP (US/CA) regions, the default ``phone_regions``.
 
-datatrove runs in the peers' venv (bench/setup_peers.sh) in a subprocess.
+datatrove runs in the peers' venv (bench/setup_peers.sh) in a subprocess. Times are
+CPU seconds of each tool's own loop (process time: the machine is shared).
 
     nice -n 10 .venv/bin/python bench/bench_pii.py [--data ../shared/data] [--show 15]
 """
@@ -57,9 +58,9 @@ import json, sys, time
 from datatrove.pipeline.formatters import PIIFormatter
 texts = json.load(sys.stdin)
 f = PIIFormatter()
-t = time.perf_counter()
+t = time.process_time()
 out = [f.format(x) for x in texts]
-json.dump({"s": time.perf_counter() - t, "out": out}, sys.stdout)
+json.dump({"s": time.process_time() - t, "out": out}, sys.stdout)
 """
 PII_KINDS = ("email", "ipv4", "ipv6", "phone")
 TOKEN_RE = re.compile(r"\S+")
@@ -231,9 +232,9 @@ def overlaps(span, spans) -> bool:
 
 def ours(texts: list[str]) -> tuple[list[str], float]:
     cfg = PIIRedactConfig()
-    t = time.perf_counter()
+    t = time.process_time()
     out = [redact_pii(x, cfg)[0] for x in texts]
-    return out, time.perf_counter() - t
+    return out, time.process_time() - t
 
 
 def datatrove(texts: list[str]) -> tuple[list[str], float]:
@@ -317,7 +318,7 @@ def main() -> int:
         print(f"  {k:32s}" + "".join(f"{s / t:>18.4f} ({s}/{t})".rjust(26) for s, t in cells))
     print(f"  {'other tokens changed':32s}" + "".join(
         f"{report[n]['false_tokens'][0]:>18,d} of {report[n]['false_tokens'][1]:,}".rjust(26) for n in names))
-    print("seconds (clean, planted)")
+    print("CPU seconds (clean, planted; process time, one core)")
     print(f"  {'':32s}" + "".join(f"{report[n]['secs'][0]:>12.2f}, {report[n]['secs'][1]:.2f}".rjust(26) for n in names))
     for n in names:
         print(f"\nclean text, strings {n} changed (most common {args.show}):")

@@ -317,3 +317,13 @@ def test_line_readers_cut_anywhere():
             read = len(items) - 1
             assert errors[0].locator == f"after line {read}" and "cut short" in errors[0].message
             assert not _INTERNAL.search(errors[0].message)
+
+
+def test_exceptions_of_the_code_are_never_the_error_text(caplog):
+    from curate.readers.common import TruncatedInput, data_error_text
+
+    bug = AttributeError("'NoneType' object has no attribute 'startswith'")
+    assert data_error_text(bug) == "malformed record data"
+    assert "AttributeError" in caplog.text  # logged for the developer, with its traceback
+    assert data_error_text(TruncatedInput("x")) == "the gzip data ends inside a member (the file is cut short)"
+    assert data_error_text(zlib.error("invalid block type")) == "corrupt gzip data (invalid block type)"

@@ -121,3 +121,61 @@ def test_code_redact_finds_emails_with_the_same_function():
     code = 'AUTHOR = "jane@doe.org"\nICON = "icon@2x.png"\n'
     assert redact(code, "python") == ('AUTHOR = "<EMAIL>"\nICON = "icon@2x.png"\n', {"email": 1})
     assert redact_pii(code, CFG)[1] == {"email": 1}
+
+
+def test_beam_stage_equals_the_core_on_real_text(tmp_path):
+    """Real OpenAssistant messages and a Gutenberg book (whose licence holds a real phone
+    number and e-mail addresses), with PII added to some: the Beam stage gives the
+    core's texts and counts them as statistics."""
+    import collections
+    import json
+    import pickle
+
+    import apache_beam as beam
+    from apache_beam.metrics import MetricsFilter
+
+    from pipelines.counters import NAMESPACE
+    from pipelines.stages import apply_doc_stage
+    from tests.conftest import shared_path
+
+    added = [("email", "Mail me at ana.silva{}@gmail.com"), ("ipv4", "from 93.184.{}.34 today"),
+             ("phone", "call (415) 555-{:04d}"), ("ipv6", "host 2a00:1450:4001:81c::{:x}"),
+             ("phone", "or +44 20 7946 {:04d}.")]
+    planted = collections.Counter()
+    docs = []
+    with open(shared_path("conversations", "oasst-en-100-flat.jsonl"), encoding="utf-8") as f:
+        for i, line in enumerate(f):
+            text = json.loads(line)["text"]
+            if i % 3 == 0:
+                kind, pattern = added[i % len(added)]
+                text += " " + pattern.format(i % 200)
+                planted[f"stat|conversations|pii_redact|{kind}"] += 1
+            docs.append(Document(id=f"m{i}", text=text, source="conversations"))
+    book = shared_path("books", "pg11-alice-in-wonderland.txt").read_text(encoding="utf-8-sig")
+    docs.append(Document(id="alice", text=book, source="books"))
+
+    cfg = PIIRedactConfig()
+    core = {d.id: redact_pii(d.text, cfg) for d in docs}
+    out = tmp_path / "kept.pickle"
+    p = beam.Pipeline("FnApiRunner")
+    res = apply_doc_stage(p | beam.Create(docs), "pii_redact", cfg)
+
+    def write(rows, path=str(out)):
+        with open(path, "wb") as f:
+            pickle.dump(sorted(rows), f)
+
+    res.kept | beam.Map(lambda d: (d.id, d.text, d.metadata["redactions"])) | beam.combiners.ToList() | beam.Map(write)
+    result = p.run()
+    result.wait_until_finish()
+    kept = pickle.loads(out.read_bytes())
+    assert kept == sorted((i, text, counts) for i, (text, counts) in core.items())
+    stats = {c.key.metric.name: c.committed for c in result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]}
+    expected = collections.Counter()
+    for d in docs:
+        for kind, n in core[d.id][1].items():
+            expected[f"stat|{d.source}|pii_redact|{kind}"] += n
+    assert stats == dict(expected)
+    # the licence's phone number and two addresses; in the messages, what was added and nothing else
+    assert {k: v for k, v in expected.items() if "|books|" in k} == {
+        "stat|books|pii_redact|phone": 1, "stat|books|pii_redact|email": 2}
+    assert {k: v for k, v in expected.items() if "|conversations|" in k} == planted

@@ -147,7 +147,7 @@ def test_refilter_with_the_same_config_reproduces_the_shards(sample_run):
     shards = lambda d: {k: v for k, v in shard_hashes(d).items() if k.startswith("shards/")}  # noqa: E731
     assert len(shards(out)) == 2 and shards(str(base / "same")) == shards(out)  # every shard, byte for byte
     assert new["counts"]["input"] == new["counts"]["kept"] == m["counts"]["kept"]
-    assert new["not_reapplied"] == ["extract", "exact_dedup", "minhash_dedup"] and new["balanced"]
+    assert new["not_reapplied"] == ["extract", "exact_dedup", "minhash_dedup", "pii_redact"] and new["balanced"]
 
 
 def test_refilter_with_tighter_thresholds(sample_run):
