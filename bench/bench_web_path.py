@@ -2,7 +2,8 @@
 each extraction engine (trafilatura, resiliparse) and datatrove's equivalent pipeline
 (WarcReader -> Trafilatura -> LanguageFilter -> Gopher repetition -> Gopher quality -> C4
 -> FineWeb), with 1 and 2 workers, on the same WARCs. Prints docs/s (HTML pages in / wall
-time of the whole command, start-up included), the ratios, peak memory of the process tree,
+time of the whole command, start-up included; and after start-up: the wall time less that of the
+same command on one page per file), the ratios, peak memory of the process tree,
 pages kept and how far the kept sets agree (Jaccard of the WARC-Record-IDs kept).
 
 Then the speedup of 2 local worker processes over 1 for curate on a larger corpus, and
@@ -72,13 +73,14 @@ def real_pages() -> list[tuple[str, bytes, str]]:
     return pages
 
 
-def write_corpus(directory: str, copies: int) -> int:
-    """The corpus as N_FILES per-record-gzipped WARCs; returns the number of pages."""
+def write_corpus(directory: str, copies: int, limit: int = 0) -> int:
+    """The corpus as N_FILES per-record-gzipped WARCs; returns the number of pages
+    (the first ``limit`` only, when given)."""
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
     os.makedirs(directory, exist_ok=True)
-    pages = real_pages()
+    pages = real_pages()[: limit or None]
     files = [open(os.path.join(directory, f"corpus-{i}.warc.gz"), "wb") for i in range(N_FILES)]
     writers = [WARCWriter(f, gzip=True) for f in files]
     n = 0
@@ -159,22 +161,31 @@ def side_by_side(args, tmp: str) -> None:
     n = write_corpus(corpus, args.copies)
     mb = sum(os.path.getsize(p) for p in glob.glob(os.path.join(corpus, "*"))) / 2**20
     print(f"corpus: {n:,} real HTML pages ({args.copies} copies), {N_FILES} WARC.gz files, {mb:.1f} MB")
+    # The start-up cost of each command: the same command on one page per file.
+    tiny = os.path.join(tmp, "tiny")
+    write_corpus(tiny, 1, limit=N_FILES)
     rows = {}
     for workers in (1, 2):
         for name in ("datatrove", "curate trafilatura", "curate resiliparse"):
-            out = os.path.join(tmp, f"{name.replace(' ', '-')}-{workers}")
-            if name == "datatrove":
-                os.makedirs(out)
-                r = run_datatrove(args.peer_python, corpus, out, workers)
-            else:
-                r = run_curate(corpus, out, name.split()[1], workers)
+            runs = []
+            for label, path in (("tiny", tiny), ("", corpus)):
+                out = os.path.join(tmp, f"{name.replace(' ', '-')}-{workers}{label}")
+                if name == "datatrove":
+                    os.makedirs(out)
+                    runs.append(run_datatrove(args.peer_python, path, out, workers))
+                else:
+                    runs.append(run_curate(path, out, name.split()[1], workers))
+            start_up, r = runs
             r["docs_s"] = n / r["wall_s"]
+            r["start_s"] = start_up["wall_s"]
+            r["steady_docs_s"] = (n - N_FILES) / max(r["wall_s"] - start_up["wall_s"], 1e-9)
             rows[(name, workers)] = r
-    print(f"\n{'pipeline':<20} {'workers':>7} {'wall s':>7} {'docs/s':>7} {'x datatrove':>11} {'peak MB':>8} "
-          f"{'kept':>5} {'Jaccard vs dt':>13}")
+    print(f"\n{'pipeline':<20} {'workers':>7} {'wall s':>7} {'docs/s':>7} {'x dt':>6} {'start s':>7} {'docs/s after':>12} "
+          f"{'x dt':>6} {'peak MB':>8} {'kept':>5} {'Jaccard vs dt':>13}")
     for (name, workers), r in rows.items():
         dt = rows[("datatrove", workers)]
-        print(f"{name:<20} {workers:>7} {r['wall_s']:>7.1f} {r['docs_s']:>7.1f} {r['docs_s'] / dt['docs_s']:>10.2f}x "
+        print(f"{name:<20} {workers:>7} {r['wall_s']:>7.1f} {r['docs_s']:>7.1f} {r['docs_s'] / dt['docs_s']:>5.2f}x "
+              f"{r['start_s']:>7.1f} {r['steady_docs_s']:>12.1f} {r['steady_docs_s'] / dt['steady_docs_s']:>5.2f}x "
               f"{r['peak_mb']:>8.0f} {len(r['kept']):>5} {jaccard(r['kept'], dt['kept']):>13.3f}")
     for engine in ("trafilatura", "resiliparse"):
         a, b = rows[(f"curate {engine}", 1)], rows[(f"curate {engine}", 2)]

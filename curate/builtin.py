@@ -13,3 +13,4 @@ from curate import redact  # noqa: F401
 from curate.filters import quality_classifier  # noqa: F401
 from curate.dedup import sentences, token_spans  # noqa: F401
 from curate.readers import latex  # noqa: F401
+from curate import decontam  # noqa: F401

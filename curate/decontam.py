@@ -55,6 +55,7 @@ from curate.dedup.spans import merge_ranges, remove_char_spans
 from curate.document import Document, Drop
 from curate.params import ConfigError, param
 from curate.readers.common import decompressed, field, numbered_lines, optional_str
+from curate.registry import register_stage
 
 STAGE = "decontaminate"
 DROP_REASON = "contaminated"
@@ -104,6 +105,10 @@ class DecontaminateConfig:
         for i, name in enumerate(names):
             if name in names[:i]:
                 raise ConfigError(f"{key}.eval_sets[{i}].name: {name!r} named twice")
+
+    def check_files(self, key: str) -> None:
+        """Before the run (``pipelines.build.check_stages``): every eval set loads."""
+        load_eval_sets(self, key)
 
 
 # --------------------------------------------------------------------------- eval sets
@@ -336,12 +341,17 @@ class NgramIndex:
         return cls(meta["n"], *arrays, items, meta["set_items"], meta["lengths"])
 
 
-def load_index(config: DecontaminateConfig, key: str = f"stages.{STAGE}") -> NgramIndex:
-    """Load every eval set of ``config`` and build the index (ConfigError on any problem)."""
+def load_eval_sets(config: DecontaminateConfig, key: str = f"stages.{STAGE}") -> list[EvalItem]:
+    """Every item of every eval set of ``config`` (ConfigError on any problem)."""
     items: list[EvalItem] = []
     for i, s in enumerate(config.eval_sets):
         items.extend(load_eval_set(s, f"{key}.eval_sets[{i}]"))
-    return NgramIndex.build(items, config.ngram, [s.name for s in config.eval_sets])
+    return items
+
+
+def load_index(config: DecontaminateConfig, key: str = f"stages.{STAGE}") -> NgramIndex:
+    """Load every eval set of ``config`` and build the index (ConfigError on any problem)."""
+    return NgramIndex.build(load_eval_sets(config, key), config.ngram, [s.name for s in config.eval_sets])
 
 
 # --------------------------------------------------------------------------- policies
@@ -362,6 +372,9 @@ class Outcome:
         return {"matched": self.matched, "chars_removed": self.chars_removed, "fragments": self.fragments}
 
 
+# A global stage (documents per n-gram are counted over the whole run): the Beam
+# transform is pipelines/decontam.py.
+@register_stage(STAGE, DecontaminateConfig, per_document=False)
 class Decontaminator:
     """The stage's logic for one document, given the index and the run's common n-grams."""
 
@@ -524,8 +537,17 @@ def write_report(out_dir: str, report: dict, lines: dict) -> None:
         cio.write_bytes(cio.join(out_dir, *rel.split("/")), data)
 
 
+SUMMARY_FIELDS = ("items", "short_items", "items_found", "docs_cut", "docs_dropped", "chars_removed", "common_ngrams_ignored")
+
+
+def manifest_section(report: dict) -> dict:
+    """The report's figures per eval set (without the item ids), for manifest.json."""
+    return {"report": REPORT_FILE, "sets": {name: {k: s[k] for k in SUMMARY_FIELDS} for name, s in report["sets"].items()}}
+
+
 def summary_lines(report: dict) -> list[str]:
-    """One line per eval set for the run's terminal summary."""
+    """One line per eval set for the run's terminal summary (``report``: the report or
+    its :func:`manifest_section`)."""
     out = []
     for name, s in report["sets"].items():
         short = f" ({s['short_items']} short)" if s["short_items"] else ""

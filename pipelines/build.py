@@ -7,6 +7,7 @@ import apache_beam as beam
 
 import pipelines.conversations  # noqa: F401  (registers its read transforms)
 import pipelines.dedup  # noqa: F401  (registers minhash_dedup)
+import pipelines.decontam  # noqa: F401
 import pipelines.exact_dedup  # noqa: F401  (registers its global transform)
 import pipelines.span_dedup  # noqa: F401  (registers sentence_dedup and token_dedup)
 from curate import registry
@@ -48,6 +49,16 @@ def check_stages(cfg: PipelineConfig) -> None:
         raise ConfigError(f"output.mixture.{unknown[0]}: no input has this source (inputs: {', '.join(sorted(sources))})")
 
 
+def check_stage_files(cfg: PipelineConfig) -> None:
+    """Read the stages' own input files (a decontaminate stage's eval sets) before the run,
+    so a bad one is a config error naming its line, not a failed job. A stage's config
+    declares it with a ``check_files(key)`` method. (Not in a dry run: it reads nothing.)"""
+    for s in cfg.stages:
+        check_files = getattr(s.params, "check_files", None)
+        if check_files is not None:
+            check_files(f"stages.{s.name}")
+
+
 def _flatten(pcolls, label):
     return tuple(pcolls) | label >> beam.Flatten()
 
@@ -58,6 +69,7 @@ def build(p: beam.Pipeline, cfg: PipelineConfig, out_dir: str, tokenizer_proto) 
     docs = _flatten([r.kept for r in reads], "inputs:docs") if len(reads) > 1 else reads[0].kept
     rejected = [r.rejected for r in reads]
     errors = [r.errors for r in reads]
+    files = []
     for stage in cfg.stages:
         spec = registry.STAGES[stage.base]
         if spec.per_document:
@@ -67,6 +79,10 @@ def build(p: beam.Pipeline, cfg: PipelineConfig, out_dir: str, tokenizer_proto) 
         docs = res.kept
         rejected.append(res.rejected)
         errors.append(res.errors)
+        if res.files is not None:
+            files.append(res.files)
+    if files:
+        output.write_stage_files(_flatten(files, "all:stage_files"), out_dir)
     tok = output.tokenize(docs, cfg.tokenizer, tokenizer_proto, out_dir, cfg.output.mixture)
     rejected.append(tok.rejected)
     errors.append(tok.errors)

@@ -113,6 +113,7 @@ def run_pipeline(cfg, out_dir: str, beam_args: list[str], overwrite: bool = Fals
         launch.check_remote_paths(cfg)
     for warning in check_input_files(cfg.inputs):
         print(f"curate: warning: {warning}", file=sys.stderr)
+    build.check_stage_files(cfg)
     out = OutputDir.prepare(out_dir, [p for i in cfg.inputs for p in i.paths], overwrite)
     try:
         start = time.time()
@@ -165,6 +166,11 @@ def format_summary(m: dict, out_dir: str) -> str:
         lines.append("  stage statistics (not documents):")
         for key, n in c["stats"].items():
             lines.append(f"    {key:<40} {n:>8,}")
+    if m.get("decontamination"):
+        from curate.decontam import summary_lines
+
+        lines.append(f"  decontamination (per eval set; {os.path.join(out_dir, m['decontamination']['report'])}):")
+        lines.extend(f"    {line}" for line in summary_lines(m["decontamination"]))
     if c.get("by_language"):
         langs = sorted(c["by_language"].items(), key=lambda kv: (-kv[1], kv[0]))
         lines.append("  languages    " + ", ".join(f"{lang} {n:,}" for lang, n in langs))

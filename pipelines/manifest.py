@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from curate import __version__
+from curate import decontam as D
 from curate import io as cio
 from curate import mixture as mix
 from curate import tokenize as tok
@@ -49,6 +50,9 @@ def build_manifest(cfg, out_dir: str, counter_values: dict, tokenizer_proto, tok
         m["validation_totals"] = shard_totals(validation)
     m["counts"] = counts
     m["balanced"] = accounting_holds(counts, shards + validation)
+    report_path = cio.join(out_dir, D.REPORT_FILE)
+    if cio.exists(report_path):  # the decontaminate stage ran: its figures per eval set
+        m["decontamination"] = D.manifest_section(json.loads(cio.read_bytes(report_path)))
     return m
 
 

@@ -185,3 +185,14 @@ def write_outputs(rows, rejected, errors, out_dir: str, output_cfg, token_dtype:
         | "errors:list" >> beam.combiners.ToList()
         | "errors:write" >> beam.Map(_write_errors, out_dir)
     )
+
+
+def _write_stage_file(item, out_dir: str) -> None:
+    rel, data = item
+    cio.write_bytes(cio.join(out_dir, *rel.split("/")), data)
+
+
+def write_stage_files(files, out_dir: str) -> None:
+    """The stages' report files ``(path relative to the output, bytes)`` into ``out_dir``
+    (the run's staging folder: committed with the shards)."""
+    _ = files | "stage_files:write" >> beam.Map(_write_stage_file, out_dir)

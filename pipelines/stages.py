@@ -29,6 +29,9 @@ class StageResult(typing.NamedTuple):
     kept: beam.PCollection
     rejected: beam.PCollection
     errors: beam.PCollection
+    # A stage's report files, as (path relative to the output directory, bytes): written
+    # into the run's output beside manifest.json (pipelines.output.write_stage_files).
+    files: typing.Optional[beam.PCollection] = None
 
 
 GLOBAL_TRANSFORMS: dict = {}
@@ -162,4 +165,4 @@ def apply_global_stage(docs, stage_name: str, params, applies_to=None) -> StageR
     )
     res = selected | f"stage:{stage_name}" >> transform
     kept = (res.kept, others) | f"stage:{stage_name}:rejoin" >> beam.Flatten()
-    return StageResult(kept, res.rejected, res.errors)
+    return res._replace(kept=kept)

@@ -21,7 +21,10 @@ DATAFLOW_ARGS = [
     "--temp_location", f"{BUCKET}/tmp", "--staging_location", f"{BUCKET}/staging", "--no_auth",
 ]
 # Stage parameters without a default (gs:// paths: nothing is read in a dry run).
-REQUIRED_PARAMS = {"quality_classifier": {"model": f"{BUCKET}/models/quality.bin"}}
+REQUIRED_PARAMS = {
+    "quality_classifier": {"model": f"{BUCKET}/models/quality.bin"},
+    "decontaminate": {"eval_sets": [{"name": "gsm8k", "paths": [f"{BUCKET}/evals/gsm8k.jsonl"], "fields": ["question"]}]},
+}
 
 
 def _gcp_installed() -> bool:
@@ -199,3 +202,43 @@ def test_beam_version_is_pinned_once_and_the_image_follows_it():
     import apache_beam
 
     assert apache_beam.__version__ == version
+
+
+def test_manifest_command_commits_a_job_that_finished_after_the_launcher(tmp_path, monkeypatch, capsys):
+    """``curate run --no_wait`` leaves the job's output in OUT/.curate-staging; ``curate
+    manifest`` later builds the manifest from the job's committed counters and commits.
+    Here the "job" is the same graph run locally into the staging folder, and its
+    counters stand in for the Dataflow service's."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from curate import tokenize as tok
+    from curate.outdir import STAGING
+    from pipelines import build, cli, launch
+
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text("".join(json.dumps({"text": f"Document number {i} says something."}) + "\n" for i in range(5)))
+    raw = {"inputs": [{"kind": "jsonl", "name": "j", "paths": [str(docs)]}], "stages": ["exact_dedup"],
+           "tokenizer": {"train": {"vocab_size": 400}}, "output": {"num_shards": 2}}
+    cfg_path = tmp_path / "config.yaml"
+    cfg_path.write_text(json.dumps(raw))
+    out = tmp_path / "out"
+    cfg = config.load(str(cfg_path))
+    build.check_stages(cfg)
+    p = beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
+    build.build(p, cfg, str(out / STAGING), None)
+    from apache_beam.metrics.metric import MetricsFilter
+
+    result = p.run()
+    result.wait_until_finish()
+    counters = launch.counter_values(result.metrics().query(MetricsFilter().with_namespace("curate"))["counters"])
+    assert not (out / "manifest.json").exists()
+
+    asked = []
+    monkeypatch.setattr(launch, "finished_job_counters", lambda options, job_id: asked.append(job_id) or counters)
+    code = cli.main(["manifest", str(cfg_path), "--output", str(out), "--job_id", "job-7", "--project", "p-123456", "--region", "r"])
+    assert code == 0 and asked == ["job-7"]
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["counts"]["input"] == 5 and m["balanced"] is True
+    assert all((out / f).exists() for f in m["files"]) and not (out / STAGING).exists()
+    assert "DataflowRunner job job-7" in capsys.readouterr().out

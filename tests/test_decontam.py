@@ -272,3 +272,24 @@ def test_report_files_and_summary(eval_file):
     (line,) = summary_lines(report)
     removed = 2 * (len(doc) - len(filler("a", 80) + " " + filler("b", 80, first=40)))
     assert line == f"toy: 1 of 3 items (1 short) found; 2 docs cut, 0 dropped, {removed:,} chars removed, 0 common n-grams ignored"
+
+
+def test_a_bad_eval_file_stops_the_run_before_it_starts(tmp_path, capsys):
+    from pipelines import cli
+
+    docs = write_jsonl(tmp_path / "docs.jsonl", [{"text": "some training text"}])
+    bad = tmp_path / "eval.jsonl"
+    bad.write_text('{"question": "q1", "answer": "a1"}\n{"question": "q2"}\n')
+    raw = {
+        "inputs": [{"kind": "jsonl", "paths": [docs]}],
+        "stages": [{"decontaminate": {"eval_sets": [{"name": "gsm8k", "paths": [str(bad)], "fields": ["question", "answer"]}]}}],
+        "tokenizer": {"model": "curate/models/mistral-tokenizer.model.v1"},
+    }
+    cfg_path = tmp_path / "c.yaml"
+    cfg_path.write_text(json.dumps(raw))
+    with pytest.raises(SystemExit) as e:
+        cli.main(["run", str(cfg_path), "--output", str(tmp_path / "out")])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err == f"curate: config error: stages.decontaminate.eval_sets[0] 'gsm8k': {bad} line 2: field 'answer' is missing\n"
+    assert not (tmp_path / "out").exists()
