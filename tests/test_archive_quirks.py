@@ -327,3 +327,14 @@ def test_exceptions_of_the_code_are_never_the_error_text(caplog):
     assert "AttributeError" in caplog.text  # logged for the developer, with its traceback
     assert data_error_text(TruncatedInput("x")) == "the gzip data ends inside a member (the file is cut short)"
     assert data_error_text(zlib.error("invalid block type")) == "corrupt gzip data (invalid block type)"
+
+
+def test_arc_version_2_headers_and_a_url_with_spaces():
+    """ARC v2 (ten header fields, the version block says ``2``); a URL written with a space."""
+    vb = b"2 0 Test\nURL IP-address Archive-date Content-type Result-code Checksum Location Offset Filename Archive-length\n"
+    fd = b"filedesc://t.arc 0.0.0.0 20080101000000 text/plain 200 - - 0 t.arc %d\n" % len(vb) + vb + b"\n"
+    body = http(PAGE)
+    rec = b"http://ex.com/a b.html 1.2.3.4 20080101000001 text/html 200 ABCDEF - 123 t.arc %d\n" % len(body) + body + b"\n"
+    items = read(read_arc, fd + rec)
+    assert summary(items) == {"drop:record_warcinfo": 1, "doc": 1}
+    assert urls(items) == ["http://ex.com/a%20b.html"] and items[1].html == PAGE.decode()

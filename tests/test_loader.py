@@ -259,6 +259,21 @@ def test_torch_workers_cover_the_rank_and_resume_exactly(out_dir):
     assert resumed.epoch == 1
 
 
+def test_the_core_reader_takes_its_worker_from_torch(out_dir):
+    """Inside a DataLoader worker, PackedSequences without worker/num_workers reads that
+    worker's slot (torch.utils.data.get_worker_info())."""
+    torch = pytest.importorskip("torch")
+
+    class Plain(torch.utils.data.IterableDataset):
+        def __iter__(self):
+            for it in PackedSequences(out_dir, 16, seed=1):
+                yield it["tokens"].tolist()
+
+    got = sorted(list(map(int, seq)) for seq in torch.utils.data.DataLoader(Plain(), batch_size=None, num_workers=2))
+    want = sorted(it["tokens"].tolist() for w in range(2) for it in PackedSequences(out_dir, 16, 0, 1, w, 2, seed=1))
+    assert got == want and len(got) > 0
+
+
 def test_torch_loader_refuses_a_state_for_other_workers(out_dir):
     pytest.importorskip("torch")
     from curate.torch_loader import PackedDataset, ResumableDataLoader

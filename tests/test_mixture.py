@@ -3,6 +3,7 @@ a run on the real data in ../shared/data."""
 
 import os
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -10,7 +11,8 @@ from curate import mixture as mix
 from curate import shards as S
 from pipelines import cli
 from tests.pipeline_helpers import run_config
-from tests.test_training_output import real_config
+from curate.loader import PackedSequences
+from tests.test_training_output import real_config, verify
 
 ids = [f"doc{i}" for i in range(20000)]
 
@@ -47,11 +49,20 @@ TOLERANCE = 0.02  # absolute, on each source's token share
 
 
 @pytest.fixture(scope="module")
-def mixed(tmp_path_factory):
+def mixed_runs(tmp_path_factory):
+    """The real data with a mixture, a validation split and shards sized by tokens; run
+    twice (determinism)."""
     raw = real_config()
     raw["stages"].insert(0, {"gopher_quality": {"applies_to": ["math"], "min_words": 5}})
-    raw["output"] = {"num_shards": 4, "validation_fraction": 0.1, "mixture": WEIGHTS, "write_rejected": True}
-    return run_config(raw, tmp_path_factory.mktemp("mixed"))
+    raw["output"] = {
+        "shard_tokens": 60000, "validation_fraction": 0.1, "mixture": WEIGHTS, "write_rejected": True
+    }
+    return [run_config(raw, tmp_path_factory.mktemp(f"mixed{i}")) for i in range(2)]
+
+
+@pytest.fixture(scope="module")
+def mixed(mixed_runs):
+    return mixed_runs[0]
 
 
 def test_achieved_shares_are_within_tolerance_of_the_target(mixed):
@@ -112,3 +123,38 @@ def test_refilter_gives_copies_their_original_fate(mixed, tmp_path):
     copies = [r for r in rows if r["copy_of"]]
     assert copies and all(r["copy_of"] in kept_ids for r in copies)
     assert len(copies) == c["stats"]["mixture:copies"] < m["counts"]["stats"]["mixture:copies"]
+
+
+# --------------------------------------------------------------------------- sized shards, validation
+
+
+def test_shard_count_follows_the_token_target_and_validation_is_held_out(mixed_runs):
+    (out, m), (out2, m2) = mixed_runs
+    written = m["shards"] + m["validation_shards"]
+    assert m["balanced"] and m["counts"]["kept"] == sum(s["rows"] - s["copies"] for s in written)
+    assert len(m["shards"]) == -(-m["totals"]["tokens"] // 60000) > 1
+    assert len(m["validation_shards"]) == -(-m["validation_totals"]["tokens"] // 60000)
+    assert all(s["path"].startswith("validation/") for s in m["validation_shards"])
+    train = pq.read_table(os.path.join(out, "shards"), columns=["id", "copy_of"]).to_pylist()
+    held = pq.read_table(os.path.join(out, "validation"), columns=["id", "copy_of"]).to_pylist()
+    originals_held = [r for r in held if not r["copy_of"]]
+    assert 0.05 < len(originals_held) / m["counts"]["kept"] < 0.15
+    assert not {r["id"] for r in train} & {r["id"] for r in held}
+    assert all(S.is_validation(r["copy_of"] or r["id"], 0.1) for r in held)
+    # Deterministic: the same input and config give the same files, the count included.
+    assert [(s["path"], s["sha256"]) for s in m["shards"] + m["validation_shards"]] == [
+        (s["path"], s["sha256"]) for s in m2["shards"] + m2["validation_shards"]
+    ]
+    # Row groups are the streaming unit the manifest lists.
+    for s in m["shards"]:
+        assert sum(r for r, _ in s["row_groups"]) == s["rows"] and all(t <= S.ROW_GROUP_TOKENS or r == 1 for r, t in s["row_groups"])
+
+
+def test_verify_and_the_loader_cover_the_validation_split(mixed_runs, capsys):
+    (out, m), _ = mixed_runs
+    code, text = verify(out, capsys)
+    assert code == 0, text
+    assert f"{len(m['shards']) + len(m['validation_shards'])} shards match" in text
+    items = list(PackedSequences(out, 256, split="validation", remainder="pad", shuffle=False))
+    assert sum(int((it["segment_ids"] >= 0).sum()) for it in items) == m["validation_totals"]["tokens"]
+    assert items[0]["tokens"].dtype == np.uint16

@@ -143,46 +143,6 @@ def test_real_output_reads_as_plain_parquet_with_pyarrow_and_duckdb(real_out):
     assert dtokens == table.column("tokens")[ids.index(first_id)].as_py()
 
 
-@pytest.fixture(scope="module")
-def sized_outs(tmp_path_factory):
-    """Shards sized by tokens, with a validation split; run twice."""
-    raw = real_config()
-    raw["output"] = {"shard_tokens": 60000, "validation_fraction": 0.1, "write_rejected": True}
-    return [run_config(raw, tmp_path_factory.mktemp(f"sized{i}")) for i in range(2)]
-
-
-def test_shard_count_follows_the_token_target_and_validation_is_held_out(sized_outs):
-    import pyarrow.parquet as pq
-
-    (out, m), (out2, m2) = sized_outs
-    assert m["balanced"] and m["counts"]["kept"] == m["totals"]["rows"] + m["validation_totals"]["rows"]
-    assert len(m["shards"]) == -(-m["totals"]["tokens"] // 60000) > 1
-    assert len(m["validation_shards"]) == -(-m["validation_totals"]["tokens"] // 60000)
-    assert all(s["path"].startswith("validation/") for s in m["validation_shards"])
-    share = m["validation_totals"]["rows"] / m["counts"]["kept"]
-    assert 0.05 < share < 0.15
-    train_ids = set(pq.read_table(os.path.join(out, "shards")).column("id").to_pylist())
-    held_ids = set(pq.read_table(os.path.join(out, "validation")).column("id").to_pylist())
-    assert not train_ids & held_ids and all(S.is_validation(i, 0.1) for i in held_ids)
-    # Deterministic: the same input and config give the same files, the count included.
-    assert [(s["path"], s["sha256"]) for s in m["shards"] + m["validation_shards"]] == [
-        (s["path"], s["sha256"]) for s in m2["shards"] + m2["validation_shards"]
-    ]
-    # Row groups are the streaming unit the manifest lists.
-    for s in m["shards"]:
-        assert sum(r for r, _ in s["row_groups"]) == s["rows"] and all(t <= S.ROW_GROUP_TOKENS or r == 1 for r, t in s["row_groups"])
-
-
-def test_verify_and_the_loader_cover_the_validation_split(sized_outs, capsys):
-    (out, m), _ = sized_outs
-    code, text = verify(out, capsys)
-    assert code == 0, text
-    assert f"{len(m['shards']) + len(m['validation_shards'])} shards match" in text
-    items = list(PackedSequences(out, 256, split="validation", remainder="pad", shuffle=False))
-    assert sum(int((it["segment_ids"] >= 0).sum()) for it in items) == m["validation_totals"]["tokens"]
-    assert items[0]["tokens"].dtype == np.uint16
-
-
 # --------------------------------------------------------------------------- train-tokenizer
 
 
