@@ -1,5 +1,6 @@
 """Threads from the real OpenAssistant sample, nested and flat, under each option:
-kept and dropped by reason, and messages/s of the core (in-memory grouping). No peer:
+kept and dropped by reason, and messages/s of the core (in-memory grouping); then the
+same with ~1 message in 4 turned into ``[deleted]`` under each ``deleted_parent``. No peer:
 datatrove and NeMo Curator have no conversation-tree reader to compare with.
 
     /work/venv/bin/python bench/conversation_threads.py [../shared/data/conversations]
@@ -10,7 +11,9 @@ from __future__ import annotations
 import collections
 import json
 import os
+import pathlib
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -20,15 +23,15 @@ from curate.document import Document  # noqa: E402
 from curate.readers.conversations import ConversationConfig, read_conversations  # noqa: E402
 
 OPTIONS = [{}, {"best_branch_only": True}, {"max_threads_per_tree": 3}, {"min_messages": 3}]
+# On the sample with ~1 message in 4 turned into "[deleted]" (tests/test_conversations_beam.py)
+DELETED_OPTIONS = [{}, {"deleted_parent": "keep_placeholder"}, {"deleted_parent": "splice"},
+                   {"deleted_parent": "splice", "rank_order": "descending"}]
 
 
-def main() -> int:
-    folder = sys.argv[1] if len(sys.argv) > 1 else "../shared/data/conversations"
-    inputs = [("oasst_trees", os.path.join(folder, "oasst-en-100-trees.jsonl")),
-              ("messages", os.path.join(folder, "oasst-en-100-flat.jsonl"))]
-    with open(inputs[1][1], "rb") as f:
-        n_messages = sum(1 for line in f if line.strip())
-    for opts in OPTIONS:
+def compare(inputs, options, n_messages) -> None:
+    """Each option on the nested and the flat file: units by outcome, messages/s, and
+    whether both shapes give the same threads."""
+    for opts in options:
         results = []
         for kind, path in inputs:
             start = time.perf_counter()
@@ -41,6 +44,22 @@ def main() -> int:
             print(f"{kind:12s} {json.dumps(opts):32s} units {len(out):5d}  {dict(sorted(counts.items()))}  "
                   f"{n_messages / secs:,.0f} messages/s")
         print(f"{'':12s} nested and flat identical: {results[0] == results[1]}")
+
+
+def main() -> int:
+    folder = sys.argv[1] if len(sys.argv) > 1 else "../shared/data/conversations"
+    inputs = [("oasst_trees", os.path.join(folder, "oasst-en-100-trees.jsonl")),
+              ("messages", os.path.join(folder, "oasst-en-100-flat.jsonl"))]
+    with open(inputs[1][1], "rb") as f:
+        n_messages = sum(1 for line in f if line.strip())
+    compare(inputs, OPTIONS, n_messages)
+
+    from tests.test_conversations_beam import _deleted_inputs
+
+    with tempfile.TemporaryDirectory() as tmp:
+        trees, flat, n = _deleted_inputs(pathlib.Path(tmp))
+        print(f"\nwith deleted parents: {n} messages, ~1 in 4 turned into [deleted]")
+        compare([("oasst_trees", trees), ("messages", flat)], DELETED_OPTIONS, n)
     return 0
 
 

@@ -212,6 +212,10 @@ class OutputConfig:
     # A run whose errors exceed this share of its input records exits 4 and does not
     # replace the previous output (None: off; a run in which every record failed always does).
     max_error_rate: Optional[float] = param(None, min=0, max=1)
+    # One folder of shards per language (shards/language=de/part-...; rows without a
+    # language in language=und), each sharded as the whole output would be; the manifest
+    # gives each partition's documents, tokens and bytes (``partitions``).
+    partition_by: Optional[Literal["language"]] = None
 
     def validate(self, key: str) -> None:
         given = [n for n in ("num_shards", "shard_tokens", "shard_bytes") if getattr(self, n) is not None]

@@ -3,7 +3,9 @@
 Rows go to shard ``xxh64(id) % num_shards`` and are sorted by id inside a shard, so
 the same documents give the same bytes whatever the runner, worker count or bundle
 boundaries (Beam's ``WriteToParquet`` does not: see ../shared/NOTES.md). Files are
-named ``part-SSSSS-of-NNNNN.parquet``: a retried worker rewrites the same name. The shard
+named ``part-SSSSS-of-NNNNN.parquet``: a retried worker rewrites the same name. With
+``output.partition_by: language`` each language has its own folder of shards
+(:func:`partition_dir`), sharded the same way within it. The shard
 count is fixed or follows from the split's totals (:func:`shard_count`); token ids are
 stored in the narrowest type the vocabulary allows (:func:`token_dtype`).
 """
@@ -14,6 +16,7 @@ import hashlib
 import io
 import json
 import math
+import re
 from typing import Iterable
 
 import pyarrow as pa
@@ -109,6 +112,33 @@ def shard_count(cfg, total_tokens: int, total_bytes: int, validation: bool = Fal
 
 def shard_name(prefix: str, index: int, num_shards: int, ext: str = "parquet") -> str:
     return f"{prefix}-{index:05d}-of-{num_shards:05d}.{ext}"
+
+
+# ``output.partition_by``: the columns an output may be split by, one folder per value
+# (``shards/language=de/part-...``, as Hive and Arrow datasets name partitions).
+PARTITION_COLUMNS = ("language",)
+UNDETERMINED = "und"  # BCP 47's "undetermined": the folder of rows without a language
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def partition_value(row: dict, column: str) -> str:
+    """The partition folder's value for ``row``: its ``column``, or ``und`` when empty,
+    with any character unsafe in a path replaced by "_"."""
+    value = row.get(column)
+    return _UNSAFE.sub("_", str(value)) if value not in (None, "") else UNDETERMINED
+
+
+def partition_dir(subdir: str, column: str, value: str) -> str:
+    return f"{subdir}/{column}={value}"
+
+
+def partition_of_path(path: str):
+    """``(column, value)`` of a shard path under a partition folder, else None."""
+    for segment in path.split("/")[1:-1]:
+        column, sep, value = segment.partition("=")
+        if sep and column in PARTITION_COLUMNS:
+            return column, value
+    return None
 
 
 def _str(v):

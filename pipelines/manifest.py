@@ -9,6 +9,7 @@ from curate import __version__
 from curate import decontam as D
 from curate import io as cio
 from curate import mixture as mix
+from curate import shards as S
 from curate import tokenize as tok
 from pipelines.counters import balanced, counts_from_counters
 
@@ -48,6 +49,11 @@ def build_manifest(cfg, out_dir: str, counter_values: dict, tokenizer_proto, tok
         m["validation_fraction"] = cfg.output.validation_fraction
         m["validation_shards"] = validation
         m["validation_totals"] = shard_totals(validation)
+    if cfg.output.partition_by is not None:
+        m["partition_by"] = cfg.output.partition_by
+        m["partitions"] = partition_totals(shards)
+        if cfg.output.validation_fraction > 0:
+            m["validation_partitions"] = partition_totals(validation)
     m["counts"] = counts
     m["balanced"] = accounting_holds(counts, shards + validation)
     report_path = cio.join(out_dir, D.REPORT_FILE)
@@ -72,6 +78,16 @@ def shard_totals(shards: list[dict]) -> dict:
         "tokens": sum(s["tokens"] for s in shards),
         "bytes": sum(s["bytes"] for s in shards),
     }
+
+
+def partition_totals(shards: list[dict]) -> dict:
+    """``{value: totals}`` of the shards in each partition folder (``language=de`` ->
+    ``"de"``): documents, tokens, bytes and shards per language."""
+    groups: dict = {}
+    for s in shards:
+        part = S.partition_of_path(s["path"])
+        groups.setdefault(part[1] if part else S.UNDETERMINED, []).append(s)
+    return {value: shard_totals(group) for value, group in sorted(groups.items())}
 
 
 def accounting_holds(counts: dict, shards: list[dict]) -> bool:

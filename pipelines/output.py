@@ -91,18 +91,24 @@ def tokenize(docs, cfg: TokenizerConfig, model_proto, out_dir: str, mixture: dic
 
 
 class _WriteShard(beam.DoFn):
-    def __init__(self, out_dir, subdir, schema, compression, count_rows_as_kept):
+    def __init__(self, out_dir, subdir, schema, compression, count_rows_as_kept, partition_by=None):
         self.out_dir = out_dir
         self.subdir = subdir  # shards, validation or rejected
         self.schema = schema
         self.compression = compression
         self.count_rows_as_kept = count_rows_as_kept
+        self.partition_by = partition_by  # a column: keys are (value, index), counts per value
 
     def process(self, element, num_shards):
-        index, grouped = element
+        key, grouped = element
         rows = list(grouped["rows"])
         data = S.parquet_bytes(rows, self.schema, self.compression)
-        rel = f"{self.subdir}/{S.shard_name('part', index, num_shards)}"
+        if self.partition_by is None:
+            index, folder = key, self.subdir
+        else:
+            (value, index), folder = key, S.partition_dir(self.subdir, self.partition_by, key[0])
+            num_shards = num_shards[value]
+        rel = f"{folder}/{S.shard_name('part', index, num_shards)}"
         cio.write_bytes(cio.join(self.out_dir, rel), data)
         if self.count_rows_as_kept:
             for row in rows:
@@ -131,6 +137,35 @@ def shard_count(rows, output_cfg, itemsize: int, label: str, validation: bool = 
     )
 
 
+def partition_counts(rows, output_cfg, itemsize: int, label: str, validation: bool = False):
+    """``(partition value, shard count)`` for each value of ``output.partition_by`` the
+    split's rows take, each from that partition's own totals (:func:`curate.shards.shard_count`)."""
+    column = output_cfg.partition_by
+    return (
+        rows
+        | f"{label}:partition_sizes" >> beam.Map(
+            lambda r: (S.partition_value(r, column), (r["num_tokens"], S.payload_bytes(r, itemsize)))
+        )
+        | f"{label}:partition_totals" >> beam.CombinePerKey(_sum_pairs)
+        | f"{label}:partition_count" >> beam.MapTuple(lambda value, totals: (value, S.shard_count(output_cfg, *totals, validation)))
+    )
+
+
+def write_partitioned(rows, counts, out_dir: str, subdir: str, schema, compression: str, label: str, column: str):
+    """:func:`write_sharded` within each partition: ``subdir/column=value/part-...`` with
+    that value's shard count from ``counts`` (:func:`partition_counts`)."""
+    n = beam.pvalue.AsDict(counts)
+    keyed = rows | f"{label}:key" >> beam.Map(
+        lambda r, k: ((S.partition_value(r, column), S.shard_of(r["id"], k[S.partition_value(r, column)])), r), n
+    )
+    all_keys = counts | f"{label}:indices" >> beam.FlatMapTuple(lambda value, k: [((value, i), None) for i in range(k)])
+    return (
+        {"rows": keyed, "index": all_keys}
+        | f"{label}:group" >> beam.CoGroupByKey()
+        | f"{label}:write" >> beam.ParDo(_WriteShard(out_dir, subdir, schema, compression, True, column), n)
+    )
+
+
 def write_sharded(rows, count, out_dir: str, subdir: str, schema, compression: str, label: str, kept: bool):
     """Write rows as ``subdir/part-SSSSS-of-NNNNN.parquet``, row to shard ``shard_of(id, N)``
     with N from the singleton ``count``; every shard is written, empty ones too, so the
@@ -155,8 +190,9 @@ def _write_shard_index(infos, out_dir: str):
 
 
 def write_outputs(rows, rejected, errors, out_dir: str, output_cfg, token_dtype: str) -> None:
-    """shards/ (and validation/ with ``output.validation_fraction``), rejected/, errors/,
-    and the shard index the manifest is built from."""
+    """shards/ (and validation/ with ``output.validation_fraction``; one folder per
+    language under each with ``output.partition_by: language``), rejected/, errors/, and
+    the shard index the manifest is built from."""
     schema = S.shard_schema(token_dtype)
     itemsize = np.dtype(token_dtype).itemsize
     fraction = output_cfg.validation_fraction
@@ -164,11 +200,18 @@ def write_outputs(rows, rejected, errors, out_dir: str, output_cfg, token_dtype:
     train, held_out = rows | "split" >> beam.Partition(
         lambda r, _: int(S.is_validation(r.get("copy_of") or r["id"], fraction)), 2
     )
-    train_count = shard_count(train, output_cfg, itemsize, "shards")
-    infos = [write_sharded(train, train_count, out_dir, "shards", schema, output_cfg.compression, "shards", True)]
-    if fraction > 0:
-        count = shard_count(held_out, output_cfg, itemsize, "validation", validation=True)
-        infos.append(write_sharded(held_out, count, out_dir, "validation", schema, output_cfg.compression, "validation", True))
+    train_count = shard_count(train, output_cfg, itemsize, "shards")  # also rejected/'s
+    splits = [(train, "shards", False)] + ([(held_out, "validation", True)] if fraction > 0 else [])
+    infos = []
+    for split_rows, subdir, validation in splits:
+        if output_cfg.partition_by is not None:
+            counts = partition_counts(split_rows, output_cfg, itemsize, subdir, validation)
+            infos.append(write_partitioned(
+                split_rows, counts, out_dir, subdir, schema, output_cfg.compression, subdir, output_cfg.partition_by
+            ))
+        else:
+            count = train_count if not validation else shard_count(split_rows, output_cfg, itemsize, subdir, validation=True)
+            infos.append(write_sharded(split_rows, count, out_dir, subdir, schema, output_cfg.compression, subdir, True))
     _ = (
         infos
         | "shards:all_infos" >> beam.Flatten()

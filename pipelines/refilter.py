@@ -25,7 +25,7 @@ from curate.config import hash_config
 from curate.outdir import OutputDir
 from curate.refilter import STAGE, RefilterError, parse_config, refilter_rows, run_scoring_params
 from curate.stats import RunStats, stage_thresholds, write_stats
-from pipelines.manifest import accounting_holds, shard_totals
+from pipelines.manifest import accounting_holds, partition_totals, shard_totals
 from pipelines.counters import (
     counts_from_counters,
     dropped_name,
@@ -156,6 +156,11 @@ def _refilter_into(input_dir, manifest, signal_stages, scored, cfg, output_dir) 
         held_out = [s for s in shards_out if s["path"].startswith("validation/")]
         new["validation_fraction"] = manifest.get("validation_fraction")
         new["validation_shards"], new["validation_totals"] = held_out, shard_totals(held_out)
+    if manifest.get("partition_by"):  # same folders as the input: shard paths are kept
+        new["partition_by"] = manifest["partition_by"]
+        new["partitions"] = partition_totals(train)
+        if "validation_shards" in manifest:
+            new["validation_partitions"] = partition_totals(held_out)
     new["counts"] = counts
     new["balanced"] = accounting_holds(counts, shards_out)
     if cfg.output.stats:
