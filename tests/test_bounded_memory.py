@@ -155,6 +155,13 @@ def test_sandbox_stops_a_call_over_its_time_limit_and_goes_on():
     bad.close()
 
 
+def extract_stage(config):
+    """The extract stage after its setup (the pipeline calls it once per worker)."""
+    stage = Extract(config)
+    stage.setup()
+    return stage
+
+
 def page(n_paragraphs: int) -> str:
     para = "<p>" + "A sentence about the harbour and its ships, long enough to keep. " * 3 + "</p>\n"
     return "<html><body><article>" + para * n_paragraphs + "</article></body></html>"
@@ -164,7 +171,7 @@ def test_extraction_in_the_sandbox_equals_extraction_in_process():
     html = page(20)
     texts = []
     for timeout in (None, 30):
-        ex = Extract(ExtractConfig(timeout_seconds=timeout))
+        ex = extract_stage(ExtractConfig(timeout_seconds=timeout))
         texts.append(ex.process(Document("1", "", "web", {"url": "http://x/"}, html=html)).text)
     assert texts[0] == texts[1] and "harbour" in texts[0]
 
@@ -172,13 +179,13 @@ def test_extraction_in_the_sandbox_equals_extraction_in_process():
 def test_a_page_over_the_limits_is_dropped_or_an_error_naming_its_url():
     big = page(4000)  # ~1 MB of HTML
     doc = lambda: Document("1", "", "web", {"url": "http://slow.example/"}, html=big)  # noqa: E731
-    drop = Extract(ExtractConfig(max_html_chars=100_000)).process(doc())
+    drop = extract_stage(ExtractConfig(max_html_chars=100_000)).process(doc())
     assert drop.reason == "too_large" and drop.details["html_chars"] == len(big)
     with pytest.raises(ExtractionFailed, match=r"http://slow\.example/ .*stopped after 0\.05 s"):
-        Extract(ExtractConfig(timeout_seconds=0.05)).process(doc())
+        extract_stage(ExtractConfig(timeout_seconds=0.05)).process(doc())
     huge = Document("2", "", "web", {"url": "http://huge.example/"}, html=page(80_000))  # ~20 MB
     with pytest.raises(ExtractionFailed, match=r"http://huge\.example/ .*out of memory \(the limit is 256 MB\)"):
-        Extract(ExtractConfig(timeout_seconds=120, max_memory_mb=256, max_html_chars=None)).process(huge)
+        extract_stage(ExtractConfig(timeout_seconds=120, max_memory_mb=256, max_html_chars=None)).process(huge)
 
 
 # ----------------------------------------------------------------------------- tokenization
