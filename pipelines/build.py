@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from curate import registry
 from curate.config import ConfigError, PipelineConfig
 from curate.tokenize import id_dtype
 from pipelines import output
@@ -64,7 +63,7 @@ def build(p: beam.Pipeline, cfg: PipelineConfig, out_dir: str, tokenizer_proto) 
     errors = [r.errors for r in reads]
     files = []
     for stage in cfg.stages:
-        res = apply_stage(docs, registry.stage(stage.base), stage.name, stage.params, stage.applies_to)
+        res = apply_stage(docs, stage.name, stage.params, stage.applies_to)
         docs = res.kept
         rejected.append(res.rejected)
         errors.append(res.errors)

@@ -21,6 +21,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from curate.document import Drop, ErrorRecord, Rejected
+from curate import registry
 from curate.registry import StageSpec
 from pipelines import progress
 from pipelines.counters import NAMESPACE, dropped_name, error_name, input_name, kept_name, language_name, stat_name
@@ -152,8 +153,10 @@ class ApplyDocStage(beam.DoFn):
             yield out
 
 
-def apply_stage(docs, spec: StageSpec, stage_name: str, params, applies_to=None) -> StageResult:
-    """One configured stage over ``docs``: per-document or global, as ``spec`` declares."""
+def apply_stage(docs, stage_name: str, params, applies_to=None) -> StageResult:
+    """One configured stage (``name`` or an instance ``name/label``) over ``docs``:
+    per-document or global, as its declaration says."""
+    spec = registry.stage(stage_name.partition("/")[0])
     if spec.per_document:
         res = docs | f"stage:{stage_name}" >> beam.ParDo(
             ApplyDocStage(spec, stage_name, params, applies_to)

@@ -68,9 +68,9 @@ def test_stages_skip_other_sources_and_count_statistics():
     ]
     p = beam.Pipeline("FnApiRunner")
     pc = p | beam.Create(docs)
-    g = apply_stage(pc, stage_spec("gopher_quality"), "gopher_quality", GopherQualityConfig(), ["books"])
-    r = apply_stage(g.kept, stage_spec("code_redact"), "code_redact", CodeRedactConfig(), ["code"])
-    d = apply_stage(r.kept, stage_spec("exact_dedup"), "exact_dedup", ExactDedupConfig(), ["books"])
+    g = apply_stage(pc, "gopher_quality", GopherQualityConfig(), ["books"])
+    r = apply_stage(g.kept, "code_redact", CodeRedactConfig(), ["code"])
+    d = apply_stage(r.kept, "exact_dedup", ExactDedupConfig(), ["books"])
     summary = d.kept | beam.Map(
         lambda doc: (doc.id, "<EMAIL>" in doc.text and "<SECRET>" in doc.text,
                      sorted(doc.metadata.get("signals", {})), "redactions" in doc.metadata)

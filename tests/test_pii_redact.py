@@ -135,7 +135,7 @@ def test_beam_stage_equals_the_core_on_real_text(tmp_path):
     from apache_beam.metrics import MetricsFilter
 
     from pipelines.counters import NAMESPACE
-    from pipelines.stages import apply_doc_stage
+    from pipelines.stages import apply_stage
     from tests.conftest import shared_path
 
     added = [("email", "Mail me at ana.silva{}@gmail.com"), ("ipv4", "from 93.184.{}.34 today"),
@@ -158,7 +158,7 @@ def test_beam_stage_equals_the_core_on_real_text(tmp_path):
     core = {d.id: redact_pii(d.text, cfg) for d in docs}
     out = tmp_path / "kept.pickle"
     p = beam.Pipeline("FnApiRunner")
-    res = apply_doc_stage(p | beam.Create(docs), "pii_redact", cfg)
+    res = apply_stage(p | beam.Create(docs), "pii_redact", cfg)
 
     def write(rows, path=str(out)):
         with open(path, "wb") as f:
