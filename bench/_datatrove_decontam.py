@@ -5,7 +5,8 @@ Run by the peers' venv (/work/venv-peers) from bench_decontam.py:
     python _datatrove_decontam.py ITEMS.jsonl DOCS.jsonl WORKDIR
 ITEMS: one eval item per line, {"task", "query", "text"} (text = the gold answer, query
 = the question/prompt, as the indexer takes documents). Prints one JSON line: index
-build seconds, filter seconds (index already loaded), the ids of dropped documents.
+build seconds, filter seconds (index already loaded), the dropped documents' ids with
+the n-gram that matched (datatrove's own normalised form).
 
 The indexer checks that lighteval is installed and its ``run()`` always imports it to
 add its registry's tasks; given none, it adds nothing, so the check is switched off and
@@ -68,12 +69,12 @@ def main():
     with open(docs_path, encoding="utf-8") as f:
         docs = [json.loads(line) for line in f]
     filt.filter(Document(text="warm up the word tokenizer", id="warm"))
-    dropped = []
+    dropped = {}
     start = time.perf_counter()
     for d in docs:
-        result = filt.filter(Document(text=d["text"], id=d["id"]))
-        if result is not True:
-            dropped.append(d["id"])
+        doc = Document(text=d["text"], id=d["id"])
+        if filt.filter(doc) is not True:
+            dropped[d["id"]] = doc.metadata.get("contaminated_ngram")
     filter_s = time.perf_counter() - start
     print(json.dumps({"build_s": build_s, "filter_s": filter_s, "dropped": dropped}))
 

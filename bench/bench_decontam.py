@@ -29,16 +29,19 @@ loading goes through lighteval, which downloads), with 12-grams over the query, 
 answer and the n-grams across them, and drops a document on its first match.
 
 Printed: per side the share of planted items removed (overall and per variant), the
-share of clean documents touched, docs/s over all documents (one process each, index
-loaded before timing) and the ratio; our matching alone (``NgramIndex.find``) and the
-curate filter chain (language ID, Gopher repetition and quality, C4, FineWeb: the
-``bench_filters.py`` chain) in docs/s on the same documents in the same run.
+share of clean documents touched (and the n-grams datatrove matched in them), docs/s
+over all documents (one process each, index loaded before timing) and the ratio; our
+matching alone (``NgramIndex.find``) with the real index and with one grown to MMLU's
+size by ``--scale-items`` made-up items, and the curate filter chain (language ID,
+Gopher repetition and quality, C4, FineWeb: the ``bench_filters.py`` chain) in docs/s
+on the same documents in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 import os
 import re
 import subprocess
@@ -204,8 +207,25 @@ def filter_chain_docs_per_s(docs: list[dict]) -> float:
     return len(docs) / (time.perf_counter() - start)
 
 
+def scaled_index(clean: list[Document], n_items: int, words_per_item: int = 110):
+    """The real items plus ``n_items`` made-up ones (``words_per_item`` words drawn from
+    the clean documents' vocabulary, seeded): an index the size of MMLU's test split
+    (~14k items, ~1.5M 13-grams)."""
+    from curate.decontam import EvalItem, NgramIndex, load_eval_sets
+
+    rng = np.random.default_rng(0)
+    vocab = sorted({w for d in clean[:2000] for w in re.findall(r"[A-Za-z]{3,}", d.text)})
+    words = np.array(vocab)[rng.integers(0, len(vocab), size=(n_items, words_per_item))]
+    cfg = decontam_config("gpt3")
+    items = load_eval_sets(cfg) + [EvalItem("synthetic", str(i), " ".join(row)) for i, row in enumerate(words)]
+    start = time.perf_counter()
+    index = NgramIndex.build(items, cfg.ngram, [s.name for s in cfg.eval_sets] + ["synthetic"])
+    return index, time.perf_counter() - start
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale-items", type=int, default=14_000, help="made-up items for the large-index timing (0: skip)")
     ap.add_argument("--chain-docs", type=int, default=1500, help="documents timed through the filter chain (evenly spread)")
     args = ap.parse_args()
     if not os.path.exists(PEER_PYTHON):
@@ -236,6 +256,11 @@ def main() -> None:
     step = max(1, len(docs) // args.chain_docs)
     chain_rate = filter_chain_docs_per_s(docs[::step])
 
+    if args.scale_items:
+        big, big_build_s = scaled_index(clean_docs, args.scale_items)
+        start = time.perf_counter()
+        big_found = sum(big.find(d["text"]) is not None for d in docs)
+        big_match_s = time.perf_counter() - start
     found = {(s, i) for s, r in report["sets"].items() for i in r["found_ids"]}
     found_share = np.mean([(p["set"], p["item"]) in found for p in planted])
     print(f"index: ours {len(index):,} n-grams built in {build_s:.2f} s (13-grams); datatrove {peer['build_s']:.2f} s (12-grams)")
@@ -255,6 +280,9 @@ def main() -> None:
         if hit:
             by_source = {src: sum(source[i] == src for i in hit) for src in sorted({source[i] for i in hit})}
             print(f"  {name}: clean documents touched by source: {by_source}")
+    peer_ngrams = Counter(peer["dropped"][d["id"]] for d in clean if d["id"] in peer["dropped"])
+    for ngram, n in peer_ngrams.most_common(3):
+        print(f"  datatrove's matched n-gram in {n} clean documents: {ngram!r}")
     print()
     print("planted removed by variant:    " + "  ".join(f"{v:>12}" for v in VARIANTS))
     for name, out, _ in rows:
@@ -265,6 +293,10 @@ def main() -> None:
           f"(drop_document: {peer['filter_s'] / ours_drop_s:.1f}x)")
     print(f"curate matching alone (NgramIndex.find): {len(docs) / match_s:,.0f} docs/s; "
           f"curate filter chain on {len(docs[::step]):,} of the same documents: {chain_rate:,.0f} docs/s")
+    if args.scale_items:
+        print(f"large index: {len(big):,} n-grams ({len(big.to_bytes()) / 1e6:.1f} MB as shipped), built in {big_build_s:.1f} s; "
+              f"matching {len(docs) / big_match_s:,.0f} docs/s ({big_found:,} documents with a match) "
+              f"vs {len(docs) / match_s:,.0f} with the {len(index):,}-n-gram index")
     print(f"planted items listed as found in curate's report: {found_share:.2%}")
     for name, s in report["sets"].items():
         print(f"  {name}: {s['items_found']} of {s['items']} items found, {s['docs_cut']} docs cut, "
