@@ -190,11 +190,13 @@ def test_dataflow_job_counters_become_manifest_values():
 
 
 def test_beam_version_is_pinned_once_and_the_image_follows_it():
-    setup_py = open(os.path.join(REPO, "setup.py")).read()
-    (version,) = re.findall(r'^BEAM_VERSION = "([0-9.]+)"$', setup_py, re.M)
-    assert '"apache-beam=={BEAM_VERSION}"' in setup_py
-    assert '"dataflow": [f"apache-beam[gcp]=={BEAM_VERSION}"]' in setup_py
-    assert len(re.findall(r"apache-beam", setup_py)) == 3  # install_requires, dataflow, test
+    pyproject = open(os.path.join(REPO, "pyproject.toml")).read()
+    pins = re.findall(r'"apache-beam(\[gcp\])?==([0-9.]+)"', pyproject)
+    assert [extra for extra, _ in pins] == ["", "[gcp]"]  # dependencies, the dataflow extra
+    (version,) = {v for _, v in pins}
+    assert '"curate[dataflow]"' in pyproject  # the test extra takes the dataflow one, not a third pin
+    assert len(re.findall(r"apache-beam", pyproject)) == 2
+    assert "apache-beam" not in open(os.path.join(REPO, "setup.py")).read()
     dockerfile = open(os.path.join(REPO, "Dockerfile")).read()
     assert f"ARG BEAM_VERSION={version}\n" in dockerfile
     assert "FROM apache/beam_python3.11_sdk:${BEAM_VERSION}" in dockerfile
