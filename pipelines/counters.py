@@ -15,32 +15,63 @@ manifest can give totals and per-source figures from the same numbers Dataflow s
 
 from __future__ import annotations
 
+from typing import NamedTuple, Optional
+
 NAMESPACE = "curate"
 SEP = "|"
+# kind -> its fields after the source (the parts of the name, in order)
+_FIELDS = {"input": (), "kept": (), "dropped": ("stage", "detail"), "errors": ("stage",),
+           "stat": ("stage", "detail"), "lang": ("detail",)}
+
+
+class CounterName(NamedTuple):
+    """One counter's name, built and parsed here only. ``detail`` is the drop reason
+    (dropped), the statistic (stat) or the language (lang)."""
+
+    kind: str
+    source: str
+    stage: str = ""
+    detail: str = ""
+
+    def __str__(self) -> str:
+        parts = [self.kind, self.source, *(getattr(self, f) for f in _FIELDS[self.kind])]
+        bad = next((p for p in parts if SEP in p or not p), None)
+        if bad is not None:  # source names are checked when the config is read; this is a bug
+            raise ValueError(f"counter name part {bad!r} is empty or contains {SEP!r}: {parts}")
+        return SEP.join(parts)
+
+    @classmethod
+    def parse(cls, name: str) -> Optional["CounterName"]:
+        """The name's parts, or None for a name of another shape."""
+        kind, *rest = name.split(SEP)
+        fields = _FIELDS.get(kind)
+        if fields is None or len(rest) != 1 + len(fields):
+            return None
+        return cls(kind, rest[0], **dict(zip(fields, rest[1:])))
 
 
 def input_name(source: str) -> str:
-    return f"input{SEP}{source}"
+    return str(CounterName("input", source))
 
 
 def kept_name(source: str) -> str:
-    return f"kept{SEP}{source}"
+    return str(CounterName("kept", source))
 
 
 def dropped_name(source: str, stage: str, reason: str) -> str:
-    return f"dropped{SEP}{source}{SEP}{stage}{SEP}{reason}"
+    return str(CounterName("dropped", source, stage, reason))
 
 
 def error_name(source: str, stage: str) -> str:
-    return f"errors{SEP}{source}{SEP}{stage}"
+    return str(CounterName("errors", source, stage))
 
 
 def stat_name(source: str, stage: str, name: str) -> str:
-    return f"stat{SEP}{source}{SEP}{stage}{SEP}{name}"
+    return str(CounterName("stat", source, stage, name))
 
 
 def language_name(source: str, language) -> str:
-    return f"lang{SEP}{source}{SEP}{language or 'unknown'}"
+    return str(CounterName("lang", source, detail=language or "unknown"))
 
 
 def counts_from_counters(values: dict[str, int]) -> dict:
@@ -55,23 +86,24 @@ def counts_from_counters(values: dict[str, int]) -> dict:
         )
 
     for name, value in values.items():
-        parts = name.split(SEP)
-        kind = parts[0]
-        if kind in ("input", "kept") and len(parts) == 2:
-            total[kind] += value
-            src(parts[1])[kind] += value
-        elif kind in ("dropped", "stat") and len(parts) == 4:
-            field = "dropped" if kind == "dropped" else "stats"
-            key = f"{parts[2]}:{parts[3]}"
-            for d in (total[field], src(parts[1])[field]):
+        c = CounterName.parse(name)
+        if c is None:
+            continue
+        if c.kind in ("input", "kept"):
+            total[c.kind] += value
+            src(c.source)[c.kind] += value
+        elif c.kind in ("dropped", "stat"):
+            field = "dropped" if c.kind == "dropped" else "stats"
+            key = f"{c.stage}:{c.detail}"
+            for d in (total[field], src(c.source)[field]):
                 d[key] = d.get(key, 0) + value
-        elif kind == "errors" and len(parts) == 3:
+        elif c.kind == "errors":
             total["errors"] += value
-            total["errors_by_stage"][parts[2]] = total["errors_by_stage"].get(parts[2], 0) + value
-            src(parts[1])["errors"] += value
-        elif kind == "lang" and len(parts) == 3:
-            for langs in (total["by_language"], src(parts[1])["by_language"]):
-                langs[parts[2]] = langs.get(parts[2], 0) + value
+            total["errors_by_stage"][c.stage] = total["errors_by_stage"].get(c.stage, 0) + value
+            src(c.source)["errors"] += value
+        elif c.kind == "lang":
+            for langs in (total["by_language"], src(c.source)["by_language"]):
+                langs[c.detail] = langs.get(c.detail, 0) + value
     for d in [total, *by_source.values()]:
         for key in ("dropped", "stats", "by_language"):
             d[key] = dict(sorted(d[key].items()))

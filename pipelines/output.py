@@ -15,7 +15,7 @@ from curate import shards as S
 from curate import tokenize as tok
 from curate.config import TokenizerConfig
 from curate.document import Rejected
-from pipelines.stages import ERRORS, REJECTED, StageResult, count_kept, count_stat, error_output, rejected_output
+from pipelines.stages import ERRORS, REJECTED, StageResult, count_kept, count_outcomes, count_stat, error_output, rejected_output
 
 from pipelines.manifest import SHARD_INDEX_FILE, TOKENIZER_FILE
 
@@ -87,7 +87,7 @@ def tokenize(docs, cfg: TokenizerConfig, model_proto, out_dir: str, mixture: dic
     res = docs | "tokenize" >> beam.ParDo(Tokenize(cfg, mixture), beam.pvalue.AsSingleton(model)).with_outputs(
         REJECTED, ERRORS, main="rows"
     )
-    return StageResult(res.rows, res[REJECTED], res[ERRORS])
+    return count_outcomes(StageResult(res.rows, res[REJECTED], res[ERRORS]), "tokenize")
 
 
 class _WriteShard(beam.DoFn):

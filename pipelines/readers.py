@@ -14,7 +14,7 @@ from curate.document import Document, ErrorRecord, Rejected
 from curate.readers.common import READ_STAGE, ReadStat, data_error_text
 from curate.readers.warc import read_warc, read_warc_range, splits_by_member
 from pipelines import progress
-from pipelines.stages import ERRORS, REJECTED, StageResult, count_error, count_input, count_stat, rejected_output, resolve
+from pipelines.stages import ERRORS, REJECTED, StageResult, count_input, count_outcomes, count_stat, rejected_output, resolve
 
 
 def _open(readable_file):
@@ -47,14 +47,14 @@ class ReadFile(beam.DoFn):
 
 
 def route(item, kind: str):
-    """Count one input unit and return it for the main or the tagged output."""
+    """Count one input unit and return it for the main or the tagged output (its drop or
+    error is counted by :func:`pipelines.stages.count_outcomes`, in ``read_input``)."""
     count_input(item.doc.source if isinstance(item, Rejected) else item.source)
     if isinstance(item, Document):
         return item
     if isinstance(item, Rejected):
         return rejected_output(item)
     if isinstance(item, ErrorRecord):
-        count_error(item)
         return beam.pvalue.TaggedOutput(ERRORS, item)
     raise TypeError(f"reader {kind} yielded {type(item).__name__}")
 
@@ -166,4 +166,5 @@ class ReadInput(beam.PTransform):
 def read_input(pipeline, index: int, inp: InputConfig) -> StageResult:
     spec = registry.reader(inp.kind)
     transform = resolve(spec.transform)(inp) if spec.transform else ReadInput(inp)
-    return pipeline | f"input[{index}]:{inp.kind}:{inp.name}" >> transform
+    label = f"input[{index}]:{inp.kind}:{inp.name}"
+    return count_outcomes(pipeline | label >> transform, label)

@@ -81,6 +81,26 @@ def count_stat(source: str, stage: str, name: str, n: int = 1) -> None:
 
 def count_error(err: ErrorRecord) -> None:
     counter(error_name(err.source, err.stage)).inc()
+
+
+def _counted_drop(rej: Rejected) -> Rejected:
+    count_drop(rej)
+    return rej
+
+
+def _counted_error(err: ErrorRecord) -> ErrorRecord:
+    count_error(err)
+    return err
+
+
+def count_outcomes(result: StageResult, label: str) -> StageResult:
+    """The one place drops and errors are counted: every reader's, stage's and the
+    tokenizer's result passes here (``read_input``, ``apply_stage``, ``output.tokenize``),
+    so a DoFn only emits its Rejected and ErrorRecord outputs and cannot forget to count."""
+    return result._replace(
+        rejected=result.rejected | f"{label}:count_drops" >> beam.Map(_counted_drop),
+        errors=result.errors | f"{label}:count_errors" >> beam.Map(_counted_error),
+    )
     progress.tick(removed=1)
 
 
@@ -89,13 +109,12 @@ ERRORS = "errors"
 
 
 def rejected_output(rej: Rejected):
-    """The counted drop, as the tagged ``rejected`` output of a DoFn."""
-    count_drop(rej)
+    """A drop, as the tagged ``rejected`` output of a DoFn (:func:`count_outcomes` counts it)."""
     return beam.pvalue.TaggedOutput(REJECTED, rej)
 
 
 def doc_error(doc, stage: str, exc: Exception) -> ErrorRecord:
-    """The counted error record for a document a stage failed on."""
+    """The error record for a document a stage failed on (:func:`count_outcomes` counts it)."""
     err = ErrorRecord(
         input_file=doc.provenance.get("input_file", ""),
         locator=doc.provenance.get("record_id") or doc.id,
@@ -104,7 +123,6 @@ def doc_error(doc, stage: str, exc: Exception) -> ErrorRecord:
         source=doc.source,
         doc_id=doc.id,
     )
-    count_error(err)
     return err
 
 
@@ -161,8 +179,10 @@ def apply_stage(docs, stage_name: str, params, applies_to=None) -> StageResult:
         res = docs | f"stage:{stage_name}" >> beam.ParDo(
             ApplyDocStage(spec, stage_name, params, applies_to)
         ).with_outputs(REJECTED, ERRORS, main="kept")
-        return StageResult(res.kept, res[REJECTED], res[ERRORS])
-    return apply_global_stage(docs, spec, stage_name, params, applies_to)
+        res = StageResult(res.kept, res[REJECTED], res[ERRORS])
+    else:
+        res = apply_global_stage(docs, spec, stage_name, params, applies_to)
+    return count_outcomes(res, f"stage:{stage_name}")
 
 
 def apply_global_stage(docs, spec: StageSpec, stage_name: str, params, applies_to=None) -> StageResult:

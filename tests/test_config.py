@@ -87,3 +87,26 @@ def test_shipped_configs_validate():
     for name in ("configs/web.yaml", "configs/sample.yaml"):
         cfg = config.load(name, check_paths=False)
         assert cfg.stages and cfg.inputs
+
+
+def test_source_names_and_reader_bounds_are_checked_when_the_config_is_read(warc):
+    web = make(warc)["inputs"][0]
+    assert error_of(make(warc, inputs=[{**web, "name": "web|x"}])) == (
+        "inputs[0].name: a source name must match [A-Za-z0-9_.-]+, got 'web|x'"
+    )
+    # a negative size would skip every record silently: a config error instead
+    assert error_of(make(warc, inputs=[{**web, "options": {"max_body_bytes": -1}}])) == (
+        "inputs[0].options.max_body_bytes: must be >= 1, got -1"
+    )
+
+
+def test_counter_names_are_built_and_parsed_by_one_helper():
+    from pipelines.counters import CounterName, dropped_name, language_name
+
+    name = dropped_name("web", "gopher_quality/books", "too_few_words")
+    assert name == "dropped|web|gopher_quality/books|too_few_words"
+    assert CounterName.parse(name) == CounterName("dropped", "web", "gopher_quality/books", "too_few_words")
+    assert CounterName.parse(language_name("web", None)).detail == "unknown"
+    assert CounterName.parse("dropped|web|only_three") is None
+    with pytest.raises(ValueError, match="contains '|'"):
+        str(CounterName("kept", "web|x"))

@@ -14,6 +14,7 @@ from apache_beam.metrics import MetricsFilter
 from curate.config import InputConfig, build
 from curate.document import Document
 from curate.readers.conversations import ConversationConfig, read_conversations
+from pipelines.stages import count_outcomes
 from pipelines.conversations import ReadConversations
 from pipelines.counters import NAMESPACE, balanced, counts_from_counters
 from tests.conftest import SHARED_DATA
@@ -89,7 +90,7 @@ def beam_run(tmp_path_factory):
     ]
     p = beam.Pipeline(runner="FnApiRunner")
     for inp in inputs:
-        res = p | f"read {inp.name}" >> ReadConversations(inp)
+        res = count_outcomes(p | f"read {inp.name}" >> ReadConversations(inp), f"read {inp.name}")
         for part in ("kept", "rejected", "errors"):
             getattr(res, part) | f"{inp.name} {part}" >> _Collect(tmp_path / f"{inp.name}.{part}.pickle")
     result = p.run()

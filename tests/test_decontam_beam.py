@@ -15,6 +15,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from curate.config import build
 from curate.decontam import DecontaminateConfig, decontaminate_documents, report_files
 from curate.document import Document, Drop
+from pipelines.stages import count_outcomes
 from pipelines.counters import NAMESPACE, counts_from_counters
 from pipelines.decontam import Decontaminate
 from tests.test_decontam import ITEM, ITEM_B, SHORT, filler, write_jsonl
@@ -43,7 +44,7 @@ def run(tmp_path_factory):
     docs = documents()
     core_out, core_report, core_lines = decontaminate_documents(copy.deepcopy(docs), cfg)
     p = beam.Pipeline("FnApiRunner")
-    res = p | beam.Create(docs) | Decontaminate(cfg)
+    res = count_outcomes(p | beam.Create(docs) | Decontaminate(cfg), "decontaminate")
     for name in ("kept", "rejected", "errors", "files"):
         getattr(res, name) | f"{name}:all" >> beam.combiners.ToList() | f"{name}:save" >> beam.Map(
             lambda xs, path: open(path, "wb").write(pickle.dumps(xs)), str(d / f"{name}.pickle")

@@ -12,6 +12,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from curate.dedup import minhash as M
 from curate.document import Document, Rejected
+from pipelines.stages import count_outcomes
 from pipelines.counters import NAMESPACE, dropped_name
 from pipelines.dedup import DEFAULT_ROUNDS, ConnectedComponents, MinHashDedup, _final_label, rounds_for
 from tests.test_minhash import check_outcome, make_corpus
@@ -60,7 +61,7 @@ def test_beam_transform_matches_core_on_both_paths():
     for label, options in variants:
         # batch_size 4: several batches, so documents meet only through the shuffle
         cfg = M.MinHashDedupConfig(batch_size=4, **options)
-        res = docs | f"dedup_{label}" >> MinHashDedup(cfg)
+        res = count_outcomes(docs | f"dedup_{label}" >> MinHashDedup(cfg), f"dedup_{label}")
         kept, rejected = _outcome(res, label)
         assert_that(kept, equal_to(expected_kept), label=f"kept_{label}")
         assert_that(rejected, equal_to(expected_rej), label=f"rejected_{label}")

@@ -12,6 +12,7 @@ from curate.config import build
 from curate.dedup.sentences import SentenceDedupConfig
 from curate.dedup.token_spans import TokenDedupConfig
 from curate.document import Document
+from pipelines.stages import count_outcomes
 from pipelines import span_dedup  # noqa: F401  (registers the transforms)
 from pipelines.counters import NAMESPACE
 from pipelines.span_dedup import sentence_dedup, token_dedup
@@ -41,8 +42,8 @@ def run(processor, tmp_path_factory):  # noqa: F811
     tok = build(TokenDedupConfig, {"model": str(model), "min_tokens": 10, "min_words": 3, "hash_buckets": 3})
     p = BeamTestPipeline(runner="FnApiRunner")
     pcoll = p | beam.Create(docs)
-    s = pcoll | sentence_dedup(sent)
-    t = s.kept | token_dedup(tok)
+    s = count_outcomes(pcoll | sentence_dedup(sent), "sentence_dedup")
+    t = count_outcomes(s.kept | token_dedup(tok), "token_dedup")
     assert_that(
         t.kept | "kept" >> beam.Map(lambda d: (d.id, d.text)),
         equal_to([
