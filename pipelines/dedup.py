@@ -39,6 +39,7 @@ from curate.dedup.minhash import (
     MinHasher,
     apply_label,
     band_keys,
+    clusters,
     distinct_sorted,
     label_cluster,
     large_star,
@@ -307,10 +308,7 @@ def _node_roots(components: dict):
 
 def _block_labels(components: dict):
     """(block, (id, label)) for every node, from node -> component root (nodes carry their block)."""
-    members: dict = {}
-    for node, root in components.items():
-        members.setdefault(root, []).append(node)
-    return [kv for root, nodes in sorted(members.items()) for kv in _labelled(root, nodes)]
+    return [kv for root, nodes in sorted(clusters(components).items()) for kv in _labelled(root, nodes)]
 
 
 def _labelled(root, nodes):

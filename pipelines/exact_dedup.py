@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from curate.dedup.exact import DUPLICATES_KEY, ExactDedupConfig, dedup_key
-from curate.dedup.minhash import node_key
+from curate.dedup.exact import DUPLICATES_KEY, ExactDedupConfig, dedup_key, survivor_position
 from curate.document import Rejected
 from pipelines.stages import REJECTED, StageResult, rejected_output
 
@@ -17,15 +16,9 @@ class _SplitGroup(beam.DoFn):
 
     def process(self, element):
         key, docs = element
-        # Two passes over the (re-iterable) group: find the survivor's position, then
-        # emit, so a huge group of copies never has to fit in a list. Positions, not
-        # object identity: a runner may deserialise the group afresh on each pass.
-        best_pos, best_rank = 0, None
-        for pos, doc in enumerate(docs):
-            rank = node_key(doc, self.keep, self.score_field)
-            if best_rank is None or rank < best_rank:
-                best_pos, best_rank = pos, rank
-        survivor_id = best_rank[-1]
+        # Two passes over the (re-iterable) group: the core's survivor rule gives the
+        # position, then the copies are emitted, so a huge group never has to fit in a list.
+        best_pos, survivor_id = survivor_position(docs, self.keep, self.score_field)
         survivor = None
         for pos, doc in enumerate(docs):
             if pos == best_pos:

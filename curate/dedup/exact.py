@@ -46,5 +46,21 @@ def dedup_key(text: str, normalize: str = "whitespace") -> str:
 def choose_survivor(docs: Iterable[Document], keep: str = "smallest_id", score_field: str = DEFAULT_SCORE_FIELD) -> Document:
     """The copy kept: the smallest :func:`curate.dedup.minhash.node_key` (ties break on
     id, so the choice never depends on the order in which documents arrive)."""
-    return min(docs, key=lambda d: node_key(d, keep, score_field))
+    docs = list(docs)
+    return docs[survivor_position(docs, keep, score_field)[0]]
+
+
+def survivor_position(docs: Iterable[Document], keep: str = "smallest_id", score_field: str = DEFAULT_SCORE_FIELD) -> tuple[int, str]:
+    """(position in ``docs``, id) of the copy :func:`choose_survivor` keeps, in one pass
+    that holds no document: the Beam layer makes a second pass over a group of copies
+    too large for a list, and compares positions (a runner may deserialise the group
+    afresh on each pass, so object identity would not do)."""
+    best_pos, best_rank = 0, None
+    for pos, doc in enumerate(docs):
+        rank = node_key(doc, keep, score_field)
+        if best_rank is None or rank < best_rank:
+            best_pos, best_rank = pos, rank
+    if best_rank is None:
+        raise ValueError("no documents to choose from")
+    return best_pos, best_rank[-1]
 

@@ -503,12 +503,17 @@ def label_cluster(root, nodes: Iterable) -> list[tuple[str, ClusterLabel]]:
     return [(n[1], label) for n in nodes]
 
 
-def cluster_labels(components: dict) -> dict[str, ClusterLabel]:
-    """document id -> its cluster's label, from node -> component root."""
+def clusters(components: dict) -> dict:
+    """component root -> its nodes, from node -> component root."""
     members: dict = {}
     for node, root in components.items():
         members.setdefault(root, []).append(node)
-    return {doc_id: label for root, nodes in members.items() for doc_id, label in label_cluster(root, nodes)}
+    return members
+
+
+def cluster_labels(components: dict) -> dict[str, ClusterLabel]:
+    """document id -> its cluster's label, from node -> component root."""
+    return {doc_id: label for root, nodes in clusters(components).items() for doc_id, label in label_cluster(root, nodes)}
 
 
 def apply_label(doc: Document, label: Optional[ClusterLabel]):
