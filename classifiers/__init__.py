@@ -5,7 +5,7 @@ stage (``curate/filters/quality_classifier.py``) scores documents with it.
 """
 
 from classifiers.data import DataError
-from classifiers.model import ModelError, QualityModel, load_model, preprocess
+from curate.quality_model import ModelError, QualityModel, load_model, preprocess
 from classifiers.train import TrainConfig, TrainingError, train
 
 __all__ = [

@@ -26,7 +26,7 @@ import numpy as np
 
 from classifiers import fasttext_worker, metrics
 from classifiers.data import DataError, file_sha256, read_source
-from classifiers.model import label_token, load_model, preprocess
+from curate.quality_model import label_token, load_model, preprocess
 from curate.params import ConfigError, check_fields, param
 
 
@@ -255,7 +255,7 @@ def train(
         },
         "description": description,
         "preprocessing": "lower-case; every whitespace run (newlines included) to one space; "
-        "stripped (classifiers.model.preprocess, used at training and at scoring)",
+        "stripped (curate.quality_model.preprocess, used at training and at scoring)",
         "parameters": {**cfg.fasttext_params(), "holdout": cfg.holdout,
                        "max_per_class": cfg.max_per_class, "min_examples": cfg.min_examples},
         "data": {

@@ -118,7 +118,7 @@ def test_example_configs_parse(model_path):
 
 
 def test_remote_model_is_copied_locally_once_per_process(model_path, monkeypatch):
-    from classifiers import model as M
+    from curate import quality_model as M
     from curate import io as cio
 
     reads = []

@@ -26,6 +26,7 @@ from curate.base import Filter
 from curate.document import Document
 from curate import params
 from curate.params import ConfigError, param
+from curate.quality_model import ModelError, load_model
 from curate.registry import register_stage
 
 
@@ -58,8 +59,6 @@ def pareto_draw(u: float, alpha: float) -> float:
 @register_stage("quality_classifier", QualityClassifierConfig)
 class QualityClassifier(Filter):
     def setup(self) -> None:
-        from classifiers.model import ModelError, load_model
-
         try:
             self._model = load_model(self.config.model)
             self._model.check_label(self.config.label)
