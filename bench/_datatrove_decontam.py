@@ -35,8 +35,12 @@ def _lighteval_stand_in():
         def load_datasets(tasks):
             pass
 
-    contents = {"lighteval": {}, "lighteval.tasks": {}, "lighteval.tasks.lighteval_task": {"LightevalTask": LightevalTask},
-                "lighteval.tasks.registry": {"Registry": Registry}}
+    contents = {
+        "lighteval": {},
+        "lighteval.tasks": {},
+        "lighteval.tasks.lighteval_task": {"LightevalTask": LightevalTask},
+        "lighteval.tasks.registry": {"Registry": Registry},
+    }
     for name, attrs in contents.items():
         module = types.ModuleType(name)
         module.__spec__ = importlib.machinery.ModuleSpec(name, None)  # datatrove checks find_spec()
@@ -59,7 +63,10 @@ def main():
     start = time.perf_counter()
     indexer = NGramsDecontIndexer(index_dir, lighteval_tasks=[], config=config)
     indexer.run(
-        (Document(text=it["text"], id=str(i), metadata={"query": it["query"], "task": it["task"]}) for i, it in enumerate(items)),
+        (
+            Document(text=it["text"], id=str(i), metadata={"query": it["query"], "task": it["task"]})
+            for i, it in enumerate(items)
+        ),
         rank=0,
         world_size=1,
     )

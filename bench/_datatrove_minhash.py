@@ -49,8 +49,18 @@ def main():
 
     stages = [
         ([reader(), MinhashDedupSignature(output_folder=f"{root}/sigs", config=cfg)], 1),
-        ([MinhashDedupBuckets(input_folder=f"{root}/sigs", output_folder=f"{root}/buckets", config=cfg)], cfg.num_buckets),
-        ([MinhashDedupCluster(input_folder=f"{root}/buckets", output_folder=f"{root}/remove", config=cfg, save_cluster_id=True)], 1),
+        (
+            [MinhashDedupBuckets(input_folder=f"{root}/sigs", output_folder=f"{root}/buckets", config=cfg)],
+            cfg.num_buckets,
+        ),
+        (
+            [
+                MinhashDedupCluster(
+                    input_folder=f"{root}/buckets", output_folder=f"{root}/remove", config=cfg, save_cluster_id=True
+                )
+            ],
+            1,
+        ),
         (
             [
                 reader(),
@@ -83,7 +93,18 @@ def main():
                     if cid != -1:
                         clusters[d["id"]] = [cid, sub == "kept"]
     peak = peak_mb()
-    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "stage_seconds": times, "baseline_mb": base, "peak_mb": peak, "clusters": clusters}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "cpu_seconds": cpu_seconds,
+                "stage_seconds": times,
+                "baseline_mb": base,
+                "peak_mb": peak,
+                "clusters": clusters,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

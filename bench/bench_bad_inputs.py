@@ -58,13 +58,21 @@ GOOD_PAGE = ("<html><body><article>" + f"<p>{SENTENCE * 4}</p>" * 10 + "</articl
 
 
 def _good_warc_record(n: int) -> bytes:
-    return _warc("response", HTTP + GOOD_PAGE, WARC_Target_URI=f"http://good/{n}", WARC_Record_ID=f"<urn:uuid:g{n}>",
-                 Content_Type="application/http; msgtype=response")
+    return _warc(
+        "response",
+        HTTP + GOOD_PAGE,
+        WARC_Target_URI=f"http://good/{n}",
+        WARC_Record_ID=f"<urn:uuid:g{n}>",
+        Content_Type="application/http; msgtype=response",
+    )
 
 
 def make_case(name: str, d: str, bomb: int, code: str = REPO) -> tuple[dict, dict]:
     """(input config, stages and options) for one case; writes its files under ``d``."""
-    p = lambda f: os.path.join(d, f)  # noqa: E731
+
+    def p(f):
+        return os.path.join(d, f)
+
     good_lines = "".join(json.dumps({"text": SENTENCE * 3, "id": f"g{i}"}) + "\n" for i in range(20))
     if name == "line50mb":
         with open(p("line.jsonl"), "w") as f:
@@ -74,27 +82,55 @@ def make_case(name: str, d: str, bomb: int, code: str = REPO) -> tuple[dict, dic
         _bomb(p("b.jsonl.gz"), b'{"text": "', b"a", bomb, b'"}\n', gzip.compress(good_lines.encode()))
         return {"kind": "jsonl", "paths": [p("b.jsonl.gz")]}, {}
     if name == "messages_bomb":
-        msg = lambda i: json.dumps({"message_id": f"m{i}", "parent_id": None if i == 0 else "m0",  # noqa: E731
-                                    "role": "user" if i == 0 else "assistant", "text": SENTENCE, "message_tree_id": "t"})
-        _bomb(p("b.jsonl.gz"), b'{"text": "', b"a", bomb, b'"}\n', gzip.compress((msg(0) + "\n" + msg(1) + "\n").encode()))
+
+        def msg(i):
+            return json.dumps(
+                {
+                    "message_id": f"m{i}",
+                    "parent_id": None if i == 0 else "m0",
+                    "role": "user" if i == 0 else "assistant",
+                    "text": SENTENCE,
+                    "message_tree_id": "t",
+                }
+            )
+
+        _bomb(
+            p("b.jsonl.gz"), b'{"text": "', b"a", bomb, b'"}\n', gzip.compress((msg(0) + "\n" + msg(1) + "\n").encode())
+        )
         return {"kind": "messages", "paths": [p("b.jsonl.gz")]}, {}
     if name == "warc_bomb":
-        head = _warc("response", b"", WARC_Target_URI="http://bomb/", WARC_Record_ID="<urn:uuid:b>",
-                     Content_Type="application/http; msgtype=response")
+        head = _warc(
+            "response",
+            b"",
+            WARC_Target_URI="http://bomb/",
+            WARC_Record_ID="<urn:uuid:b>",
+            Content_Type="application/http; msgtype=response",
+        )
         head = head.replace(b"Content-Length: 0", f"Content-Length: {len(HTTP) + bomb}".encode())[:-4]
         _bomb(p("b.warc.gz"), head + HTTP, b"<p>", bomb, b"\r\n\r\n", gzip.compress(_good_warc_record(1)))
         return {"kind": "warc", "paths": [p("b.warc.gz")]}, {"extract": {}}
     if name == "arc_bomb":
         head = f"http://bomb/ 1.2.3.4 20090101000000 text/html {len(HTTP) + bomb}\n".encode() + HTTP
-        good = f"http://good/ 1.2.3.4 20090101000001 text/html {len(HTTP) + len(GOOD_PAGE)}\n".encode() + HTTP + GOOD_PAGE + b"\n"
+        good = (
+            f"http://good/ 1.2.3.4 20090101000001 text/html {len(HTTP) + len(GOOD_PAGE)}\n".encode()
+            + HTTP
+            + GOOD_PAGE
+            + b"\n"
+        )
         _bomb(p("b.arc.gz"), head, b"<p>", bomb, b"\n", gzip.compress(good))
         return {"kind": "arc", "paths": [p("b.arc.gz")]}, {"extract": {}}
     if name == "wet_bomb":
-        head = _warc("conversion", b"", WARC_Target_URI="http://bomb/", WARC_Record_ID="<urn:uuid:b>",
-                     Content_Type="text/plain")
+        head = _warc(
+            "conversion", b"", WARC_Target_URI="http://bomb/", WARC_Record_ID="<urn:uuid:b>", Content_Type="text/plain"
+        )
         head = head.replace(b"Content-Length: 0", f"Content-Length: {bomb}".encode())[:-4]
-        good = _warc("conversion", (SENTENCE * 5).encode(), WARC_Target_URI="http://good/", WARC_Record_ID="<urn:uuid:g>",
-                     Content_Type="text/plain")
+        good = _warc(
+            "conversion",
+            (SENTENCE * 5).encode(),
+            WARC_Target_URI="http://good/",
+            WARC_Record_ID="<urn:uuid:g>",
+            Content_Type="text/plain",
+        )
         _bomb(p("b.wet.gz"), head, b"a ", bomb, b"\r\n\r\n", gzip.compress(good))
         return {"kind": "wet", "paths": [p("b.wet.gz")]}, {}
     if name == "books_bomb":
@@ -103,16 +139,23 @@ def make_case(name: str, d: str, bomb: int, code: str = REPO) -> tuple[dict, dic
     if name == "page50mb":
         para = f"<p>{SENTENCE * 3}</p>\n".encode()
         page = b"<html><body><article>" + para * (50 * MB // len(para)) + b"</article></body></html>"
-        rec = _warc("response", HTTP + page, WARC_Target_URI="http://huge-page/", WARC_Record_ID="<urn:uuid:h>",
-                    Content_Type="application/http; msgtype=response")
+        rec = _warc(
+            "response",
+            HTTP + page,
+            WARC_Target_URI="http://huge-page/",
+            WARC_Record_ID="<urn:uuid:h>",
+            Content_Type="application/http; msgtype=response",
+        )
         with open(p("page.warc.gz"), "wb") as f:
             f.write(gzip.compress(rec, 1) + gzip.compress(_good_warc_record(1)))
         # the reader's own limit (5 MB) would drop it before extraction: raised, so the
         # page reaches the extract stage, with its own size limit off
         with open(os.path.join(code, "curate", "extract.py")) as f:
             has_limit = "max_html_chars" in f.read()  # older code (--code) has no such option
-        return ({"kind": "warc", "paths": [p("page.warc.gz")], "options": {"max_body_bytes": 100_000_000}},
-                {"extract": {"max_html_chars": None} if has_limit else {}})
+        return (
+            {"kind": "warc", "paths": [p("page.warc.gz")], "options": {"max_body_bytes": 100_000_000}},
+            {"extract": {"max_html_chars": None} if has_limit else {}},
+        )
     raise SystemExit(f"unknown case {name}")
 
 
@@ -153,9 +196,15 @@ def run_case(name: str, code: str, work: str, bomb: int, timeout: float) -> dict
     with open(os.path.join(d, "config.yaml"), "w") as f:
         yaml.safe_dump(cfg, f)
     out = os.path.join(d, "out")
-    argv = [sys.executable, "-c",
-            f"import sys; sys.path.insert(0, {code!r}); from pipelines.cli import main; sys.exit(main())",
-            "run", os.path.join(d, "config.yaml"), "--output", out]
+    argv = [
+        sys.executable,
+        "-c",
+        f"import sys; sys.path.insert(0, {code!r}); from pipelines.cli import main; sys.exit(main())",
+        "run",
+        os.path.join(d, "config.yaml"),
+        "--output",
+        out,
+    ]
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=code, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak = 0
@@ -170,8 +219,12 @@ def run_case(name: str, code: str, work: str, bomb: int, timeout: float) -> dict
     try:
         with open(os.path.join(out, "manifest.json")) as f:
             counts = json.load(f)["counts"]
-        result["what"] = {"in": counts["input"], "kept": counts["kept"], "errors": counts["errors"],
-                          **{k: v for k, v in counts["dropped"].items() if "too_large" in k or "too_long" in k}}
+        result["what"] = {
+            "in": counts["input"],
+            "kept": counts["kept"],
+            "errors": counts["errors"],
+            **{k: v for k, v in counts["dropped"].items() if "too_large" in k or "too_long" in k},
+        }
         errs = os.path.join(out, "errors", "errors-00000-of-00001.jsonl")
         if os.path.exists(errs):
             result["error_text"] = [json.loads(x)["message"][:150] for x in open(errs)][:2]
@@ -191,7 +244,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         for name in args.cases.split(","):
             r = run_case(name, os.path.abspath(args.code), work, args.bomb_mb * MB, args.timeout)
-            print(f"{r['case']:14} exit {r['exit']:>3}  peak {r['peak_mb']:7.0f} MB  {r['seconds']:6.1f} s  {r['what']}")
+            print(
+                f"{r['case']:14} exit {r['exit']:>3}  peak {r['peak_mb']:7.0f} MB  {r['seconds']:6.1f} s  {r['what']}"
+            )
             for e in r.get("error_text", []):
                 print(f"{'':14} error: {e}")
 

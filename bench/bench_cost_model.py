@@ -79,7 +79,9 @@ def per_document_chain(docs, engine: str) -> tuple[dict, list]:
 
     cpu_s, reached = {}, {}
     alive = [copy.deepcopy(d) for d in docs]
-    for name, params in [("extract", {"engine": engine})] + [(n, {"drop_bad_words": False} if n == "c4" else {}) for n in CHAIN]:
+    for name, params in [("extract", {"engine": engine})] + [
+        (n, {"drop_bad_words": False} if n == "c4" else {}) for n in CHAIN
+    ]:
         s = stage(name, **params)
         reached[name] = len(alive)
         t0 = time.process_time()
@@ -107,7 +109,9 @@ def beam_run(texts_path: str, out: str, stages: list, want_bytes: bool = False) 
     from pipelines import build
 
     raw = {
-        "inputs": [{"kind": "jsonl", "name": "web", "paths": [texts_path], "options": {"id_field": "id", "url_field": "url"}}],
+        "inputs": [
+            {"kind": "jsonl", "name": "web", "paths": [texts_path], "options": {"id_field": "id", "url_field": "url"}}
+        ],
         "stages": [{s: ({"model": TOKENIZER} if s == "token_dedup" else {})} for s in stages],
         "tokenizer": {"model": TOKENIZER},
         "output": {"num_shards": 4, "write_rejected": False},
@@ -168,17 +172,27 @@ def main():
         corpus = os.path.join(tmp, "corpus")
         n_pages = write_corpus(corpus, args.copies)
         docs, read_s = read_pages(corpus)
-        figures["corpus"] = {"pages": n_pages, "copies": args.copies, "html_bytes_per_page": sum(len(d.html or "") for d in docs) / len(docs)}
+        figures["corpus"] = {
+            "pages": n_pages,
+            "copies": args.copies,
+            "html_bytes_per_page": sum(len(d.html or "") for d in docs) / len(docs),
+        }
         figures["per_page_cpu_s"]["read"] = read_s / n_pages
         kept_texts = None
         for engine in ("trafilatura", "resiliparse"):
             r, kept = per_document_chain(docs, engine)
             figures["per_page_cpu_s"][engine] = {k: v / n_pages for k, v in r["cpu_s"].items()}
-            figures["survival"][engine] = {"reached": {k: v / n_pages for k, v in r["reached"].items()}, "kept": r["kept"] / n_pages}
-            print(f"{engine}: {n_pages} pages -> {r['kept']} kept; CPU ms/page: "
-                  + ", ".join(f"{k} {1000 * v / n_pages:.2f}" for k, v in r["cpu_s"].items()))
+            figures["survival"][engine] = {
+                "reached": {k: v / n_pages for k, v in r["reached"].items()},
+                "kept": r["kept"] / n_pages,
+            }
+            print(
+                f"{engine}: {n_pages} pages -> {r['kept']} kept; CPU ms/page: "
+                + ", ".join(f"{k} {1000 * v / n_pages:.2f}" for k, v in r["cpu_s"].items())
+            )
             if engine == "trafilatura":
                 kept_texts = kept
+
         def write_texts(path: str, copies: int) -> int:
             with open(path, "w", encoding="utf-8") as f:
                 for c in range(copies):
@@ -204,9 +218,13 @@ def main():
             # the run less its fixed cost and the tokenizing and writing of what the stage kept
             figures["dedup"]["cpu_s_per_doc"][s] = max(r["cpu_s"] - fixed - slope * r["kept"], 0.0) / n_dedup
         full = beam_run(texts_path, os.path.join(tmp, "all"), DEDUP, want_bytes=True)
-        figures["dedup"]["shuffled_bytes_per_doc"] = {k: v / n_dedup for k, v in sorted(full["shuffled_bytes"].items()) if v}
-        print(f"dedup runs: {n_dedup} docs ({args.dedup_copies} copies of the kept texts); CPU ms/doc: "
-              + ", ".join(f"{k} {1000 * v:.2f}" for k, v in figures["dedup"]["cpu_s_per_doc"].items()))
+        figures["dedup"]["shuffled_bytes_per_doc"] = {
+            k: v / n_dedup for k, v in sorted(full["shuffled_bytes"].items()) if v
+        }
+        print(
+            f"dedup runs: {n_dedup} docs ({args.dedup_copies} copies of the kept texts); CPU ms/doc: "
+            + ", ".join(f"{k} {1000 * v:.2f}" for k, v in figures["dedup"]["cpu_s_per_doc"].items())
+        )
         print("bytes shuffled per doc entering dedup:")
         for k, v in figures["dedup"]["shuffled_bytes_per_doc"].items():
             print(f"  {k:<60} {v:>10,.0f}")

@@ -41,13 +41,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections import Counter
 import os
 import re
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 
 import numpy as np
 
@@ -57,6 +57,7 @@ sys.path.insert(0, REPO)
 sys.path.insert(0, BENCH)
 
 from bench_span_dedup import DATA, PEER_PYTHON, pool  # noqa: E402
+
 from curate.config import build  # noqa: E402
 from curate.decontam import DecontaminateConfig, decontaminate_documents, load_index  # noqa: E402
 from curate.document import Document, Drop, make_id  # noqa: E402
@@ -79,19 +80,29 @@ def eval_items() -> list[dict]:
     with gzip.open(model_path("HumanEval.jsonl.gz"), "rt", encoding="utf-8") as f:
         for line in f:
             r = json.loads(line)
-            items.append({"set": "humaneval", "id": r["task_id"], "question": r["prompt"], "answer": r["canonical_solution"]})
+            items.append(
+                {"set": "humaneval", "id": r["task_id"], "question": r["prompt"], "answer": r["canonical_solution"]}
+            )
     return items
 
 
 def decontam_config(policy: str) -> DecontaminateConfig:
-    return build(DecontaminateConfig, {
-        "eval_sets": [
-            {"name": "gsm8k", "paths": [GSM8K], "fields": ["question", "answer"]},
-            {"name": "humaneval", "paths": [model_path("HumanEval.jsonl.gz")], "fields": ["prompt", "canonical_solution"],
-             "id_field": "task_id"},
-        ],
-        "policy": policy,
-    }, "stages.decontaminate")
+    return build(
+        DecontaminateConfig,
+        {
+            "eval_sets": [
+                {"name": "gsm8k", "paths": [GSM8K], "fields": ["question", "answer"]},
+                {
+                    "name": "humaneval",
+                    "paths": [model_path("HumanEval.jsonl.gz")],
+                    "fields": ["prompt", "canonical_solution"],
+                    "id_field": "task_id",
+                },
+            ],
+            "policy": policy,
+        },
+        "stages.decontaminate",
+    )
 
 
 def two_words_changed(text: str) -> str:
@@ -151,8 +162,17 @@ def planted_documents(items: list[dict], clean: list[Document]) -> list[dict]:
         else:
             passage = {"embedded": full, "two_changed": two_words_changed(full), "question": it["question"]}[variant]
             text = embed(host, passage, code)
-        planted.append({"id": f"planted-{i}", "text": text, "passage": passage, "host": host, "variant": variant,
-                        "set": it["set"], "item": it["id"]})
+        planted.append(
+            {
+                "id": f"planted-{i}",
+                "text": text,
+                "passage": passage,
+                "host": host,
+                "variant": variant,
+                "set": it["set"],
+                "item": it["id"],
+            }
+        )
     return planted
 
 
@@ -183,8 +203,11 @@ def run_peer(items: list[dict], docs: list[dict], work: str) -> dict:
     with open(docs_path, "w", encoding="utf-8") as f:
         for d in docs:
             f.write(json.dumps({"id": d["id"], "text": d["text"]}) + "\n")
-    res = subprocess.run([PEER_PYTHON, os.path.join(BENCH, "_datatrove_decontam.py"), items_path, docs_path, work],
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [PEER_PYTHON, os.path.join(BENCH, "_datatrove_decontam.py"), items_path, docs_path, work],
+        capture_output=True,
+        text=True,
+    )
     if res.returncode != 0:
         sys.exit(f"datatrove run failed:\n{res.stderr[-3000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
@@ -225,8 +248,12 @@ def scaled_index(clean: list[Document], n_items: int, words_per_item: int = 110)
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scale-items", type=int, default=14_000, help="made-up items for the large-index timing (0: skip)")
-    ap.add_argument("--chain-docs", type=int, default=1500, help="documents timed through the filter chain (evenly spread)")
+    ap.add_argument(
+        "--scale-items", type=int, default=14_000, help="made-up items for the large-index timing (0: skip)"
+    )
+    ap.add_argument(
+        "--chain-docs", type=int, default=1500, help="documents timed through the filter chain (evenly spread)"
+    )
     args = ap.parse_args()
     if not os.path.exists(PEER_PYTHON):
         sys.exit(f"datatrove's venv not found at {PEER_PYTHON} (bash bench/setup_peers.sh; set CURATE_PEER_PYTHON)")
@@ -236,8 +263,10 @@ def main() -> None:
     clean = [{"id": d.id, "text": d.text} for d in clean_docs]
     docs = clean + [{"id": p["id"], "text": p["text"]} for p in planted]
     n_words = sum(len(d["text"].split()) for d in docs)
-    print(f"documents: {len(clean):,} clean + {len(planted):,} planted = {len(docs):,} "
-          f"({n_words / len(docs):.0f} words on average); eval items: {len(items):,}")
+    print(
+        f"documents: {len(clean):,} clean + {len(planted):,} planted = {len(docs):,} "
+        f"({n_words / len(docs):.0f} words on average); eval items: {len(items):,}"
+    )
 
     start = time.perf_counter()
     index = load_index(decontam_config("gpt3"))
@@ -263,7 +292,9 @@ def main() -> None:
         big_match_s = time.perf_counter() - start
     found = {(s, i) for s, r in report["sets"].items() for i in r["found_ids"]}
     found_share = np.mean([(p["set"], p["item"]) in found for p in planted])
-    print(f"index: ours {len(index):,} n-grams built in {build_s:.2f} s (13-grams); datatrove {peer['build_s']:.2f} s (12-grams)")
+    print(
+        f"index: ours {len(index):,} n-grams built in {build_s:.2f} s (13-grams); datatrove {peer['build_s']:.2f} s (12-grams)"
+    )
     print()
     print(f"{'':34}{'planted removed':>16}{'clean touched':>22}{'docs/s':>10}")
     rows = [
@@ -289,18 +320,26 @@ def main() -> None:
         q, _, _ = quality(planted, clean, out)
         print(f"  {name:28}" + "  ".join(f"{q[v]:>12.2%}" for v in VARIANTS))
     print()
-    print(f"docs/s ratio curate gpt3 / datatrove: {peer['filter_s'] / ours_s:.1f}x "
-          f"(drop_document: {peer['filter_s'] / ours_drop_s:.1f}x)")
-    print(f"curate matching alone (NgramIndex.find): {len(docs) / match_s:,.0f} docs/s; "
-          f"curate filter chain on {len(docs[::step]):,} of the same documents: {chain_rate:,.0f} docs/s")
+    print(
+        f"docs/s ratio curate gpt3 / datatrove: {peer['filter_s'] / ours_s:.1f}x "
+        f"(drop_document: {peer['filter_s'] / ours_drop_s:.1f}x)"
+    )
+    print(
+        f"curate matching alone (NgramIndex.find): {len(docs) / match_s:,.0f} docs/s; "
+        f"curate filter chain on {len(docs[::step]):,} of the same documents: {chain_rate:,.0f} docs/s"
+    )
     if args.scale_items:
-        print(f"large index: {len(big):,} n-grams ({len(big.to_bytes()) / 1e6:.1f} MB as shipped), built in {big_build_s:.1f} s; "
-              f"matching {len(docs) / big_match_s:,.0f} docs/s ({big_found:,} documents with a match) "
-              f"vs {len(docs) / match_s:,.0f} with the {len(index):,}-n-gram index")
+        print(
+            f"large index: {len(big):,} n-grams ({len(big.to_bytes()) / 1e6:.1f} MB as shipped), built in {big_build_s:.1f} s; "
+            f"matching {len(docs) / big_match_s:,.0f} docs/s ({big_found:,} documents with a match) "
+            f"vs {len(docs) / match_s:,.0f} with the {len(index):,}-n-gram index"
+        )
     print(f"planted items listed as found in curate's report: {found_share:.2%}")
     for name, s in report["sets"].items():
-        print(f"  {name}: {s['items_found']} of {s['items']} items found, {s['docs_cut']} docs cut, "
-              f"{s['docs_dropped']} dropped, {s['common_ngrams_ignored']} common n-grams ignored")
+        print(
+            f"  {name}: {s['items_found']} of {s['items']} items found, {s['docs_cut']} docs cut, "
+            f"{s['docs_dropped']} dropped, {s['common_ngrams_ignored']} common n-grams ignored"
+        )
 
 
 if __name__ == "__main__":

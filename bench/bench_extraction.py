@@ -56,8 +56,11 @@ def main():
     print(f"{len(pages)} pages with reference text ({sum(len(h) for _, h, _ in pages) / 2**20:.1f} MB of HTML)")
     print(f"{'engine':<28} {'precision':>9} {'recall':>7} {'F1':>6} {'F1 median':>9} {'empty':>5} {'pages/s':>8}")
     rows = {}
-    variants = {"trafilatura": ("trafilatura", {}), "resiliparse": ("resiliparse", {}),
-                "resiliparse alt_texts=false": ("resiliparse", {"alt_texts": False})}
+    variants = {
+        "trafilatura": ("trafilatura", {}),
+        "resiliparse": ("resiliparse", {}),
+        "resiliparse alt_texts=false": ("resiliparse", {"alt_texts": False}),
+    }
     for name, (engine, options) in variants.items():
         texts, secs = extract_all(engine, pages, **options)
         scores = [word_scores(t, ref) for t, (_, _, ref) in zip(texts, pages)]
@@ -66,8 +69,10 @@ def main():
         row["empty"] = sum(1 for t in texts if not t)
         row["pages_s"] = len(pages) / secs
         rows[name] = row
-        print(f"{name:<28} {row['precision']:>9.3f} {row['recall']:>7.3f} {row['f1']:>6.3f} {row['f1_median']:>9.3f} "
-              f"{row['empty']:>5} {row['pages_s']:>8.0f}")
+        print(
+            f"{name:<28} {row['precision']:>9.3f} {row['recall']:>7.3f} {row['f1']:>6.3f} {row['f1_median']:>9.3f} "
+            f"{row['empty']:>5} {row['pages_s']:>8.0f}"
+        )
     t, r = rows["trafilatura"], rows["resiliparse"]
     print(f"resiliparse / trafilatura: {r['pages_s'] / t['pages_s']:.1f}x pages/s, F1 {r['f1'] - t['f1']:+.3f}")
 

@@ -118,7 +118,7 @@ class OursChain:
 
     def __init__(self):
         sys.path.insert(0, str(REPO))
-            from curate import registry
+        from curate import registry
         from curate.config import build
         from curate.document import Document, Drop
 
@@ -243,8 +243,13 @@ def time_chain(kind: str, docs: list[dict], workers: int, chunk: int = 40) -> di
     seconds = time.perf_counter() - t0
     pool.close()
     pool.join()
-    return {"seconds": seconds, "docs": len(docs), "docs_per_s": len(docs) / seconds,
-            "reasons": reasons, "peak_rss_mb": peak_mb}
+    return {
+        "seconds": seconds,
+        "docs": len(docs),
+        "docs_per_s": len(docs) / seconds,
+        "reasons": reasons,
+        "peak_rss_mb": peak_mb,
+    }
 
 
 def per_filter(chain, docs: list[dict], rounds: int) -> dict:
@@ -273,8 +278,18 @@ def run_part(kind: str, part: str, args) -> dict:
 
 
 def run_peer(part: str, args) -> dict:
-    cmd = [PEER_PYTHON, __file__, "--peer", part, "--workers", str(args.workers), "--copies", str(args.copies),
-           "--rounds", str(args.rounds)]
+    cmd = [
+        PEER_PYTHON,
+        __file__,
+        "--peer",
+        part,
+        "--workers",
+        str(args.workers),
+        "--copies",
+        str(args.copies),
+        "--rounds",
+        str(args.rounds),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"peer run failed:\n{proc.stderr[-3000:]}")
@@ -294,22 +309,30 @@ def _agreement(a, b) -> float:
 
 def report(ours: dict, peer: dict, n_unique: int, args) -> None:
     oc, pc = ours["chain"], peer["chain"]
-    print(f"documents: {n_unique} unique (real pages via trafilatura + book chunks) x {args.copies} copies "
-          f"= {oc['docs']}; {args.workers} worker processes each side; best of {args.rounds} alternating rounds")
+    print(
+        f"documents: {n_unique} unique (real pages via trafilatura + book chunks) x {args.copies} copies "
+        f"= {oc['docs']}; {args.workers} worker processes each side; best of {args.rounds} alternating rounds"
+    )
     print(f"{'':22}{'curate':>12}{'datatrove':>12}")
     print(f"{'docs/s':22}{oc['docs_per_s']:12.1f}{pc['docs_per_s']:12.1f}")
     print(f"{'wall s':22}{oc['seconds']:12.2f}{pc['seconds']:12.2f}")
     print(f"{'peak RSS/worker MB':22}{oc['peak_rss_mb']:12.0f}{pc['peak_rss_mb']:12.0f}")
     print(f"{'kept (of unique)':22}{_kept(oc['reasons']):12d}{_kept(pc['reasons']):12d}")
-    print(f"speed-up: {oc['docs_per_s'] / pc['docs_per_s']:.2f}x datatrove "
-          f"(final keep/drop agreement {_agreement(oc['reasons'], pc['reasons']):.3f})")
+    print(
+        f"speed-up: {oc['docs_per_s'] / pc['docs_per_s']:.2f}x datatrove "
+        f"(final keep/drop agreement {_agreement(oc['reasons'], pc['reasons']):.3f})"
+    )
     print(f"\neach filter alone on the unique original texts, one process (best of {args.rounds}):")
-    print(f"{'filter':20}{'curate ms/doc':>14}{'datatrove ms/doc':>18}{'speed-up':>10}"
-          f"{'kept ours':>11}{'kept dt':>9}{'agree':>8}")
+    print(
+        f"{'filter':20}{'curate ms/doc':>14}{'datatrove ms/doc':>18}{'speed-up':>10}"
+        f"{'kept ours':>11}{'kept dt':>9}{'agree':>8}"
+    )
     for name in FILTERS:
         o, p = ours["per_filter"][name], peer["per_filter"][name]
-        print(f"{name:20}{o['ms_per_doc']:14.3f}{p['ms_per_doc']:18.3f}{p['ms_per_doc'] / o['ms_per_doc']:9.1f}x"
-              f"{_kept(o['reasons']):11d}{_kept(p['reasons']):9d}{_agreement(o['reasons'], p['reasons']):8.3f}")
+        print(
+            f"{name:20}{o['ms_per_doc']:14.3f}{p['ms_per_doc']:18.3f}{p['ms_per_doc'] / o['ms_per_doc']:9.1f}x"
+            f"{_kept(o['reasons']):11d}{_kept(p['reasons']):9d}{_agreement(o['reasons'], p['reasons']):8.3f}"
+        )
     if args.disagreements:
         unique = load_documents()
         for name in FILTERS:

@@ -25,7 +25,6 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-import numpy as np  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
 from curate import shards as S  # noqa: E402
@@ -108,7 +107,9 @@ def main():
         t = time.perf_counter()
         total = build_output(out, args.copies)
         size = sum(os.path.getsize(os.path.join(out, "shards", f)) for f in os.listdir(os.path.join(out, "shards")))
-        print(f"corpus: {total:,} tokens in {NUM_SHARDS} shards ({size / 1e6:.1f} MB), built in {time.perf_counter() - t:.1f} s")
+        print(
+            f"corpus: {total:,} tokens in {NUM_SHARDS} shards ({size / 1e6:.1f} MB), built in {time.perf_counter() - t:.1f} s"
+        )
         runs = {
             "pyarrow tokens column": lambda: raw_pyarrow(out),
             "loader, unshuffled": lambda: loader(out, args.seq_len, False),
@@ -133,7 +134,9 @@ def main():
             for name in runs:
                 ratios[name].append(tokens[name] / wall[name] / (tokens[raw] / wall[raw]))
                 cpu_ratios[name].append(tokens[name] / cpu[name] / (tokens[raw] / cpu[raw]))
-        print(f"seq_len {args.seq_len}, {args.rounds} rounds: best wall time; median of the per-round ratios to pyarrow (wall, CPU)")
+        print(
+            f"seq_len {args.seq_len}, {args.rounds} rounds: best wall time; median of the per-round ratios to pyarrow (wall, CPU)"
+        )
         for name in runs:
             rate = tokens[name] / best[name]
             print(

@@ -162,7 +162,9 @@ def timed(chain, docs: list[dict], rounds: int) -> dict:
 
 
 def run_peer(docs_path: str, rounds: int) -> dict:
-    env = dict(os.environ, HF_HOME=os.environ.get("HF_HOME", str(pathlib.Path(tempfile.gettempdir()) / "curate-bench-hf")))
+    env = dict(
+        os.environ, HF_HOME=os.environ.get("HF_HOME", str(pathlib.Path(tempfile.gettempdir()) / "curate-bench-hf"))
+    )
     cmd = [PEER_PYTHON, __file__, "--peer", docs_path, "--rounds", str(rounds)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
@@ -176,7 +178,11 @@ def report(docs: list[dict], runs: dict, n_all: int) -> None:
         by_lang[d["language"]].append(i)
     names = list(runs)
     print(f"documents: {n_all} real pages and book chunks; {len(docs)} with a language at score >= {MIN_SCORE}")
-    print(f"{'language':10}{'docs':>6}" + "".join(f"{'kept ' + n:>16}" for n in names) + f"{'agree a/dt':>12}{'jaccard':>9}")
+    print(
+        f"{'language':10}{'docs':>6}"
+        + "".join(f"{'kept ' + n:>16}" for n in names)
+        + f"{'agree a/dt':>12}{'jaccard':>9}"
+    )
     rows = sorted(by_lang.items(), key=lambda kv: (-len(kv[1]), kv[0]))
     skipped_docs = [i for i, d in enumerate(docs) if d["language"] in runs["datatrove"]["unavailable"]]
     rows.append(("all", [i for i in range(len(docs)) if i not in set(skipped_docs)]))

@@ -97,18 +97,61 @@ def corpus(data: str) -> list[tuple[str, str]]:
 
 FIRST = ["john", "maria", "wei", "olga", "ahmed", "li", "sarah", "jean-pierre", "kenji", "ana", "tom", "priya"]
 LAST = ["smith", "garcia", "zhang", "ivanova", "hassan", "o.brien", "mueller", "dubois", "tanaka", "silva"]
-DOMAINS = ["gmail.com", "yahoo.co.uk", "outlook.fr", "web.de", "mail.example-corp.com", "cs.stanford.edu",
-           "company.io", "uni-heidelberg.de", "protonmail.ch", "163.com", "hotmail.com", "post.harvard.edu",
-           "shop.online", "agency.gov.au", "my-startup.ai"]
-REGIONS = ["US", "CA", "GB", "DE", "FR", "IN", "AU", "BR", "JP", "CN", "ES", "IT", "NL", "MX", "ZA", "NG",
-           "RU", "KR", "SE", "PL"]
+DOMAINS = [
+    "gmail.com",
+    "yahoo.co.uk",
+    "outlook.fr",
+    "web.de",
+    "mail.example-corp.com",
+    "cs.stanford.edu",
+    "company.io",
+    "uni-heidelberg.de",
+    "protonmail.ch",
+    "163.com",
+    "hotmail.com",
+    "post.harvard.edu",
+    "shop.online",
+    "agency.gov.au",
+    "my-startup.ai",
+]
+REGIONS = [
+    "US",
+    "CA",
+    "GB",
+    "DE",
+    "FR",
+    "IN",
+    "AU",
+    "BR",
+    "JP",
+    "CN",
+    "ES",
+    "IT",
+    "NL",
+    "MX",
+    "ZA",
+    "NG",
+    "RU",
+    "KR",
+    "SE",
+    "PL",
+]
 NANP = ("US", "CA")
 
 
 def email(rng: random.Random) -> str:
     first, last = rng.choice(FIRST), rng.choice(LAST)
-    local = rng.choice([f"{first}.{last}", f"{first}{last}{rng.randint(1, 99)}", f"{first[0]}.{last}",
-                        f"{first}_{last}", f"{first}+news", f"{last}{rng.randint(1950, 2005)}", first])
+    local = rng.choice(
+        [
+            f"{first}.{last}",
+            f"{first}{last}{rng.randint(1, 99)}",
+            f"{first[0]}.{last}",
+            f"{first}_{last}",
+            f"{first}+news",
+            f"{last}{rng.randint(1950, 2005)}",
+            first,
+        ]
+    )
     address = f"{local}@{rng.choice(DOMAINS)}"
     return address.upper() if rng.random() < 0.05 else address
 
@@ -151,13 +194,22 @@ def phone(rng: random.Random) -> str:
     if region in NANP and rng.random() < 0.7:
         n = phonenumbers.national_significant_number(number)
         a, b, c = n[:3], n[3:6], n[6:]
-        return rng.choice([f"({a}) {b}-{c}", f"{a}-{b}-{c}", f"{a}.{b}.{c}", f"1-{a}-{b}-{c}",
-                           f"+1 {a} {b} {c}", f"({a}){b}-{c}", f"{a} {b} {c}"])
+        return rng.choice(
+            [
+                f"({a}) {b}-{c}",
+                f"{a}-{b}-{c}",
+                f"{a}.{b}.{c}",
+                f"1-{a}-{b}-{c}",
+                f"+1 {a} {b} {c}",
+                f"({a}){b}-{c}",
+                f"{a} {b} {c}",
+            ]
+        )
     return phonenumbers.format_number(number, rng.choice([fmt.INTERNATIONAL, fmt.INTERNATIONAL, fmt.E164]))
 
 
 MAKERS = {"email": email, "ipv4": ipv4, "ipv6": ipv6, "phone": phone}
-WRAPS = ["{}", "{}", "{}", "{}.", "{},", "({})", "<{}>", "{};", "\"{}\""]
+WRAPS = ["{}", "{}", "{}", "{}.", "{},", "({})", "<{}>", "{};", '"{}"']
 
 
 def decoy(rng: random.Random) -> tuple[str, str]:
@@ -168,23 +220,62 @@ def decoy(rng: random.Random) -> tuple[str, str]:
     h, mi, s = rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59)
     choices = {
         "version_cued": lambda: f"{rng.choice(['version', 'Version', 'v.', 'release', 'build', 'firmware'])} {v()}",
-        "version_product": lambda: f"{rng.choice(['Firefox', 'Python', 'Windows', 'nginx', 'Android', 'Office'])} {v()}",
+        "version_product": lambda: (
+            f"{rng.choice(['Firefox', 'Python', 'Windows', 'nginx', 'Android', 'Office'])} {v()}"
+        ),
         "version_bare": v,
         "version_bare_wide": wide,  # a third number up to 255 (Flash Player 11.2.202.228)
         "semver": lambda: f"v{rng.randint(0, 9)}.{rng.randint(0, 30)}.{rng.randint(0, 99)}",
-        "date": lambda: rng.choice([f"{y}-{mo:02d}-{d:02d}", f"{d:02d}.{mo:02d}.{y}", f"{mo}/{d}/{y}",
-                                    f"{y}/{mo:02d}/{d:02d}", f"{y}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}Z"]),
-        "time": lambda: rng.choice([f"{h:02d}:{mi:02d}", f"{h:02d}:{mi:02d}:{s:02d}", f"{h}:{mi:02d}:{s:02d}.{rng.randint(0, 999):03d}"]),
-        "price": lambda: rng.choice([f"${rng.randint(1, 99999):,}.{rng.randint(0, 99):02d}", f"€{rng.randint(1, 9999)},{rng.randint(0, 99):02d}",
-                                     f"USD {rng.randint(1000, 99999999):,}", f"£{rng.randint(1, 999)}.99"]),
-        "isbn": lambda: rng.choice(["978-3-16-148410-0", "0-306-40615-2", "ISBN 9780306406157", "978-0-14-044913-6",
-                                    "ISBN-10: 0-19-852663-6", "0-684-84328-5", "978-1-4028-9462-6"]),
-        "number": lambda: rng.choice([f"{rng.randint(1000, 99999999):,}", str(rng.randint(10**6, 10**9)),
-                                      f"{rng.uniform(0, 1000):.6f}", f"{rng.randint(1900, 2000)}-{rng.randint(2001, 2030)}",
-                                      f"pp. {rng.randint(1, 300)}-{rng.randint(301, 900)}", f"{rng.randint(10000, 99999)}-{rng.randint(1000, 9999)}",
-                                      f"{rng.uniform(-90, 90):.4f}, {rng.uniform(-180, 180):.4f}"]),
-        "hex_id": lambda: rng.choice(["00:1A:2B:3C:4D:5E", "123e4567-e89b-12d3-a456-426614174000",
-                                      f"{rng.getrandbits(64):016x}", "sha256:9f86d081884c7d65"]),
+        "date": lambda: rng.choice(
+            [
+                f"{y}-{mo:02d}-{d:02d}",
+                f"{d:02d}.{mo:02d}.{y}",
+                f"{mo}/{d}/{y}",
+                f"{y}/{mo:02d}/{d:02d}",
+                f"{y}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}Z",
+            ]
+        ),
+        "time": lambda: rng.choice(
+            [f"{h:02d}:{mi:02d}", f"{h:02d}:{mi:02d}:{s:02d}", f"{h}:{mi:02d}:{s:02d}.{rng.randint(0, 999):03d}"]
+        ),
+        "price": lambda: rng.choice(
+            [
+                f"${rng.randint(1, 99999):,}.{rng.randint(0, 99):02d}",
+                f"€{rng.randint(1, 9999)},{rng.randint(0, 99):02d}",
+                f"USD {rng.randint(1000, 99999999):,}",
+                f"£{rng.randint(1, 999)}.99",
+            ]
+        ),
+        "isbn": lambda: rng.choice(
+            [
+                "978-3-16-148410-0",
+                "0-306-40615-2",
+                "ISBN 9780306406157",
+                "978-0-14-044913-6",
+                "ISBN-10: 0-19-852663-6",
+                "0-684-84328-5",
+                "978-1-4028-9462-6",
+            ]
+        ),
+        "number": lambda: rng.choice(
+            [
+                f"{rng.randint(1000, 99999999):,}",
+                str(rng.randint(10**6, 10**9)),
+                f"{rng.uniform(0, 1000):.6f}",
+                f"{rng.randint(1900, 2000)}-{rng.randint(2001, 2030)}",
+                f"pp. {rng.randint(1, 300)}-{rng.randint(301, 900)}",
+                f"{rng.randint(10000, 99999)}-{rng.randint(1000, 9999)}",
+                f"{rng.uniform(-90, 90):.4f}, {rng.uniform(-180, 180):.4f}",
+            ]
+        ),
+        "hex_id": lambda: rng.choice(
+            [
+                "00:1A:2B:3C:4D:5E",
+                "123e4567-e89b-12d3-a456-426614174000",
+                f"{rng.getrandbits(64):016x}",
+                "sha256:9f86d081884c7d65",
+            ]
+        ),
     }
     kind = rng.choice(sorted(choices))
     return kind, choices[kind]()
@@ -294,9 +385,11 @@ def main() -> int:
                     survived[kind] += not hit
         report[name] = dict(
             clean=dict(docs_touched=touched, tokens_changed=tok_changed, tokens=n_tokens, chars_changed=char_changed),
-            strings=strings, recall={k: (found[k], total[k]) for k in PII_KINDS},
+            strings=strings,
+            recall={k: (found[k], total[k]) for k in PII_KINDS},
             decoys={k: (survived[k], decoys[k]) for k in sorted(decoys)},
-            false_tokens=(false_tokens, planted_tokens), secs=(clean_s, planted_s),
+            false_tokens=(false_tokens, planted_tokens),
+            secs=(clean_s, planted_s),
         )
     names = list(tools)
     print(f"\n{'':34s}" + "".join(f"{n:>26s}" for n in names))
@@ -305,21 +398,32 @@ def main() -> int:
         cells = [report[n]["recall"][k] for n in names]
         print(f"  {k:32s}" + "".join(f"{f / t:>18.4f} ({f}/{t})".rjust(26) for f, t in cells))
     print("false redactions, clean text as it is")
-    for label, key in (("documents touched", "docs_touched"), ("tokens changed", "tokens_changed"),
-                       ("characters changed", "chars_changed")):
+    for label, key in (
+        ("documents touched", "docs_touched"),
+        ("tokens changed", "tokens_changed"),
+        ("characters changed", "chars_changed"),
+    ):
         print(f"  {label:32s}" + "".join(f"{report[n]['clean'][key]:>26,d}" for n in names))
-    print(f"  {'share of tokens changed':32s}" + "".join(
-        f"{report[n]['clean']['tokens_changed'] / report[n]['clean']['tokens']:>26.2e}" for n in names))
-    print(f"  {'share of characters changed':32s}" + "".join(
-        f"{report[n]['clean']['chars_changed'] / n_chars:>26.2e}" for n in names))
+    print(
+        f"  {'share of tokens changed':32s}"
+        + "".join(f"{report[n]['clean']['tokens_changed'] / report[n]['clean']['tokens']:>26.2e}" for n in names)
+    )
+    print(
+        f"  {'share of characters changed':32s}"
+        + "".join(f"{report[n]['clean']['chars_changed'] / n_chars:>26.2e}" for n in names)
+    )
     print("planted text: decoys left untouched (must survive)")
     for k in sorted(report[names[0]]["decoys"]):
         cells = [report[n]["decoys"][k] for n in names]
         print(f"  {k:32s}" + "".join(f"{s / t:>18.4f} ({s}/{t})".rjust(26) for s, t in cells))
-    print(f"  {'other tokens changed':32s}" + "".join(
-        f"{report[n]['false_tokens'][0]:>18,d} of {report[n]['false_tokens'][1]:,}".rjust(26) for n in names))
+    print(
+        f"  {'other tokens changed':32s}"
+        + "".join(f"{report[n]['false_tokens'][0]:>18,d} of {report[n]['false_tokens'][1]:,}".rjust(26) for n in names)
+    )
     print("CPU seconds (clean, planted; process time, one core)")
-    print(f"  {'':32s}" + "".join(f"{report[n]['secs'][0]:>12.2f}, {report[n]['secs'][1]:.2f}".rjust(26) for n in names))
+    print(
+        f"  {'':32s}" + "".join(f"{report[n]['secs'][0]:>12.2f}, {report[n]['secs'][1]:.2f}".rjust(26) for n in names)
+    )
     for n in names:
         print(f"\nclean text, strings {n} changed (most common {args.show}):")
         for s, c in report[n]["strings"].most_common(args.show):

@@ -42,13 +42,17 @@ PYSBD_LANGUAGES = set("en hi mr zh es am ar hy bg ur ru pl fa nl da fr my el it 
 def texts() -> list[tuple[str, str]]:
     """(language, text) of the real web pages and book chunks."""
     from bench_filters import load_documents
+
     from curate.langid import fasttext_language
     from curate.models import load_fasttext, model_path
 
     docs = [d["text"] for d in load_documents() if d["source"] in ("web", "book") and d["text"].strip()]
     import json
 
-    data = os.environ.get("CURATE_SHARED_DATA", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "data"))
+    data = os.environ.get(
+        "CURATE_SHARED_DATA",
+        os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "data"),
+    )
     truth = json.load(open(os.path.join(data, "html", "ground-truth.json")))
     docs += [v["articleBody"] for _, v in sorted(truth.items()) if v.get("articleBody", "").strip()]
     model = load_fasttext(model_path("lid.176.ftz"))
@@ -68,8 +72,10 @@ def speed(items, pysbd_docs: int) -> None:
     for lang, _ in items:
         langs[lang] = langs.get(lang, 0) + 1
     chars = sum(len(t) for _, t in items)
-    print(f"{len(items)} texts, {chars / 1e6:.2f} M chars; languages: "
-          + ", ".join(f"{k} {v}" for k, v in sorted(langs.items(), key=lambda kv: -kv[1])[:12]))
+    print(
+        f"{len(items)} texts, {chars / 1e6:.2f} M chars; languages: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(langs.items(), key=lambda kv: -kv[1])[:12])
+    )
     runs = [
         ("curate.segment.split_sentences", lambda lang, t: split_sentences(t, lang), items),
         ("sentencex.segment alone", lambda lang, t: sentencex.segment(lang, t), items),
@@ -95,8 +101,10 @@ def speed(items, pysbd_docs: int) -> None:
         best = min((timed(fn, subset) for _ in range(2)), key=lambda r: r[0])
         rate = len(subset) / best[0]
         base = base or rate
-        print(f"  {name:40s} {rate:9.0f} docs/s  {sum(len(t) for _, t in subset) / best[0] / 1e6:6.2f} M chars/s  "
-              f"{best[1]:7d} sentences  ({rate / base:.3f}x split_sentences)")
+        print(
+            f"  {name:40s} {rate:9.0f} docs/s  {sum(len(t) for _, t in subset) / best[0] / 1e6:6.2f} M chars/s  "
+            f"{best[1]:7d} sentences  ({rate / base:.3f}x split_sentences)"
+        )
 
 
 def _boundaries(sents: list[str]) -> set:
@@ -110,17 +118,43 @@ def _boundaries(sents: list[str]) -> set:
 def golden(folder: str) -> None:
     import pysbd
 
-    codes = {"english": "en", "deutsch": "de", "french": "fr", "spanish": "es", "italian": "it", "russian": "ru",
-             "chinese": "zh", "japanese": "ja", "dutch": "nl", "danish": "da", "polish": "pl", "greek": "el",
-             "arabic": "ar", "persian": "fa", "hindi": "hi", "marathi": "mr", "urdu": "ur", "bulgarian": "bg",
-             "kazakh": "kk", "slovak": "sk", "armenian": "hy", "burmese": "my", "amharic": "am"}
+    codes = {
+        "english": "en",
+        "deutsch": "de",
+        "french": "fr",
+        "spanish": "es",
+        "italian": "it",
+        "russian": "ru",
+        "chinese": "zh",
+        "japanese": "ja",
+        "dutch": "nl",
+        "danish": "da",
+        "polish": "pl",
+        "greek": "el",
+        "arabic": "ar",
+        "persian": "fa",
+        "hindi": "hi",
+        "marathi": "mr",
+        "urdu": "ur",
+        "bulgarian": "bg",
+        "kazakh": "kk",
+        "slovak": "sk",
+        "armenian": "hy",
+        "burmese": "my",
+        "amharic": "am",
+    }
     # the test modules import pytest for their decorators only
-    stub = types.SimpleNamespace(param=lambda *a, **k: tuple(a), fixture=lambda *a, **k: (lambda f: f),
-                                 mark=types.SimpleNamespace(parametrize=lambda *a, **k: (lambda f: f), xfail=None))
+    stub = types.SimpleNamespace(
+        param=lambda *a, **k: tuple(a),
+        fixture=lambda *a, **k: lambda f: f,
+        mark=types.SimpleNamespace(parametrize=lambda *a, **k: lambda f: f, xfail=None),
+    )
     sys.modules.setdefault("pytest", stub)
     totals = {"cases": 0, "ours": 0, "pysbd": 0, "false": 0, "missed": 0}
-    print("\nGolden Rules (pySBD's tests/lang; cases: exact matches by split_sentences, by pysbd; "
-          "split_sentences' cases with a false split / only missed splits):")
+    print(
+        "\nGolden Rules (pySBD's tests/lang; cases: exact matches by split_sentences, by pysbd; "
+        "split_sentences' cases with a false split / only missed splits):"
+    )
     for path in sorted(glob.glob(os.path.join(folder, "test_*.py"))):
         name = os.path.basename(path)[5:-3]
         if name not in codes:
@@ -129,8 +163,12 @@ def golden(folder: str) -> None:
         spec = importlib.util.spec_from_file_location(f"golden_{name}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        cases = [c for k, v in vars(module).items() if k.isupper() and isinstance(v, list)
-                 and v and isinstance(v[0], tuple) for c in v]
+        cases = [
+            c
+            for k, v in vars(module).items()
+            if k.isupper() and isinstance(v, list) and v and isinstance(v[0], tuple)
+            for c in v
+        ]
         seg = pysbd.Segmenter(language=lang, clean=False)
         row = {"cases": len(cases), "ours": 0, "pysbd": 0, "false": 0, "missed": 0}
         for text, expected in cases:
@@ -143,10 +181,14 @@ def golden(folder: str) -> None:
             row["missed"] += bool(want - got) and not (got - want)
         for k in totals:
             totals[k] += row[k]
-        print(f"  {lang}: {row['cases']:3d} cases, exact {row['ours']:3d} / pysbd {row['pysbd']:3d}; "
-              f"false split {row['false']}, only missed {row['missed']}")
-    print(f"  all: {totals['cases']} cases, exact {totals['ours']} / pysbd {totals['pysbd']}; "
-          f"false split {totals['false']}, only missed {totals['missed']}")
+        print(
+            f"  {lang}: {row['cases']:3d} cases, exact {row['ours']:3d} / pysbd {row['pysbd']:3d}; "
+            f"false split {row['false']}, only missed {row['missed']}"
+        )
+    print(
+        f"  all: {totals['cases']} cases, exact {totals['ours']} / pysbd {totals['pysbd']}; "
+        f"false split {totals['false']}, only missed {totals['missed']}"
+    )
 
 
 def main():

@@ -29,10 +29,24 @@ from _proctree import run_sampled  # noqa: E402
 
 
 def run(repo: str, config: str, out: str, mode: str) -> dict:
-    env = dict(os.environ, PYTHONPATH=os.path.abspath(repo), CURATE_LID_MODEL=os.path.join(HERE, "curate", "models", "lid.176.ftz"))
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.path.abspath(repo),
+        CURATE_LID_MODEL=os.path.join(HERE, "curate", "models", "lid.176.ftz"),
+    )
     cmd = [
-        sys.executable, "-m", "pipelines.cli", "run", config, "--output", out, "--overwrite",
-        "--direct_num_workers", "2", "--direct_running_mode", mode,
+        sys.executable,
+        "-m",
+        "pipelines.cli",
+        "run",
+        config,
+        "--output",
+        out,
+        "--overwrite",
+        "--direct_num_workers",
+        "2",
+        "--direct_running_mode",
+        mode,
     ]
     r = run_sampled(cmd, cwd=repo, env=env)
     r["kept"] = json.load(open(os.path.join(out, "manifest.json")))["counts"]["kept"]
@@ -72,7 +86,9 @@ def main():
         for mode in args.modes.split(","):
             for repo in repos:
                 r = run(repo, config, os.path.join(tmp, "out"), mode)
-                print(f"{repo:<40} {mode:<17} {r['peak_mb']:>11.0f} {r['processes']:>5} {r['wall_s']:>7.1f} {r['kept']:>5}")
+                print(
+                    f"{repo:<40} {mode:<17} {r['peak_mb']:>11.0f} {r['processes']:>5} {r['wall_s']:>7.1f} {r['kept']:>5}"
+                )
 
 
 if __name__ == "__main__":

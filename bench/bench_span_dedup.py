@@ -62,7 +62,8 @@ from curate.document import Document, make_id  # noqa: E402
 from curate.segment import split_sentences  # noqa: E402
 
 DATA = os.environ.get(
-    "CURATE_SHARED_DATA", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "data")
+    "CURATE_SHARED_DATA",
+    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "data"),
 )
 PEER_PYTHON = os.environ.get("CURATE_PEER_PYTHON", "/work/venv-peers/bin/python")
 
@@ -166,7 +167,8 @@ def sentence_passage(text: str, rng, language: str | None = None) -> str | None:
     offsets = split_sentences(flat, language)
     sents = [flat[s:e] for s, e in offsets]
     starts = [
-        i for i in range(len(sents) - 3)
+        i
+        for i in range(len(sents) - 3)
         if all(x.endswith((".", "!", "?")) for x in sents[i : i + 4])
         and (i == 0 or sents[i - 1].endswith((".", "!", "?")))
         and "\n\n" not in text[offsets[i][0] : offsets[i + 3][1]]
@@ -234,9 +236,9 @@ def run_ours(stage: str, params, docs: list[Document], out_dir: str):
     import apache_beam as beam
     from apache_beam.metrics.metric import MetricsFilter
 
+    from curate import registry
     from pipelines import span_dedup  # noqa: F401
     from pipelines.counters import NAMESPACE
-    from curate import registry
     from pipelines.stages import global_transform
 
     prefix = os.path.join(out_dir, stage)
@@ -309,7 +311,9 @@ def run_datatrove(docs: list[Document]):
             for d in docs:
                 f.write(json.dumps({"id": d.id, "text": d.text}) + "\n")
         proc = subprocess.run(
-            [PEER_PYTHON, "-c", PEER_SCRIPT, work], capture_output=True, text=True,
+            [PEER_PYTHON, "-c", PEER_SCRIPT, work],
+            capture_output=True,
+            text=True,
             env=dict(os.environ, HF_HOME=f"{work}/hf", TQDM_DISABLE="1"),
         )
         if proc.returncode != 0:
@@ -389,8 +393,19 @@ def damage(docs: list[Document], kept: dict) -> dict:
             continue
         audit = audit_edit(d.text, text)
         for key in (d.source, "all"):
-            r = out.setdefault(key, {"docs": 0, "removed": 0, "below": 0, "inside": 0, "seams": 0, "altered": 0,
-                                     "words": [], "examples": []})
+            r = out.setdefault(
+                key,
+                {
+                    "docs": 0,
+                    "removed": 0,
+                    "below": 0,
+                    "inside": 0,
+                    "seams": 0,
+                    "altered": 0,
+                    "words": [],
+                    "examples": [],
+                },
+            )
             r["docs"] += 1
             r["removed"] += len(audit.removals)
             r["below"] += audit.below(MIN_SPAN_WORDS, MIN_SPAN_CHARS)
@@ -415,14 +430,18 @@ def _show_cut(text: str, start: int, end: int, width: int = 25) -> str:
 
 def report_damage(name: str, dmg: dict) -> None:
     """One line per source; the floor is curate.dedup.spans' MIN_SPAN_WORDS/CHARS."""
-    print(f"  damage, {name} (kept documents that changed, code left out; floor "
-          f"{MIN_SPAN_WORDS} words / {MIN_SPAN_CHARS} chars):")
+    print(
+        f"  damage, {name} (kept documents that changed, code left out; floor "
+        f"{MIN_SPAN_WORDS} words / {MIN_SPAN_CHARS} chars):"
+    )
     for source in sorted(dmg, key=lambda k: (k == "all", k)):
         r = dmg[source]
         w = np.array(r["words"] or [0])
-        print(f"    {source:13s} {r['docs']:4d} docs changed, {r['removed']:5d} chunks removed "
-              f"(words: median {np.median(w):.0f}, min {w.min()}), {r['below']:4d} below the floor, "
-              f"{r['inside']:4d} cut inside a word or number, {r['seams']:3d} seam faults, {r['altered']} altered")
+        print(
+            f"    {source:13s} {r['docs']:4d} docs changed, {r['removed']:5d} chunks removed "
+            f"(words: median {np.median(w):.0f}, min {w.min()}), {r['below']:4d} below the floor, "
+            f"{r['inside']:4d} cut inside a word or number, {r['seams']:3d} seam faults, {r['altered']} altered"
+        )
     for example in dmg.get("all", {}).get("examples", [])[:3]:
         print(f"      e.g. ...{example}...")
 
@@ -463,13 +482,24 @@ def main():
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--sizes", default="1,2,4")
     ap.add_argument("--no-peer", action="store_true")
-    ap.add_argument("--tokenizer", choices=["mistral", "trained"], default="mistral",
-                    help="token_dedup's model: the real Mistral model from `python -m curate.models`, or one trained here")
+    ap.add_argument(
+        "--tokenizer",
+        choices=["mistral", "trained"],
+        default="mistral",
+        help="token_dedup's model: the real Mistral model from `python -m curate.models`, or one trained here",
+    )
     ap.add_argument("--reps", type=int, default=2, help="runs per measurement; the fastest is reported")
     ap.add_argument("--keep-first-whole", action="store_true", help="both stages: keep_first_whole: true")
-    ap.add_argument("--before", metavar="REV", help="also run both stages as they were at git revision REV (damage before/after)")
-    ap.add_argument("--floor", type=int, nargs=2, metavar=("WORDS", "CHARS"),
-                    help="min_span_words and min_span_chars of both stages (default: the stages' defaults)")
+    ap.add_argument(
+        "--before", metavar="REV", help="also run both stages as they were at git revision REV (damage before/after)"
+    )
+    ap.add_argument(
+        "--floor",
+        type=int,
+        nargs=2,
+        metavar=("WORDS", "CHARS"),
+        help="min_span_words and min_span_chars of both stages (default: the stages' defaults)",
+    )
     args = ap.parse_args()
 
     from curate.config import build
@@ -480,7 +510,9 @@ def main():
     sizes = [args.n * int(m) for m in args.sizes.split(",")]
     if sizes[-1] > len(base):
         sys.exit(f"pool has {len(base)} documents, fewer than {sizes[-1]}")
-    print(f"pool: {len(base)} documents ({', '.join(f'{s}={sum(d.source == s for d in base)}' for s in ('books', 'web', 'conversations', 'code'))})")
+    print(
+        f"pool: {len(base)} documents ({', '.join(f'{s}={sum(d.source == s for d in base)}' for s in ('books', 'web', 'conversations', 'code'))})"
+    )
     tmp = tempfile.mkdtemp()
     from curate.models import ModelNotFound, model_path
 
@@ -494,13 +526,17 @@ def main():
         model = os.path.join(tmp, "bench.model")
         t = time.perf_counter()
         train_tokenizer(base, model)
-        print(f"tokenizer: SentencePiece unigram 8000 (curate.tokenize.train_model) trained on 500 pool documents in {time.perf_counter() - t:.1f} s")
+        print(
+            f"tokenizer: SentencePiece unigram 8000 (curate.tokenize.train_model) trained on 500 pool documents in {time.perf_counter() - t:.1f} s"
+        )
     floor = {"min_span_words": args.floor[0], "min_span_chars": args.floor[1]} if args.floor else {}
     sent_cfg = build(SentenceDedupConfig, {"keep_first_whole": args.keep_first_whole, **floor})
     tok_cfg = build(TokenDedupConfig, {"model": model, "keep_first_whole": args.keep_first_whole, **floor})
-    print(f"sentence_dedup: k={sent_cfg.k}, min_words={sent_cfg.min_words}, code=lines; "
-          f"token_dedup: N={tok_cfg.min_tokens}, buckets={tok_cfg.hash_buckets}; keep_first_whole={args.keep_first_whole}; "
-          f"minimum span {sent_cfg.min_span_words} words / {sent_cfg.min_span_chars} chars")
+    print(
+        f"sentence_dedup: k={sent_cfg.k}, min_words={sent_cfg.min_words}, code=lines; "
+        f"token_dedup: N={tok_cfg.min_tokens}, buckets={tok_cfg.hash_buckets}; keep_first_whole={args.keep_first_whole}; "
+        f"minimum span {sent_cfg.min_span_words} words / {sent_cfg.min_span_chars} chars"
+    )
     run_empty(base[:10])  # warm Beam imports
 
     rows = []
@@ -519,10 +555,16 @@ def main():
                 peak = peak_mb()
             surv = surviving(s_plants if stage == "sentence_dedup" else t_plants, kept)
             row[stage] = {
-                "wall": min(w for w, _ in times), "cpu": min(c for _, c in times),
-                "rss_before": rss_before, "peak": peak,
-                "kept": len(kept), "kept_chars": sum(len(t) for t in kept.values()), "stats": stats,
-                "dropped": {k.split("|")[3]: v for k, v in stats.items() if k.startswith("dropped|") and f"|{stage}|" in k},
+                "wall": min(w for w, _ in times),
+                "cpu": min(c for _, c in times),
+                "rss_before": rss_before,
+                "peak": peak,
+                "kept": len(kept),
+                "kept_chars": sum(len(t) for t in kept.values()),
+                "stats": stats,
+                "dropped": {
+                    k.split("|")[3]: v for k, v in stats.items() if k.startswith("dropped|") and f"|{stage}|" in k
+                },
                 **plant_outcomes(surv),
                 "damage": damage(docs, kept),
             }
@@ -538,8 +580,13 @@ def main():
             common = {"keep_first_whole": args.keep_first_whole}
             old = run_revision(args.before, {"sentence_dedup": common, "token_dedup": {"model": model, **common}}, docs)
             row["before"] = {
-                stage: {**plant_outcomes(surviving(plants, old[stage]["kept"])), "kept": len(old[stage]["kept"]),
-                        "damage": damage(docs, old[stage]["kept"]), "wall": old[stage]["wall"], "cpu": old[stage]["cpu"]}
+                stage: {
+                    **plant_outcomes(surviving(plants, old[stage]["kept"])),
+                    "kept": len(old[stage]["kept"]),
+                    "damage": damage(docs, old[stage]["kept"]),
+                    "wall": old[stage]["wall"],
+                    "cpu": old[stage]["cpu"],
+                }
                 for stage, plants in (("sentence_dedup", s_plants), ("token_dedup", t_plants))
             }
             row["before"]["rev"] = args.before
@@ -550,8 +597,12 @@ def main():
 
 
 def plant_outcomes(surv: list[int]) -> dict:
-    return {"plants": len(surv), "one": sum(s == 1 for s in surv), "none": sum(s == 0 for s in surv),
-            "several": sum(s > 1 for s in surv)}
+    return {
+        "plants": len(surv),
+        "one": sum(s == 1 for s in surv),
+        "none": sum(s == 0 for s in surv),
+        "several": sum(s > 1 for s in surv),
+    }
 
 
 def _stat(stats, stage, name):
@@ -565,32 +616,42 @@ def _plants(r) -> str:
 
 def report_row(row):
     n = row["n"]
-    print(f"\n== {n} documents, {row['chars'] / 1e6:.2f} M chars; an empty Beam pipeline over them: "
-          f"{row['empty'][0]:.2f} s wall, {row['empty'][1]:.2f} s CPU")
+    print(
+        f"\n== {n} documents, {row['chars'] / 1e6:.2f} M chars; an empty Beam pipeline over them: "
+        f"{row['empty'][0]:.2f} s wall, {row['empty'][1]:.2f} s CPU"
+    )
     for stage, what in (("sentence_dedup", "units"), ("token_dedup", "tokens")):
         r, st = row[stage], row[stage]["stats"]
-        print(f"{stage}: {r['wall']:.2f} s wall, {r['cpu']:.2f} s CPU, {n / r['wall']:.0f} docs/s; "
-              f"occurrences removed {_stat(st, stage, 'occurrences_removed')}, {what} removed {_stat(st, stage, what + '_removed')}, "
-              f"chars removed {_stat(st, stage, 'chars_removed')} ({_stat(st, stage, 'chars_removed') / row['chars']:.1%}), "
-              f"bytes removed {_stat(st, stage, 'bytes_removed')}, docs edited {_stat(st, stage, 'docs_edited')}, "
-              f"dropped {r['dropped']}; {_plants(r)}; process RSS {r['rss_before']:.0f} MB before, "
-              f"peak {r['peak']:.0f} MB during the run")
+        print(
+            f"{stage}: {r['wall']:.2f} s wall, {r['cpu']:.2f} s CPU, {n / r['wall']:.0f} docs/s; "
+            f"occurrences removed {_stat(st, stage, 'occurrences_removed')}, {what} removed {_stat(st, stage, what + '_removed')}, "
+            f"chars removed {_stat(st, stage, 'chars_removed')} ({_stat(st, stage, 'chars_removed') / row['chars']:.1%}), "
+            f"bytes removed {_stat(st, stage, 'bytes_removed')}, docs edited {_stat(st, stage, 'docs_edited')}, "
+            f"dropped {r['dropped']}; {_plants(r)}; process RSS {r['rss_before']:.0f} MB before, "
+            f"peak {r['peak']:.0f} MB during the run"
+        )
         report_damage(f"{stage} (this tree)", r["damage"])
         before = row.get("before")
         if before:
             b = before[stage]
-            print(f"  {stage} at {before['rev']} (before, in a subprocess): {b['wall']:.2f} s wall, {b['cpu']:.2f} s CPU, "
-                  f"{n / b['wall']:.0f} docs/s; kept {b['kept']} docs; {_plants(b)}")
+            print(
+                f"  {stage} at {before['rev']} (before, in a subprocess): {b['wall']:.2f} s wall, {b['cpu']:.2f} s CPU, "
+                f"{n / b['wall']:.0f} docs/s; kept {b['kept']} docs; {_plants(b)}"
+            )
             report_damage(f"{stage} at {before['rev']}", b["damage"])
     dt = row.get("datatrove")
     if dt:
         s = row["sentence_dedup"]
         kept_chars = sum(len(x) for x in dt["kept"].values())
-        print(f"datatrove SentenceDedup (3 stages): {dt['wall']:.2f} s wall, {dt['cpu']:.2f} s CPU "
-              f"(+{dt['import']:.1f} s imports), {n / dt['wall']:.0f} docs/s, kept {len(dt['kept'])} docs / "
-              f"{kept_chars} chars, peak {dt['peak_mb']:.0f} MB; {_plants(dt)}")
-        print(f"  ours kept {s['kept']} docs / {s['kept_chars']} chars; datatrove/ours: wall {dt['wall'] / s['wall']:.2f}x, "
-              f"CPU {dt['cpu'] / s['cpu']:.2f}x")
+        print(
+            f"datatrove SentenceDedup (3 stages): {dt['wall']:.2f} s wall, {dt['cpu']:.2f} s CPU "
+            f"(+{dt['import']:.1f} s imports), {n / dt['wall']:.0f} docs/s, kept {len(dt['kept'])} docs / "
+            f"{kept_chars} chars, peak {dt['peak_mb']:.0f} MB; {_plants(dt)}"
+        )
+        print(
+            f"  ours kept {s['kept']} docs / {s['kept_chars']} chars; datatrove/ours: wall {dt['wall'] / s['wall']:.2f}x, "
+            f"CPU {dt['cpu'] / s['cpu']:.2f}x"
+        )
         report_damage("datatrove SentenceDedup", dt["damage"])
 
 
@@ -602,10 +663,14 @@ def report_scaling(rows):
     for r in rows[1:]:
         parts = [f"input chars {r['chars'] / base['chars']:.2f}"]
         for stage in ("sentence_dedup", "token_dedup"):
-            parts.append(f"{stage} {r[stage]['cpu'] / base[stage]['cpu']:.2f} [{r[stage]['wall'] / base[stage]['wall']:.2f}]")
+            parts.append(
+                f"{stage} {r[stage]['cpu'] / base[stage]['cpu']:.2f} [{r[stage]['wall'] / base[stage]['wall']:.2f}]"
+            )
         if r.get("datatrove") and base.get("datatrove"):
-            parts.append(f"datatrove {r['datatrove']['cpu'] / base['datatrove']['cpu']:.2f} "
-                         f"[{r['datatrove']['wall'] / base['datatrove']['wall']:.2f}]")
+            parts.append(
+                f"datatrove {r['datatrove']['cpu'] / base['datatrove']['cpu']:.2f} "
+                f"[{r['datatrove']['wall'] / base['datatrove']['wall']:.2f}]"
+            )
         parts.append(f"empty pipeline {r['empty'][1] / base['empty'][1]:.2f}")
         print(f"  {r['n']}/{base['n']} docs = {r['n'] / base['n']:.0f}x: " + ", ".join(parts))
 

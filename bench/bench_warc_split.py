@@ -39,13 +39,20 @@ def main():
             assert splits_by_member(f, size, split_bytes)
             ranged = 0
             for start in range(0, size, split_bytes):
-                ranged += sum(1 for _ in read_warc_range(tmp.name, f, "web", WarcConfig(), start, min(start + split_bytes, size), size))
+                ranged += sum(
+                    1
+                    for _ in read_warc_range(
+                        tmp.name, f, "web", WarcConfig(), start, min(start + split_bytes, size), size
+                    )
+                )
             t_ranged = time.perf_counter() - t
     assert ranged == whole
     print(f"{size / 1e6:.1f} MB, {whole} records, {-(-size // split_bytes)} ranges of {split_bytes} bytes")
     print(f"whole file: {t_whole:.2f} s ({whole / t_whole:.0f} records/s)")
     print(f"ranges, one after the other: {t_ranged:.2f} s ({ranged / t_ranged:.0f} records/s)")
-    print(f"ratio ranged/whole: {t_ranged / t_whole:.3f}; peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(
+        f"ratio ranged/whole: {t_ranged / t_whole:.3f}; peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -87,9 +87,14 @@ def write_corpus(directory: str, copies: int, limit: int = 0) -> int:
     for copy in range(copies):
         for i, (url, body, ctype) in enumerate(pages):
             record_id = f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{copy}/{i}/{url}')}>"
-            http = StatusAndHeaders("200 OK", [("Content-Type", ctype), ("Content-Length", str(len(body)))], protocol="HTTP/1.1")
+            http = StatusAndHeaders(
+                "200 OK", [("Content-Type", ctype), ("Content-Length", str(len(body)))], protocol="HTTP/1.1"
+            )
             rec = writers[n % N_FILES].create_warc_record(
-                url, "response", payload=io.BytesIO(body), http_headers=http,
+                url,
+                "response",
+                payload=io.BytesIO(body),
+                http_headers=http,
                 warc_headers_dict={"WARC-Record-ID": record_id, "WARC-Identified-Payload-Type": "text/html"},
             )
             writers[n % N_FILES].write_record(rec)
@@ -144,7 +149,9 @@ def jaccard(a: set, b: set) -> float:
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--copies", type=int, default=2, help="copies of the real pages in the side-by-side corpus (0: skip)")
+    ap.add_argument(
+        "--copies", type=int, default=2, help="copies of the real pages in the side-by-side corpus (0: skip)"
+    )
     ap.add_argument("--speedup-copies", type=int, default=12, help="copies for the 1-vs-2-worker speedup (0: skip)")
     ap.add_argument("--speedup-engine", default="resiliparse")
     ap.add_argument("--peer-python", default=os.environ.get("CURATE_PEER_PYTHON", "/work/venv-peers/bin/python"))
@@ -180,18 +187,26 @@ def side_by_side(args, tmp: str) -> None:
             r["start_s"] = start_up["wall_s"]
             r["steady_docs_s"] = (n - N_FILES) / max(r["wall_s"] - start_up["wall_s"], 1e-9)
             rows[(name, workers)] = r
-    print(f"\n{'pipeline':<20} {'workers':>7} {'wall s':>7} {'docs/s':>7} {'x dt':>6} {'start s':>7} {'docs/s after':>12} "
-          f"{'x dt':>6} {'peak MB':>8} {'kept':>5} {'Jaccard vs dt':>13}")
+    print(
+        f"\n{'pipeline':<20} {'workers':>7} {'wall s':>7} {'docs/s':>7} {'x dt':>6} {'start s':>7} {'docs/s after':>12} "
+        f"{'x dt':>6} {'peak MB':>8} {'kept':>5} {'Jaccard vs dt':>13}"
+    )
     for (name, workers), r in rows.items():
         dt = rows[("datatrove", workers)]
-        print(f"{name:<20} {workers:>7} {r['wall_s']:>7.1f} {r['docs_s']:>7.1f} {r['docs_s'] / dt['docs_s']:>5.2f}x "
-              f"{r['start_s']:>7.1f} {r['steady_docs_s']:>12.1f} {r['steady_docs_s'] / dt['steady_docs_s']:>5.2f}x "
-              f"{r['peak_mb']:>8.0f} {len(r['kept']):>5} {jaccard(r['kept'], dt['kept']):>13.3f}")
+        print(
+            f"{name:<20} {workers:>7} {r['wall_s']:>7.1f} {r['docs_s']:>7.1f} {r['docs_s'] / dt['docs_s']:>5.2f}x "
+            f"{r['start_s']:>7.1f} {r['steady_docs_s']:>12.1f} {r['steady_docs_s'] / dt['steady_docs_s']:>5.2f}x "
+            f"{r['peak_mb']:>8.0f} {len(r['kept']):>5} {jaccard(r['kept'], dt['kept']):>13.3f}"
+        )
     for engine in ("trafilatura", "resiliparse"):
         a, b = rows[(f"curate {engine}", 1)], rows[(f"curate {engine}", 2)]
-        print(f"curate {engine}: 1 and 2 workers wrote {'the same' if a['shard_sha'] == b['shard_sha'] else 'DIFFERENT'} shard bytes")
+        print(
+            f"curate {engine}: 1 and 2 workers wrote {'the same' if a['shard_sha'] == b['shard_sha'] else 'DIFFERENT'} shard bytes"
+        )
     t, r = rows[("curate trafilatura", 1)]["kept"], rows[("curate resiliparse", 1)]["kept"]
-    print(f"kept by curate: trafilatura {len(t)}, resiliparse {len(r)}, both {len(t & r)} (Jaccard {jaccard(t, r):.3f})")
+    print(
+        f"kept by curate: trafilatura {len(t)}, resiliparse {len(r)}, both {len(t & r)} (Jaccard {jaccard(t, r):.3f})"
+    )
 
 
 def speedup(args, tmp: str) -> None:
@@ -200,12 +215,16 @@ def speedup(args, tmp: str) -> None:
     mb = sum(os.path.getsize(p) for p in glob.glob(os.path.join(big, "*"))) / 2**20
     one = run_curate(big, os.path.join(tmp, "big-1"), args.speedup_engine, 1)
     two = run_curate(big, os.path.join(tmp, "big-2"), args.speedup_engine, 2)
-    print(f"\nspeedup corpus: {n:,} pages ({args.speedup_copies} copies of the real pages), {mb:.1f} MB, "
-          f"engine {args.speedup_engine}")
+    print(
+        f"\nspeedup corpus: {n:,} pages ({args.speedup_copies} copies of the real pages), {mb:.1f} MB, "
+        f"engine {args.speedup_engine}"
+    )
     print(f"  1 worker  {one['wall_s']:6.1f} s  {n / one['wall_s']:6.1f} docs/s  peak {one['peak_mb']:.0f} MB")
     print(f"  2 workers {two['wall_s']:6.1f} s  {n / two['wall_s']:6.1f} docs/s  peak {two['peak_mb']:.0f} MB")
-    print(f"  speedup {one['wall_s'] / two['wall_s']:.2f}x; shard bytes "
-          f"{'equal' if one['shard_sha'] == two['shard_sha'] else 'DIFFERENT'}; kept {len(one['kept'])}")
+    print(
+        f"  speedup {one['wall_s'] / two['wall_s']:.2f}x; shard bytes "
+        f"{'equal' if one['shard_sha'] == two['shard_sha'] else 'DIFFERENT'}; kept {len(one['kept'])}"
+    )
 
 
 if __name__ == "__main__":

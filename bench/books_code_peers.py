@@ -114,10 +114,14 @@ def bench_books(python: str, reps: int) -> None:
             ours_s = (time.perf_counter() - t) / reps
             tot_o += ours_s
             tot_p += theirs[p]["s"]
-            print(f"{os.path.basename(p):<36} {ours_s * 1000:>8.2f} {theirs[p]['s'] * 1000:>8.2f}"
-                  f" {licence_left(doc.text):>25} {licence_left(theirs[p]['text']):>5}")
-        print(f"total: ours {tot_o * 1000:.1f} ms, peer {tot_p * 1000:.1f} ms, ratio peer/ours {tot_p / tot_o:.2f}"
-              f" (ours also rejoins paragraphs); peer peak RSS {theirs['_rss_mb']:.0f} MB")
+            print(
+                f"{os.path.basename(p):<36} {ours_s * 1000:>8.2f} {theirs[p]['s'] * 1000:>8.2f}"
+                f" {licence_left(doc.text):>25} {licence_left(theirs[p]['text']):>5}"
+            )
+        print(
+            f"total: ours {tot_o * 1000:.1f} ms, peer {tot_p * 1000:.1f} ms, ratio peer/ours {tot_p / tot_o:.2f}"
+            f" (ours also rejoins paragraphs); peer peak RSS {theirs['_rss_mb']:.0f} MB"
+        )
 
 
 def bench_secrets(python: str) -> None:
@@ -136,9 +140,13 @@ def bench_secrets(python: str) -> None:
     ours_s = time.perf_counter() - t
     print(f"\n== Secrets on {len(files)} standard-library files (top level + test/test_*.py)")
     print(f"ours: {len(files) / ours_s:.0f} files/s ({ours_s:.1f} s), findings {dict(sorted(kinds.items()))}")
-    print(f"detect-secrets: {len(files) / theirs['s']:.0f} files/s ({theirs['s']:.1f} s), findings {dict(sorted(theirs['kinds'].items()))},"
-          f" peak RSS {theirs['rss_mb']:.0f} MB")
-    print(f"speed ratio ours/peer {theirs['s'] / ours_s:.2f}; our peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(
+        f"detect-secrets: {len(files) / theirs['s']:.0f} files/s ({theirs['s']:.1f} s), findings {dict(sorted(theirs['kinds'].items()))},"
+        f" peak RSS {theirs['rss_mb']:.0f} MB"
+    )
+    print(
+        f"speed ratio ours/peer {theirs['s'] / ours_s:.2f}; our peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
 
 
 def main() -> None:

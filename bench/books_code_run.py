@@ -34,8 +34,11 @@ ARCHIVE_PACKAGES = ["json", "email", "http", "logging", "urllib", "concurrent"]
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=None)
-    ap.add_argument("--tree-glob", default=os.path.join(STDLIB, "**"),
-                    help="files of the code tree (default: the whole standard library)")
+    ap.add_argument(
+        "--tree-glob",
+        default=os.path.join(STDLIB, "**"),
+        help="files of the code tree (default: the whole standard library)",
+    )
     args = ap.parse_args()
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     with tempfile.TemporaryDirectory() as tmp:
@@ -45,9 +48,16 @@ def main() -> None:
                 tar.add(os.path.join(STDLIB, pkg), arcname=f"cpython/Lib/{pkg}")
         raw = {
             "inputs": [
-                {"kind": "books", "paths": [os.path.join(repo, "..", "shared", "data", "books", "*.txt")],
-                 "options": {"split": "chapters"}},
-                {"kind": "code", "paths": [args.tree_glob], "options": {"root": STDLIB, "repository": "cpython-lib", "read_archives": False}},
+                {
+                    "kind": "books",
+                    "paths": [os.path.join(repo, "..", "shared", "data", "books", "*.txt")],
+                    "options": {"split": "chapters"},
+                },
+                {
+                    "kind": "code",
+                    "paths": [args.tree_glob],
+                    "options": {"root": STDLIB, "repository": "cpython-lib", "read_archives": False},
+                },
                 {"kind": "code", "name": "code_archive", "paths": [archive]},
             ],
             "stages": [
@@ -64,8 +74,10 @@ def main() -> None:
         out = args.out or os.path.join(tmp, "out")
         m = cli.run_pipeline(config.load(cfg_path), out, ["--runner=FnApiRunner"])
     c = m["counts"]
-    print(f"wall time {m['_wall_time_s']:.1f} s; peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB;"
-          f" balanced={m['balanced']}; tokens {m['totals'].get('tokens', 'n/a')}")
+    print(
+        f"wall time {m['_wall_time_s']:.1f} s; peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB;"
+        f" balanced={m['balanced']}; tokens {m['totals'].get('tokens', 'n/a')}"
+    )
     for source, s in c["by_source"].items():
         print(f"\n[{source}] input {s['input']}, kept {s['kept']}, errors {s['errors']}")
         for key, n in s["dropped"].items():

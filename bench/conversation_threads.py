@@ -24,8 +24,12 @@ from curate.readers.conversations import ConversationConfig, read_conversations 
 
 OPTIONS = [{}, {"best_branch_only": True}, {"max_threads_per_tree": 3}, {"min_messages": 3}]
 # On the sample with ~1 message in 4 turned into "[deleted]" (tests/test_conversations_beam.py)
-DELETED_OPTIONS = [{}, {"deleted_parent": "keep_placeholder"}, {"deleted_parent": "splice"},
-                   {"deleted_parent": "splice", "rank_order": "descending"}]
+DELETED_OPTIONS = [
+    {},
+    {"deleted_parent": "keep_placeholder"},
+    {"deleted_parent": "splice"},
+    {"deleted_parent": "splice", "rank_order": "descending"},
+]
 
 
 def compare(inputs, options, n_messages) -> None:
@@ -41,15 +45,19 @@ def compare(inputs, options, n_messages) -> None:
             counts = collections.Counter("kept" if isinstance(o, Document) else f"read:{o.reason}" for o in out)
             texts = sorted((o.id, o.text) for o in out if isinstance(o, Document))
             results.append(texts)
-            print(f"{kind:12s} {json.dumps(opts):32s} units {len(out):5d}  {dict(sorted(counts.items()))}  "
-                  f"{n_messages / secs:,.0f} messages/s")
+            print(
+                f"{kind:12s} {json.dumps(opts):32s} units {len(out):5d}  {dict(sorted(counts.items()))}  "
+                f"{n_messages / secs:,.0f} messages/s"
+            )
         print(f"{'':12s} nested and flat identical: {results[0] == results[1]}")
 
 
 def main() -> int:
     folder = sys.argv[1] if len(sys.argv) > 1 else "../shared/data/conversations"
-    inputs = [("oasst_trees", os.path.join(folder, "oasst-en-100-trees.jsonl")),
-              ("messages", os.path.join(folder, "oasst-en-100-flat.jsonl"))]
+    inputs = [
+        ("oasst_trees", os.path.join(folder, "oasst-en-100-trees.jsonl")),
+        ("messages", os.path.join(folder, "oasst-en-100-flat.jsonl")),
+    ]
     with open(inputs[1][1], "rb") as f:
         n_messages = sum(1 for line in f if line.strip())
     compare(inputs, OPTIONS, n_messages)

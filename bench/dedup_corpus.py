@@ -101,13 +101,18 @@ def planted_corpus(data: pathlib.Path, seed: int = 0) -> list[dict]:
     base = base_documents(data)
     words = [t.split() for _, t in base]
     vocab = sorted({w for ws in words for w in ws})
-    docs = [{"id": f"b{i:05d}", "source": s, "text": t, "planted_from": None, "kind": "original"} for i, (s, t) in enumerate(base)]
+    docs = [
+        {"id": f"b{i:05d}", "source": s, "text": t, "planted_from": None, "kind": "original"}
+        for i, (s, t) in enumerate(base)
+    ]
     for i, (s, _) in enumerate(base):
         n_variants = 0 if rng.random() < 0.4 else (2 if rng.random() < 0.17 else 1)
         for k in range(n_variants):
             other = words[rng.randrange(len(words))]
             kind, vw = make_variant(rng, words[i], other, vocab)
-            docs.append({"id": f"v{i:05d}_{k}", "source": s, "text": " ".join(vw), "planted_from": f"b{i:05d}", "kind": kind})
+            docs.append(
+                {"id": f"v{i:05d}_{k}", "source": s, "text": " ".join(vw), "planted_from": f"b{i:05d}", "kind": kind}
+            )
     return docs
 
 

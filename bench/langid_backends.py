@@ -66,13 +66,19 @@ def main(argv=None) -> int:
         docs = [Document(f"d{i}", t, "web") for i, t in enumerate(texts)]
         langs, dt = run(backend, docs)
         results[backend] = langs
-        print(f"{backend:<10} {len(docs) / dt:8,.0f} docs/s ({dt:.2f} s); languages "
-              + ", ".join(f"{k} {v}" for k, v in collections.Counter(langs).most_common(6)))
+        print(
+            f"{backend:<10} {len(docs) / dt:8,.0f} docs/s ({dt:.2f} s); languages "
+            + ", ".join(f"{k} {v}" for k, v in collections.Counter(langs).most_common(6))
+        )
     ft, ld = results["fasttext"], results["langdetect"]
     agree = sum(a == b for a, b in zip(ft, ld))
-    print(f"agreement on the top language: {agree}/{len(ft)} ({agree / len(ft):.1%}); "
-          f"disagreements (fasttext, langdetect): "
-          + ", ".join(f"{a}/{b} {n}" for (a, b), n in collections.Counter((a, b) for a, b in zip(ft, ld) if a != b).most_common(5)))
+    print(
+        f"agreement on the top language: {agree}/{len(ft)} ({agree / len(ft):.1%}); "
+        f"disagreements (fasttext, langdetect): "
+        + ", ".join(
+            f"{a}/{b} {n}" for (a, b), n in collections.Counter((a, b) for a, b in zip(ft, ld) if a != b).most_common(5)
+        )
+    )
     return 0
 
 

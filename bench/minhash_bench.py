@@ -71,7 +71,12 @@ def work_ours_core(docs_path, out_dir, args):
             clusters[o.doc.id] = [o.details["cluster_id"], False]
         elif "minhash_dedup" in o.metadata:
             clusters[o.id] = [o.metadata["minhash_dedup"]["cluster_id"], True]
-    return {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "baseline_mb": base, "clusters": clusters}
+    return {
+        "seconds": time.perf_counter() - t0,
+        "cpu_seconds": time.process_time() - c0,
+        "baseline_mb": base,
+        "clusters": clusters,
+    }
 
 
 def work_ours_beam(docs_path, out_dir, args):
@@ -104,7 +109,12 @@ def work_ours_beam(docs_path, out_dir, args):
             doc_id, cid, kept = json.loads(line)
             if cid is not None:
                 clusters[doc_id] = [cid, kept]
-    return {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "baseline_mb": base, "clusters": clusters}
+    return {
+        "seconds": time.perf_counter() - t0,
+        "cpu_seconds": time.process_time() - c0,
+        "baseline_mb": base,
+        "clusters": clusters,
+    }
 
 
 def _ds_shingles(text, n=5):
@@ -137,7 +147,12 @@ def work_datasketch(docs_path, out_dir, args):
         lsh.insert(d.id, m)
     edges = [(min(a, b), max(a, b)) for a, m in sketches.items() for b in lsh.query(m) if b != a]
     comps = {d: [root, d == root] for d, root in union_find_components(edges).items()}
-    return {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "baseline_mb": base, "clusters": comps}
+    return {
+        "seconds": time.perf_counter() - t0,
+        "cpu_seconds": time.process_time() - c0,
+        "baseline_mb": base,
+        "clusters": comps,
+    }
 
 
 def _config(args):
@@ -154,10 +169,26 @@ def run_worker(name, docs_path, out_dir, verify="exact", bands=14, rows=8, max_r
     if name == "datatrove":
         cmd = [PEERS_PY, str(REPO / "bench" / "_datatrove_minhash.py"), docs_path, out_dir]
     else:
-        cmd = [sys.executable, __file__, "--worker", name, "--docs", docs_path, "--out", out_dir,
-               "--verify", verify, "--bands", str(bands), "--rows", str(rows)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--worker",
+            name,
+            "--docs",
+            docs_path,
+            "--out",
+            out_dir,
+            "--verify",
+            verify,
+            "--bands",
+            str(bands),
+            "--rows",
+            str(rows),
+        ]
         cmd += ["--max-rounds", str(max_rounds)] if max_rounds is not None else []
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "HF_HOME": os.path.join(out_dir, "hf")})
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, env={**os.environ, "HF_HOME": os.path.join(out_dir, "hf")}
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"{name} failed:\n{proc.stderr[-3000:]}")
     res = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -214,8 +245,10 @@ def part_quality(tmp):
     jaccard = true_pairs(docs)
     n_true = sum(j >= THRESHOLD for j in jaccard.values())
     words = sorted(len(d["text"].split()) for d in docs)
-    print(f"\n== quality + speed: {len(docs)} documents (median {words[len(words) // 2]} words), "
-          f"{n_true} true duplicate pairs (exact J >= {THRESHOLD})")
+    print(
+        f"\n== quality + speed: {len(docs)} documents (median {words[len(words) // 2]} words), "
+        f"{n_true} true duplicate pairs (exact J >= {THRESHOLD})"
+    )
     runs = [  # label, worker, verify, bands, rows, max_rounds (None: the default)
         ("ours core 14x8 exact", "ours_core", "exact", 14, 8, None),
         ("ours beam 14x8 exact", "ours_beam", "exact", 14, 8, None),
@@ -230,20 +263,29 @@ def part_quality(tmp):
     for label, worker, verify, bands, rows, max_rounds in runs:
         res = run_worker(worker, path, tmp, verify, bands, rows, max_rounds)
         results[label] = {**res, **score(res["clusters"], jaccard)}
-    print(f"{'method':<26}{'prec':>6}{'prec_rm':>8}{'recall':>7}{'pairs':>6}{'removed':>8}"
-          f"{'work s':>8}{'cpu s':>7}{'proc s':>7}{'peak MB':>8}{'base MB':>8}")
+    print(
+        f"{'method':<26}{'prec':>6}{'prec_rm':>8}{'recall':>7}{'pairs':>6}{'removed':>8}"
+        f"{'work s':>8}{'cpu s':>7}{'proc s':>7}{'peak MB':>8}{'base MB':>8}"
+    )
     for label, r in results.items():
-        print(f"{label:<26}{r['precision']:>6.3f}{r['precision_removed']:>8.3f}{r['recall']:>7.3f}"
-              f"{r['predicted_pairs']:>6}{r['removed']:>8}{r['seconds']:>8.2f}{r['cpu_seconds']:>7.2f}"
-              f"{r['process_seconds']:>7.2f}{r['peak_mb']:>8.0f}{r['baseline_mb']:>8.0f}")
+        print(
+            f"{label:<26}{r['precision']:>6.3f}{r['precision_removed']:>8.3f}{r['recall']:>7.3f}"
+            f"{r['predicted_pairs']:>6}{r['removed']:>8}{r['seconds']:>8.2f}{r['cpu_seconds']:>7.2f}"
+            f"{r['process_seconds']:>7.2f}{r['peak_mb']:>8.0f}{r['baseline_mb']:>8.0f}"
+        )
     dt = results["datatrove 14x8"]
-    print("datatrove stage seconds (signature, buckets, cluster, filter):", ", ".join(f"{x:.2f}" for x in dt["stage_seconds"]))
+    print(
+        "datatrove stage seconds (signature, buckets, cluster, filter):",
+        ", ".join(f"{x:.2f}" for x in dt["stage_seconds"]),
+    )
     for label in ("ours core 14x8 exact", "ours beam 14x8 exact", "ours beam, 16 rounds", "datasketch 0.8/128"):
         r = results[label]
-        print(f"datatrove / {label}: wall time {dt['seconds'] / r['seconds']:.1f}x, "
-              f"CPU time {dt['cpu_seconds'] / r['cpu_seconds']:.1f}x, "
-              f"whole process {dt['process_seconds'] / r['process_seconds']:.1f}x, "
-              f"peak memory {dt['peak_mb'] / r['peak_mb']:.2f}x")
+        print(
+            f"datatrove / {label}: wall time {dt['seconds'] / r['seconds']:.1f}x, "
+            f"CPU time {dt['cpu_seconds'] / r['cpu_seconds']:.1f}x, "
+            f"whole process {dt['process_seconds'] / r['process_seconds']:.1f}x, "
+            f"peak memory {dt['peak_mb'] / r['peak_mb']:.2f}x"
+        )
     return docs
 
 
@@ -305,27 +347,37 @@ def part_scaling(tmp, docs, factors=(1, 2, 4, 8), datatrove_at=(1, 8)):
         beam16 = run_worker("ours_beam", path, tmp, max_rounds=16) if f in datatrove_at else None
         rows.append((f, len(sd), core, beam, dt, beam16))
     c1, b1 = rows[0][2]["cpu_seconds"], rows[0][3]["cpu_seconds"]
-    print(f"{'N':>4}{'docs':>7}{'core s':>8}{'cpu':>7}{'ratio':>7}{'MB':>6}"
-          f"{'beam s':>8}{'cpu':>7}{'ratio':>7}{'MB':>6}{'datatrove s':>12}{'cpu':>7}{'MB':>6}{'dt/beam wall':>13}{'cpu':>6}"
-          f"{'beam16 s':>9}{'dt/beam16 wall':>15}")
+    print(
+        f"{'N':>4}{'docs':>7}{'core s':>8}{'cpu':>7}{'ratio':>7}{'MB':>6}"
+        f"{'beam s':>8}{'cpu':>7}{'ratio':>7}{'MB':>6}{'datatrove s':>12}{'cpu':>7}{'MB':>6}{'dt/beam wall':>13}{'cpu':>6}"
+        f"{'beam16 s':>9}{'dt/beam16 wall':>15}"
+    )
     for f, n, core, beam, dt, beam16 in rows:
-        line = (f"{f:>3}N{n:>7}{core['seconds']:>8.2f}{core['cpu_seconds']:>7.2f}{core['cpu_seconds'] / c1:>7.2f}"
-                f"{core['peak_mb']:>6.0f}{beam['seconds']:>8.2f}{beam['cpu_seconds']:>7.2f}"
-                f"{beam['cpu_seconds'] / b1:>7.2f}{beam['peak_mb']:>6.0f}")
+        line = (
+            f"{f:>3}N{n:>7}{core['seconds']:>8.2f}{core['cpu_seconds']:>7.2f}{core['cpu_seconds'] / c1:>7.2f}"
+            f"{core['peak_mb']:>6.0f}{beam['seconds']:>8.2f}{beam['cpu_seconds']:>7.2f}"
+            f"{beam['cpu_seconds'] / b1:>7.2f}{beam['peak_mb']:>6.0f}"
+        )
         if dt:
-            line += (f"{dt['seconds']:>12.2f}{dt['cpu_seconds']:>7.2f}{dt['peak_mb']:>6.0f}"
-                     f"{dt['seconds'] / beam['seconds']:>13.1f}{dt['cpu_seconds'] / beam['cpu_seconds']:>6.1f}"
-                     f"{beam16['seconds']:>9.2f}{dt['seconds'] / beam16['seconds']:>15.1f}")
+            line += (
+                f"{dt['seconds']:>12.2f}{dt['cpu_seconds']:>7.2f}{dt['peak_mb']:>6.0f}"
+                f"{dt['seconds'] / beam['seconds']:>13.1f}{dt['cpu_seconds'] / beam['cpu_seconds']:>6.1f}"
+                f"{beam16['seconds']:>9.2f}{dt['seconds'] / beam16['seconds']:>15.1f}"
+            )
         print(line)
     (f0, n0, c0, b0, *_), (fl, nl, cl, bl, *_) = rows[0], rows[-1]
     print("(ratio: CPU time relative to N; wall time on this shared machine swings with other jobs;")
     print(" beam16: the same pipeline with max_rounds: 16, the graph a distributed runner gets)")
-    print(f"marginal CPU per document from {f0}N to {fl}N: core {(cl['cpu_seconds'] - c0['cpu_seconds']) / (nl - n0) * 1e3:.3f} ms, "
-          f"beam {(bl['cpu_seconds'] - b0['cpu_seconds']) / (nl - n0) * 1e3:.3f} ms")
+    print(
+        f"marginal CPU per document from {f0}N to {fl}N: core {(cl['cpu_seconds'] - c0['cpu_seconds']) / (nl - n0) * 1e3:.3f} ms, "
+        f"beam {(bl['cpu_seconds'] - b0['cpu_seconds']) / (nl - n0) * 1e3:.3f} ms"
+    )
     dts = [(n, dt) for _, n, _, _, dt, _ in rows if dt]
     if len(dts) > 1:
         (na, da), (nb, db) = dts[0], dts[-1]
-        print(f"marginal CPU per document, datatrove: {(db['cpu_seconds'] - da['cpu_seconds']) / (nb - na) * 1e3:.3f} ms")
+        print(
+            f"marginal CPU per document, datatrove: {(db['cpu_seconds'] - da['cpu_seconds']) / (nb - na) * 1e3:.3f} ms"
+        )
 
 
 def main():

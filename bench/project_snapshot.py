@@ -24,23 +24,39 @@ def main():
     ap.add_argument("--gb-hour", type=float, default=0.003557)
     ap.add_argument("--gb-per-vcpu", type=float, default=3.75, help="worker memory per vCPU (n1-standard)")
     ap.add_argument("--shuffle-gb", type=float, default=0.011, help="Dataflow Shuffle, per GB processed")
-    ap.add_argument("--efficiency", type=float, default=0.7,
-                    help="share of a worker vCPU doing stage work (the rest: Beam, I/O, idle at stage edges)")
+    ap.add_argument(
+        "--efficiency",
+        type=float,
+        default=0.7,
+        help="share of a worker vCPU doing stage work (the rest: Beam, I/O, idle at stage edges)",
+    )
     ap.add_argument("--bucket-shards", type=int, default=1024, help="minhash_dedup.bucket_shards")
     ap.add_argument("--bands", type=int, default=14, help="minhash_dedup.bands")
     ap.add_argument("--rounds", type=int, default=16, help="minhash_dedup max_rounds on Dataflow (DEFAULT_ROUNDS)")
-    ap.add_argument("--kept-fraction", type=float, default=None,
-                    help="share of pages that reach deduplication (default: as measured on the sample pages)")
-    ap.add_argument("--worker-peak-mb", type=float, default=None,
-                    help="peak RSS of one worker process, measured (bench_web_path.py, 1 worker), for the memory line")
+    ap.add_argument(
+        "--kept-fraction",
+        type=float,
+        default=None,
+        help="share of pages that reach deduplication (default: as measured on the sample pages)",
+    )
+    ap.add_argument(
+        "--worker-peak-mb",
+        type=float,
+        default=None,
+        help="peak RSS of one worker process, measured (bench_web_path.py, 1 worker), for the memory line",
+    )
     args = ap.parse_args()
     f = json.load(open(args.figures))
     n = args.pages
     vcpu_price = args.vcpu_hour + args.gb_per_vcpu * args.gb_hour
-    print(f"snapshot: {n:.2e} HTML pages in {args.warc_files:,} WARC files; measured on {f['corpus']['pages']} real pages "
-          f"({f['corpus']['html_bytes_per_page'] / 1024:.0f} KB HTML each)")
-    print(f"price per worker vCPU-hour with {args.gb_per_vcpu} GB: ${vcpu_price:.4f}; shuffle ${args.shuffle_gb}/GB; "
-          f"CPU efficiency {args.efficiency:.0%}")
+    print(
+        f"snapshot: {n:.2e} HTML pages in {args.warc_files:,} WARC files; measured on {f['corpus']['pages']} real pages "
+        f"({f['corpus']['html_bytes_per_page'] / 1024:.0f} KB HTML each)"
+    )
+    print(
+        f"price per worker vCPU-hour with {args.gb_per_vcpu} GB: ${vcpu_price:.4f}; shuffle ${args.shuffle_gb}/GB; "
+        f"CPU efficiency {args.efficiency:.0%}"
+    )
     dedup = f["dedup"]
     for engine in ("trafilatura", "resiliparse"):
         per_page = {"read": f["per_page_cpu_s"]["read"], **f["per_page_cpu_s"][engine]}
@@ -67,13 +83,17 @@ def main():
         print(f"  {name:<64} {b:>9,.0f} B/doc {b * kept / 1e9:>10,.0f} GB")
     docs = 1e9
     entries = docs * args.bands
-    print(f"\nMinHash at {docs:.0e} documents: {entries:.1e} (band, bucket) entries over bucket_shards={args.bucket_shards} "
-          f"-> {entries / args.bucket_shards:.2e} entries per group (sorted in one worker's memory: ~{entries / args.bucket_shards * 40 / 1e9:.1f} GB "
-          f"at ~40 B each; raise bucket_shards to shrink it); connected components: up to {args.rounds} large-star/small-star "
-          f"rounds, 2 GroupByKeys over the edge set each")
+    print(
+        f"\nMinHash at {docs:.0e} documents: {entries:.1e} (band, bucket) entries over bucket_shards={args.bucket_shards} "
+        f"-> {entries / args.bucket_shards:.2e} entries per group (sorted in one worker's memory: ~{entries / args.bucket_shards * 40 / 1e9:.1f} GB "
+        f"at ~40 B each; raise bucket_shards to shrink it); connected components: up to {args.rounds} large-star/small-star "
+        f"rounds, 2 GroupByKeys over the edge set each"
+    )
     if args.worker_peak_mb:
-        print(f"memory: {args.worker_peak_mb:.0f} MB peak per worker process measured; one SDK process per vCPU -> "
-              f"{args.worker_peak_mb / 1024:.2f} GB of the {args.gb_per_vcpu} GB per vCPU, plus the MinHash bucket group above")
+        print(
+            f"memory: {args.worker_peak_mb:.0f} MB peak per worker process measured; one SDK process per vCPU -> "
+            f"{args.worker_peak_mb / 1024:.2f} GB of the {args.gb_per_vcpu} GB per vCPU, plus the MinHash bucket group above"
+        )
 
 
 if __name__ == "__main__":

@@ -47,8 +47,12 @@ def ours(model: str, texts: list[str], n: int) -> dict:
     t0 = time.perf_counter()
     kept = sum(not isinstance(stage.process(d), Drop) for d in docs)
     dt = time.perf_counter() - t0
-    return {"docs_per_s": n / dt, "seconds": dt, "kept": kept,
-            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "docs_per_s": n / dt,
+        "seconds": dt,
+        "kept": kept,
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def main(argv=None) -> int:
@@ -63,19 +67,24 @@ def main(argv=None) -> int:
     mb = sum(len(texts[i % len(texts)].encode()) for i in range(args.n)) / 1e6
     print(f"{args.n} documents, {mb:.1f} MB, model {args.model}")
     r = ours(args.model, texts, args.n)
-    print(f"curate quality_classifier: {r['docs_per_s']:,.0f} docs/s ({r['seconds']:.2f} s), "
-          f"kept {r['kept']}, peak RSS {r['rss_mb']:.0f} MB")
+    print(
+        f"curate quality_classifier: {r['docs_per_s']:,.0f} docs/s ({r['seconds']:.2f} s), "
+        f"kept {r['kept']}, peak RSS {r['rss_mb']:.0f} MB"
+    )
     if not os.path.exists(args.peer_python):
         print(f"peer skipped: no {args.peer_python}")
         return 0
-    proc = subprocess.run([args.peer_python, "-c", PEER, args.model, args.texts, str(args.n)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [args.peer_python, "-c", PEER, args.model, args.texts, str(args.n)], capture_output=True, text=True
+    )
     if proc.returncode != 0:
         print(f"peer failed: {proc.stderr.strip().splitlines()[-1:]}")
         return 0
     d = json.loads(proc.stdout.strip().splitlines()[-1])
-    print(f"datatrove FastTextClassifierFilter: {d['docs_per_s']:,.0f} docs/s ({d['seconds']:.2f} s), "
-          f"kept {d['kept']}, peak RSS {d['rss_mb']:.0f} MB")
+    print(
+        f"datatrove FastTextClassifierFilter: {d['docs_per_s']:,.0f} docs/s ({d['seconds']:.2f} s), "
+        f"kept {d['kept']}, peak RSS {d['rss_mb']:.0f} MB"
+    )
     print(f"ratio (ours / datatrove): {r['docs_per_s'] / d['docs_per_s']:.2f}x")
     return 0
 

@@ -70,7 +70,9 @@ print(n, time.perf_counter() - t, [l.split()[1] for l in open("/proc/self/status
 
 def make_inputs(folder: str, n_docs: int) -> tuple[str, str, str]:
     rng = np.random.default_rng(0)
-    vocab = np.array(["".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz"), size=k)) for k in rng.integers(2, 10, 5000)])
+    vocab = np.array(
+        ["".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz"), size=k)) for k in rng.integers(2, 10, 5000)]
+    )
     lengths = rng.integers(100, 900, n_docs)
     texts = [" ".join(vocab[rng.integers(0, len(vocab), k)]) + "." for k in lengths]
     ids = [f"doc-{i}" for i in range(n_docs)]
@@ -83,14 +85,15 @@ def make_inputs(folder: str, n_docs: int) -> tuple[str, str, str]:
     with open(wet, "wb") as f:  # one gzip member per record, as Common Crawl writes WET
         for t, i, u in zip(texts, ids, urls):
             body = t.encode()
-            head = (f"WARC/1.0\r\nWARC-Type: conversion\r\nWARC-Target-URI: {u}\r\n"
-                    f"WARC-Date: 2024-05-18T01:58:10Z\r\nWARC-Record-ID: <urn:uuid:{i}>\r\n"
-                    f"WARC-Identified-Content-Language: eng\r\nContent-Type: text/plain\r\n"
-                    f"Content-Length: {len(body)}\r\n\r\n")
+            head = (
+                f"WARC/1.0\r\nWARC-Type: conversion\r\nWARC-Target-URI: {u}\r\n"
+                f"WARC-Date: 2024-05-18T01:58:10Z\r\nWARC-Record-ID: <urn:uuid:{i}>\r\n"
+                f"WARC-Identified-Content-Language: eng\r\nContent-Type: text/plain\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            )
             f.write(gzip.compress(head.encode() + body + b"\r\n\r\n", compresslevel=1))
     parquet = os.path.join(folder, "docs.parquet")
-    pq.write_table(pa.table({"id": ids, "text": texts, "url": urls}), parquet, row_group_size=5000,
-                   compression="zstd")
+    pq.write_table(pa.table({"id": ids, "text": texts, "url": urls}), parquet, row_group_size=5000, compression="zstd")
     return wet, jsonl, parquet
 
 
@@ -109,16 +112,20 @@ def main() -> int:
         wet, jsonl, parquet = make_inputs(tmp, args.docs)
         size = {p: os.path.getsize(p) / 2**20 for p in (wet, jsonl, parquet)}
         text_mb = pq.read_table(parquet, columns=["text"]).column("text").nbytes / 2**20
-        print(f"{args.docs:,} documents, {text_mb:.0f} MB of text; jsonl.gz {size[jsonl]:.0f} MB, "
-              f"parquet {size[parquet]:.0f} MB (row groups of 5,000), wet.gz {size[wet]:.0f} MB")
+        print(
+            f"{args.docs:,} documents, {text_mb:.0f} MB of text; jsonl.gz {size[jsonl]:.0f} MB, "
+            f"parquet {size[parquet]:.0f} MB (row groups of 5,000), wet.gz {size[wet]:.0f} MB"
+        )
         for kind, path in (("wet", wet), ("jsonl", jsonl), ("parquet", parquet)):
             n, s, rss = run(sys.executable, OURS.format(repo=REPO), path, kind)
             have_peer = os.path.exists(args.peer_python)
             pn, ps, prss = run(args.peer_python, PEER, path, kind) if have_peer else (0, float("nan"), float("nan"))
             print(f"{kind:8s} ours     {n / s:10,.0f} docs/s  peak RSS {rss:6.0f} MB  ({n:,} docs)")
             if have_peer:
-                print(f"{kind:8s} datatrove{pn / ps:10,.0f} docs/s  peak RSS {prss:6.0f} MB"
-                      f"  ({pn:,} docs; ours/peer speed {ps / s * n / pn:.2f}x, memory {rss / prss:.2f}x)")
+                print(
+                    f"{kind:8s} datatrove{pn / ps:10,.0f} docs/s  peak RSS {prss:6.0f} MB"
+                    f"  ({pn:,} docs; ours/peer speed {ps / s * n / pn:.2f}x, memory {rss / prss:.2f}x)"
+                )
         n, s, rss = run(sys.executable, WHOLE, parquet)
         print(f"parquet  read_table (whole file at once)  peak RSS {rss:6.0f} MB")
     return 0

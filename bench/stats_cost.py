@@ -39,7 +39,7 @@ def main(argv=None) -> None:
     cpu: dict[bool, list[float]] = {True: [], False: []}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(-1, args.rounds):  # round 0: warm-up (models, caches), not counted
-            for with_stats in ((True, False) if r % 2 == 0 else (False, True)):
+            for with_stats in (True, False) if r % 2 == 0 else (False, True):
                 raw = {**base, "output": {**(base.get("output") or {}), "stats": with_stats}}
                 out = os.path.join(tmp, f"stats-{with_stats}")
                 start, start_cpu = time.perf_counter(), time.process_time()
@@ -48,26 +48,47 @@ def main(argv=None) -> None:
                 if r >= 0:
                     wall[with_stats].append(w)
                     cpu[with_stats].append(c)
-                print(f"{'warm-up' if r < 0 else f'round {r + 1}'} stats={str(with_stats).lower():<5} wall {w:6.2f} s  "
-                      f"cpu {c:6.2f} s  ({m['counts']['input']:,} records, {m['counts']['kept']:,} kept, "
-                      f"{m['totals']['tokens']:,} tokens)", flush=True)
+                print(
+                    f"{'warm-up' if r < 0 else f'round {r + 1}'} stats={str(with_stats).lower():<5} wall {w:6.2f} s  "
+                    f"cpu {c:6.2f} s  ({m['counts']['input']:,} records, {m['counts']['kept']:,} kept, "
+                    f"{m['totals']['tokens']:,} tokens)",
+                    flush=True,
+                )
     for name, t in (("wall", wall), ("cpu", cpu)):
         on, off = statistics.median(t[True]), statistics.median(t[False])
-        print(f"median {name} time: with statistics {on:.2f} s, without {off:.2f} s: "
-              f"ratio {on / off:.3f} ({on - off:+.2f} s)")
+        print(
+            f"median {name} time: with statistics {on:.2f} s, without {off:.2f} s: "
+            f"ratio {on / off:.3f} ({on - off:+.2f} s)"
+        )
 
 
 # Standard-library packages read besides the top-level modules (not test/, not site-packages/).
-STDLIB_PACKAGES = ("asyncio", "email", "encodings", "idlelib", "importlib", "json", "http", "logging",
-                   "multiprocessing", "unittest", "urllib", "xml/**", "ctypes", "concurrent/futures", "lib2to3/**")
+STDLIB_PACKAGES = (
+    "asyncio",
+    "email",
+    "encodings",
+    "idlelib",
+    "importlib",
+    "json",
+    "http",
+    "logging",
+    "multiprocessing",
+    "unittest",
+    "urllib",
+    "xml/**",
+    "ctypes",
+    "concurrent/futures",
+    "lib2to3/**",
+)
 
 
 def stdlib_config() -> dict:
     lib = sysconfig.get_paths()["stdlib"]
     paths = [os.path.join(lib, "*.py")] + [os.path.join(lib, p, "*.py") for p in STDLIB_PACKAGES]
     return {
-        "inputs": [{"kind": "code", "name": "code", "paths": paths,
-                    "options": {"root": lib, "repository": "cpython-stdlib"}}],
+        "inputs": [
+            {"kind": "code", "name": "code", "paths": paths, "options": {"root": lib, "repository": "cpython-stdlib"}}
+        ],
         "stages": [{"code_quality": {}}, {"exact_dedup": {}}, {"minhash_dedup": {}}],
         "tokenizer": {"model": "curate/models/mistral-tokenizer.model.v1"},
         "output": {"num_shards": 4, "write_rejected": True},

@@ -36,7 +36,6 @@ import os
 import sys
 from typing import Iterator
 
-
 WARC_FILES = (
     "cc-main-2020-34-sample.warc.gz",
     "cc-main-2024-22-whirlwind.warc.gz",
@@ -182,8 +181,11 @@ def describe(counts: dict) -> str:
         "text of half of the article-benchmark pages, OpenAssistant assistant replies. "
         f"Negatives ({fmt(counts['negatives'])}): the whole visible text (trafilatura "
         "html2txt, boilerplate kept) of the other half of the benchmark pages"
-        + (" and of the English Common Crawl / wget WARC pages" if any(k.startswith("warc/") for k in counts["negatives"])
-           else " (the WARC pages left out)")
+        + (
+            " and of the English Common Crawl / wget WARC pages"
+            if any(k.startswith("warc/") for k in counts["negatives"])
+            else " (the WARC pages left out)"
+        )
         + ". No page is in both sets; the held-out split "
         "is by page / book section / conversation tree. A small demo: it separates curated "
         "prose from raw page text, it is not a production quality model."
@@ -195,9 +197,12 @@ def main(argv=None) -> int:
     p.add_argument("--data", default=os.path.join("..", "shared", "data"))
     p.add_argument("--output", required=True, help="folder for positives.jsonl, negatives.jsonl")
     p.add_argument("--train", metavar="MODEL_DIR", help="also train a model into this folder")
-    p.add_argument("--exclude-warc", action="store_true",
-                   help="leave the WARC pages out of the negatives (to run the pipeline on them "
-                   "with a model that has not seen them)")
+    p.add_argument(
+        "--exclude-warc",
+        action="store_true",
+        help="leave the WARC pages out of the negatives (to run the pipeline on them "
+        "with a model that has not seen them)",
+    )
     # A few thousand passages: fewer hash buckets than the default 2M (an 800 MB model)
     # and fastText's small-data recipe (more epochs, higher rate): the DCLM defaults
     # (5 epochs, lr 0.1) underfit here (held-out AUC 0.77 against 0.92).
@@ -219,8 +224,9 @@ def main(argv=None) -> int:
                 [os.path.join(args.output, "positives.jsonl")],
                 [os.path.join(args.output, "negatives.jsonl")],
                 args.train,
-                TrainConfig(bucket=args.bucket, dim=args.dim, epoch=args.epoch, lr=args.lr,
-                            holdout=DEMO_PARAMS["holdout"]),
+                TrainConfig(
+                    bucket=args.bucket, dim=args.dim, epoch=args.epoch, lr=args.lr, holdout=DEMO_PARAMS["holdout"]
+                ),
                 description=describe(counts),
             )
         except TrainingError as e:

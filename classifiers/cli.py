@@ -16,31 +16,68 @@ _DEFAULTS = TrainConfig()
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--positives", nargs="+", required=True, metavar="PATH",
-                   help="text we want more of: .txt (one doc per line), .jsonl (text field), "
-                   ".parquet, or a folder of Parquet shards (an earlier run's shards/ or rejected/)")
-    p.add_argument("--negatives", nargs="+", required=True, metavar="PATH",
-                   help="text we want less of (raw web pages), same formats")
+    p.add_argument(
+        "--positives",
+        nargs="+",
+        required=True,
+        metavar="PATH",
+        help="text we want more of: .txt (one doc per line), .jsonl (text field), "
+        ".parquet, or a folder of Parquet shards (an earlier run's shards/ or rejected/)",
+    )
+    p.add_argument(
+        "--negatives",
+        nargs="+",
+        required=True,
+        metavar="PATH",
+        help="text we want less of (raw web pages), same formats",
+    )
     p.add_argument("--output", required=True, help="folder for the model and model_card.{json,md}")
     p.add_argument("--description", default="", help="what the model was trained on, for the card")
     p.add_argument("--positive-label", default=_DEFAULTS.positive_label)
     p.add_argument("--negative-label", default=_DEFAULTS.negative_label)
     p.add_argument("--text-field", default=_DEFAULTS.text_field, help="JSONL field with the text")
-    p.add_argument("--group-field", default=_DEFAULTS.group_field,
-                   help="JSONL field grouping texts that must share a side of the held-out split")
-    p.add_argument("--holdout", type=float, default=_DEFAULTS.holdout,
-                   help="share of texts held out for the metrics (by text hash)")
-    p.add_argument("--keep-rate", type=float, default=_DEFAULTS.keep_rate,
-                   help="target share kept: the card gives the score threshold for it")
+    p.add_argument(
+        "--group-field",
+        default=_DEFAULTS.group_field,
+        help="JSONL field grouping texts that must share a side of the held-out split",
+    )
+    p.add_argument(
+        "--holdout",
+        type=float,
+        default=_DEFAULTS.holdout,
+        help="share of texts held out for the metrics (by text hash)",
+    )
+    p.add_argument(
+        "--keep-rate",
+        type=float,
+        default=_DEFAULTS.keep_rate,
+        help="target share kept: the card gives the score threshold for it",
+    )
     p.add_argument("--min-examples", type=int, default=_DEFAULTS.min_examples)
-    p.add_argument("--max-per-class", type=int, default=None,
-                   help="cap each class at N texts (a hash-chosen sample), e.g. to balance")
+    p.add_argument(
+        "--max-per-class",
+        type=int,
+        default=None,
+        help="cap each class at N texts (a hash-chosen sample), e.g. to balance",
+    )
     p.add_argument("--quantize", action="store_true", help="write a quantized model.ftz")
-    for name, tp in (("lr", float), ("epoch", int), ("dim", int), ("word-ngrams", int),
-                     ("min-count", int), ("bucket", int), ("seed", int), ("thread", int)):
+    for name, tp in (
+        ("lr", float),
+        ("epoch", int),
+        ("dim", int),
+        ("word-ngrams", int),
+        ("min-count", int),
+        ("bucket", int),
+        ("seed", int),
+        ("thread", int),
+    ):
         attr = name.replace("-", "_")
-        p.add_argument(f"--{name}", type=tp, default=getattr(_DEFAULTS, attr),
-                       help=f"fastText {attr} (default {getattr(_DEFAULTS, attr)})")
+        p.add_argument(
+            f"--{name}",
+            type=tp,
+            default=getattr(_DEFAULTS, attr),
+            help=f"fastText {attr} (default {getattr(_DEFAULTS, attr)})",
+        )
     p.add_argument("--loss", default=_DEFAULTS.loss, choices=["softmax", "ns", "hs", "ova"])
 
 
@@ -52,8 +89,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def run(args: argparse.Namespace) -> int:
     """Train; print a one-line summary, or a one-line error and return 1."""
     try:
-        card = train(args.positives, args.negatives, args.output, config_from_args(args),
-                     description=args.description)
+        card = train(args.positives, args.negatives, args.output, config_from_args(args), description=args.description)
     except TrainingError as e:
         print(f"train-classifier: error: {e}", file=sys.stderr)
         return 1
@@ -68,7 +104,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="curate train-classifier",
-                                description="Train a fastText quality classifier.")
+    p = argparse.ArgumentParser(prog="curate train-classifier", description="Train a fastText quality classifier.")
     add_arguments(p)
     return run(p.parse_args(argv))

@@ -75,8 +75,7 @@ def expand(source: str) -> list[str]:
     if os.path.isdir(source):
         if os.path.exists(os.path.join(source, "manifest.json")):
             raise DataError(
-                f"{source}: this is the root of a curate output; pass its shards/ "
-                "(kept documents) or rejected/ folder"
+                f"{source}: this is the root of a curate output; pass its shards/ (kept documents) or rejected/ folder"
             )
         files = sorted(glob.glob(os.path.join(source, "**", "*.parquet"), recursive=True))
         if not files:

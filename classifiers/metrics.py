@@ -32,9 +32,7 @@ def auc_confidence_interval(scores, is_positive, n_boot: int = 1000, seed: int =
     p, n = scores[pos], scores[~pos]
     rng = np.random.default_rng(seed)
     labels = np.r_[np.ones(len(p), bool), np.zeros(len(n), bool)]
-    aucs = [
-        auc(np.r_[rng.choice(p, len(p)), rng.choice(n, len(n))], labels) for _ in range(n_boot)
-    ]
+    aucs = [auc(np.r_[rng.choice(p, len(p)), rng.choice(n, len(n))], labels) for _ in range(n_boot)]
     lo, hi = np.quantile(aucs, [0.025, 0.975])
     return [float(lo), float(hi)]
 

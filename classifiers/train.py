@@ -256,8 +256,12 @@ def train(
         "description": description,
         "preprocessing": "lower-case; every whitespace run (newlines included) to one space; "
         "stripped (curate.quality_model.preprocess, used at training and at scoring)",
-        "parameters": {**cfg.fasttext_params(), "holdout": cfg.holdout,
-                       "max_per_class": cfg.max_per_class, "min_examples": cfg.min_examples},
+        "parameters": {
+            **cfg.fasttext_params(),
+            "holdout": cfg.holdout,
+            "max_per_class": cfg.max_per_class,
+            "min_examples": cfg.min_examples,
+        },
         "data": {
             "positives": pos.card(),
             "negatives": neg.card(),
@@ -287,8 +291,7 @@ def train(
             # What the pipeline's pareto mode would keep instead (GPT-3's alpha = 9).
             "pareto_alpha_9_expected_keep_rate": metrics.pareto_keep_rate(scores, 9.0),
             "pareto_alpha_9_expected_keep_rate_negatives": metrics.pareto_keep_rate(scores[~is_pos], 9.0),
-            "threshold_on_negatives_computed_on": "held-out negatives only (raw web, the pool a "
-            "pipeline filters)",
+            "threshold_on_negatives_computed_on": "held-out negatives only (raw web, the pool a pipeline filters)",
         },
     }
     write_card(card, output_dir)
@@ -329,8 +332,7 @@ def card_markdown(card: dict) -> str:
         f"- labels: positive `{m['positive_label']}`, negative `{m['negative_label']}`; "
         f"the pipeline stage scores P(`{m['positive_label']}`)",
         f"- preprocessing: {card['preprocessing']}",
-        "- fastText parameters: "
-        + ", ".join(f"{key}={val}" for key, val in sorted(card["parameters"].items())),
+        "- fastText parameters: " + ", ".join(f"{key}={val}" for key, val in sorted(card["parameters"].items())),
         "",
         "## Data",
         "",

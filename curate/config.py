@@ -98,9 +98,7 @@ def build(cls: type, data: Any, key: str = "config") -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(data) - set(fields))
     if unknown:
-        raise ConfigError(
-            f"{key}.{unknown[0]}: unknown key (known: {', '.join(sorted(fields)) or 'none'})"
-        )
+        raise ConfigError(f"{key}.{unknown[0]}: unknown key (known: {', '.join(sorted(fields)) or 'none'})")
     kwargs = {}
     for name, field in fields.items():
         sub = f"{key}.{name}"
@@ -127,12 +125,16 @@ def _language_overrides(obj: Any, field: dataclasses.Field, given: Any, key: str
     merged = field.default_factory()
     if given is not None:
         if not isinstance(given, dict):
-            raise ConfigError(f"{key}: expected a mapping of language codes to settings, got {type(given).__name__} {given!r}")
+            raise ConfigError(
+                f"{key}: expected a mapping of language codes to settings, got {type(given).__name__} {given!r}"
+            )
         for language, override in given.items():
             if not isinstance(language, str) or not language:
                 raise ConfigError(f"{key}: expected language codes (e.g. de, zh), got {language!r}")
             if not isinstance(override, dict):
-                raise ConfigError(f"{key}.{language}: expected a mapping of settings, got {type(override).__name__} {override!r}")
+                raise ConfigError(
+                    f"{key}.{language}: expected a mapping of settings, got {type(override).__name__} {override!r}"
+                )
             merged[language] = {**merged.get(language, {}), **override}
     settable = sorted(f.name for f in dataclasses.fields(obj) if f.init and f.name not in (field.name, "per_language"))
     out = {}
@@ -220,11 +222,15 @@ class OutputConfig:
     def validate(self, key: str) -> None:
         given = [n for n in ("num_shards", "shard_tokens", "shard_bytes") if getattr(self, n) is not None]
         if len(given) > 1:
-            raise ConfigError(f"{key}.{given[1]}: set one of num_shards, shard_tokens, shard_bytes (got {' and '.join(given)})")
+            raise ConfigError(
+                f"{key}.{given[1]}: set one of num_shards, shard_tokens, shard_bytes (got {' and '.join(given)})"
+            )
         if not given:
             self.num_shards = DEFAULT_NUM_SHARDS
         if self.validation_fraction >= 1:
-            raise ConfigError(f"{key}.validation_fraction: must be below 1 (nothing would be left to train on), got {self.validation_fraction}")
+            raise ConfigError(
+                f"{key}.validation_fraction: must be below 1 (nothing would be left to train on), got {self.validation_fraction}"
+            )
 
 
 DEFAULT_NUM_SHARDS = 4
@@ -306,9 +312,7 @@ def parse_stages(data: Any) -> list[StageConfig]:
         base, name = split_stage_key(name)
         spec = registry.STAGES.get(base)
         if spec is None:
-            raise ConfigError(
-                f"{key}.{name}: unknown stage (known: {', '.join(sorted(registry.STAGES))})"
-            )
+            raise ConfigError(f"{key}.{name}: unknown stage (known: {', '.join(sorted(registry.STAGES))})")
         if base != name and not spec.per_document:
             # A global stage writes its fixed name into drop records and document
             # metadata (exact_duplicates, minhash_dedup, span signals): instances would mix.

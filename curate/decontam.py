@@ -328,8 +328,13 @@ class NgramIndex:
             "set_items": self.set_items,
             "lengths": list(self.lengths),
         }
-        np.savez(buf, keys=self.keys, offsets=self.offsets, members=self.members,
-                 meta=np.frombuffer(json.dumps(meta).encode("utf-8"), np.uint8))
+        np.savez(
+            buf,
+            keys=self.keys,
+            offsets=self.offsets,
+            members=self.members,
+            meta=np.frombuffer(json.dumps(meta).encode("utf-8"), np.uint8),
+        )
         return buf.getvalue()
 
     @classmethod
@@ -528,7 +533,9 @@ def report_files(report: dict, lines: dict) -> dict[str, bytes]:
     """Relative path -> bytes of the report files."""
     files = {REPORT_FILE: json.dumps(report, indent=2, ensure_ascii=False).encode("utf-8")}
     for name, rows in lines.items():
-        files[f"{ITEMS_DIR}/{name}.jsonl"] = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+        files[f"{ITEMS_DIR}/{name}.jsonl"] = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode(
+            "utf-8"
+        )
     return files
 
 
@@ -537,12 +544,23 @@ def write_report(out_dir: str, report: dict, lines: dict) -> None:
         cio.write_bytes(cio.join(out_dir, *rel.split("/")), data)
 
 
-SUMMARY_FIELDS = ("items", "short_items", "items_found", "docs_cut", "docs_dropped", "chars_removed", "common_ngrams_ignored")
+SUMMARY_FIELDS = (
+    "items",
+    "short_items",
+    "items_found",
+    "docs_cut",
+    "docs_dropped",
+    "chars_removed",
+    "common_ngrams_ignored",
+)
 
 
 def manifest_section(report: dict) -> dict:
     """The report's figures per eval set (without the item ids), for manifest.json."""
-    return {"report": REPORT_FILE, "sets": {name: {k: s[k] for k in SUMMARY_FIELDS} for name, s in report["sets"].items()}}
+    return {
+        "report": REPORT_FILE,
+        "sets": {name: {k: s[k] for k in SUMMARY_FIELDS} for name, s in report["sets"].items()},
+    }
 
 
 def summary_lines(report: dict) -> list[str]:

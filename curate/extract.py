@@ -58,8 +58,9 @@ def extract_text(html: str, url: Optional[str], c: ExtractConfig) -> Optional[st
     if c.engine == "resiliparse":
         from resiliparse.extract.html2text import extract_plain_text
 
-        return extract_plain_text(html, main_content=c.main_content, list_bullets=c.list_bullets,
-                                  alt_texts=c.alt_texts, links=c.links)
+        return extract_plain_text(
+            html, main_content=c.main_content, list_bullets=c.list_bullets, alt_texts=c.alt_texts, links=c.links
+        )
     import trafilatura
 
     return trafilatura.extract(

@@ -50,7 +50,9 @@ def input_files(path: str, rejected: bool) -> tuple[list[str], Optional[str]]:
     if os.path.isdir(path):
         subs = ["rejected"] if rejected else ["shards", "validation"]  # validation: held-out kept rows
         # "**": the shards of a partitioned output lie in language=xx/ folders
-        files = [f for sub in subs for f in sorted(glob.glob(os.path.join(path, sub, "**", "*.parquet"), recursive=True))]
+        files = [
+            f for sub in subs for f in sorted(glob.glob(os.path.join(path, sub, "**", "*.parquet"), recursive=True))
+        ]
         sub = subs[0]
         if not files:
             if rejected and os.path.isdir(os.path.join(path, "shards")):

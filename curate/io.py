@@ -74,7 +74,7 @@ def list_files(directory: str) -> list[str]:
     if fs is not None and is_remote(directory):
         prefix = directory.rstrip("/") + "/"
         found = fs.match([prefix + "**"])[0].metadata_list
-        return sorted(m.path[len(prefix):] for m in found)
+        return sorted(m.path[len(prefix) :] for m in found)
     out = []
     for root, _dirs, files in os.walk(directory):
         for name in files:

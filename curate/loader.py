@@ -62,7 +62,6 @@ import concurrent.futures
 import dataclasses
 import hashlib
 import json
-import math
 import sys
 from typing import Iterator, Optional
 
@@ -104,10 +103,7 @@ def work_units(out_dir: str, entries: list[dict]) -> list[Unit]:
         if groups is None:  # an older manifest: read the footers and num_tokens columns
             with cio.open_read(cio.join(out_dir, e["path"])) as f:
                 pf = pq.ParquetFile(f)
-                groups = [
-                    [pf.metadata.row_group(i).num_rows, _sum_num_tokens(pf, i)]
-                    for i in range(pf.num_row_groups)
-                ]
+                groups = [[pf.metadata.row_group(i).num_rows, _sum_num_tokens(pf, i)] for i in range(pf.num_row_groups)]
         units.extend(Unit(e["path"], i, int(rows), int(tokens)) for i, (rows, tokens) in enumerate(groups))
     return units
 
@@ -159,7 +155,9 @@ class SlotSpan:
     stop: int  # end of the slot's real tokens (< start + K * seq_len only with padding)
 
 
-def slot_span(total_tokens: int, seq_len: int, rank: int, world_size: int, worker: int, num_workers: int, remainder: str) -> SlotSpan:
+def slot_span(
+    total_tokens: int, seq_len: int, rank: int, world_size: int, worker: int, num_workers: int, remainder: str
+) -> SlotSpan:
     slots = world_size * num_workers
     slot = rank * num_workers + worker
     if remainder == "drop":
@@ -315,7 +313,9 @@ class PackedSequences:
     def load_state_dict(self, state: dict) -> None:
         check_state_key(state, self._key)
         if not 0 <= state["position"] <= self.span.sequences:
-            raise ValueError(f"state position {state['position']} is outside the epoch's {self.span.sequences} sequences")
+            raise ValueError(
+                f"state position {state['position']} is outside the epoch's {self.span.sequences} sequences"
+            )
         self.epoch, self.position = int(state["epoch"]), int(state["position"])
 
     def set_epoch(self, epoch: int) -> None:
@@ -366,7 +366,9 @@ class PackedSequences:
                     ahead = pool.submit(self._prepare, files, epoch, parts[i + 1])
                 yield chunk
 
-    def _prepare(self, files: _ShardFiles, epoch: int, part: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    def _prepare(
+        self, files: _ShardFiles, epoch: int, part: tuple[int, int, int, int]
+    ) -> tuple[np.ndarray, np.ndarray]:
         ui, lo, hi, skip = part
         values, offsets = read_unit_tokens(files, self.units[ui])
         # Documents of the part [lo, hi): offsets clipped to it.

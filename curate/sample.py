@@ -155,10 +155,55 @@ FOREIGN = {
     ),
 }
 
-NAV = ["Home", "News", "Sport", "Business", "Culture", "Travel", "Opinion", "Video", "Podcasts", "Newsletters", "Subscribe", "Log in"]
+NAV = [
+    "Home",
+    "News",
+    "Sport",
+    "Business",
+    "Culture",
+    "Travel",
+    "Opinion",
+    "Video",
+    "Podcasts",
+    "Newsletters",
+    "Subscribe",
+    "Log in",
+]
 COOKIE = "We use cookies to improve your experience. By continuing to browse you agree to our use of cookies. Accept all | Manage settings | Privacy policy"
-FOOTER = ["About us", "Contact", "Careers", "Advertise", "Terms of use", "Privacy policy", "Cookie settings", "Accessibility", "Sitemap", "© 2026 Example Media Group. All rights reserved."]
-SPAM_WORDS = ["cheap", "pills", "casino", "bonus", "free", "spins", "online", "discount", "replica", "watches", "viagra", "loans", "crypto", "jackpot", "win", "best", "price", "buy", "now", "deal"]
+FOOTER = [
+    "About us",
+    "Contact",
+    "Careers",
+    "Advertise",
+    "Terms of use",
+    "Privacy policy",
+    "Cookie settings",
+    "Accessibility",
+    "Sitemap",
+    "© 2026 Example Media Group. All rights reserved.",
+]
+SPAM_WORDS = [
+    "cheap",
+    "pills",
+    "casino",
+    "bonus",
+    "free",
+    "spins",
+    "online",
+    "discount",
+    "replica",
+    "watches",
+    "viagra",
+    "loans",
+    "crypto",
+    "jackpot",
+    "win",
+    "best",
+    "price",
+    "buy",
+    "now",
+    "deal",
+]
 
 
 def _page(title: str, paragraphs: list[str], lang: str = "en", charset: str = "utf-8", chrome: bool = True) -> str:
@@ -167,7 +212,9 @@ def _page(title: str, paragraphs: list[str], lang: str = "en", charset: str = "u
     nav = "".join(f'<li><a href="/{esc(n.lower())}">{esc(n)}</a></li>' for n in NAV)
     foot = "".join(f'<li><a href="/f/{i}">{esc(f)}</a></li>' for i, f in enumerate(FOOTER))
     body = "".join(f"<p>{esc(p)}</p>\n" for p in paragraphs)
-    chrome_top = f'<header><nav><ul>{nav}</ul></nav><div class="cookie-banner">{esc(COOKIE)}</div></header>' if chrome else ""
+    chrome_top = (
+        f'<header><nav><ul>{nav}</ul></nav><div class="cookie-banner">{esc(COOKIE)}</div></header>' if chrome else ""
+    )
     chrome_bottom = (
         f'<aside class="related"><h3>Most read</h3><ul><li><a href="/a">Ten things to do this weekend</a></li>'
         f'<li><a href="/b">Weather warning for the coast</a></li></ul></aside><footer><ul>{foot}</ul></footer>'
@@ -204,7 +251,11 @@ def sample_pages() -> list[dict]:
     # Republished copies: byte-identical text at another site, and a copy that differs
     # only in case and whitespace.
     title, paras = _article("bees", rng)
-    add("https://mirror.example.net/science/bees-hive-temperature", _page(title, paras).encode("utf-8"), kind="duplicate")
+    add(
+        "https://mirror.example.net/science/bees-hive-temperature",
+        _page(title, paras).encode("utf-8"),
+        kind="duplicate",
+    )
     title, paras = _article("rail", rng)
     shouty = [p.replace(". ", ".  ").upper() if i == 0 else p for i, p in enumerate(paras)]
     add("https://aggregator.example.com/rail?id=7", _page(title, shouty).encode("utf-8"), kind="duplicate_normalized")
@@ -215,11 +266,17 @@ def sample_pages() -> list[dict]:
     for i in range(2):
         words = [rng.choice(SPAM_WORDS) for _ in range(220)]
         lines = [" ".join(words[j : j + 11]).capitalize() + "!!!" for j in range(0, len(words), 11)]
-        add(f"https://spam{i}.example.biz/best-deals", _page("BEST DEALS ONLINE", lines, chrome=False).encode("utf-8"), kind="spam")
+        add(
+            f"https://spam{i}.example.biz/best-deals",
+            _page("BEST DEALS ONLINE", lines, chrome=False).encode("utf-8"),
+            kind="spam",
+        )
     # Other languages.
     for lang, (title, text) in FOREIGN.items():
         paras = [s.strip() + "." for s in text.split(". ") if s.strip()]
-        add(f"https://{lang}.example.eu/artikel", _page(title, paras, lang=lang).encode("utf-8"), kind=f"foreign_{lang}")
+        add(
+            f"https://{lang}.example.eu/artikel", _page(title, paras, lang=lang).encode("utf-8"), kind=f"foreign_{lang}"
+        )
     # windows-1252 declared only in <meta>, with characters outside Latin-1's ASCII part.
     title, paras = _article("libraries", rng)
     paras = [p.replace("people", "people\u2019s friends") if i == 0 else p for i, p in enumerate(paras)]
@@ -237,7 +294,12 @@ def sample_pages() -> list[dict]:
     # Not pages.
     png = b"\x89PNG\r\n\x1a\n" + hashlib.sha256(b"pixel").digest()
     add("https://news.example.org/logo.png", png, content_type="image/png", kind="not_html")
-    add("https://news.example.org/missing", _page("Not found", ["The page you requested does not exist."]).encode("utf-8"), status="404 Not Found", kind="http_404")
+    add(
+        "https://news.example.org/missing",
+        _page("Not found", ["The page you requested does not exist."]).encode("utf-8"),
+        status="404 Not Found",
+        kind="http_404",
+    )
     return pages
 
 
@@ -255,18 +317,26 @@ def write_sample_warc(path: str) -> int:
         date = COPY_FETCH_DATE if kind in COPY_KINDS else FETCH_DATE
         return {"WARC-Date": date, "WARC-Record-ID": _record_id(url, kind + rec_type)}
 
-    info = writer.create_warcinfo_record("sample.warc.gz", {"software": "curate sample builder", "format": "WARC File Format 1.1"})
+    info = writer.create_warcinfo_record(
+        "sample.warc.gz", {"software": "curate sample builder", "format": "WARC File Format 1.1"}
+    )
     info.rec_headers.replace_header("WARC-Date", FETCH_DATE)
     info.rec_headers.replace_header("WARC-Record-ID", _record_id("sample", "warcinfo"))
     records.append(info)
     for page in sample_pages():
         url = page["url"]
-        req_headers = StatusAndHeaders("GET / HTTP/1.1", [("Host", url.split("/")[2]), ("User-Agent", "curate-sample/1.0")], is_http_request=True)
+        req_headers = StatusAndHeaders(
+            "GET / HTTP/1.1", [("Host", url.split("/")[2]), ("User-Agent", "curate-sample/1.0")], is_http_request=True
+        )
         records.append(
-            writer.create_warc_record(url, "request", http_headers=req_headers, warc_headers_dict=warc_headers("request", url, page["kind"]))
+            writer.create_warc_record(
+                url, "request", http_headers=req_headers, warc_headers_dict=warc_headers("request", url, page["kind"])
+            )
         )
         http_headers = StatusAndHeaders(
-            page["status"], [("Content-Type", page["content_type"]), ("Content-Length", str(len(page["body"])))], protocol="HTTP/1.1"
+            page["status"],
+            [("Content-Type", page["content_type"]), ("Content-Length", str(len(page["body"])))],
+            protocol="HTTP/1.1",
         )
         records.append(
             writer.create_warc_record(

@@ -71,8 +71,15 @@ class Sandbox:
     def _start(self) -> None:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
-        argv = [sys.executable, "-m", "curate.sandbox", str(to_child_r), str(from_child_w), self.target,
-                str(self.max_memory_mb or 0)]
+        argv = [
+            sys.executable,
+            "-m",
+            "curate.sandbox",
+            str(to_child_r),
+            str(from_child_w),
+            self.target,
+            str(self.max_memory_mb or 0),
+        ]
         self._proc = subprocess.Popen(argv, pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL)
         os.close(to_child_r)
         os.close(from_child_w)

@@ -54,9 +54,7 @@ _STARTS_WITH_WORD = re.compile(r"[^\W\d_]|[-–]\s*\d")
 
 # ISO 639-1/3 codes (as fastText's lid.176 reports them) of languages that mark
 # ordinal numbers with a period.
-ORDINAL_PERIOD_LANGUAGES = frozenset(
-    "de da nb nn no is fo fi et lv lt cs sk pl sl hr sr bs hu tr gsw bar lb".split()
-)
+ORDINAL_PERIOD_LANGUAGES = frozenset("de da nb nn no is fo fi et lv lt cs sk pl sl hr sr bs hu tr gsw bar lb".split())
 
 
 def unspaced(ch: str) -> bool:

@@ -28,6 +28,7 @@ from curate.document import Document, Rejected
 ROW_GROUP_ROWS = 4096
 ROW_GROUP_TOKENS = 1 << 20  # ~4 MB of uint32 ids before compression
 
+
 def token_dtype(vocab_size: int) -> str:
     """The narrowest unsigned type for token ids below ``vocab_size``: uint16 when the
     vocabulary has at most 65,536 pieces (half the bytes), uint32 otherwise."""
@@ -89,7 +90,9 @@ VALIDATION_HASH_SEED = 0x5EED
 
 def is_validation(doc_id: str, fraction: float) -> bool:
     """Whether a document (by the id of the original, for copies) is held out."""
-    return fraction > 0 and xxhash.xxh64_intdigest(doc_id.encode("utf-8"), seed=VALIDATION_HASH_SEED) < fraction * 2.0**64
+    return (
+        fraction > 0 and xxhash.xxh64_intdigest(doc_id.encode("utf-8"), seed=VALIDATION_HASH_SEED) < fraction * 2.0**64
+    )
 
 
 def payload_bytes(row: dict, token_itemsize: int) -> int:
@@ -188,7 +191,9 @@ def sort_rows(rows: Iterable[dict]) -> list[dict]:
     return sorted(rows, key=lambda r: (r["id"], r.get("stage", "")))
 
 
-def row_groups(rows: list[dict], max_rows: int = ROW_GROUP_ROWS, max_tokens: int = ROW_GROUP_TOKENS) -> list[list[dict]]:
+def row_groups(
+    rows: list[dict], max_rows: int = ROW_GROUP_ROWS, max_tokens: int = ROW_GROUP_TOKENS
+) -> list[list[dict]]:
     """Consecutive rows cut into row groups of at most ``max_rows`` rows and, past its
     first row, ``max_tokens`` tokens: a few MB each, the unit a training loader streams."""
     groups, current, tokens = [], [], 0

@@ -127,7 +127,14 @@ class Histogram:
         return {"bins": self.bins, "counts": self.counts, "n": self.n, "mean": mean, "min": self.lo, "max": self.hi}
 
     def state(self) -> dict:
-        return {"bins": self.bins, "counts": self.counts, "n": self.n, "sum": self.total, "min": self.lo, "max": self.hi}
+        return {
+            "bins": self.bins,
+            "counts": self.counts,
+            "n": self.n,
+            "sum": self.total,
+            "min": self.lo,
+            "max": self.hi,
+        }
 
     @classmethod
     def from_state(cls, d: dict) -> "Histogram":
@@ -393,7 +400,9 @@ def stats_document(acc: RunStats, stage_order: list, thresholds: dict, counter_s
             stages.append(stage)
     dropped = {}
     for (source, stage, reason), values in sorted(acc.dropped.items(), key=lambda kv: (stages.index(kv[0][1]), kv[0])):
-        entry = dropped.setdefault(f"{stage}:{reason}", {"stage": stage, "docs": 0, "chars": 0, "bytes": 0, "by_source": {}})
+        entry = dropped.setdefault(
+            f"{stage}:{reason}", {"stage": stage, "docs": 0, "chars": 0, "bytes": 0, "by_source": {}}
+        )
         for name, v in zip(drop_keys, values):
             entry[name] += v
         entry["by_source"][source] = dict(zip(drop_keys, values))

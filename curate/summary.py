@@ -36,6 +36,7 @@ def read_manifest(out_dir: str) -> dict:
 
 def counts_from_stats(stats: dict, manifest_counts: dict) -> dict:
     """``stats.json`` folded into the manifest's ``counts`` schema (``stats`` copied)."""
+
     def source_entry(src):
         return {"input": 0, "kept": 0, "dropped": {}, "errors": 0, "stats": {}, "by_language": {}}
 
@@ -151,8 +152,15 @@ def _dedup_line(stage: str, d: dict) -> str:
     parts = [f"{d['docs_removed']:,} docs removed ({d['bytes_removed_in_docs']:,} bytes)"]
     s = d.get("stage_stats") or {}
     if s.get("docs_edited"):
-        cut = [f"{s[k]:,} {label}" for k, label in (
-            ("units_removed", "sentences/lines"), ("tokens_removed", "tokens"), ("bytes_removed", "bytes")) if k in s]
+        cut = [
+            f"{s[k]:,} {label}"
+            for k, label in (
+                ("units_removed", "sentences/lines"),
+                ("tokens_removed", "tokens"),
+                ("bytes_removed", "bytes"),
+            )
+            if k in s
+        ]
         parts.append(f"{s['docs_edited']:,} docs edited, cut {', '.join(cut)}")
     c = d.get("clusters")
     if c:
@@ -187,15 +195,20 @@ def format_run(s: dict) -> str:
     else:
         for title, table in (("kept by source", s["kept_by_source"]), ("kept by language", s["kept_by_language"])):
             lines += ["", title]
-            lines += _table([[k, _n(v["docs"]), _n(v["tokens"]), _n(v["chars"])] for k, v in table.items()],
-                            ["", "docs", "tokens", "chars"])
+            lines += _table(
+                [[k, _n(v["docs"]), _n(v["tokens"]), _n(v["chars"])] for k, v in table.items()],
+                ["", "docs", "tokens", "chars"],
+            )
         if s["dedup"]:
             lines += ["", "deduplication"] + [_dedup_line(k, v) for k, v in s["dedup"].items()]
         sh = s["shards"]
         if sh:
             z = s["shard_sizes"]
-            lines += ["", f"shards  {sh['shards']} files, {sh['bytes']:,} bytes; rows per shard "
-                          f"{z['rows']['min']:,}-{z['rows']['max']:,}, tokens {z['tokens']['min']:,}-{z['tokens']['max']:,}"]
+            lines += [
+                "",
+                f"shards  {sh['shards']} files, {sh['bytes']:,} bytes; rows per shard "
+                f"{z['rows']['min']:,}-{z['rows']['max']:,}, tokens {z['tokens']['min']:,}-{z['tokens']['max']:,}",
+            ]
     if "decontamination" in s:
         lines += ["", "decontamination"] + [f"  {line}" for line in decontamination_lines(s["decontamination"])]
     return "\n".join(lines)
@@ -213,7 +226,9 @@ def comparison_rows(summaries: list[dict]) -> list[tuple[str, list]]:
     for stage in order:
         reasons = sorted({r for s in summaries for st in s["funnel"] if st["stage"] == stage for r in st["dropped"]})
         for reason in reasons:
-            rows.append((f"  {stage}:{reason}", [s["counts"]["dropped"].get(f"{stage}:{reason}", 0) for s in summaries]))
+            rows.append(
+                (f"  {stage}:{reason}", [s["counts"]["dropped"].get(f"{stage}:{reason}", 0) for s in summaries])
+            )
         if any(s["counts"]["errors_by_stage"].get(stage) for s in summaries):
             rows.append((f"  {stage} (errors)", [s["counts"]["errors_by_stage"].get(stage, 0) for s in summaries]))
     rows.append(("kept", [s["counts"]["kept"] for s in summaries]))
@@ -228,13 +243,24 @@ def comparison_rows(summaries: list[dict]) -> list[tuple[str, list]]:
             rows.append((f"{title} {name}", vals))
     for stage in DEDUP_STAGES:
         if any(stage in (s.get("dedup") or {}) for s in summaries):
-            rows.append((f"dedup {stage} docs removed",
-                         [((s.get("dedup") or {}).get(stage) or {}).get("docs_removed") for s in summaries]))
+            rows.append(
+                (
+                    f"dedup {stage} docs removed",
+                    [((s.get("dedup") or {}).get(stage) or {}).get("docs_removed") for s in summaries],
+                )
+            )
     sets = sorted({name for s in summaries for name in ((s.get("decontamination") or {}).get("sets") or {})})
     for name in sets:
         for key in ("items_found", "docs_cut", "docs_dropped"):
-            rows.append((f"decontamination {name} {key}",
-                         [(((s.get("decontamination") or {}).get("sets") or {}).get(name) or {}).get(key) for s in summaries]))
+            rows.append(
+                (
+                    f"decontamination {name} {key}",
+                    [
+                        (((s.get("decontamination") or {}).get("sets") or {}).get(name) or {}).get(key)
+                        for s in summaries
+                    ],
+                )
+            )
     return rows
 
 
@@ -247,6 +273,8 @@ def format_comparison(summaries: list[dict]) -> str:
     for label, vals in comparison_rows(summaries):
         changes = [None if v is None or vals[0] is None else v - vals[0] for v in vals[1:]]
         mark = "*" if any(ch for ch in changes) else " "
-        table.append([f"{mark}{label}"] + [_n(v) for v in vals] + [("-" if ch is None else f"{ch:+,}") for ch in changes])
+        table.append(
+            [f"{mark}{label}"] + [_n(v) for v in vals] + [("-" if ch is None else f"{ch:+,}") for ch in changes]
+        )
     lines = ["curate stats: " + ", ".join(f"[{i + 1}] {s['path']}" for i, s in enumerate(summaries)), ""]
     return "\n".join(lines + _table(table, header) + ["", "* differs from [1]"])

@@ -177,7 +177,9 @@ def train_tokenizer(documents: Iterable[tuple[str, str]], source: dict, opts: Tr
             "special_tokens": list(opts.special_tokens),
             "character_coverage": opts.character_coverage,
             "normalization": "identity: decode(encode(text)) == text"
-            + ("" if opts.byte_fallback else ", except characters outside the vocabulary (<unk> without byte fallback)"),
+            + (
+                "" if opts.byte_fallback else ", except characters outside the vocabulary (<unk> without byte fallback)"
+            ),
         },
         "vocabulary": vocab,
         "sample": {

@@ -38,7 +38,9 @@ class PackedDataset(IterableDataset):
     """An ``IterableDataset`` of packed sequences; ``options`` go to :class:`PackedSequences`
     (seed, shuffle, shuffle_buffer, remainder, pad_id, split)."""
 
-    def __init__(self, out_dir: str, seq_len: int, rank: Optional[int] = None, world_size: Optional[int] = None, **options):
+    def __init__(
+        self, out_dir: str, seq_len: int, rank: Optional[int] = None, world_size: Optional[int] = None, **options
+    ):
         super().__init__()
         if (rank is None) != (world_size is None):
             raise ValueError("give both rank and world_size, or neither (then torch.distributed's)")
@@ -52,9 +54,7 @@ class PackedDataset(IterableDataset):
         self.rotation = 0  # DataLoader worker i reads slot (i + rotation) % num_workers
 
     def reader(self, worker: int, num_workers: int) -> PackedSequences:
-        r = PackedSequences(
-            self.out_dir, self.seq_len, self.rank, self.world_size, worker, num_workers, **self.options
-        )
+        r = PackedSequences(self.out_dir, self.seq_len, self.rank, self.world_size, worker, num_workers, **self.options)
         r.epoch, r.position = self.epoch, self.positions.get(worker, 0)
         return r
 

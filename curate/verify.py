@@ -118,7 +118,9 @@ def check_shard(out_dir: str, entry: dict, processor, sample: int, token_dtype: 
     return check
 
 
-def verify(out_dir: str, sample: int = 50, tokenizer: Optional[str] = None, progress: Optional[Callable] = None) -> tuple[list[ShardCheck], list[str]]:
+def verify(
+    out_dir: str, sample: int = 50, tokenizer: Optional[str] = None, progress: Optional[Callable] = None
+) -> tuple[list[ShardCheck], list[str]]:
     """Check ``out_dir``; returns (per-shard checks, problems not tied to a shard)."""
     try:
         manifest = json.loads(cio.read_bytes(cio.join(out_dir, "manifest.json")))

@@ -9,8 +9,8 @@ from curate.config import ConfigError, PipelineConfig
 from curate.tokenize import id_dtype
 from pipelines import output
 from pipelines.readers import read_input
-from pipelines.stats import add_stats
 from pipelines.stages import apply_stage
+from pipelines.stats import add_stats
 
 # Input kinds whose documents hold HTML until the ``extract`` stage runs.
 HTML_KINDS = {"warc", "arc"}
@@ -38,7 +38,9 @@ def check_stages(cfg: PipelineConfig) -> None:
             s.params.model = cfg.tokenizer.model
     unknown = [src for src in cfg.output.mixture if src not in sources]
     if unknown:
-        raise ConfigError(f"output.mixture.{unknown[0]}: no input has this source (inputs: {', '.join(sorted(sources))})")
+        raise ConfigError(
+            f"output.mixture.{unknown[0]}: no input has this source (inputs: {', '.join(sorted(sources))})"
+        )
 
 
 def check_stage_files(cfg: PipelineConfig) -> None:

@@ -65,7 +65,9 @@ def _beam_options(extra: list[str]):
     _, unknown = parser.parse_known_args(extra)
     flags = [a for a in unknown if a.startswith("-")]
     if flags or unknown:
-        raise ConfigError(f"unknown option {(flags or unknown)[0]} (neither a curate option nor a Beam pipeline option)")
+        raise ConfigError(
+            f"unknown option {(flags or unknown)[0]} (neither a curate option nor a Beam pipeline option)"
+        )
     if not any(a == "--runner" or a.startswith("--runner=") for a in extra):
         extra = [f"--runner={DEFAULT_RUNNER}", *extra]
     return PipelineOptions(extra)
@@ -157,11 +159,15 @@ def format_summary(m: dict, out_dir: str) -> str:
     ]
     for key, n in sorted(c["dropped"].items(), key=lambda kv: (-kv[1], kv[0])):
         lines.append(f"    {key:<40} {n:>8,}")
-    lines.append(f"  errors       {c['errors']:>10,}" + (f"   (see {os.path.join(out_dir, 'errors')})" if c["errors"] else ""))
+    lines.append(
+        f"  errors       {c['errors']:>10,}" + (f"   (see {os.path.join(out_dir, 'errors')})" if c["errors"] else "")
+    )
     if len(c["by_source"]) > 1:
         lines.append("  by source (in / kept / dropped / errors):")
         for src, s in c["by_source"].items():
-            lines.append(f"    {src:<20} {s['input']:>8,} {s['kept']:>8,} {sum(s['dropped'].values()):>8,} {s['errors']:>6,}")
+            lines.append(
+                f"    {src:<20} {s['input']:>8,} {s['kept']:>8,} {sum(s['dropped'].values()):>8,} {s['errors']:>6,}"
+            )
     if c.get("stats"):
         lines.append("  stage statistics (not documents):")
         for key, n in c["stats"].items():
@@ -175,14 +181,20 @@ def format_summary(m: dict, out_dir: str) -> str:
         langs = sorted(c["by_language"].items(), key=lambda kv: (-kv[1], kv[0]))
         lines.append("  languages    " + ", ".join(f"{lang} {n:,}" for lang, n in langs))
     t = m["totals"]
-    lines.append(f"  tokens       {t['tokens']:>10,} in {t['shards']} shards ({t['bytes']:,} bytes) -> {os.path.join(out_dir, 'shards')}")
+    lines.append(
+        f"  tokens       {t['tokens']:>10,} in {t['shards']} shards ({t['bytes']:,} bytes) -> {os.path.join(out_dir, 'shards')}"
+    )
     if "mixture" in m:
         lines.append("  mixture      token share by source, target / achieved (weight):")
         for src, x in m["mixture"]["by_source"].items():
-            lines.append(f"    {src:<20} {x['target_share']:>7.1%} / {x['share']:>6.1%}   (x{x['weight']:g}, {x['tokens_in']:,} -> {x['tokens']:,} tokens)")
+            lines.append(
+                f"    {src:<20} {x['target_share']:>7.1%} / {x['share']:>6.1%}   (x{x['weight']:g}, {x['tokens_in']:,} -> {x['tokens']:,} tokens)"
+            )
     if "validation_totals" in m:
         v = m["validation_totals"]
-        lines.append(f"  validation   {v['tokens']:>10,} in {v['shards']} shards ({v['rows']:,} documents) -> {os.path.join(out_dir, 'validation')}")
+        lines.append(
+            f"  validation   {v['tokens']:>10,} in {v['shards']} shards ({v['rows']:,} documents) -> {os.path.join(out_dir, 'validation')}"
+        )
     dtype = f", ids stored as {m['token_dtype']}" if "token_dtype" in m else ""
     lines.append(f"  tokenizer    {m['tokenizer']['path']} ({m['tokenizer']['vocab_size']:,} pieces{dtype})")
     asked = m["tokenizer"].get("vocab_size_asked")
@@ -191,9 +203,7 @@ def format_summary(m: dict, out_dir: str) -> str:
             f"               {asked:,} pieces were asked: the kept text is too small a sample for more "
             f"(`curate train-tokenizer --input {out_dir} --vocab-size {asked}` writes a card saying why)"
         )
-    lines.append(
-        "  accounting   input == kept + dropped + errors: " + ("OK" if m["balanced"] else "MISMATCH")
-    )
+    lines.append("  accounting   input == kept + dropped + errors: " + ("OK" if m["balanced"] else "MISMATCH"))
     return "\n".join(lines)
 
 
@@ -257,8 +267,11 @@ def _reporting_errors(out_dir: str, fn, *args):
         _die(str(e))
     except RunFailed as e:
         print(format_summary(e.manifest, os.path.join(out_dir, STAGING)))
-        _die(f"run failed: {e}; the previous output in {out_dir} is unchanged, this run's files are in "
-             f"{os.path.join(out_dir, STAGING)}", EXIT_RUN_FAILED)
+        _die(
+            f"run failed: {e}; the previous output in {out_dir} is unchanged, this run's files are in "
+            f"{os.path.join(out_dir, STAGING)}",
+            EXIT_RUN_FAILED,
+        )
 
 
 def _report(m: dict, out_dir: str) -> int:
@@ -273,8 +286,8 @@ def cmd_manifest(args, beam_args) -> int:
     """Commit the output of a Dataflow job launched with ``--no_wait`` once it has
     finished: its manifest from the job's committed counters."""
     from curate import config
-    from curate.outdir import OutputDir
     from curate import tokenize as tok
+    from curate.outdir import OutputDir
     from pipelines import launch
 
     try:
@@ -357,7 +370,11 @@ def cmd_verify(args) -> int:
         print(f"FAIL {problem}")
     failed = [c.path for c in checks if c.problems]
     if failed or general:
-        print(f"curate verify: {len(failed)} of {len(checks)} shards failed" + (f": {', '.join(failed)}" if failed else ""), file=sys.stderr)
+        print(
+            f"curate verify: {len(failed)} of {len(checks)} shards failed"
+            + (f": {', '.join(failed)}" if failed else ""),
+            file=sys.stderr,
+        )
         return EXIT_VERIFY
     print(f"curate verify: {len(checks)} shards match the manifest")
     return 0
@@ -422,7 +439,8 @@ def main(argv=None) -> int:
     p_run.add_argument("--output", "-o", help="output directory (local or gs://)")
     p_run.add_argument("--overwrite", action="store_true", help="replace a complete earlier output in --output")
     p_run.add_argument(
-        "--no_wait", action="store_true",
+        "--no_wait",
+        action="store_true",
         help="submit a remote (Dataflow) job and return; `curate manifest` commits its output when it has finished",
     )
     p_manifest = sub.add_parser("manifest", help="commit the output of a finished Dataflow job launched with --no_wait")
@@ -442,7 +460,9 @@ def main(argv=None) -> int:
     p_refilter.add_argument("--overwrite", action="store_true", help="replace a complete earlier output in --output")
     p_verify = sub.add_parser("verify", help="check an output's shards against its manifest")
     p_verify.add_argument("output_dir", metavar="OUT")
-    p_verify.add_argument("--sample", type=int, default=50, help="rows per shard to decode and compare with their text (0: none)")
+    p_verify.add_argument(
+        "--sample", type=int, default=50, help="rows per shard to decode and compare with their text (0: none)"
+    )
     p_verify.add_argument("--tokenizer", help="the tokenizer model, when the manifest's path does not reach it")
     p_tt = sub.add_parser("train-tokenizer", help="train a SentencePiece tokenizer on an output or text files")
     p_tt.add_argument("--input", "-i", help="an output directory: its shards' text")
@@ -451,7 +471,9 @@ def main(argv=None) -> int:
     p_tt.add_argument("--vocab-size", type=int, default=8000)
     p_tt.add_argument("--model-type", choices=["unigram", "bpe"], default="unigram")
     p_tt.add_argument("--sample-docs", type=int, default=20000, help="documents in the sample (smallest id hashes)")
-    p_tt.add_argument("--no-byte-fallback", action="store_true", help="unknown characters become <unk> instead of bytes")
+    p_tt.add_argument(
+        "--no-byte-fallback", action="store_true", help="unknown characters become <unk> instead of bytes"
+    )
     p_tt.add_argument("--special-tokens", nargs="*", default=[], help="pieces never split, e.g. '<|im_start|>'")
     p_tt.add_argument("--overwrite", action="store_true", help="replace a tokenizer already in --output")
     p_train = sub.add_parser("train-classifier", help="train a fastText quality classifier and its model card")
@@ -461,7 +483,10 @@ def main(argv=None) -> int:
     classifier_cli.add_arguments(p_train)
     stats_cli.add_commands(sub)
     args, rest = parser.parse_known_args(argv)
-    if args.command in ("sample", "refilter", "train-classifier", "verify", "train-tokenizer", *stats_cli.COMMANDS) and rest:
+    if (
+        args.command in ("sample", "refilter", "train-classifier", "verify", "train-tokenizer", *stats_cli.COMMANDS)
+        and rest
+    ):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     _quiet_logging()
     try:

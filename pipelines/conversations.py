@@ -52,20 +52,15 @@ class ReadConversations(beam.PTransform):
         self.cfg = inp.options
 
     def expand(self, root):
-        parsed = (
-            matched_files(root, self.paths)
-            | "parse" >> beam.ParDo(_ParseFile(self.kind, functools.partial(conv.parse_file, self.kind), self.source, self.cfg)).with_outputs(
-                REJECTED, ERRORS, main="messages"
-            )
-        )
+        parsed = matched_files(root, self.paths) | "parse" >> beam.ParDo(
+            _ParseFile(self.kind, functools.partial(conv.parse_file, self.kind), self.source, self.cfg)
+        ).with_outputs(REJECTED, ERRORS, main="messages")
         threads = (
             parsed.messages
             | "by tree" >> beam.GroupByKey()
-            | "threads" >> beam.ParDo(_BuildThreads(self.kind, self.source, self.cfg)).with_outputs(
-                REJECTED, ERRORS, main="kept"
-            )
+            | "threads"
+            >> beam.ParDo(_BuildThreads(self.kind, self.source, self.cfg)).with_outputs(REJECTED, ERRORS, main="kept")
         )
         rejected = (parsed[REJECTED], threads[REJECTED]) | "rejected" >> beam.Flatten()
         errors = (parsed[ERRORS], threads[ERRORS]) | "errors" >> beam.Flatten()
         return StageResult(threads.kept, rejected, errors)
-

@@ -20,8 +20,14 @@ from typing import NamedTuple, Optional
 NAMESPACE = "curate"
 SEP = "|"
 # kind -> its fields after the source (the parts of the name, in order)
-_FIELDS = {"input": (), "kept": (), "dropped": ("stage", "detail"), "errors": ("stage",),
-           "stat": ("stage", "detail"), "lang": ("detail",)}
+_FIELDS = {
+    "input": (),
+    "kept": (),
+    "dropped": ("stage", "detail"),
+    "errors": ("stage",),
+    "stat": ("stage", "detail"),
+    "lang": ("detail",),
+}
 
 
 class CounterName(NamedTuple):

@@ -136,7 +136,9 @@ class Decontaminate(beam.PTransform):
     def expand(self, docs):
         cfg = self.config
         index = beam.pvalue.AsSingleton(
-            docs.pipeline | "index:start" >> beam.Impulse() | "index:build" >> beam.Map(lambda _: D.load_index(cfg).to_bytes())
+            docs.pipeline
+            | "index:start" >> beam.Impulse()
+            | "index:build" >> beam.Map(lambda _: D.load_index(cfg).to_bytes())
         )
         found = docs | "find" >> beam.ParDo(_FindMatches(), index).with_outputs(MATCHED, KEYS, ERRORS, main="clean")
         keys = found[KEYS]
@@ -160,4 +162,3 @@ class Decontaminate(beam.PTransform):
         kept = (found.clean, applied.kept) | "kept" >> beam.Flatten()
         errors = (found[ERRORS], applied[ERRORS]) | "errors" >> beam.Flatten()
         return StageResult(kept, applied[REJECTED], errors, files)
-

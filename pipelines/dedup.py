@@ -94,7 +94,9 @@ class _Signatures(beam.DoFn):
 
     def process(self, block):
         cfg = self.config
-        hashed = [item for i in range(0, len(block), cfg.batch_size) for item in self._hash(block[i : i + cfg.batch_size])]
+        hashed = [
+            item for i in range(0, len(block), cfg.batch_size) for item in self._hash(block[i : i + cfg.batch_size])
+        ]
         good = []
         for doc, sig, shingles in hashed:
             if isinstance(sig, Exception):
@@ -274,9 +276,7 @@ def _final_label(element):
     targets = {m for kind, m in marks if kind == "target"}
     is_label = any(kind == "label" for kind, _ in marks)
     if len(targets) > 1 or (targets and is_label):
-        raise RuntimeError(
-            f"{STAGE}: connected components did not converge within max_rounds; raise max_rounds"
-        )
+        raise RuntimeError(f"{STAGE}: connected components did not converge within max_rounds; raise max_rounds")
     return (node, targets.pop() if targets else node)
 
 
@@ -407,7 +407,8 @@ class MinHashDedup(beam.PTransform):
         cfg = self.config
         sigs = (
             docs
-            | "blocks" >> beam.BatchElements(
+            | "blocks"
+            >> beam.BatchElements(
                 min_batch_size=cfg.block_chars, max_batch_size=cfg.block_chars, element_size_fn=_text_size
             )
             | "signatures" >> beam.ParDo(_Signatures(cfg)).with_outputs(BUCKETS, ERRORS, main=DOCS)
@@ -427,4 +428,3 @@ class MinHashDedup(beam.PTransform):
             REJECTED, main="kept"
         )
         return StageResult(decided.kept, decided[REJECTED], sigs[ERRORS])
-

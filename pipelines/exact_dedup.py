@@ -24,7 +24,9 @@ class _SplitGroup(beam.DoFn):
             if pos == best_pos:
                 survivor = doc
                 continue
-            yield rejected_output(Rejected(doc, "exact_dedup", "duplicate", {"duplicate_of": survivor_id, "text_hash": key}))
+            yield rejected_output(
+                Rejected(doc, "exact_dedup", "duplicate", {"duplicate_of": survivor_id, "text_hash": key})
+            )
         survivor.metadata[DUPLICATES_KEY] = pos
         yield survivor
 
@@ -40,8 +42,8 @@ class ExactDedup(beam.PTransform):
             docs
             | "key" >> beam.Map(lambda d: (dedup_key(d.text, norm), d))
             | "group" >> beam.GroupByKey()
-            | "choose" >> beam.ParDo(_SplitGroup(self.config.keep, self.config.score_field)).with_outputs(REJECTED, main="kept")
+            | "choose"
+            >> beam.ParDo(_SplitGroup(self.config.keep, self.config.score_field)).with_outputs(REJECTED, main="kept")
         )
         empty = docs.pipeline | "no_errors" >> beam.Create([])
         return StageResult(res.kept, res[REJECTED], empty)
-

@@ -64,6 +64,7 @@ def build_manifest(cfg, out_dir: str, counter_values: dict, tokenizer_proto, tok
 
 def mixture_section(weights: dict, counts: dict) -> dict:
     """Target and achieved token shares per source, from the mixture's counters."""
+
     def stat(name):
         key = f"{mix.STAGE}:{name}"
         return {src: c["stats"][key] for src, c in counts["by_source"].items() if key in c["stats"]}

@@ -15,9 +15,17 @@ from curate import shards as S
 from curate import tokenize as tok
 from curate.config import TokenizerConfig
 from curate.document import Rejected
-from pipelines.stages import ERRORS, REJECTED, StageResult, count_kept, count_outcomes, count_stat, error_output, rejected_output
-
 from pipelines.manifest import SHARD_INDEX_FILE, TOKENIZER_FILE
+from pipelines.stages import (
+    ERRORS,
+    REJECTED,
+    StageResult,
+    count_kept,
+    count_outcomes,
+    count_stat,
+    error_output,
+    rejected_output,
+)
 
 
 def _train_tokenizer(sample, cfg, out_dir: str) -> bytes:
@@ -56,7 +64,9 @@ class Tokenize(beam.DoFn):
             yield rejected_output(Rejected(doc, "tokenize", "empty_text"))
             return
         if self.cfg.max_doc_chars is not None and len(doc.text) > self.cfg.max_doc_chars:
-            yield rejected_output(Rejected(doc, "tokenize", "too_long", {"chars": len(doc.text), "max_doc_chars": self.cfg.max_doc_chars}))
+            yield rejected_output(
+                Rejected(doc, "tokenize", "too_long", {"chars": len(doc.text), "max_doc_chars": self.cfg.max_doc_chars})
+            )
             return
         try:
             if doc.html is not None:
@@ -143,11 +153,11 @@ def partition_counts(rows, output_cfg, itemsize: int, label: str, validation: bo
     column = output_cfg.partition_by
     return (
         rows
-        | f"{label}:partition_sizes" >> beam.Map(
-            lambda r: (S.partition_value(r, column), (r["num_tokens"], S.payload_bytes(r, itemsize)))
-        )
+        | f"{label}:partition_sizes"
+        >> beam.Map(lambda r: (S.partition_value(r, column), (r["num_tokens"], S.payload_bytes(r, itemsize))))
         | f"{label}:partition_totals" >> beam.CombinePerKey(_sum_pairs)
-        | f"{label}:partition_count" >> beam.MapTuple(lambda value, totals: (value, S.shard_count(output_cfg, *totals, validation)))
+        | f"{label}:partition_count"
+        >> beam.MapTuple(lambda value, totals: (value, S.shard_count(output_cfg, *totals, validation)))
     )
 
 
@@ -206,12 +216,20 @@ def write_outputs(rows, rejected, errors, out_dir: str, output_cfg, token_dtype:
     for split_rows, subdir, validation in splits:
         if output_cfg.partition_by is not None:
             counts = partition_counts(split_rows, output_cfg, itemsize, subdir, validation)
-            infos.append(write_partitioned(
-                split_rows, counts, out_dir, subdir, schema, output_cfg.compression, subdir, output_cfg.partition_by
-            ))
+            infos.append(
+                write_partitioned(
+                    split_rows, counts, out_dir, subdir, schema, output_cfg.compression, subdir, output_cfg.partition_by
+                )
+            )
         else:
-            count = train_count if not validation else shard_count(split_rows, output_cfg, itemsize, subdir, validation=True)
-            infos.append(write_sharded(split_rows, count, out_dir, subdir, schema, output_cfg.compression, subdir, True))
+            count = (
+                train_count
+                if not validation
+                else shard_count(split_rows, output_cfg, itemsize, subdir, validation=True)
+            )
+            infos.append(
+                write_sharded(split_rows, count, out_dir, subdir, schema, output_cfg.compression, subdir, True)
+            )
     _ = (
         infos
         | "shards:all_infos" >> beam.Flatten()
@@ -221,13 +239,16 @@ def write_outputs(rows, rejected, errors, out_dir: str, output_cfg, token_dtype:
     if output_cfg.write_rejected:
         rejected_rows = rejected | "rejected:rows" >> beam.Map(S.rejected_row)
         write_sharded(
-            rejected_rows, train_count, out_dir, "rejected", S.REJECTED_SCHEMA, output_cfg.compression, "rejected", False
+            rejected_rows,
+            train_count,
+            out_dir,
+            "rejected",
+            S.REJECTED_SCHEMA,
+            output_cfg.compression,
+            "rejected",
+            False,
         )
-    _ = (
-        errors
-        | "errors:list" >> beam.combiners.ToList()
-        | "errors:write" >> beam.Map(_write_errors, out_dir)
-    )
+    _ = errors | "errors:list" >> beam.combiners.ToList() | "errors:write" >> beam.Map(_write_errors, out_dir)
 
 
 def _write_stage_file(item, out_dir: str) -> None:

@@ -14,7 +14,16 @@ from curate.document import Document, ErrorRecord, Rejected
 from curate.readers.common import READ_STAGE, ReadStat, data_error_text
 from curate.readers.warc import read_warc, read_warc_range, splits_by_member
 from pipelines import progress
-from pipelines.stages import ERRORS, REJECTED, StageResult, count_input, count_outcomes, count_stat, rejected_output, resolve
+from pipelines.stages import (
+    ERRORS,
+    REJECTED,
+    StageResult,
+    count_input,
+    count_outcomes,
+    count_stat,
+    rejected_output,
+    resolve,
+)
 
 
 def _open(readable_file):
@@ -37,7 +46,9 @@ class ReadFile(beam.DoFn):
                 for item in self.read_file(path, f, self.source, self.options):
                     yield from self._route(item)
         except Exception as e:  # the reader itself failed: one error for the file, the run goes on
-            yield from self._route(ErrorRecord(path, "file", "read", f"unreadable file: {data_error_text(e)}", self.source))
+            yield from self._route(
+                ErrorRecord(path, "file", "read", f"unreadable file: {data_error_text(e)}", self.source)
+            )
 
     def _route(self, item):
         if isinstance(item, ReadStat):  # not an input unit: a statistic of the read stage
@@ -110,7 +121,9 @@ class ReadWarcRanges(ReadFile, beam.transforms.core.RestrictionProvider):
         last_claimed = -1
         try:
             with _open(readable_file) as f, progress.watch(f, restriction.start):
-                for position, item in read_warc_range(path, f, self.source, self.options, restriction.start, restriction.stop, size):
+                for position, item in read_warc_range(
+                    path, f, self.source, self.options, restriction.start, restriction.stop, size
+                ):
                     # An error without a position of its own follows the record before it.
                     if position is not None and position > last_claimed:
                         if not tracker.try_claim(position):
@@ -119,7 +132,13 @@ class ReadWarcRanges(ReadFile, beam.transforms.core.RestrictionProvider):
                     yield from self._route(item)
         except Exception as e:  # this range failed: one error for it, the run goes on
             yield from self._route(
-                ErrorRecord(path, f"bytes:{restriction.start}-{restriction.stop}", "read", f"{type(e).__name__}: {e}", self.source)
+                ErrorRecord(
+                    path,
+                    f"bytes:{restriction.start}-{restriction.stop}",
+                    "read",
+                    f"{type(e).__name__}: {e}",
+                    self.source,
+                )
             )
         tracker.try_claim(restriction.stop)  # done: the rest of the range holds no member start
 

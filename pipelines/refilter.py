@@ -25,7 +25,6 @@ from curate.config import hash_config
 from curate.outdir import OutputDir
 from curate.refilter import STAGE, RefilterError, parse_config, refilter_rows, run_scoring_params
 from curate.stats import RunStats, stage_thresholds, write_stats
-from pipelines.manifest import accounting_holds, partition_totals, shard_totals
 from pipelines.counters import (
     counts_from_counters,
     dropped_name,
@@ -35,6 +34,7 @@ from pipelines.counters import (
     language_name,
     stat_name,
 )
+from pipelines.manifest import accounting_holds, partition_totals, shard_totals
 
 
 def _read_manifest(input_dir: str) -> dict:
@@ -126,8 +126,9 @@ def _refilter_into(input_dir, manifest, signal_stages, scored, cfg, output_dir) 
         shards_out.append(S.shard_info(rel, kept, data))
         if cfg.output.write_rejected:  # validation/part-X -> rejected/validation/part-X
             rel_rej = "rejected/" + rel.split("/", 1)[1] if rel.startswith("shards/") else "rejected/" + rel
-            cio.write_bytes(cio.join(output_dir, rel_rej),
-                            S.parquet_bytes(rejected, S.REJECTED_SCHEMA, cfg.output.compression))
+            cio.write_bytes(
+                cio.join(output_dir, rel_rej), S.parquet_bytes(rejected, S.REJECTED_SCHEMA, cfg.output.compression)
+            )
     tokenizer = manifest.get("tokenizer") or {}
     if tokenizer.get("trained"):  # trained in that run, kept in its folder: copy it along
         cio.write_bytes(cio.join(output_dir, tokenizer["path"]), cio.read_bytes(cio.join(input_dir, tokenizer["path"])))

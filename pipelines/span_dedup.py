@@ -31,8 +31,8 @@ from pipelines.stages import (
     REJECTED,
     StageResult,
     count_stat,
-    rejected_output,
     error_output,
+    rejected_output,
 )
 
 SPANS = "spans"
@@ -136,9 +136,7 @@ class SpanDedup(beam.PTransform):
         applied = (
             {"doc": emitted.docs, "dup": dups}
             | "JoinByDocId" >> beam.CoGroupByKey()
-            | "Apply" >> beam.ParDo(_ApplyRemovals(core_cls, params)).with_outputs(
-                REJECTED, ERRORS, main="kept"
-            )
+            | "Apply" >> beam.ParDo(_ApplyRemovals(core_cls, params)).with_outputs(REJECTED, ERRORS, main="kept")
         )
         errors = (emitted[ERRORS], applied[ERRORS]) | "Errors" >> beam.Flatten()
         return StageResult(applied.kept, applied[REJECTED], errors)

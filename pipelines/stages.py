@@ -20,8 +20,8 @@ import typing
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from curate.document import Drop, ErrorRecord, Rejected
 from curate import registry
+from curate.document import Drop, ErrorRecord, Rejected
 from curate.registry import StageSpec
 from pipelines import progress
 from pipelines.counters import NAMESPACE, dropped_name, error_name, input_name, kept_name, language_name, stat_name
@@ -46,6 +46,7 @@ def resolve(path: str):
 def global_transform(spec: StageSpec, params):
     """The declared Beam transform of global stage ``spec`` for ``params``."""
     return resolve(spec.transform)(params)
+
 
 _counters: dict = {}
 

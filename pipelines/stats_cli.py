@@ -1,9 +1,9 @@
 """The commands that look at finished runs (no Beam):
 
-    curate stats OUT [OUT2 ...] [--json]      funnel, tokens per source and language, dedup;
-                                              several outputs side by side
-    curate report OUT [-o report.html]        one self-contained HTML page with plots
-    curate inspect OUT_OR_SHARD [filters]     print documents (paged on a terminal)
+curate stats OUT [OUT2 ...] [--json]      funnel, tokens per source and language, dedup;
+                                          several outputs side by side
+curate report OUT [-o report.html]        one self-contained HTML page with plots
+curate inspect OUT_OR_SHARD [filters]     print documents (paged on a terminal)
 """
 
 from __future__ import annotations

@@ -13,8 +13,14 @@ SHARED_DATA = pathlib.Path(os.environ.get("CURATE_SHARED_DATA", REPO.parent / "s
 # outside the repository like ../shared/data: CURATE_EXTRA_DATA, else ../extra-data
 # beside the checkout (or beside the helpers' worktrees).
 EXTRA_DATA = next(
-    (p for p in [pathlib.Path(os.environ.get("CURATE_EXTRA_DATA", REPO.parent / "extra-data")),
-                 REPO.parent / "wt" / "extra-data"] if p.exists()),
+    (
+        p
+        for p in [
+            pathlib.Path(os.environ.get("CURATE_EXTRA_DATA", REPO.parent / "extra-data")),
+            REPO.parent / "wt" / "extra-data",
+        ]
+        if p.exists()
+    ),
     REPO.parent / "extra-data",
 )
 

@@ -39,7 +39,10 @@ def run_on_real_warcs(config_path: str, out: str):
 
 
 def shard_hashes(out_dir: str) -> dict:
-    files = sorted(glob.glob(os.path.join(out_dir, "shards", "*.parquet")) + glob.glob(os.path.join(out_dir, "rejected", "*.parquet")))
+    files = sorted(
+        glob.glob(os.path.join(out_dir, "shards", "*.parquet"))
+        + glob.glob(os.path.join(out_dir, "rejected", "*.parquet"))
+    )
     return {os.path.relpath(f, out_dir): hashlib.sha256(open(f, "rb").read()).hexdigest() for f in files}
 
 
@@ -58,7 +61,10 @@ def check_output(out_dir: str, manifest: dict) -> list[dict]:
         rows.extend(table.to_pylist())
     assert len(rows) == c["kept"] == on_disk["totals"]["rows"]
     model_path = on_disk["tokenizer"]["path"]
-    model = open(model_path if os.path.isabs(model_path) or os.path.exists(model_path) else os.path.join(out_dir, model_path), "rb").read()
+    model = open(
+        model_path if os.path.isabs(model_path) or os.path.exists(model_path) else os.path.join(out_dir, model_path),
+        "rb",
+    ).read()
     processor = tok.load_processor(model)
     for row in rows:
         assert row["num_tokens"] == len(row["tokens"])

@@ -28,8 +28,10 @@ from tests.pipeline_helpers import check_output, run_config
 
 REPO = Path(__file__).resolve().parent.parent
 
-BASE = {"inputs": [{"kind": "books", "name": "books", "paths": ["x.txt"]}, {"kind": "code", "paths": ["y.py"]}],
-        "tokenizer": {"model": "m.model"}}
+BASE = {
+    "inputs": [{"kind": "books", "name": "books", "paths": ["x.txt"]}, {"kind": "code", "paths": ["y.py"]}],
+    "tokenizer": {"model": "m.model"},
+}
 
 
 def parse_stages(stages):
@@ -72,17 +74,29 @@ def test_stages_skip_other_sources_and_count_statistics():
     r = apply_stage(g.kept, "code_redact", CodeRedactConfig(), ["code"])
     d = apply_stage(r.kept, "exact_dedup", ExactDedupConfig(), ["books"])
     summary = d.kept | beam.Map(
-        lambda doc: (doc.id, "<EMAIL>" in doc.text and "<SECRET>" in doc.text,
-                     sorted(doc.metadata.get("signals", {})), "redactions" in doc.metadata)
+        lambda doc: (
+            doc.id,
+            "<EMAIL>" in doc.text and "<SECRET>" in doc.text,
+            sorted(doc.metadata.get("signals", {})),
+            "redactions" in doc.metadata,
+        )
     )
-    assert_that(summary, equal_to([
-        ("b1", False, ["gopher_quality"], False),  # gopher ran, redaction did not
-        ("c1", True, [], True),  # redacted, gopher and dedup did not touch it
-        ("c2", True, [], True),
-    ]))
+    assert_that(
+        summary,
+        equal_to(
+            [
+                ("b1", False, ["gopher_quality"], False),  # gopher ran, redaction did not
+                ("c1", True, [], True),  # redacted, gopher and dedup did not touch it
+                ("c2", True, [], True),
+            ]
+        ),
+    )
     result = p.run()
     result.wait_until_finish()
-    values = {c.key.metric.name: c.committed for c in result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]}
+    values = {
+        c.key.metric.name: c.committed
+        for c in result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
+    }
     assert values == {
         "dropped|books|gopher_quality|too_few_words": 1,
         "dropped|books|exact_dedup|duplicate": 1,
@@ -99,7 +113,9 @@ def test_the_books_code_example_config_is_valid():
     cfg = config.load("configs/books-code.yaml", check_paths=False)
     build_mod.check_stages(cfg)
     assert [(s.name, s.applies_to) for s in cfg.stages] == [
-        ("gopher_quality", ["books"]), ("code_redact", ["code"]), ("exact_dedup", None)
+        ("gopher_quality", ["books"]),
+        ("code_redact", ["code"]),
+        ("exact_dedup", None),
     ]
     assert cfg.inputs[0].options.split == "chapters" and cfg.inputs[1].options.read_archives is False
 
@@ -107,29 +123,50 @@ def test_the_books_code_example_config_is_valid():
 # ------------------------------------------------------------------ stage instances (base/label)
 
 # Gopher's alphabetic-word ratio (punctuation tokens count as words) of these texts:
-DIALOGUE = " ".join(['"Where is the cat?" said the girl to the old man by the door, '
-                     '"and when will it come back to the house?"'] * 6)  # 0.77: fails 0.8, passes 0.7
+DIALOGUE = " ".join(
+    ['"Where is the cat?" said the girl to the old man by the door, "and when will it come back to the house?"'] * 6
+)  # 0.77: fails 0.8, passes 0.7
 CLIPPED = " ".join(['"Where?" "There, there," said the girl; "the cat is by the door, and the house!"'] * 6)  # 0.56
-INSTANCES = [{"gopher_quality": {"applies_to": ["web"]}},
-             {"gopher_quality/books": {"applies_to": ["books"], "min_alpha_words_ratio": 0.7}}]
+INSTANCES = [
+    {"gopher_quality": {"applies_to": ["web"]}},
+    {"gopher_quality/books": {"applies_to": ["books"], "min_alpha_words_ratio": 0.7}},
+]
 
 
 def test_stage_instances_are_parsed_by_base_name_and_keep_their_full_name():
-    cfg = config.parse(dict(BASE, inputs=BASE["inputs"] + [{"kind": "jsonl", "name": "web", "paths": ["z.jsonl"]}],
-                            stages=INSTANCES), check_paths=False)
+    cfg = config.parse(
+        dict(BASE, inputs=BASE["inputs"] + [{"kind": "jsonl", "name": "web", "paths": ["z.jsonl"]}], stages=INSTANCES),
+        check_paths=False,
+    )
     web, books = cfg.stages
     assert (web.name, web.base, web.params.min_alpha_words_ratio) == ("gopher_quality", "gopher_quality", 0.8)
     assert (books.name, books.base, books.params.min_alpha_words_ratio, books.applies_to) == (
-        "gopher_quality/books", "gopher_quality", 0.7, ["books"])
+        "gopher_quality/books",
+        "gopher_quality",
+        0.7,
+        ["books"],
+    )
     build_mod.check_stages(cfg)
     for stages, msg in [
-        (["gopher_quality/Books"], r"^stages\.gopher_quality/Books: an instance label \(after '/'\) must match \[a-z0-9_\]\+, got 'Books'$"),
+        (
+            ["gopher_quality/Books"],
+            r"^stages\.gopher_quality/Books: an instance label \(after '/'\) must match \[a-z0-9_\]\+, got 'Books'$",
+        ),
         (["gopher_quality/"], r"^stages\.gopher_quality/: an instance label .* got ''$"),
         (["gopher_quality/a/b"], r"^stages\.gopher_quality/a/b: an instance label .* got 'a/b'$"),
-        (["gopher_quality/x", "gopher_quality", "gopher_quality/x"], r"^stages\[2\]\.gopher_quality/x: stage listed twice$"),
+        (
+            ["gopher_quality/x", "gopher_quality", "gopher_quality/x"],
+            r"^stages\[2\]\.gopher_quality/x: stage listed twice$",
+        ),
         (["no_such/x"], r"^stages\[0\]\.no_such/x: unknown stage"),
-        (["exact_dedup/books"], r"^stages\[0\]\.exact_dedup/books: global stage exact_dedup cannot take an instance label"),
-        ([{"gopher_quality/books": {"min_alpha_words_ratio": "low"}}], r"^stages\.gopher_quality/books\.min_alpha_words_ratio: expected float"),
+        (
+            ["exact_dedup/books"],
+            r"^stages\[0\]\.exact_dedup/books: global stage exact_dedup cannot take an instance label",
+        ),
+        (
+            [{"gopher_quality/books": {"min_alpha_words_ratio": "low"}}],
+            r"^stages\.gopher_quality/books\.min_alpha_words_ratio: expected float",
+        ),
     ]:
         with pytest.raises(ConfigError, match=msg) as e:
             parse_stages(stages)
@@ -138,7 +175,9 @@ def test_stage_instances_are_parsed_by_base_name_and_keep_their_full_name():
 
 def test_two_gopher_instances_decide_by_their_own_thresholds_under_their_own_names():
     web = ApplyDocStage(stage_spec("gopher_quality"), "gopher_quality", GopherQualityConfig(), ["web"])
-    books = ApplyDocStage(stage_spec("gopher_quality"), "gopher_quality/books", GopherQualityConfig(min_alpha_words_ratio=0.7), ["books"])
+    books = ApplyDocStage(
+        stage_spec("gopher_quality"), "gopher_quality/books", GopherQualityConfig(min_alpha_words_ratio=0.7), ["books"]
+    )
     for stage in (web, books):
         stage.setup()
 
@@ -160,7 +199,9 @@ def test_two_gopher_instances_decide_by_their_own_thresholds_under_their_own_nam
     tag, err = through(Document("b3", None, "books"))  # a bad record: an error named after the instance
     assert (tag, err.stage, err.doc_id) == ("errors", "gopher_quality/books", "b3")
     # Both instances over one source: each stores its own signals, neither overwrites the other.
-    both = ApplyDocStage(stage_spec("gopher_quality"), "gopher_quality/books", GopherQualityConfig(min_alpha_words_ratio=0.7), ["web"])
+    both = ApplyDocStage(
+        stage_spec("gopher_quality"), "gopher_quality/books", GopherQualityConfig(min_alpha_words_ratio=0.7), ["web"]
+    )
     both.setup()
     (doc,) = both.process(Document("w2", PROSE, "web"))
     (doc,) = web.process(doc)
@@ -180,8 +221,12 @@ def instances_run(tmp_path_factory):
         path = base / f"{source}.jsonl"
         path.write_text("".join(json.dumps({"id": f"{source}{i}", "text": t}) + "\n" for i, t in enumerate(docs)))
         inputs.append({"kind": "jsonl", "name": source, "paths": [str(path)], "options": {"id_field": "id"}})
-    raw = {"inputs": inputs, "stages": INSTANCES, "tokenizer": {"model": str(model)},
-           "output": {"num_shards": 1, "write_rejected": True}}
+    raw = {
+        "inputs": inputs,
+        "stages": INSTANCES,
+        "tokenizer": {"model": str(model)},
+        "output": {"num_shards": 1, "write_rejected": True},
+    }
     return (base, *run_config(raw, base))
 
 
@@ -189,13 +234,19 @@ def test_instances_in_a_run_and_a_refilter_of_one_instance(instances_run):
     base, out, manifest = instances_run
     rows = check_output(out, manifest)
     assert manifest["counts"]["dropped"] == {
-        "gopher_quality/books:too_few_alpha_words": 1, "gopher_quality:too_few_alpha_words": 1}
+        "gopher_quality/books:too_few_alpha_words": 1,
+        "gopher_quality:too_few_alpha_words": 1,
+    }
     assert manifest["counts"]["by_source"]["books"]["dropped"] == {"gopher_quality/books:too_few_alpha_words": 1}
     assert {r["source"]: sorted(json.loads(r["metadata"])["signals"]) for r in rows} == {
-        "web": ["gopher_quality"], "books": ["gopher_quality/books"]}
+        "web": ["gopher_quality"],
+        "books": ["gopher_quality/books"],
+    }
     rejected = pq.read_table(glob.glob(os.path.join(out, "rejected", "*.parquet"))).to_pylist()
     assert sorted((r["source"], r["stage"], r["text"] == CLIPPED) for r in rejected) == [
-        ("books", "gopher_quality/books", True), ("web", "gopher_quality", False)]
+        ("books", "gopher_quality/books", True),
+        ("web", "gopher_quality", False),
+    ]
     # Refilter the books instance at the web threshold: its own signals decide, web rows
     # are not its business (applies_to inherited from the run).
     new = refilter(out, {"stages": [{"gopher_quality/books": {"min_alpha_words_ratio": 0.8}}]}, str(base / "tight"))

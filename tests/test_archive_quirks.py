@@ -43,7 +43,9 @@ def urls(items):
 
 
 # Internal exceptions that must never be the text of an error record.
-_INTERNAL = re.compile(r"\b(AttributeError|TypeError|KeyError|IndexError|NameError|NoneType|Traceback|object has no attribute)\b")
+_INTERNAL = re.compile(
+    r"\b(AttributeError|TypeError|KeyError|IndexError|NameError|NoneType|Traceback|object has no attribute)\b"
+)
 
 
 def assert_clean_errors(items, path: str):
@@ -102,7 +104,10 @@ def test_bytes_between_records_are_one_error_and_counted():
     assert summary(items) == {"drop:record_warcinfo": 1, "doc": 2, "error": 1, "stat:arc_bytes_skipped": len(garbage)}
     (err,) = [i for i in items if isinstance(i, ErrorRecord)]
     start = len(filedesc()) + len(page_record(1))
-    assert err.locator == f"offset:{start}" and f"{len(garbage)} bytes at offsets {start}-{start + len(garbage)}" in err.message
+    assert (
+        err.locator == f"offset:{start}"
+        and f"{len(garbage)} bytes at offsets {start}-{start + len(garbage)}" in err.message
+    )
     assert_clean_errors(items, "x.arc")
     # garbage in front of the first record: the same
     items = read(read_arc, garbage + filedesc() + page_record(1))
@@ -157,16 +162,42 @@ def test_real_common_crawl_arc_reads_every_record():
 # (warcio: "Unknown archive format").
 EXTRA_ARCS = {
     "cc-arc-1213893279526_0.arc": {"drop:record_warcinfo": 1, "doc": 125, "drop:not_html": 6, "drop:http_status": 14},
-    "IAH-20080430204825-00000-blackbook-truncated.arc": {"drop:record_warcinfo": 1, "drop:no_http_headers": 1, "drop:not_html": 5, "doc": 2},
-    "IAH-20080430204825-00000-blackbook-truncated.arc.gz": {"drop:record_warcinfo": 1, "drop:no_http_headers": 1, "drop:not_html": 5, "doc": 2},
+    "IAH-20080430204825-00000-blackbook-truncated.arc": {
+        "drop:record_warcinfo": 1,
+        "drop:no_http_headers": 1,
+        "drop:not_html": 5,
+        "doc": 2,
+    },
+    "IAH-20080430204825-00000-blackbook-truncated.arc.gz": {
+        "drop:record_warcinfo": 1,
+        "drop:no_http_headers": 1,
+        "drop:not_html": 5,
+        "doc": 2,
+    },
     # declared lengths hundreds of bytes too long; the last record runs past the end of the file
-    "aut-badexample.arc.gz": {"drop:record_warcinfo": 1, "drop:no_http_headers": 1, "drop:not_html": 1, "doc": 2, "error": 1,
-                              "stat:arc_length_corrected": 2},
+    "aut-badexample.arc.gz": {
+        "drop:record_warcinfo": 1,
+        "drop:no_http_headers": 1,
+        "drop:not_html": 1,
+        "doc": 2,
+        "error": 1,
+        "stat:arc_length_corrected": 2,
+    },
     "invalid-arcfile-record-then-garbage.arc": {"doc": 1, "error": 1, "stat:arc_bytes_skipped": 25},
-    "IAH-20080430204825-00000-blackbook.arc.gz": {"drop:record_warcinfo": 1, "drop:no_http_headers": 38, "drop:not_html": 121,
-                                                  "doc": 94, "drop:http_status": 46},
-    "1-1-20110922131213-00000-svc-VirtualBox.arc": {"drop:record_warcinfo": 1, "drop:no_http_headers": 5, "drop:http_status": 69,
-                                                    "doc": 12, "drop:not_html": 15},
+    "IAH-20080430204825-00000-blackbook.arc.gz": {
+        "drop:record_warcinfo": 1,
+        "drop:no_http_headers": 38,
+        "drop:not_html": 121,
+        "doc": 94,
+        "drop:http_status": 46,
+    },
+    "1-1-20110922131213-00000-svc-VirtualBox.arc": {
+        "drop:record_warcinfo": 1,
+        "drop:no_http_headers": 5,
+        "drop:http_status": 69,
+        "doc": 12,
+        "drop:not_html": 15,
+    },
     "small_BNF.arc": {"drop:record_warcinfo": 1, "doc": 3, "drop:not_html": 2},
     "test-arc-1.0-dashed-fields.arc": {"drop:record_warcinfo": 1, "doc": 1},
     "test-arc-1.0-invalid-fields.arc": {"error": 1, "doc": 1, "stat:arc_bytes_skipped": 141},  # filedesc length "one"
@@ -196,27 +227,52 @@ def http_response(body: bytes = PAGE) -> bytes:
 @pytest.mark.parametrize("uri", ["hard::http://ex.com/a", "recall::https://ex.com/b", "dns:ex.com", "urn:x:1"])
 def test_http_payload_under_a_non_http_target_uri(uri):
     """Parsed from the payload because the record says it holds an HTTP response."""
-    data = warc_record("response", http_response(), WARC_Target_URI=uri, WARC_Record_ID="<urn:uuid:1>",
-                       Content_Type="application/http; msgtype=response")
+    data = warc_record(
+        "response",
+        http_response(),
+        WARC_Target_URI=uri,
+        WARC_Record_ID="<urn:uuid:1>",
+        Content_Type="application/http; msgtype=response",
+    )
     (doc,) = read(read_warc, data, "x.warc")
     assert isinstance(doc, Document) and doc.html == PAGE.decode() and doc.provenance["url"] == uri
     assert doc.provenance["http_status"] == 200
 
 
 def test_non_http_payloads_stay_skipped():
-    dns = warc_record("response", b"ex.com. 300 IN A 1.2.3.4\n", WARC_Target_URI="dns:ex.com",
-                      WARC_Record_ID="<urn:uuid:1>", Content_Type="text/dns")
-    request = warc_record("response", b"GET / HTTP/1.1\r\n\r\n", WARC_Target_URI="hard::http://ex.com/",
-                          WARC_Record_ID="<urn:uuid:2>", Content_Type="application/http; msgtype=request")
+    dns = warc_record(
+        "response",
+        b"ex.com. 300 IN A 1.2.3.4\n",
+        WARC_Target_URI="dns:ex.com",
+        WARC_Record_ID="<urn:uuid:1>",
+        Content_Type="text/dns",
+    )
+    request = warc_record(
+        "response",
+        b"GET / HTTP/1.1\r\n\r\n",
+        WARC_Target_URI="hard::http://ex.com/",
+        WARC_Record_ID="<urn:uuid:2>",
+        Content_Type="application/http; msgtype=request",
+    )
     assert summary(read(read_warc, dns + request, "x.warc")) == {"drop:no_http_headers": 2}
 
 
 def test_a_cut_anywhere_in_the_first_record_is_an_error():
     """Before: a cut inside the warcinfo header block was one read:record_warcinfo drop."""
-    info = warc_record("warcinfo", b"software: test\r\nformat: WARC\r\n", WARC_Record_ID="<urn:uuid:info>",
-                       WARC_Date="2024-01-01T00:00:00Z", Content_Type="application/warc-fields")
-    page = warc_record("response", http_response(), WARC_Target_URI="http://ex.com/", WARC_Record_ID="<urn:uuid:p>",
-                       Content_Type="application/http; msgtype=response")
+    info = warc_record(
+        "warcinfo",
+        b"software: test\r\nformat: WARC\r\n",
+        WARC_Record_ID="<urn:uuid:info>",
+        WARC_Date="2024-01-01T00:00:00Z",
+        Content_Type="application/warc-fields",
+    )
+    page = warc_record(
+        "response",
+        http_response(),
+        WARC_Target_URI="http://ex.com/",
+        WARC_Record_ID="<urn:uuid:p>",
+        Content_Type="application/http; msgtype=response",
+    )
     data = info + page
     for cut in range(1, len(info) - 4):  # the last 4 bytes are the record's trailing newlines
         items = read(read_warc, data[:cut], "x.warc")
@@ -242,7 +298,11 @@ def gzip_member_starts(data: bytes) -> set[int]:
 
 
 def record_offsets(items) -> list[int]:
-    return [(i.doc if isinstance(i, Rejected) else i).provenance["offset"] for i in items if isinstance(i, (Document, Rejected))]
+    return [
+        (i.doc if isinstance(i, Rejected) else i).provenance["offset"]
+        for i in items
+        if isinstance(i, (Document, Rejected))
+    ]
 
 
 def check_cuts(reader, path: str, data: bytes, cuts, separator: int):
@@ -272,7 +332,9 @@ def cut_points(size: int, n: int = 40, head: int = 400, head_step: int = 7):
     return sorted(set(range(1, min(head, size), head_step)) | set(range(1, size, max(1, size // n))))
 
 
-@pytest.mark.parametrize("name", ["cc-main-2020-34-sample.warc.gz", "clueweb09-quirk.warc.gz", "wget-crawl-0000.warc.gz"])
+@pytest.mark.parametrize(
+    "name", ["cc-main-2020-34-sample.warc.gz", "clueweb09-quirk.warc.gz", "wget-crawl-0000.warc.gz"]
+)
 @pytest.mark.parametrize("packing", ["gzip", "uncompressed"])
 def test_real_warc_cut_anywhere(name, packing):
     path = str(shared_path("warc", name))
@@ -306,12 +368,25 @@ def test_line_readers_cut_anywhere():
     from curate.readers.conversations import MESSAGES_KIND, ConversationConfig, parse_file
     from curate.readers.records import RecordsConfig, read_jsonl
 
-    lines = "".join(json.dumps({"text": f"document {i} " * 20, "message_id": f"m{i}", "parent_id": None,
-                                "role": "user", "message_tree_id": f"t{i}"}) + "\n" for i in range(300))
+    lines = "".join(
+        json.dumps(
+            {
+                "text": f"document {i} " * 20,
+                "message_id": f"m{i}",
+                "parent_id": None,
+                "role": "user",
+                "message_tree_id": f"t{i}",
+            }
+        )
+        + "\n"
+        for i in range(300)
+    )
     data = gzip.compress(lines.encode(), mtime=0)
     for cut in range(20, len(data), max(1, len(data) // 15)):
-        for items in (list(read_jsonl("c.jsonl.gz", io.BytesIO(data[:cut]), "docs", RecordsConfig())),
-                      list(parse_file(MESSAGES_KIND, "c.jsonl.gz", io.BytesIO(data[:cut]), "conv", ConversationConfig()))):
+        for items in (
+            list(read_jsonl("c.jsonl.gz", io.BytesIO(data[:cut]), "docs", RecordsConfig())),
+            list(parse_file(MESSAGES_KIND, "c.jsonl.gz", io.BytesIO(data[:cut]), "conv", ConversationConfig())),
+        ):
             errors = [i for i in items if isinstance(i, ErrorRecord)]
             assert errors == items[-1:], cut
             read = len(items) - 1
@@ -334,7 +409,11 @@ def test_arc_version_2_headers_and_a_url_with_spaces():
     vb = b"2 0 Test\nURL IP-address Archive-date Content-type Result-code Checksum Location Offset Filename Archive-length\n"
     fd = b"filedesc://t.arc 0.0.0.0 20080101000000 text/plain 200 - - 0 t.arc %d\n" % len(vb) + vb + b"\n"
     body = http(PAGE)
-    rec = b"http://ex.com/a b.html 1.2.3.4 20080101000001 text/html 200 ABCDEF - 123 t.arc %d\n" % len(body) + body + b"\n"
+    rec = (
+        b"http://ex.com/a b.html 1.2.3.4 20080101000001 text/html 200 ABCDEF - 123 t.arc %d\n" % len(body)
+        + body
+        + b"\n"
+    )
     items = read(read_arc, fd + rec)
     assert summary(items) == {"drop:record_warcinfo": 1, "doc": 1}
     assert urls(items) == ["http://ex.com/a%20b.html"] and items[1].html == PAGE.decode()

@@ -56,11 +56,13 @@ SMALL_PRINT_HEADER = (
     "**Welcome To The World of Free Plain Vanilla Electronic Texts**\n\n"
     "*****These Etexts Are Prepared By Thousands of Volunteers!*****\n\n"
     "**START**THE SMALL PRINT!**FOR PUBLIC DOMAIN ETEXTS**START***\n"
-    "Why is this \"Small Print!\" statement here?  You know: lawyers.\n"
+    'Why is this "Small Print!" statement here?  You know: lawyers.\n'
     "*END*THE SMALL PRINT! FOR PUBLIC DOMAIN ETEXTS*Ver.04.29.93*END*\n\n"
 )
 ETEXT_FOOTER = "\n\nEnd of The Project Gutenberg Etext of A Test Book\n"
-NOSPACE_HEADER = "Title: A Test Book\nAuthor: Jane Q. Writer\n\n***START OF THE PROJECT GUTENBERG EBOOK A TEST BOOK***\n\n"
+NOSPACE_HEADER = (
+    "Title: A Test Book\nAuthor: Jane Q. Writer\n\n***START OF THE PROJECT GUTENBERG EBOOK A TEST BOOK***\n\n"
+)
 NOSPACE_FOOTER = "\n\n***END OF THE PROJECT GUTENBERG EBOOK A TEST BOOK***\n\nlicence\n"
 
 
@@ -139,9 +141,7 @@ def test_rejoin_can_be_turned_off():
 
 def test_plain_text_without_markers_is_one_book_whole():
     d = only_doc(read(BODY.encode()))
-    assert d.metadata["book"] == {
-        "gutenberg": False, "encoding": "utf-8", "replacements": 0, "part": 0, "parts": 1
-    }
+    assert d.metadata["book"] == {"gutenberg": False, "encoding": "utf-8", "replacements": 0, "part": 0, "parts": 1}
     assert d.text.startswith(JOINED1)
 
 
@@ -164,7 +164,11 @@ def test_chapter_split_on_headings_with_contents_list_merged():
     docs = read((THIS_HEADER + body + THIS_FOOTER).encode(), split="chapters")
     assert all(isinstance(d, Document) for d in docs)
     assert len(docs) == 3
-    assert [d.metadata["book"]["chapter"] for d in docs] == ["CHAPTER I. A Title", "CHAPTER II. A Title", "CHAPTER III. A Title"]
+    assert [d.metadata["book"]["chapter"] for d in docs] == [
+        "CHAPTER I. A Title",
+        "CHAPTER II. A Title",
+        "CHAPTER III. A Title",
+    ]
     assert docs[0].text.startswith("MY BOOK")  # the front matter and the contents join chapter I
     assert [d.metadata["book"]["part"] for d in docs] == [0, 1, 2]
     assert {d.metadata["book"]["parts"] for d in docs} == {3}
@@ -250,9 +254,11 @@ def only_rejected(items, reason):
 
 
 def test_legacy_encodings_decode_through_the_fallbacks():
-    latin = ("Title: Caf\xe9\n\nCharacter set encoding: ISO-8859-1\n\n"
-             "*** START OF THIS PROJECT GUTENBERG EBOOK CAFE ***\n\nUn caf\xe9 cr\xe8me.\n"
-             "*** END OF THIS PROJECT GUTENBERG EBOOK CAFE ***\n").encode("latin-1")
+    latin = (
+        "Title: Caf\xe9\n\nCharacter set encoding: ISO-8859-1\n\n"
+        "*** START OF THIS PROJECT GUTENBERG EBOOK CAFE ***\n\nUn caf\xe9 cr\xe8me.\n"
+        "*** END OF THIS PROJECT GUTENBERG EBOOK CAFE ***\n"
+    ).encode("latin-1")
     d = only_doc(read(latin))
     assert d.text == "Un café crème." and d.metadata["book"]["encoding"] == "iso8859-1"
     assert d.metadata["book"]["title"] == "Café"

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from curate.config import build
-from curate.document import Document, ErrorRecord, Rejected
+from curate.document import Document, Rejected
 from curate.extract import Extract, ExtractConfig, ExtractionFailed
 from curate.readers.arc import read_arc
 from curate.readers.conversations import MESSAGES_KIND, ConversationConfig, parse_file
@@ -33,7 +33,9 @@ MB = 1 << 20
 
 
 def kinds(items):
-    return ["doc" if isinstance(i, Document) else f"drop:{i.reason}" if isinstance(i, Rejected) else "error" for i in items]
+    return [
+        "doc" if isinstance(i, Document) else f"drop:{i.reason}" if isinstance(i, Rejected) else "error" for i in items
+    ]
 
 
 def peak_of(fn):
@@ -79,10 +81,21 @@ def test_jsonl_gzip_bomb_line_stays_within_the_limit():
 
 
 def test_conversation_line_over_the_limit_is_dropped_unparsed():
-    msg = lambda mid, text: json.dumps({"message_id": mid, "parent_id": None, "role": "user", "text": text,  # noqa: E731
-                                        "message_tree_id": "t"})
+    def msg(mid, text):
+        return json.dumps(
+            {
+                "message_id": mid,
+                "parent_id": None,
+                "role": "user",
+                "text": text,
+                "message_tree_id": "t",
+            }
+        )
+
     data = (msg("a", "hi") + "\n" + msg("b", "y" * 5000) + "\n").encode()
-    out = list(parse_file(MESSAGES_KIND, "m.jsonl", io.BytesIO(data), "conv", ConversationConfig(max_record_bytes=1000)))
+    out = list(
+        parse_file(MESSAGES_KIND, "m.jsonl", io.BytesIO(data), "conv", ConversationConfig(max_record_bytes=1000))
+    )
     assert isinstance(out[0], tuple) and isinstance(out[1], Rejected) and out[1].reason == "too_large"
 
 
@@ -103,13 +116,27 @@ def test_parquet_text_over_the_limit_is_dropped_before_it_becomes_a_string():
 def test_warc_gzip_bomb_body_is_dropped_and_never_decoded():
     page = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n"
     size = 64 * MB
-    head = warc_record("response", b"", WARC_Target_URI="http://bomb/", WARC_Record_ID="<urn:uuid:b>",
-                       Content_Type="application/http; msgtype=response")
+    head = warc_record(
+        "response",
+        b"",
+        WARC_Target_URI="http://bomb/",
+        WARC_Record_ID="<urn:uuid:b>",
+        Content_Type="application/http; msgtype=response",
+    )
     head = head.replace(b"Content-Length: 0", f"Content-Length: {len(page) + size}".encode())[:-4]  # no body yet
     bomb = gzip_bomb(head + page, b"<p>", size, b"\r\n\r\n")
-    after = gzip.compress(warc_record("response", page + b"<p>ok</p>", WARC_Target_URI="http://after/",
-                                      WARC_Record_ID="<urn:uuid:a>", Content_Type="application/http; msgtype=response"))
-    out, peak = peak_of(lambda: list(read_warc("b.warc.gz", io.BytesIO(bomb + after), "web", WarcConfig(max_body_bytes=MB))))
+    after = gzip.compress(
+        warc_record(
+            "response",
+            page + b"<p>ok</p>",
+            WARC_Target_URI="http://after/",
+            WARC_Record_ID="<urn:uuid:a>",
+            Content_Type="application/http; msgtype=response",
+        )
+    )
+    out, peak = peak_of(
+        lambda: list(read_warc("b.warc.gz", io.BytesIO(bomb + after), "web", WarcConfig(max_body_bytes=MB)))
+    )
     assert kinds(out) == ["drop:too_large", "doc"]
     assert peak < 8 * MB, peak  # max_body_bytes and a step of inflation (warcio alone inflated 16 MB a block)
 
@@ -122,8 +149,10 @@ def test_warc_bomb_without_line_ends_is_an_error_not_a_huge_line():
 
 
 def test_wet_body_over_the_limit_is_dropped():
-    recs = [warc_record("conversion", b"t" * 5000, WARC_Record_ID="<urn:uuid:1>", Content_Type="text/plain"),
-            warc_record("conversion", b"fine", WARC_Record_ID="<urn:uuid:2>", Content_Type="text/plain")]
+    recs = [
+        warc_record("conversion", b"t" * 5000, WARC_Record_ID="<urn:uuid:1>", Content_Type="text/plain"),
+        warc_record("conversion", b"fine", WARC_Record_ID="<urn:uuid:2>", Content_Type="text/plain"),
+    ]
     out = list(read_wet("x.wet", io.BytesIO(b"".join(recs)), "web", build(WetConfig, {"max_body_bytes": 1000})))
     assert kinds(out) == ["drop:too_large", "doc"]
 
@@ -133,9 +162,17 @@ def test_arc_gzip_bomb_record_is_dropped_and_the_next_read():
     http_head = b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n"
     head = f"http://bomb/ 1.2.3.4 20090101000000 text/html {size + len(http_head)}\n".encode() + http_head
     bomb = gzip_bomb(head, b"<p>", size, b"\n")
-    after = gzip.compress(arc_record("http://after/", "20090101000001", "text/html",
-                                     b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<p>ok</p>"))
-    out, peak = peak_of(lambda: list(read_arc("b.arc.gz", io.BytesIO(bomb + after), "web", WarcConfig(max_body_bytes=MB))))
+    after = gzip.compress(
+        arc_record(
+            "http://after/",
+            "20090101000001",
+            "text/html",
+            b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<p>ok</p>",
+        )
+    )
+    out, peak = peak_of(
+        lambda: list(read_arc("b.arc.gz", io.BytesIO(bomb + after), "web", WarcConfig(max_body_bytes=MB)))
+    )
     assert kinds(out) == ["drop:too_large", "doc"]
     assert peak < 8 * MB, peak
 
@@ -178,7 +215,10 @@ def test_extraction_in_the_sandbox_equals_extraction_in_process():
 
 def test_a_page_over_the_limits_is_dropped_or_an_error_naming_its_url():
     big = page(4000)  # ~1 MB of HTML
-    doc = lambda: Document("1", "", "web", {"url": "http://slow.example/"}, html=big)  # noqa: E731
+
+    def doc():
+        return Document("1", "", "web", {"url": "http://slow.example/"}, html=big)
+
     drop = extract_stage(ExtractConfig(max_html_chars=100_000)).process(doc())
     assert drop.reason == "too_large" and drop.details["html_chars"] == len(big)
     with pytest.raises(ExtractionFailed, match=r"http://slow\.example/ .*stopped after 0\.05 s"):

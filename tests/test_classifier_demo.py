@@ -43,8 +43,13 @@ def test_demo_classifier_separates_curated_from_raw_web_text(tmp_path):
 
     # A smaller model than the demo's (same recipe) keeps the test quick.
     cfg = TrainConfig(**{**DEMO_PARAMS, "dim": 32, "bucket": 50_000})
-    card = train([str(tmp_path / "sets" / "positives.jsonl")], [str(tmp_path / "sets" / "negatives.jsonl")],
-                 str(tmp_path / "model"), cfg, description=describe(counts))
+    card = train(
+        [str(tmp_path / "sets" / "positives.jsonl")],
+        [str(tmp_path / "sets" / "negatives.jsonl")],
+        str(tmp_path / "model"),
+        cfg,
+        description=describe(counts),
+    )
     assert card["held_out_metrics"]["auc"] > 0.75
     # No length leak: a short line of navigation is not "high quality" (with passages
     # of class-dependent lengths it scored 1.0).

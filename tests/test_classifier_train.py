@@ -13,8 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from classifiers import DataError, TrainConfig, TrainingError, load_model, preprocess, train
-from classifiers import metrics
+from classifiers import DataError, TrainConfig, TrainingError, load_model, metrics, preprocess, train
 from classifiers.data import read_source
 from tests.conftest import REPO
 
@@ -192,8 +191,9 @@ def test_split_deduplicates_and_drops_texts_in_both_sets(tmp_path):
     shared = "this exact text is in both sets"
     (tmp_path / "p.txt").write_text("\n".join(pos_docs + [pos_docs[0].upper(), shared]), encoding="utf-8")
     (tmp_path / "n.txt").write_text("\n".join(neg_docs + [shared]), encoding="utf-8")
-    card = train([str(tmp_path / "p.txt")], [str(tmp_path / "n.txt")], str(tmp_path / "m"),
-                 TrainConfig(**SMALL, holdout=0.3))
+    card = train(
+        [str(tmp_path / "p.txt")], [str(tmp_path / "n.txt")], str(tmp_path / "m"), TrainConfig(**SMALL, holdout=0.3)
+    )
     p, n = card["data"]["positives"], card["data"]["negatives"]
     assert (p["read"], p["duplicates_removed"], p["in_both_sets_removed"], p["used"]) == (62, 1, 1, 60)
     assert (n["in_both_sets_removed"], n["used"]) == (1, 60)
@@ -251,9 +251,20 @@ def test_cli_error_is_one_line_without_traceback(sets, tmp_path):
     pos, _ = sets
     (tmp_path / "empty.txt").write_text("", encoding="utf-8")
     proc = subprocess.run(
-        [sys.executable, "-m", "classifiers", "--positives", pos, "--negatives",
-         str(tmp_path / "empty.txt"), "--output", str(tmp_path / "m")],
-        cwd=REPO, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "classifiers",
+            "--positives",
+            pos,
+            "--negatives",
+            str(tmp_path / "empty.txt"),
+            "--output",
+            str(tmp_path / "m"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
@@ -264,8 +275,23 @@ def test_curate_train_classifier_subcommand(sets, tmp_path, capsys):
     from pipelines import cli
 
     pos, neg = sets
-    code = cli.main(["train-classifier", "--positives", pos, "--negatives", neg, "--output",
-                     str(tmp_path / "m"), "--dim", "16", "--bucket", "10000", "--holdout", "0.2"])
+    code = cli.main(
+        [
+            "train-classifier",
+            "--positives",
+            pos,
+            "--negatives",
+            neg,
+            "--output",
+            str(tmp_path / "m"),
+            "--dim",
+            "16",
+            "--bucket",
+            "10000",
+            "--holdout",
+            "0.2",
+        ]
+    )
     assert code == 0
     assert "held-out AUC" in capsys.readouterr().out
     assert json.loads((tmp_path / "m" / "model_card.json").read_text())["parameters"]["dim"] == 16

@@ -23,7 +23,9 @@ GHP = "ghp" + "_" + rand(36)
 GH_PAT = "github" + "_pat_" + rand(22) + "_" + rand(59)
 SLACK = "xox" + "b-" + "123456789012-" + rand(24)
 GOOGLE = "AI" + "za" + rand(35, _ALNUM + "_-")
-PRIVATE = "-----BEGIN RSA " + "PRIVATE KEY-----\nMIIEow" + rand(60) + "\n" + rand(64) + "\n-----END RSA " + "PRIVATE KEY-----"
+PRIVATE = (
+    "-----BEGIN RSA " + "PRIVATE KEY-----\nMIIEow" + rand(60) + "\n" + rand(64) + "\n-----END RSA " + "PRIVATE KEY-----"
+)
 ENTROPIC = rand(32)
 
 
@@ -60,7 +62,7 @@ def test_unquoted_values_only_in_config_languages():
     assert redact(code, "python") == (code, {})
 
 
-ORDINARY = '''
+ORDINARY = """
 import hashlib, re
 
 DIGEST = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -81,7 +83,7 @@ def f(x):
     return x @ matrix.T
 dependency = "left-pad@1.3.0"
 url = "https://docs.python.org/3/library/os.html#os.getcwd"
-'''
+"""
 
 
 def test_no_false_positives_on_ordinary_code():
@@ -98,8 +100,12 @@ def test_random_token_heuristic():
 
 
 def test_stage_stores_counts_and_statistics():
-    doc = Document("d", f'x = "{AWS}"\ny = "{GHP}"\n# bob@example.com, eve@example.com\n', "code",
-                   metadata={"code": {"language": "python"}})
+    doc = Document(
+        "d",
+        f'x = "{AWS}"\ny = "{GHP}"\n# bob@example.com, eve@example.com\n',
+        "code",
+        metadata={"code": {"language": "python"}},
+    )
     stage = CodeRedact(CodeRedactConfig())
     out = stage.process(doc)
     assert out is doc and "<SECRET>" in doc.text and "example.com" not in doc.text

@@ -54,17 +54,23 @@ def test_errors_name_the_key(warc):
     assert error_of(make(warc, output={"num_shards": 2, "shard_tokens": 10**6})) == (
         "output.shard_tokens: set one of num_shards, shard_tokens, shard_bytes (got num_shards and shard_tokens)"
     )
-    assert error_of(make(warc, output={"validation_fraction": 1.0})).startswith("output.validation_fraction: must be below 1")
+    assert error_of(make(warc, output={"validation_fraction": 1.0})).startswith(
+        "output.validation_fraction: must be below 1"
+    )
     assert error_of(make(warc, tokenizer={})) == "tokenizer: set exactly one of 'model' or 'train'"
     assert error_of(make(warc, extra=1)).startswith("extra: unknown top-level key")
     assert error_of(make(warc, inputs=[{"kind": "warc", "paths": ["/no/such/*.warc.gz"]}])) == (
         "inputs[0].paths[0]: no file matches '/no/such/*.warc.gz'"
     )
-    assert error_of(make(warc, inputs=[{"kind": "tape", "paths": [warc]}])).startswith("inputs[0].kind: unknown input kind 'tape'")
-    assert error_of(make(warc, inputs=[{"kind": "warc", "paths": [warc], "options": {"max_body_bytes": True}}])).startswith(
-        "inputs[0].options.max_body_bytes: expected int, got bool"
+    assert error_of(make(warc, inputs=[{"kind": "tape", "paths": [warc]}])).startswith(
+        "inputs[0].kind: unknown input kind 'tape'"
     )
-    assert error_of(make(warc, stages=[{"language_id": {"min_score": 2}}])).startswith("stages.language_id.min_score: must be a fraction between 0 and 1, got 2")
+    assert error_of(
+        make(warc, inputs=[{"kind": "warc", "paths": [warc], "options": {"max_body_bytes": True}}])
+    ).startswith("inputs[0].options.max_body_bytes: expected int, got bool")
+    assert error_of(make(warc, stages=[{"language_id": {"min_score": 2}}])).startswith(
+        "stages.language_id.min_score: must be a fraction between 0 and 1, got 2"
+    )
 
 
 def test_load_reports_bad_yaml_and_missing_file(tmp_path):

@@ -39,8 +39,7 @@ def run(kind, *files, **options):
 
 def summary(items):
     return collections.Counter(
-        "doc" if isinstance(i, Document) else f"drop:{i.reason}" if isinstance(i, Rejected) else "error"
-        for i in items
+        "doc" if isinstance(i, Document) else f"drop:{i.reason}" if isinstance(i, Rejected) else "error" for i in items
     )
 
 
@@ -173,7 +172,12 @@ def test_deleted_parent_drop_subtree_is_the_default():
 def test_deleted_parent_keep_placeholder():
     out = run("messages", flat_file(*DELETED_TREE), deleted_parent="keep_placeholder")
     assert thread_texts(out) == {
-        ("a", "b", "b2", "b3"): "User: Q\n\nAssistant: [deleted]\n\nUser: reply to deleted\n\nAssistant: and its answer",
+        (
+            "a",
+            "b",
+            "b2",
+            "b3",
+        ): "User: Q\n\nAssistant: [deleted]\n\nUser: reply to deleted\n\nAssistant: and its answer",
         ("a", "f"): "User: Q\n\nAssistant: fine",
         ("a", "d1", "d2", "r"): "User: Q\n\nAssistant: [deleted]\n\nUser: [deleted]\n\nAssistant: under two deleted",
         ("z", "z1", "z2"): "[deleted]\n\nAssistant: top reply\n\nUser: thanks",  # no role: written bare
@@ -186,12 +190,19 @@ def test_deleted_parent_keep_placeholder():
     rejected = {i.doc.metadata["conversation"]["message_id"]: i.reason for i in out if isinstance(i, Rejected)}
     assert rejected == {"e": "deleted_message", "o": "deleted_message", "o1": "ancestor_excluded"}
     # a placeholder is not a message of the conversation: [deleted] + one reply is too short
-    short = run("messages", flat_file(msg("p", None, "[deleted]"), msg("q", "p", "lone", role="assistant")),
-                deleted_parent="keep_placeholder")
+    short = run(
+        "messages",
+        flat_file(msg("p", None, "[deleted]"), msg("q", "p", "lone", role="assistant")),
+        deleted_parent="keep_placeholder",
+    )
     assert summary(short) == {"drop:thread_too_short": 1}
     assert short[0].details == {"num_messages": 1}
-    custom = run("messages", flat_file(*DELETED_TREE[:4]), deleted_parent="keep_placeholder",
-                 placeholder_text="(message deleted)")
+    custom = run(
+        "messages",
+        flat_file(*DELETED_TREE[:4]),
+        deleted_parent="keep_placeholder",
+        placeholder_text="(message deleted)",
+    )
     assert list(thread_texts(custom).values()) == [
         "User: Q\n\nAssistant: (message deleted)\n\nUser: reply to deleted\n\nAssistant: and its answer"
     ]
@@ -208,29 +219,46 @@ def test_deleted_parent_splice():
     rejected = {i.doc.metadata["conversation"]["message_id"]: i.reason for i in out if isinstance(i, Rejected)}
     assert rejected == {**{m: "deleted_message" for m in ("b", "e", "d1", "d2", "z", "o")}, "o1": "ancestor_excluded"}
     # spliced replies join their new parent's children, ranked with them
-    ranked = [msg("a", None, "Q"), msg("x", "a", "[deleted]", role="assistant", rank=0),
-              msg("y", "x", "second", role="assistant", rank=2), msg("w", "a", "first", role="assistant", rank=1)]
+    ranked = [
+        msg("a", None, "Q"),
+        msg("x", "a", "[deleted]", role="assistant", rank=0),
+        msg("y", "x", "second", role="assistant", rank=2),
+        msg("w", "a", "first", role="assistant", rank=1),
+    ]
     kept = [d.text for d in run("messages", flat_file(*ranked), deleted_parent="splice") if isinstance(d, Document)]
     assert kept == ["User: Q\n\nAssistant: first", "User: Q\n\nAssistant: second"]
 
 
 def test_rank_order_descending_ranks_by_score():
-    scored = [msg("a", None, "Q"), msg("lo", "a", "low", role="assistant", score=-3),
-              msg("hi", "a", "high", role="assistant", score=42), msg("mid", "a", "mid", role="assistant", score=7),
-              msg("none", "a", "unscored", role="assistant")]
-    order = lambda **o: [d.metadata["conversation"]["message_ids"][-1]  # noqa: E731
-                         for d in run("messages", flat_file(*scored), rank_field="score", **o)
-                         if isinstance(d, Document)]
+    scored = [
+        msg("a", None, "Q"),
+        msg("lo", "a", "low", role="assistant", score=-3),
+        msg("hi", "a", "high", role="assistant", score=42),
+        msg("mid", "a", "mid", role="assistant", score=7),
+        msg("none", "a", "unscored", role="assistant"),
+    ]
+
+    def order(**o):
+        return [
+            d.metadata["conversation"]["message_ids"][-1]
+            for d in run("messages", flat_file(*scored), rank_field="score", **o)
+            if isinstance(d, Document)
+        ]
+
     assert order() == ["lo", "mid", "hi", "none"]  # ascending: lowest first, unranked last
     assert order(rank_order="descending") == ["hi", "mid", "lo", "none"]
     assert order(rank_order="descending", best_branch_only=True) == ["hi"]
     assert order(rank_order="descending", max_threads_per_tree=2) == ["hi", "mid"]
 
 
-@pytest.mark.parametrize("options", [
-    {"deleted_parent": "keep_placeholder"}, {"deleted_parent": "splice"},
-    {"deleted_parent": "splice", "rank_order": "descending", "best_branch_only": True},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"deleted_parent": "keep_placeholder"},
+        {"deleted_parent": "splice"},
+        {"deleted_parent": "splice", "rank_order": "descending", "best_branch_only": True},
+    ],
+)
 def test_deleted_parent_nested_and_flat_agree(options):
     tree = [dict(m, message_tree_id="t1") for m in DELETED_TREE if m["message_id"] not in ("z", "z1", "z2", "o", "o1")]
     flat = run("messages", flat_file(*reversed(tree)), **options)
@@ -273,8 +301,15 @@ def test_orphans_cycles_duplicates_missing_fields():
 def test_malformed_lines_become_error_records():
     out = run(
         "messages",
-        flat_file(TREE[0], "{not json", "[1, 2]", json.dumps({"text": "no id", "message_tree_id": "t1"}),
-                  json.dumps(msg("q", "a", text=["not", "a", "string"])), "", TREE[1]),
+        flat_file(
+            TREE[0],
+            "{not json",
+            "[1, 2]",
+            json.dumps({"text": "no id", "message_tree_id": "t1"}),
+            json.dumps(msg("q", "a", text=["not", "a", "string"])),
+            "",
+            TREE[1],
+        ),
     )
     errors = [i for i in out if isinstance(i, ErrorRecord)]
     assert [e.locator for e in errors] == ["line 2", "line 3", "line 4", "line 5"]
@@ -286,8 +321,14 @@ def test_nested_defects():
     tree = nested(TREE)
     tree["prompt"]["replies"].append("not an object")
     tree["prompt"]["replies"][0]["replies"] = "not a list"
-    no_tree_id = {"prompt": {"message_id": "r", "text": "Hi", "role": "prompter",
-                             "replies": [{"message_id": "s", "text": "Yo", "role": "assistant"}]}}
+    no_tree_id = {
+        "prompt": {
+            "message_id": "r",
+            "text": "Hi",
+            "role": "prompter",
+            "replies": [{"message_id": "s", "text": "Yo", "role": "assistant"}],
+        }
+    }
     out = run(
         "oasst_trees",
         flat_file(tree, "{bad", json.dumps({"no_prompt": 1}), no_tree_id, name="trees.jsonl"),
@@ -304,7 +345,7 @@ def test_nested_defects():
 
 def test_deep_tree_needs_no_recursion():
     chain = [msg("m0", None, "start")] + [
-        msg(f"m{i}", f"m{i-1}", f"turn {i}", role="assistant" if i % 2 else "prompter") for i in range(1, 3000)
+        msg(f"m{i}", f"m{i - 1}", f"turn {i}", role="assistant" if i % 2 else "prompter") for i in range(1, 3000)
     ]
     out = run("messages", flat_file(*chain))
     assert summary(out) == {"doc": 1}
@@ -330,13 +371,24 @@ def test_custom_field_names_reddit_style():
     # Reddit: the tree is the post (not a message), top-level comments point at it.
     records = [
         {"id": "c1", "parent": "t3_post", "link": "t3_post", "body": "First!", "who": "user"},
-        {"id": "c2", "parent": "c1", "link": "t3_post", "body": "Second.", "who": "assistant",
-         "meta": {"score_rank": 0}},
+        {
+            "id": "c2",
+            "parent": "c1",
+            "link": "t3_post",
+            "body": "Second.",
+            "who": "assistant",
+            "meta": {"score_rank": 0},
+        },
     ]
     out = run(
-        "messages", flat_file(*records),
-        message_id_field="id", parent_id_field="parent", tree_id_field="link",
-        text_field="body", role_field="who", rank_field="meta.score_rank",
+        "messages",
+        flat_file(*records),
+        message_id_field="id",
+        parent_id_field="parent",
+        tree_id_field="link",
+        text_field="body",
+        role_field="who",
+        rank_field="meta.score_rank",
     )
     assert docs(out) == {make_id(SRC, "t3_post", "c2"): "User: First!\n\nAssistant: Second."}
 
@@ -369,24 +421,44 @@ def test_random_broken_trees_account_for_every_message():
         records = []
         for i, mid in enumerate(ids):
             r = rng.random()
-            parent = (None if i == 0 or r < 0.05 else rng.choice(ids[:i]) if r < 0.8
-                      else rng.choice(ids) if r < 0.93 else "missing")  # later ids make cycles
+            parent = (
+                None
+                if i == 0 or r < 0.05
+                else rng.choice(ids[:i])
+                if r < 0.8
+                else rng.choice(ids)
+                if r < 0.93
+                else "missing"
+            )  # later ids make cycles
             text = rng.choice(["text", "", "more text", "[deleted]"]) if rng.random() < 0.15 else "t"
-            records.append(msg(mid, parent, text,
-                               role=rng.choice(["prompter", "assistant"]), rank=rng.choice([None, 0, 1, 2]),
-                               deleted=rng.random() < 0.05))
+            records.append(
+                msg(
+                    mid,
+                    parent,
+                    text,
+                    role=rng.choice(["prompter", "assistant"]),
+                    rank=rng.choice([None, 0, 1, 2]),
+                    deleted=rng.random() < 0.05,
+                )
+            )
         records += [dict(rng.choice(records)) for _ in range(rng.randint(0, 3))]  # duplicates
         rng.shuffle(records)
         options = rng.choice([{}, {"best_branch_only": True}, {"max_threads_per_tree": 2}, {"min_messages": 1}])
-        options = dict(options, deleted_parent=rng.choice(["drop_subtree", "keep_placeholder", "splice"]),
-                       rank_order=rng.choice(["ascending", "descending"]))
+        options = dict(
+            options,
+            deleted_parent=rng.choice(["drop_subtree", "keep_placeholder", "splice"]),
+            rank_order=rng.choice(["ascending", "descending"]),
+        )
         out = run("messages", flat_file(*records), **options)
         rejected_messages = collections.Counter(
-            i.doc.metadata["conversation"]["message_id"] for i in out
+            i.doc.metadata["conversation"]["message_id"]
+            for i in out
             if isinstance(i, Rejected) and "message_id" in i.doc.metadata["conversation"]
         )
         on_threads = {
-            m for i in out for m in (i.doc if isinstance(i, Rejected) else i).metadata["conversation"].get("message_ids", [])
+            m
+            for i in out
+            for m in (i.doc if isinstance(i, Rejected) else i).metadata["conversation"].get("message_ids", [])
         }
         duplicates = len(records) - n
         assert sum(rejected_messages.values()) + len(on_threads) == n + duplicates, (trial, options)

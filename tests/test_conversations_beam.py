@@ -14,9 +14,9 @@ from apache_beam.metrics import MetricsFilter
 from curate.config import InputConfig, build
 from curate.document import Document
 from curate.readers.conversations import ConversationConfig, read_conversations
-from pipelines.stages import count_outcomes
 from pipelines.conversations import ReadConversations
 from pipelines.counters import NAMESPACE, balanced, counts_from_counters
+from pipelines.stages import count_outcomes
 from tests.conftest import SHARED_DATA
 
 
@@ -50,13 +50,19 @@ def _fixture_inputs(tmp_path):
     """Tree t1 spans two files, children first; defects: orphan, cycle, duplicate, bad
     JSON, no tree id. Plus the real OpenAssistant sample, nested and flat, if present."""
     m = lambda mid, parent, **kw: {  # noqa: E731
-        "message_id": mid, "parent_id": parent, "text": f"text {mid}",
-        "role": kw.pop("role", "prompter"), "message_tree_id": kw.pop("tree", "t1"), **kw,
+        "message_id": mid,
+        "parent_id": parent,
+        "text": f"text {mid}",
+        "role": kw.pop("role", "prompter"),
+        "message_tree_id": kw.pop("tree", "t1"),
+        **kw,
     }
     (tmp_path / "fixture").mkdir()
     _write(tmp_path / "fixture" / "a.jsonl", [m("c", "b"), m("o", "nowhere"), "{oops", m("x", "y"), m("y", "x")])
-    _write(tmp_path / "fixture" / "b.jsonl", [m("b", "a", role="assistant"), m("a", None),
-                                              m("b", "a", role="assistant"), m("n", None, tree=None)])
+    _write(
+        tmp_path / "fixture" / "b.jsonl",
+        [m("b", "a", role="assistant"), m("a", None), m("b", "a", role="assistant"), m("n", None, tree=None)],
+    )
     inputs = [
         InputConfig("messages", [str(tmp_path / "fixture" / "*.jsonl")], "fixture", build(ConversationConfig, {})),
     ]
@@ -104,8 +110,13 @@ def beam_run(tmp_path_factory):
     values = collections.Counter()
     for c in counters:  # one counter name can be incremented in several steps
         values[c.key.metric.name] += c.committed
-    return {"inputs": inputs, "collected": collected, "counts": counts_from_counters(values),
-            "flat_path": flat_path, "n_messages": n_messages}
+    return {
+        "inputs": inputs,
+        "collected": collected,
+        "counts": counts_from_counters(values),
+        "flat_path": flat_path,
+        "n_messages": n_messages,
+    }
 
 
 def test_beam_groups_trees_across_files_and_counts_every_unit(beam_run):
@@ -116,7 +127,10 @@ def test_beam_groups_trees_across_files_and_counts_every_unit(beam_run):
 
     fx = counts["by_source"]["fixture"]
     assert fx["dropped"] == {
-        "read:cycle": 2, "read:duplicate_message_id": 1, "read:missing_tree_id": 1, "read:orphan_message": 1,
+        "read:cycle": 2,
+        "read:duplicate_message_id": 1,
+        "read:missing_tree_id": 1,
+        "read:orphan_message": 1,
     }
     assert fx["errors"] == 1 and len(collected["fixture/errors"]) == 1
     kept = collected["fixture/kept"]
@@ -132,8 +146,11 @@ def test_beam_groups_trees_across_files_and_counts_every_unit(beam_run):
         assert _threads(flat) == _threads(nested)
         # the Beam path and the in-memory path agree
         with open(oasst / "oasst-en-100-flat.jsonl", "rb") as f:
-            local = [d for d in read_conversations("messages", [("x", f)], "flat", ConversationConfig())
-                     if isinstance(d, Document)]
+            local = [
+                d
+                for d in read_conversations("messages", [("x", f)], "flat", ConversationConfig())
+                if isinstance(d, Document)
+            ]
         assert sorted((d.id, d.text) for d in local) == sorted((d.id, d.text) for d in flat)
         assert counts["by_source"]["flat"]["input"] == 626 == counts["by_source"]["nested"]["input"]
     # with kept added as the writer would, the identity holds over all sources
@@ -157,9 +174,17 @@ def _deleted_inputs(tmp_path):
         trees = [json.loads(line) for line in (oasst / "oasst-en-100-trees.jsonl").read_text().splitlines()]
         flat = [json.loads(line) for line in (oasst / "oasst-en-100-flat.jsonl").read_text().splitlines()]
     else:
-        flat = [{"message_id": f"m{i}", "parent_id": f"m{(i - 1) // 2}" if i else None, "text": f"text {i}",
-                 "role": "assistant" if i % 2 else "prompter", "message_tree_id": "t", "rank": i % 3}
-                for i in range(40)]
+        flat = [
+            {
+                "message_id": f"m{i}",
+                "parent_id": f"m{(i - 1) // 2}" if i else None,
+                "text": f"text {i}",
+                "role": "assistant" if i % 2 else "prompter",
+                "message_tree_id": "t",
+                "rank": i % 3,
+            }
+            for i in range(40)
+        ]
         nodes = {m["message_id"]: dict(m, replies=[]) for m in flat}
         for m in flat[1:]:
             nodes[m["parent_id"]]["replies"].append(nodes[m["message_id"]])
@@ -188,8 +213,11 @@ def test_beam_deleted_parent_options_nested_equals_flat_and_every_message_counte
         assert counts["by_source"][nested]["dropped"] == counts["by_source"][flat]["dropped"]
         # the Beam path equals the core's in-memory path
         with open(flat_path, "rb") as f:
-            local = [d for d in read_conversations("messages", [(flat_path, f)], flat,
-                                                   build(ConversationConfig, opts)) if isinstance(d, Document)]
+            local = [
+                d
+                for d in read_conversations("messages", [(flat_path, f)], flat, build(ConversationConfig, opts))
+                if isinstance(d, Document)
+            ]
         assert sorted((d.id, d.text) for d in local) == sorted((d.id, d.text) for d in got[flat, "kept"])
         for name in (nested, flat):
             assert not got[name, "errors"]

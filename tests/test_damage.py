@@ -30,7 +30,9 @@ def test_clean_cuts_are_not_damage():
     assert removed("X ab. X ab. X ab. Z.", audit) == [("X ab. X ab.", False)]
     assert audit_edit(before, before).removals == []
     # the diff may align the cut one sentence off (both end in "app."): slid back
-    before = "Try this app. \n\n* Reach people who review your app. \n* Ask your friends about the app. \n* Finally, ask."
+    before = (
+        "Try this app. \n\n* Reach people who review your app. \n* Ask your friends about the app. \n* Finally, ask."
+    )
     audit = audit_edit(before, "Try this app.\n\n* Finally, ask.")
     assert audit.seam_faults == 0 and len(audit.removals) == 1 and audit.inside_word() == 0
 

@@ -17,13 +17,25 @@ from curate import config
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUCKET = "gs://curate-dry-run-bucket"
 DATAFLOW_ARGS = [
-    "--runner", "DataflowRunner", "--dry_run=True", "--project", "curate-dry-run", "--region", "us-central1",
-    "--temp_location", f"{BUCKET}/tmp", "--staging_location", f"{BUCKET}/staging", "--no_auth",
+    "--runner",
+    "DataflowRunner",
+    "--dry_run=True",
+    "--project",
+    "curate-dry-run",
+    "--region",
+    "us-central1",
+    "--temp_location",
+    f"{BUCKET}/tmp",
+    "--staging_location",
+    f"{BUCKET}/staging",
+    "--no_auth",
 ]
 # Stage parameters without a default (gs:// paths: nothing is read in a dry run).
 REQUIRED_PARAMS = {
     "quality_classifier": {"model": f"{BUCKET}/models/quality.bin"},
-    "decontaminate": {"eval_sets": [{"name": "gsm8k", "paths": [f"{BUCKET}/evals/gsm8k.jsonl"], "fields": ["question"]}]},
+    "decontaminate": {
+        "eval_sets": [{"name": "gsm8k", "paths": [f"{BUCKET}/evals/gsm8k.jsonl"], "fields": ["question"]}]
+    },
 }
 
 
@@ -134,7 +146,10 @@ def test_remote_runner_refuses_local_paths(tmp_path):
             "tokenizer": {"train": {}},
         }
     )
-    assert launch.local_paths(cfg) == [("inputs[1].paths[0]", str(local)), ("stages.url_filter.domains_path", str(local))]
+    assert launch.local_paths(cfg) == [
+        ("inputs[1].paths[0]", str(local)),
+        ("stages.url_filter.domains_path", str(local)),
+    ]
 
     @dataclasses.dataclass
     class EvalSet:
@@ -148,7 +163,8 @@ def test_remote_runner_refuses_local_paths(tmp_path):
 
     nested = Nested([EvalSet("a", ["gs://b/a.jsonl", str(local)])])
     assert list(launch._params_paths(nested, "stages.d")) == [
-        ("stages.d.eval_sets[0].paths[0]", "gs://b/a.jsonl"), ("stages.d.eval_sets[0].paths[1]", str(local)),
+        ("stages.d.eval_sets[0].paths[0]", "gs://b/a.jsonl"),
+        ("stages.d.eval_sets[0].paths[1]", str(local)),
         ("stages.d.model", "gs://b/m.bin"),
     ]
     with pytest.raises(config.ConfigError, match=r"inputs\[1\]\.paths\[0\]: .* is a local path, .*\(and 1 more\)"):
@@ -185,7 +201,10 @@ def test_dataflow_job_counters_become_manifest_values():
         response._pb,
     )
     assert launch.committed_counters(response) == {
-        "input|web": 10, "kept|web": 3, "dropped|web|c4|too_few_sentences": 6, "errors|web|read": 1,
+        "input|web": 10,
+        "kept|web": 3,
+        "dropped|web|c4|too_few_sentences": 6,
+        "errors|web|read": 1,
     }
 
 
@@ -213,14 +232,17 @@ def test_manifest_command_commits_a_job_that_finished_after_the_launcher(tmp_pat
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from curate import tokenize as tok
     from curate.outdir import STAGING
     from pipelines import build, cli, launch
 
     docs = tmp_path / "docs.jsonl"
     docs.write_text("".join(json.dumps({"text": f"Document number {i} says something."}) + "\n" for i in range(5)))
-    raw = {"inputs": [{"kind": "jsonl", "name": "j", "paths": [str(docs)]}], "stages": ["exact_dedup"],
-           "tokenizer": {"train": {"vocab_size": 400}}, "output": {"num_shards": 2}}
+    raw = {
+        "inputs": [{"kind": "jsonl", "name": "j", "paths": [str(docs)]}],
+        "stages": ["exact_dedup"],
+        "tokenizer": {"train": {"vocab_size": 400}},
+        "output": {"num_shards": 2},
+    }
     cfg_path = tmp_path / "config.yaml"
     cfg_path.write_text(json.dumps(raw))
     out = tmp_path / "out"
@@ -237,7 +259,9 @@ def test_manifest_command_commits_a_job_that_finished_after_the_launcher(tmp_pat
 
     asked = []
     monkeypatch.setattr(launch, "finished_job_counters", lambda options, job_id: asked.append(job_id) or counters)
-    code = cli.main(["manifest", str(cfg_path), "--output", str(out), "--job_id", "job-7", "--project", "p-123456", "--region", "r"])
+    code = cli.main(
+        ["manifest", str(cfg_path), "--output", str(out), "--job_id", "job-7", "--project", "p-123456", "--region", "r"]
+    )
     assert code == 0 and asked == ["job-7"]
     m = json.loads((out / "manifest.json").read_text())
     assert m["counts"]["input"] == 5 and m["balanced"] is True

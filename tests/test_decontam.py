@@ -24,11 +24,10 @@ from curate.decontam import (
     Decontaminator,
     EvalSetConfig,
     NgramIndex,
-    build_report,
     decontaminate_documents,
+    gram_hashes,
     load_eval_set,
     load_index,
-    gram_hashes,
     normalized_words,
     report_files,
     summary_lines,
@@ -58,7 +57,11 @@ def write_jsonl(path, records, gz=False):
 def eval_file(tmp_path):
     return write_jsonl(
         tmp_path / "eval.jsonl",
-        [{"question": ITEM, "answer": "72"}, {"question": ITEM_B, "answer": "72"}, {"question": SHORT, "answer": "Shakespeare"}],
+        [
+            {"question": ITEM, "answer": "72"},
+            {"question": ITEM_B, "answer": "72"},
+            {"question": SHORT, "answer": "Shakespeare"},
+        ],
     )
 
 
@@ -83,7 +86,11 @@ def test_match_at_start(eval_file):
     (text,), report, lines, (out,) = run([doc], config(eval_file))
     # the window ends 200 chars after "May", inside a039: that word goes whole
     assert text == filler("a", 80, first=40)
-    assert out.metadata["decontaminate"] == {"matched": {"toy": ["0"]}, "chars_removed": len(doc) - len(text), "fragments": 1}
+    assert out.metadata["decontaminate"] == {
+        "matched": {"toy": ["0"]},
+        "chars_removed": len(doc) - len(text),
+        "fragments": 1,
+    }
     s = report["sets"]["toy"]
     assert (s["items"], s["items_found"], s["found_ids"], s["docs_cut"], s["docs_dropped"]) == (3, 1, ["0"], 1, 0)
     assert s["chars_removed"] == len(doc) - len(text) and s["short_items"] == 1
@@ -98,8 +105,10 @@ def test_match_at_end(eval_file):
 
 
 def test_two_overlapping_matches_make_one_cut(eval_file):
-    both = "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. " \
-           "How many clips did Natalia sell altogether in April and May?"
+    both = (
+        "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "
+        "How many clips did Natalia sell altogether in April and May?"
+    )
     doc = filler("a", 120) + " " + both + " " + filler("b", 120)
     (text,), report, lines, (out,) = run([doc], config(eval_file))
     assert text == filler("a", 80) + " " + filler("b", 80, first=40)
@@ -182,7 +191,9 @@ def test_drop_document_policy(eval_file):
 
 
 def test_fields_are_joined_and_ngrams_cross_them(tmp_path):
-    path = write_jsonl(tmp_path / "e.jsonl", [{"q": "one two three four five six seven", "a": ["eight nine", "ten eleven"]}])
+    path = write_jsonl(
+        tmp_path / "e.jsonl", [{"q": "one two three four five six seven", "a": ["eight nine", "ten eleven"]}]
+    )
     cfg = config(path, fields=["q", "a"], ngram=11)
     (item,) = load_eval_set(cfg.eval_sets[0])
     assert item.text == "one two three four five six seven\neight nine\nten eleven"
@@ -195,7 +206,16 @@ def test_fields_are_joined_and_ngrams_cross_them(tmp_path):
 
 
 def test_normalisation_folds_case_punctuation_and_spacing():
-    assert normalized_words("Janet’s DUCKS lay 16\teggs...per_day!") == [b"janet", b"s", b"ducks", b"lay", b"16", b"eggs", b"per", b"day"]
+    assert normalized_words("Janet’s DUCKS lay 16\teggs...per_day!") == [
+        b"janet",
+        b"s",
+        b"ducks",
+        b"lay",
+        b"16",
+        b"eggs",
+        b"per",
+        b"day",
+    ]
     text = "  Ab, c-d "
     assert [text[a:b] for a, b in word_spans(text)] == ["Ab", "c", "d"]
 
@@ -216,7 +236,10 @@ def test_index_roundtrip_and_hashes_independent_of_the_process(eval_file):
 
 
 def test_eval_formats_gzip_parquet_and_id_field(tmp_path):
-    records = [{"task_id": "T/0", "prompt": "def f(x):", "choices": ["a b", "c"]}, {"task_id": "T/1", "prompt": "def g(y):", "choices": []}]
+    records = [
+        {"task_id": "T/0", "prompt": "def f(x):", "choices": ["a b", "c"]},
+        {"task_id": "T/1", "prompt": "def g(y):", "choices": []},
+    ]
     gz = write_jsonl(tmp_path / "e.jsonl.gz", records, gz=True)
     pq.write_table(pa.Table.from_pylist(records), tmp_path / "e.parquet")
     for path in (gz, str(tmp_path / "e.parquet")):
@@ -234,7 +257,7 @@ def test_eval_formats_gzip_parquet_and_id_field(tmp_path):
         ('{"q": "a b"}\n\n{"x": "c"}\n', ["q"], None, "{path} line 3: field 'q' is missing"),
         ('{"q": {"nested": 1}}\n', ["q"], None, "line 1: field 'q' is a dict, not a string or a list"),
         ('{"q": "?!"}\n', ["q"], None, "line 1: the item has no words in fields q"),
-        ('[1, 2]\n', ["q"], None, "line 1: a record must be an object, got list"),
+        ("[1, 2]\n", ["q"], None, "line 1: a record must be an object, got list"),
         ('{"q": "a", "id": 1}\n{"q": "b", "id": 1}\n', ["q"], "id", "line 2: id '1' appears twice"),
         ('{"q": "a"}\n', ["q"], "id", "line 1: id field 'id' is missing"),
         ("\n\n", ["q"], None, "stages.decontaminate.eval_sets[0] 'toy': no items in {path}"),
@@ -257,7 +280,13 @@ def test_config_errors(tmp_path):
     with pytest.raises(ConfigError, match="name: must match"):
         build(DecontaminateConfig, {"eval_sets": [{"name": "../x", "paths": ["x"], "fields": ["q"]}]}, "s")
     with pytest.raises(ConfigError, match="file not found"):
-        load_index(build(DecontaminateConfig, {"eval_sets": [{"name": "a", "paths": [str(tmp_path / "no.jsonl")], "fields": ["q"]}]}, "s"))
+        load_index(
+            build(
+                DecontaminateConfig,
+                {"eval_sets": [{"name": "a", "paths": [str(tmp_path / "no.jsonl")], "fields": ["q"]}]},
+                "s",
+            )
+        )
     with pytest.raises(ConfigError, match="ngram: must be >= 1"):
         build(DecontaminateConfig, {"eval_sets": [{"name": "a", "paths": ["x"], "fields": ["q"]}], "ngram": 0}, "s")
 
@@ -271,7 +300,10 @@ def test_report_files_and_summary(eval_file):
     assert files["contaminated-items/toy.jsonl"] == b'{"id": "0", "docs": 2, "short": false}\n'
     (line,) = summary_lines(report)
     removed = 2 * (len(doc) - len(filler("a", 80) + " " + filler("b", 80, first=40)))
-    assert line == f"toy: 1 of 3 items (1 short) found; 2 docs cut, 0 dropped, {removed:,} chars removed, 0 common n-grams ignored"
+    assert (
+        line
+        == f"toy: 1 of 3 items (1 short) found; 2 docs cut, 0 dropped, {removed:,} chars removed, 0 common n-grams ignored"
+    )
 
 
 def test_a_bad_eval_file_stops_the_run_before_it_starts(tmp_path, capsys):
@@ -282,7 +314,9 @@ def test_a_bad_eval_file_stops_the_run_before_it_starts(tmp_path, capsys):
     bad.write_text('{"question": "q1", "answer": "a1"}\n{"question": "q2"}\n')
     raw = {
         "inputs": [{"kind": "jsonl", "paths": [docs]}],
-        "stages": [{"decontaminate": {"eval_sets": [{"name": "gsm8k", "paths": [str(bad)], "fields": ["question", "answer"]}]}}],
+        "stages": [
+            {"decontaminate": {"eval_sets": [{"name": "gsm8k", "paths": [str(bad)], "fields": ["question", "answer"]}]}}
+        ],
         "tokenizer": {"model": "curate/models/mistral-tokenizer.model.v1"},
     }
     cfg_path = tmp_path / "c.yaml"
@@ -291,5 +325,8 @@ def test_a_bad_eval_file_stops_the_run_before_it_starts(tmp_path, capsys):
         cli.main(["run", str(cfg_path), "--output", str(tmp_path / "out")])
     assert e.value.code == 2
     err = capsys.readouterr().err
-    assert err == f"curate: config error: stages.decontaminate.eval_sets[0] 'gsm8k': {bad} line 2: field 'answer' is missing\n"
+    assert (
+        err
+        == f"curate: config error: stages.decontaminate.eval_sets[0] 'gsm8k': {bad} line 2: field 'answer' is missing\n"
+    )
     assert not (tmp_path / "out").exists()

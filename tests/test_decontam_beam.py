@@ -15,9 +15,9 @@ from apache_beam.metrics.metric import MetricsFilter
 from curate.config import build
 from curate.decontam import DecontaminateConfig, decontaminate_documents, report_files
 from curate.document import Document, Drop
-from pipelines.stages import count_outcomes
 from pipelines.counters import NAMESPACE, counts_from_counters
 from pipelines.decontam import Decontaminate
+from pipelines.stages import count_outcomes
 from tests.test_decontam import ITEM, ITEM_B, SHORT, filler, write_jsonl
 
 PHRASE = "the quick brown fox jumps over the lazy dog near the river bank"  # 13 words
@@ -31,7 +31,9 @@ def documents() -> list[Document]:
         filler("e", 120) + " Who wrote the play HAMLET? " + filler("f", 120),  # short item, cut
         filler("g", 300),  # clean
     ]
-    texts += [filler("h", 120) + " " + PHRASE + ". " + filler("i", 120, first=i) for i in range(11)]  # common: untouched
+    texts += [
+        filler("h", 120) + " " + PHRASE + ". " + filler("i", 120, first=i) for i in range(11)
+    ]  # common: untouched
     sources = ["web", "web", "books", "books", "web"] + ["books"] * 11
     return [Document(f"doc{i:02d}", t, s) for i, (t, s) in enumerate(zip(texts, sources))]
 
@@ -40,18 +42,25 @@ def documents() -> list[Document]:
 def run(tmp_path_factory):
     d = tmp_path_factory.mktemp("decontam")
     path = write_jsonl(d / "eval.jsonl", [{"q": ITEM}, {"q": ITEM_B}, {"q": SHORT}, {"q": PHRASE + ". Then what?"}])
-    cfg = build(DecontaminateConfig, {"eval_sets": [{"name": "toy", "paths": [path], "fields": ["q"]}]}, "stages.decontaminate")
+    cfg = build(
+        DecontaminateConfig, {"eval_sets": [{"name": "toy", "paths": [path], "fields": ["q"]}]}, "stages.decontaminate"
+    )
     docs = documents()
     core_out, core_report, core_lines = decontaminate_documents(copy.deepcopy(docs), cfg)
     p = beam.Pipeline("FnApiRunner")
     res = count_outcomes(p | beam.Create(docs) | Decontaminate(cfg), "decontaminate")
     for name in ("kept", "rejected", "errors", "files"):
-        getattr(res, name) | f"{name}:all" >> beam.combiners.ToList() | f"{name}:save" >> beam.Map(
-            lambda xs, path: open(path, "wb").write(pickle.dumps(xs)), str(d / f"{name}.pickle")
+        (
+            getattr(res, name)
+            | f"{name}:all" >> beam.combiners.ToList()
+            | f"{name}:save"
+            >> beam.Map(lambda xs, path: open(path, "wb").write(pickle.dumps(xs)), str(d / f"{name}.pickle"))
         )
     result = p.run()
     result.wait_until_finish()
-    results = {name: pickle.loads((d / f"{name}.pickle").read_bytes()) for name in ("kept", "rejected", "errors", "files")}
+    results = {
+        name: pickle.loads((d / f"{name}.pickle").read_bytes()) for name in ("kept", "rejected", "errors", "files")
+    }
     results["files"] = dict(results["files"])
     counters = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
     values = {c.key.metric.name: int(c.committed) for c in counters}
@@ -82,7 +91,12 @@ def test_what_the_run_did(run):
     assert all(kept[f"doc{i:02d}"].text == docs[i].text for i in range(5, 16))  # common n-gram: untouched
     s = report["sets"]["toy"]
     assert (s["items_found"], s["found_ids"], s["docs_cut"], s["docs_dropped"], s["common_ngrams_ignored"]) == (
-        3, ["0", "1", "2"], 2, 2, 1)
+        3,
+        ["0", "1", "2"],
+        2,
+        2,
+        1,
+    )
 
 
 def test_counters_equal_the_report(run):
@@ -104,10 +118,16 @@ def test_eval_set_paths_must_be_remote_on_a_remote_runner(tmp_path):
 
     raw = {
         "inputs": [{"kind": "jsonl", "paths": ["gs://bucket/docs/*.jsonl"]}],
-        "stages": [{"decontaminate": {"eval_sets": [
-            {"name": "a", "paths": ["gs://bucket/evals/a.jsonl"], "fields": ["q"]},
-            {"name": "b", "paths": ["gs://bucket/evals/b.jsonl", "evals/b.parquet"], "fields": ["q"]},
-        ]}}],
+        "stages": [
+            {
+                "decontaminate": {
+                    "eval_sets": [
+                        {"name": "a", "paths": ["gs://bucket/evals/a.jsonl"], "fields": ["q"]},
+                        {"name": "b", "paths": ["gs://bucket/evals/b.jsonl", "evals/b.parquet"], "fields": ["q"]},
+                    ]
+                }
+            }
+        ],
         "tokenizer": {"model": "curate/models/mistral-tokenizer.model.v1"},
     }
     cfg = config.parse(raw, check_paths=False)

@@ -71,7 +71,9 @@ def test_report_equals_counters(run):
         assert [x["id"] for x in lines] == s["found_ids"] and len(lines) == s["items_found"]
     on_disk = json.load(open(os.path.join(out, "manifest.json")))
     assert on_disk["decontamination"]["sets"]["gsm8k"]["items_found"] == sets["gsm8k"]["items_found"]
-    assert {"decontamination.json", "contaminated-items/gsm8k.jsonl", "contaminated-items/humaneval.jsonl"} <= set(on_disk["files"])
+    assert {"decontamination.json", "contaminated-items/gsm8k.jsonl", "contaminated-items/humaneval.jsonl"} <= set(
+        on_disk["files"]
+    )
 
 
 def test_what_was_found_and_removed(run):

@@ -30,8 +30,11 @@ def test_word_scores_are_bag_of_words_precision_recall():
 
 
 def test_unknown_engine_is_a_config_error():
-    raw = {"inputs": [{"kind": "jsonl", "paths": ["gs://b/a.jsonl"]}], "stages": [{"extract": {"engine": "lynx"}}],
-           "tokenizer": {"train": {}}}
+    raw = {
+        "inputs": [{"kind": "jsonl", "paths": ["gs://b/a.jsonl"]}],
+        "stages": [{"extract": {"engine": "lynx"}}],
+        "tokenizer": {"train": {}},
+    }
     with pytest.raises(config.ConfigError, match=r"stages\.extract\.engine"):
         config.parse(raw)
 

@@ -246,15 +246,19 @@ def test_c4_bad_words_list_from_a_file(tmp_path):
     "text,reason",
     [
         ("   \n\n  ", "empty"),
-        ("\n".join(["A heading without a full stop here at all"] * 1 + [f"menu item number {i}" for i in range(9)]),
-         "too_few_punctuated_lines"),
+        (
+            "\n".join(["A heading without a full stop here at all"] * 1 + [f"menu item number {i}" for i in range(9)]),
+            "too_few_punctuated_lines",
+        ),
         (PROSE_LINES + "\n" + "\n".join(f"Item {i}." for i in range(20)), "too_many_short_lines"),
         (PROSE_LINES + "\n" + PROSE_LINES.split("\n")[0], "duplicated_line_chars"),
         ("\n".join(f"Item {i}." for i in range(40)), "too_many_newlines"),
     ],
 )
 def test_fineweb_rules_trip_with_their_reason(text, reason):
-    assert reason_of("fineweb", text, **({"max_short_line_frac": 1.0} if reason == "too_many_newlines" else {})) == reason
+    assert (
+        reason_of("fineweb", text, **({"max_short_line_frac": 1.0} if reason == "too_many_newlines" else {})) == reason
+    )
 
 
 def test_fineweb_passes_prose():
@@ -262,15 +266,32 @@ def test_fineweb_passes_prose():
     _, d = run("fineweb", PROSE_LINES)
     assert d.signals("fineweb")["punct_line_frac"] == 1.0
     # Sentence_Terminal is Unicode-wide: Chinese and Hindi full stops count.
-    assert reason_of("fineweb", "\n".join(["这是一个很长的中文句子，用来测试标点符号的识别。"] * 1 + ["यह एक लंबा हिंदी वाक्य है जो परीक्षण के लिए है।"])) is None
+    assert (
+        reason_of(
+            "fineweb",
+            "\n".join(
+                ["这是一个很长的中文句子，用来测试标点符号的识别。"] * 1 + ["यह एक लंबा हिंदी वाक्य है जो परीक्षण के लिए है।"]
+            ),
+        )
+        is None
+    )
 
 
 # ----------------------------------------------------------------------------- code
 
 
 CODE = "\n".join(
-    ["import os", "", "def main(path):", "    # list the files under path", "    for name in os.listdir(path):",
-     "        print(os.path.join(path, name))", "", "if __name__ == '__main__':", "    main('.')"]
+    [
+        "import os",
+        "",
+        "def main(path):",
+        "    # list the files under path",
+        "    for name in os.listdir(path):",
+        "        print(os.path.join(path, name))",
+        "",
+        "if __name__ == '__main__':",
+        "    main('.')",
+    ]
 )
 
 
@@ -322,8 +343,13 @@ def test_url_filter_lists_from_config_and_files(tmp_path):
     domains = tmp_path / "domains.txt"
     domains.write_text("# blocked\nexample.net\n")
     params = {"domains_path": str(domains), "substrings": ["casino"]}
-    assert reason_of("url_filter", PROSE, provenance={"url": "https://shop.example.net/a"}, **params) == "blocked_domain"
-    assert reason_of("url_filter", PROSE, provenance={"url": "https://bestonlinecasinos.example.org"}, **params) == "blocked_substring"
+    assert (
+        reason_of("url_filter", PROSE, provenance={"url": "https://shop.example.net/a"}, **params) == "blocked_domain"
+    )
+    assert (
+        reason_of("url_filter", PROSE, provenance={"url": "https://bestonlinecasinos.example.org"}, **params)
+        == "blocked_substring"
+    )
     assert reason_of("url_filter", PROSE, provenance={"url": "https://pornhub.com/"}, domains=[]) is None
     out, d = run("url_filter", PROSE)  # no URL: passes
     assert out is d and d.signals("url_filter")["has_url"] == 0
@@ -345,17 +371,49 @@ def test_decide_reapplies_new_thresholds_to_stored_signals():
 @pytest.mark.parametrize(
     "name,params,message",
     [
-        ("fineweb", {"max_short_line_frac": 1.5}, "stages.fineweb.max_short_line_frac: must be a fraction between 0 and 1, got 1.5"),
+        (
+            "fineweb",
+            {"max_short_line_frac": 1.5},
+            "stages.fineweb.max_short_line_frac: must be a fraction between 0 and 1, got 1.5",
+        ),
         ("fineweb", {"short_line_length": -1}, "stages.fineweb.short_line_length: must be >= 0, got -1"),
-        ("gopher_repetition", {"dup_line_frac": 2}, "stages.gopher_repetition.dup_line_frac: must be a fraction between 0 and 1, got 2.0"),
-        ("gopher_repetition", {"dup_ngram_char_frac": {0: 0.1}}, "stages.gopher_repetition.dup_ngram_char_frac.0: key must be between 1 and 50, got 0"),
-        ("gopher_quality", {"max_bullet_lines_ratio": 3}, "stages.gopher_quality.max_bullet_lines_ratio: must be a fraction between 0 and 1, got 3.0"),
+        (
+            "gopher_repetition",
+            {"dup_line_frac": 2},
+            "stages.gopher_repetition.dup_line_frac: must be a fraction between 0 and 1, got 2.0",
+        ),
+        (
+            "gopher_repetition",
+            {"dup_ngram_char_frac": {0: 0.1}},
+            "stages.gopher_repetition.dup_ngram_char_frac.0: key must be between 1 and 50, got 0",
+        ),
+        (
+            "gopher_quality",
+            {"max_bullet_lines_ratio": 3},
+            "stages.gopher_quality.max_bullet_lines_ratio: must be a fraction between 0 and 1, got 3.0",
+        ),
         ("c4", {"min_words_per_line": -2}, "stages.c4.min_words_per_line: must be >= 0, got -2"),
-        ("c4", {"bad_words_path": "/nonexistent/words.txt"}, "stages.c4.bad_words_path: no such file: /nonexistent/words.txt"),
-        ("code_quality", {"min_alnum_frac": -0.1}, "stages.code_quality.min_alnum_frac: must be a fraction between 0 and 1, got -0.1"),
+        (
+            "c4",
+            {"bad_words_path": "/nonexistent/words.txt"},
+            "stages.c4.bad_words_path: no such file: /nonexistent/words.txt",
+        ),
+        (
+            "code_quality",
+            {"min_alnum_frac": -0.1},
+            "stages.code_quality.min_alnum_frac: must be a fraction between 0 and 1, got -0.1",
+        ),
         ("code_quality", {"extensions": ["py"]}, "stages.code_quality.extensions: 'py' must start with '.'"),
-        ("url_filter", {"domains_path": "/nonexistent/d.txt"}, "stages.url_filter.domains_path: no such file: /nonexistent/d.txt"),
-        ("fineweb", {"max_short_line_frac": "high"}, "stages.fineweb.max_short_line_frac: expected float | null, got str 'high'"),
+        (
+            "url_filter",
+            {"domains_path": "/nonexistent/d.txt"},
+            "stages.url_filter.domains_path: no such file: /nonexistent/d.txt",
+        ),
+        (
+            "fineweb",
+            {"max_short_line_frac": "high"},
+            "stages.fineweb.max_short_line_frac: expected float | null, got str 'high'",
+        ),
     ],
 )
 def test_bad_config_is_a_one_line_config_error(name, params, message):
@@ -368,8 +426,32 @@ def test_bad_config_is_a_one_line_config_error(name, params, message):
 def test_words_are_cut_as_spacy_cuts_english():
     text = "Mr. Smith paid $1,000.50 for U.S. goods -- well-known, don't you think...? n. A thing it's O'Brien's."
     assert T.words(text) == [
-        "Mr.", "Smith", "paid", "$", "1,000.50", "for", "U.S.", "goods", "--", "well", "-", "known", ",",
-        "do", "n't", "you", "think", "...", "?", "n.", "A", "thing", "it", "'s", "O'Brien's", ".",
+        "Mr.",
+        "Smith",
+        "paid",
+        "$",
+        "1,000.50",
+        "for",
+        "U.S.",
+        "goods",
+        "--",
+        "well",
+        "-",
+        "known",
+        ",",
+        "do",
+        "n't",
+        "you",
+        "think",
+        "...",
+        "?",
+        "n.",
+        "A",
+        "thing",
+        "it",
+        "'s",
+        "O'Brien's",
+        ".",
     ]
     assert T.alnum_words(text) == [w for w in T.words(text) if w not in {"$", "--", "-", ",", "...", "?", "."}]
 

@@ -32,48 +32,80 @@ def _lines(path, records):
 def formats_run(tmp_path_factory):
     d = tmp_path_factory.mktemp("formats")
     m = lambda mid, parent, role, text, **kw: {  # noqa: E731
-        "message_id": mid, "parent_id": parent, "role": role, "text": text, "message_tree_id": kw.pop("tree", "t1"), **kw,
+        "message_id": mid,
+        "parent_id": parent,
+        "role": role,
+        "text": text,
+        "message_tree_id": kw.pop("tree", "t1"),
+        **kw,
     }
-    tree = [m("r", None, "prompter", "Why is the sky blue?"),
-            m("a1", "r", "assistant", "Rayleigh scattering of sunlight.", rank=0),
-            m("a2", "r", "assistant", "Because of the air.", rank=1)]
+    tree = [
+        m("r", None, "prompter", "Why is the sky blue?"),
+        m("a1", "r", "assistant", "Rayleigh scattering of sunlight.", rank=0),
+        m("a2", "r", "assistant", "Because of the air.", rank=1),
+    ]
     nested = {"message_tree_id": "t1", "prompt": dict(tree[0], replies=[dict(tree[1], replies=[]), dict(tree[2])])}
     _lines(d / "trees.jsonl", [nested])
     # flat: the same tree split over two files, children first, plus defects
     _lines(d / "flat-1.jsonl", [tree[2], m("o", "gone", "prompter", "orphan", tree="t2"), "{bad json"])
     _lines(d / "flat-2.jsonl", [tree[1], tree[0], m("d", "r", "assistant", "x", deleted=True)])
-    (d / "page.wet.gz").write_bytes(b"".join(gzip.compress(r) for r in [
-        warc_record("warcinfo", b"isPartOf: T\r\n", WARC_Record_ID="<urn:uuid:i>"),
-        warc_record("conversion", (PARAGRAPH * 2).encode(), WARC_Record_ID="<urn:uuid:w1>",
-                    WARC_Target_URI="https://ex.com/w", Content_Type="text/plain"),
-    ]))
+    (d / "page.wet.gz").write_bytes(
+        b"".join(
+            gzip.compress(r)
+            for r in [
+                warc_record("warcinfo", b"isPartOf: T\r\n", WARC_Record_ID="<urn:uuid:i>"),
+                warc_record(
+                    "conversion",
+                    (PARAGRAPH * 2).encode(),
+                    WARC_Record_ID="<urn:uuid:w1>",
+                    WARC_Target_URI="https://ex.com/w",
+                    Content_Type="text/plain",
+                ),
+            ]
+        )
+    )
     html = f"<html><head><title>Harbour</title></head><body><article><p>{PARAGRAPH * 3}</p></article></body></html>"
     # an ARC as old crawlers wrote them: the version block's declared length runs 5 bytes
     # into the next record (corrected), and 20 bytes of junk before the last record
     filedesc = arc_record("filedesc://old.arc", "19990101000000", "text/plain", VERSION_BLOCK, ip="0.0.0.0")
     filedesc = filedesc.replace(f" {len(VERSION_BLOCK)}\n".encode(), f" {len(VERSION_BLOCK) + 5}\n".encode(), 1)
-    (d / "old.arc").write_bytes(b"".join([
-        filedesc,
-        arc_record("http://ex.com/harbour", "19990101000001", "text/html", http(html.encode())),
-        b"junk, not a record.\n",
-        arc_record("http://ex.com/logo.gif", "19990101000002", "image/gif", http(b"GIF89a", content_type="image/gif")),
-    ]))
+    (d / "old.arc").write_bytes(
+        b"".join(
+            [
+                filedesc,
+                arc_record("http://ex.com/harbour", "19990101000001", "text/html", http(html.encode())),
+                b"junk, not a record.\n",
+                arc_record(
+                    "http://ex.com/logo.gif", "19990101000002", "image/gif", http(b"GIF89a", content_type="image/gif")
+                ),
+            ]
+        )
+    )
     with gzip.open(d / "docs.jsonl.gz", "wt") as f:
         f.write(json.dumps({"text": "A JSONL document about bridges.", "id": "j1", "topic": "bridges"}) + "\n")
         f.write("not json\n")
         f.write(json.dumps({"text": "", "id": "j2"}) + "\n")
-    pq.write_table(pa.table({"content": ["Row zero text.", "Row one text.", None]}), d / "docs.parquet",
-                   row_group_size=2)
+    pq.write_table(
+        pa.table({"content": ["Row zero text.", "Row one text.", None]}), d / "docs.parquet", row_group_size=2
+    )
     raw = {
         "inputs": [
             {"kind": "oasst_trees", "name": "conv", "paths": [str(d / "trees.jsonl")]},
             {"kind": "messages", "name": "conv_flat", "paths": [str(d / "flat-*.jsonl")]},
             {"kind": "wet", "paths": [str(d / "*.wet.gz")]},
             {"kind": "arc", "name": "old_web", "paths": [str(d / "*.arc")]},
-            {"kind": "jsonl", "name": "jl", "paths": [str(d / "docs.jsonl.gz")],
-             "options": {"id_field": "id", "metadata_fields": ["topic"]}},
-            {"kind": "parquet", "name": "pq", "paths": [str(d / "docs.parquet")],
-             "options": {"text_field": "content", "batch_rows": 1}},
+            {
+                "kind": "jsonl",
+                "name": "jl",
+                "paths": [str(d / "docs.jsonl.gz")],
+                "options": {"id_field": "id", "metadata_fields": ["topic"]},
+            },
+            {
+                "kind": "parquet",
+                "name": "pq",
+                "paths": [str(d / "docs.parquet")],
+                "options": {"text_field": "content", "batch_rows": 1},
+            },
         ],
         "stages": [{"extract": {}}],
         "tokenizer": {"train": {"vocab_size": 400, "sample_docs": 100}},
@@ -110,7 +142,9 @@ def test_every_kind_runs_to_shards_with_per_source_counts(formats_run):
     errors = [json.loads(x) for x in open(os.path.join(out, "errors", "errors-00000-of-00001.jsonl"))]
     old_web = [e for e in errors if e["source"] == "old_web"]
     assert sorted((e["source"], e["locator"]) for e in errors if e not in old_web) == [
-        ("conv_flat", "line 3"), ("jl", "line 2"), ("pq", "row 2"),
+        ("conv_flat", "line 3"),
+        ("jl", "line 2"),
+        ("pq", "row 2"),
     ]
     (junk,) = old_web
     assert junk["locator"].startswith("offset:") and junk["message"].startswith("20 bytes at offsets")

@@ -33,7 +33,9 @@ def book(name, **cfg):
 def test_alice_bom_crlf_header_and_footer_are_gone():
     (doc,) = book("pg11-alice-in-wonderland.txt")
     assert isinstance(doc, Document)
-    assert doc.text.startswith("ALICE’S ADVENTURES IN WONDERLAND\n\nLewis Carroll\n\nTHE MILLENNIUM FULCRUM EDITION 3.0\n\nCHAPTER I. Down the Rabbit-Hole\n\nAlice was beginning to get very tired of sitting by her sister on the bank, and of having nothing to do:")
+    assert doc.text.startswith(
+        "ALICE’S ADVENTURES IN WONDERLAND\n\nLewis Carroll\n\nTHE MILLENNIUM FULCRUM EDITION 3.0\n\nCHAPTER I. Down the Rabbit-Hole\n\nAlice was beginning to get very tired of sitting by her sister on the bank, and of having nothing to do:"
+    )
     assert doc.text.endswith("remembering her own child-life, and the happy summer days.\n\nTHE END")
     for gone in ("\r", "\ufeff", "Gutenberg", "GUTENBERG", "www.gutenberg.org", "Posting Date"):
         assert gone not in doc.text
@@ -48,7 +50,11 @@ def test_alice_bom_crlf_header_and_footer_are_gone():
 def test_alice_chapters():
     docs = book("pg11-alice-in-wonderland.txt", split="chapters")
     chapters = [d.metadata["book"]["chapter"] for d in docs]
-    assert len(docs) == 12 and chapters[0] == "CHAPTER I. Down the Rabbit-Hole" and chapters[-1] == "CHAPTER XII. Alice’s Evidence"
+    assert (
+        len(docs) == 12
+        and chapters[0] == "CHAPTER I. Down the Rabbit-Hole"
+        and chapters[-1] == "CHAPTER XII. Alice’s Evidence"
+    )
     assert docs[1].text.startswith("CHAPTER II. The Pool of Tears\n\n‘Curiouser and curiouser!’")
     (whole,) = book("pg11-alice-in-wonderland.txt")
     assert "\n\n".join(d.text for d in docs) == whole.text  # nothing lost or repeated at the cuts
@@ -59,7 +65,9 @@ def test_devils_dictionary_credits_and_letter_headings():
     assert doc.text.startswith("THE DEVIL'S DICTIONARY\n\nby Ambrose Bierce\n\nAUTHOR'S PREFACE")
     assert doc.text.endswith("the domestic cow sheds its horn every two years.")
     assert "Produced by" not in doc.text and "Gutenberg" not in doc.text
-    assert doc.metadata["book"]["title"] == "The Devil's Dictionary" and doc.metadata["book"]["author"] == "Ambrose Bierce"
+    assert (
+        doc.metadata["book"]["title"] == "The Devil's Dictionary" and doc.metadata["book"]["author"] == "Ambrose Bierce"
+    )
     # its letter headings (C, D, I, L, M, V, X) are not roman-numeral chapters
     assert len(book("pg972-devils-dictionary.txt", split="chapters")) == 1
     sized = book("pg972-devils-dictionary.txt", split="size", max_words=5000)
@@ -124,8 +132,11 @@ def run(tmp_path_factory):
     raw = {
         "inputs": [
             {"kind": "books", "paths": [books + "/*.txt"], "options": {"split": "chapters"}},
-            {"kind": "code", "paths": [os.path.join(STDLIB, "json", "**"), os.path.join(STDLIB, "http", "*")],
-             "options": {"root": STDLIB, "repository": "cpython-lib"}},
+            {
+                "kind": "code",
+                "paths": [os.path.join(STDLIB, "json", "**"), os.path.join(STDLIB, "http", "*")],
+                "options": {"root": STDLIB, "repository": "cpython-lib"},
+            },
             {"kind": "code", "name": "code_archives", "paths": [str(archive)]},
         ],
         "stages": [

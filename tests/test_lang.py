@@ -22,9 +22,39 @@ STORY = (
 
 
 def test_languages_without_spaces_are_cut_into_words():
-    assert T.words(ZH, "zh") == ["我们", "今天", "去", "北京大学", "参观", "。", "天气", "很", "好", "，", "大家", "都", "很", "高兴", "！"]
+    assert T.words(ZH, "zh") == [
+        "我们",
+        "今天",
+        "去",
+        "北京大学",
+        "参观",
+        "。",
+        "天气",
+        "很",
+        "好",
+        "，",
+        "大家",
+        "都",
+        "很",
+        "高兴",
+        "！",
+    ]
     assert T.words(JA, "ja") == [
-        "今日", "は", "東京", "大学", "へ", "行き", "まし", "た", "。", "天気", "が", "良かっ", "た", "です", "。",
+        "今日",
+        "は",
+        "東京",
+        "大学",
+        "へ",
+        "行き",
+        "まし",
+        "た",
+        "。",
+        "天気",
+        "が",
+        "良かっ",
+        "た",
+        "です",
+        "。",
     ]
     assert T.words(TH, "th") == ["ภาษาไทย", "เป็น", "ภาษา", "ที่", "สวยงาม", "มี", "คนพูด", "หลาย", "ล้าน", "คน"]
     # without the language a whole clause is one "word"
@@ -99,7 +129,9 @@ def test_minhash_default_path_is_unchanged_and_chinese_is_shingled_by_word():
     # a one-word edit leaves most word shingles shared
     a = STORY
     b = a.replace("烤鸭", "面条", 1)
-    seg = [M.distinct_sorted(x) for x in (h.batch_shingle_hashes([a], ["zh"])[0], h.batch_shingle_hashes([b], ["zh"])[0])]
+    seg = [
+        M.distinct_sorted(x) for x in (h.batch_shingle_hashes([a], ["zh"])[0], h.batch_shingle_hashes([b], ["zh"])[0])
+    ]
     raw = [M.distinct_sorted(h.shingle_hashes(x)) for x in (a, b)]
     assert M.set_jaccard(*seg) > 0.6 > M.set_jaccard(*raw)
 

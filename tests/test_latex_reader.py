@@ -87,21 +87,27 @@ def test_a_folder_paper_gives_the_exact_text(tmp_path):
 
 
 def test_an_arxiv_tarball_gives_the_same_text_and_counts_unused_members():
-    data = _tar({
-        "./2101.00001v2.tex": MAIN.encode(),
-        "sections/intro.tex": INTRO.encode(),
-        "sections/unused.tex": b"\\section{Old}",
-        "fig/plot.png": b"\x89PNG\r\n\x1a\n",
-        "refs.bib": b"@article{x, title={A}}",
-        "../escape.tex": b"evil",
-    })
+    data = _tar(
+        {
+            "./2101.00001v2.tex": MAIN.encode(),
+            "sections/intro.tex": INTRO.encode(),
+            "sections/unused.tex": b"\\section{Old}",
+            "fig/plot.png": b"\x89PNG\r\n\x1a\n",
+            "refs.bib": b"@article{x, title={A}}",
+            "../escape.tex": b"evil",
+        }
+    )
     (doc,) = _read("/arxiv/2101.00001v2.tar.gz", data)
     assert doc.text == EXPECTED
     paper = doc.metadata["paper"]
     assert paper["arxiv_id"] == "2101.00001v2" and paper["main_file"] == "2101.00001v2.tex"
     assert paper["members"] == {
-        "bibliography_file": 1, "figure": 1, "macro_loop": 1, "missing_include": 1,
-        "parent_path": 1, "unused_tex": 1,
+        "bibliography_file": 1,
+        "figure": 1,
+        "macro_loop": 1,
+        "missing_include": 1,
+        "parent_path": 1,
+        "unused_tex": 1,
     }
     # arXiv's one-file submissions: a gzipped .tex with no tar inside
     (single,) = _read("/arxiv/hep-th9901001.gz", gzip.compress(MAIN.replace("\\input{sections/intro}\n", "").encode()))
@@ -110,8 +116,13 @@ def test_an_arxiv_tarball_gives_the_same_text_and_counts_unused_members():
 
 
 def test_loops_and_bad_archives_are_counted_not_fatal():
-    looped = _tar({"main.tex": b"\\documentclass{article}\\begin{document}\\input{a}\\end{document}",
-                   "a.tex": b"A \\input{b}", "b.tex": b"B \\input{a}"})
+    looped = _tar(
+        {
+            "main.tex": b"\\documentclass{article}\\begin{document}\\input{a}\\end{document}",
+            "a.tex": b"A \\input{b}",
+            "b.tex": b"B \\input{a}",
+        }
+    )
     (doc,) = _read("p.tar.gz", looped)
     assert doc.text == "A B" and doc.metadata["paper"]["members"] == {"include_loop": 1}
     (rej,) = _read("p.tar.gz", _tar({"notes.tex": b"no document here"}))

@@ -244,7 +244,10 @@ def test_torch_workers_cover_the_rank_and_resume_exactly(out_dir):
     # Every sample of the rank's two worker slots, once, with equal counts per worker.
     got = sorted(t for b in full for seq in b[0] for t in seq)
     want = sorted(
-        int(t) for w in range(2) for it in PackedSequences(out_dir, 16, 1, 2, w, 2, seed=4, shuffle_buffer=8) for t in it["tokens"]
+        int(t)
+        for w in range(2)
+        for it in PackedSequences(out_dir, 16, 1, 2, w, 2, seed=4, shuffle_buffer=8)
+        for t in it["tokens"]
     )
     assert got == want and sum(len(b[0]) for b in full) == loader.sequences_per_epoch
     assert all(isinstance(b, list) for b in full) and torch.is_tensor(next(iter(make()))["tokens"])
@@ -326,7 +329,9 @@ def test_remote_shards_are_read_a_row_group_at_a_time():
         def join(self, base, *parts):
             return "/".join([base.rstrip("/"), *parts])
 
-        _list = copy = create = delete = exists = has_dirs = last_updated = metadata = mkdirs = rename = size = split = None
+        _list = copy = create = delete = exists = has_dirs = last_updated = metadata = mkdirs = rename = size = (
+            split
+        ) = None
 
     rng = np.random.default_rng(0)
     rows = [S.doc_row(Document(f"d{i:03d}", "x", "web"), rng.integers(0, 2**31, 2000).tolist()) for i in range(128)]

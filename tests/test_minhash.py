@@ -8,8 +8,8 @@ import pytest
 
 from curate import config as C
 from curate import text as T
-from curate.document import Document, Rejected
 from curate.dedup import minhash as M
+from curate.document import Document, Rejected
 
 
 def _vocab(rng, n=3000):
@@ -77,9 +77,7 @@ def test_shingles_are_ngrams_of_words_and_short_texts_get_one():
     # batching does not change shingles: texts never share a window
     flat, lengths = h.batch_shingle_hashes(["a b c d", "x", "", "e f g h i"])
     assert list(lengths) == [2, 1, 0, 3]
-    assert list(flat) == [
-        *h.shingle_hashes("a b c d"), *h.shingle_hashes("x"), *h.shingle_hashes("e f g h i")
-    ]
+    assert list(flat) == [*h.shingle_hashes("a b c d"), *h.shingle_hashes("x"), *h.shingle_hashes("e f g h i")]
 
 
 # --------------------------------------------------------------------------- signatures
@@ -280,10 +278,7 @@ def make_corpus():
         "f1": "tiny DOC, here",
     }
     dates = {"b0": "2020-05-01T00:00:00Z", "b1": "2018-01-01T00:00:00Z"}
-    return [
-        Document(k, v, "test", provenance={"fetch_date": dates[k]} if k in dates else {})
-        for k, v in texts.items()
-    ]
+    return [Document(k, v, "test", provenance={"fetch_date": dates[k]} if k in dates else {}) for k, v in texts.items()]
 
 
 EXPECTED_REMOVED = {
@@ -322,7 +317,13 @@ def test_dedup_documents_hand_made(verify):
 def test_keep_longest_and_no_verification():
     out = M.dedup_documents(make_corpus(), M.MinHashDedupConfig(keep="longest", verify="none"))
     removed = {r.doc.id: r.details["duplicate_of"] for r in out if isinstance(r, Rejected)}
-    assert removed == {"a0": "a3", "a1": "a3", "a2": "a3", "b1": "b0", "f1": "f0"}  # f0, f1 equally long: id breaks the tie
+    assert removed == {
+        "a0": "a3",
+        "a1": "a3",
+        "a2": "a3",
+        "b1": "b0",
+        "f1": "f0",
+    }  # f0, f1 equally long: id breaks the tie
 
 
 def test_config_validation():
@@ -339,7 +340,7 @@ def test_config_validation():
 def test_word_hashes_beyond_the_basic_plane(monkeypatch):
     monkeypatch.setattr(T, "_CHAR_CLASSES", None)  # as in a fresh worker process
     monkeypatch.setattr(M, "_CHUNK_CHARS", 8)  # one text per pass: the table grows on the second
-    texts = ["plain words first", "emoji\U0001F600split 𝐁old 𝟗 here"]
+    texts = ["plain words first", "emoji\U0001f600split 𝐁old 𝟗 here"]
     hashes, counts = M.word_hashes(texts)
     assert [int(h) for h in hashes] == [_ref_word_hash(w) for t in texts for w in T.normalize(t).split()]
     assert list(counts) == [len(T.normalize(t).split()) for t in texts]

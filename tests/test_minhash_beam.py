@@ -12,9 +12,9 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from curate.dedup import minhash as M
 from curate.document import Document, Rejected
-from pipelines.stages import count_outcomes
 from pipelines.counters import NAMESPACE, dropped_name
 from pipelines.dedup import DEFAULT_ROUNDS, ConnectedComponents, MinHashDedup, _final_label, rounds_for
+from pipelines.stages import count_outcomes
 from tests.test_minhash import check_outcome, make_corpus
 
 

@@ -9,9 +9,9 @@ import pytest
 
 from curate import mixture as mix
 from curate import shards as S
+from curate.loader import PackedSequences
 from pipelines import cli
 from tests.pipeline_helpers import run_config
-from curate.loader import PackedSequences
 from tests.test_training_output import real_config, verify
 
 ids = [f"doc{i}" for i in range(20000)]
@@ -36,7 +36,9 @@ def test_copies_get_derived_ids_pointing_to_the_original():
 
 
 def test_shares_put_target_beside_achieved():
-    out = mix.shares({"books": 2.0, "web": 0.5}, {"books": 100, "web": 800, "code": 100}, {"books": 200, "web": 390, "code": 100})
+    out = mix.shares(
+        {"books": 2.0, "web": 0.5}, {"books": 100, "web": 800, "code": 100}, {"books": 200, "web": 390, "code": 100}
+    )
     b = out["by_source"]
     assert b["books"]["target_share"] == round(200 / 700, 6) and b["web"]["target_share"] == round(400 / 700, 6)
     assert b["code"]["weight"] == 1.0 and b["web"]["share"] == round(390 / 690, 6)
@@ -54,9 +56,7 @@ def mixed_runs(tmp_path_factory):
     twice (determinism)."""
     raw = real_config()
     raw["stages"].insert(0, {"gopher_quality": {"applies_to": ["math"], "min_words": 5}})
-    raw["output"] = {
-        "shard_tokens": 60000, "validation_fraction": 0.1, "mixture": WEIGHTS, "write_rejected": True
-    }
+    raw["output"] = {"shard_tokens": 60000, "validation_fraction": 0.1, "mixture": WEIGHTS, "write_rejected": True}
     return [run_config(raw, tmp_path_factory.mktemp(f"mixed{i}")) for i in range(2)]
 
 
@@ -80,7 +80,10 @@ def test_copies_are_accounted_and_never_straddle_validation(mixed):
     out, m = mixed
     c = m["counts"]
     assert m["balanced"] and c["dropped"]["mixture:downsampled"] > 0
-    rows = pq.read_table(os.path.join(out, "shards")).to_pylist() + pq.read_table(os.path.join(out, "validation")).to_pylist()
+    rows = (
+        pq.read_table(os.path.join(out, "shards")).to_pylist()
+        + pq.read_table(os.path.join(out, "validation")).to_pylist()
+    )
     copies = [r for r in rows if r["copy_of"]]
     assert len(copies) == c["stats"]["mixture:copies"] == sum(s["copies"] for s in m["shards"] + m["validation_shards"])
     assert len(rows) - len(copies) == c["kept"]
@@ -147,7 +150,9 @@ def test_shard_count_follows_the_token_target_and_validation_is_held_out(mixed_r
     ]
     # Row groups are the streaming unit the manifest lists.
     for s in m["shards"]:
-        assert sum(r for r, _ in s["row_groups"]) == s["rows"] and all(t <= S.ROW_GROUP_TOKENS or r == 1 for r, t in s["row_groups"])
+        assert sum(r for r, _ in s["row_groups"]) == s["rows"] and all(
+            t <= S.ROW_GROUP_TOKENS or r == 1 for r, t in s["row_groups"]
+        )
 
 
 def test_verify_and_the_loader_cover_the_validation_split(mixed_runs, capsys):

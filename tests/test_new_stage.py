@@ -77,7 +77,9 @@ def test_a_stage_defined_in_a_test_runs_through_the_pipeline(registered, tmp_pat
             text = f"Line {i} of a short document.\n" + "x" * n + "\nThe end."
             f.write(json.dumps({"id": f"d{i}", "text": text}) + "\n")
     raw = {
-        "inputs": [{"kind": "jsonl", "name": "docs", "paths": [str(tmp_path / "docs.jsonl")], "options": {"id_field": "id"}}],
+        "inputs": [
+            {"kind": "jsonl", "name": "docs", "paths": [str(tmp_path / "docs.jsonl")], "options": {"id_field": "id"}}
+        ],
         "stages": [{"max_line_length": {"max_line_length": 100}}],
         "tokenizer": {"model": TOKENIZER},
         "output": {"num_shards": 1},
@@ -86,7 +88,10 @@ def test_a_stage_defined_in_a_test_runs_through_the_pipeline(registered, tmp_pat
     rows = check_output(out, m)
     assert m["counts"]["dropped"] == {"max_line_length:line_too_long": 2}
     assert sorted(json.loads(r["metadata"])["signals"]["max_line_length"]["longest_line"] for r in rows) == [
-        27, 40, 60, 90
+        27,
+        40,
+        60,
+        90,
     ]
     # its threshold refilters; its scoring parameter is refused
     new = refilter(out, {"stages": [{"max_line_length": {"max_line_length": 50}}]}, str(tmp_path / "re"))

@@ -15,7 +15,7 @@ import pytest
 
 from curate import io as cio
 from curate import outdir, sample
-from curate.outdir import JOURNAL, STAGING, OutputDir, OutputError
+from curate.outdir import JOURNAL, STAGING, OutputDir
 from pipelines import cli
 from tests.pipeline_helpers import check_output, shard_hashes
 
@@ -116,7 +116,9 @@ def test_files_the_run_did_not_write_are_never_deleted(env, tmp_path, capsys):
     files = _snapshot(out)
     assert open(notes).read() == "mine"
     assert sorted(f for f in files if f.startswith("shards/")) == [
-        "shards/part-00000-of-00002.parquet", "shards/part-00001-of-00002.parquet"]
+        "shards/part-00000-of-00002.parquet",
+        "shards/part-00001-of-00002.parquet",
+    ]
     check_output(out, json.load(open(os.path.join(out, "manifest.json"))))
 
 
@@ -164,7 +166,9 @@ def test_failed_runs_exit_non_zero_and_keep_the_previous_output(env, tmp_path, c
     empty = tmp_path / "empty" / "empty.warc.gz"
     empty.parent.mkdir()
     empty.write_bytes(b"")
-    code, err = _run(["run", _write(tmp_path / "empty.yaml", _config(str(empty))), "--output", out, "--overwrite"], capsys)
+    code, err = _run(
+        ["run", _write(tmp_path / "empty.yaml", _config(str(empty))), "--output", out, "--overwrite"], capsys
+    )
     assert code == 4 and "is empty (0 bytes)" in err and "no input records" in err
     assert _snapshot(out) == before
     # output.max_error_rate: 3 errors among 61 records
@@ -237,7 +241,9 @@ def test_a_killed_run_leaves_the_previous_output_and_a_rerun_is_identical(env, t
     for sig in (signal.SIGINT, signal.SIGKILL):
         proc = subprocess.Popen(
             [sys.executable, "-m", "pipelines.cli", "run", cfg, "--output", out, "--overwrite"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         deadline = time.time() + 120
         while not os.path.exists(os.path.join(out, STAGING)) and proc.poll() is None and time.time() < deadline:

@@ -48,19 +48,54 @@ def test_each_kind_is_redacted_and_counted(text, kind, expected):
 
 SURVIVORS = [
     # versions and outline numbers: a dotted quad that is not an address
-    "version 203.171.229.215", "Firefox 3.6.0.12", "v1.2.3.4", "build 10.0.19041.1052", "1.2.3.4.5",
-    "§ 203.171.229.215", "No. 93.184.216.34", "4.0.12.255",
+    "version 203.171.229.215",
+    "Firefox 3.6.0.12",
+    "v1.2.3.4",
+    "build 10.0.19041.1052",
+    "1.2.3.4.5",
+    "§ 203.171.229.215",
+    "No. 93.184.216.34",
+    "4.0.12.255",
     # private, reserved and documentation addresses identify no one
-    "192.168.1.1", "10.0.0.1", "127.0.0.1", "192.0.2.1", "fe80::1", "::1", "2001:db8::1",
+    "192.168.1.1",
+    "10.0.0.1",
+    "127.0.0.1",
+    "192.0.2.1",
+    "fe80::1",
+    "::1",
+    "2001:db8::1",
     # dates, times, numbers, prices, ISBNs, identifiers
-    "2021-03-15", "15.03.2021", "03/15/2021", "2021-03-15T12:30:45Z", "12:30", "12:30:45", "1:02:03.456",
-    "$1,234,567.89", "€1.234,56", "USD 12,345,678", "978-3-16-148410-0", "ISBN 0-306-40615-2", "ISBN 9780306406157",
-    "1,234,567", "3.14159265", "1990-2000", "pp. 123-145", "94105-1234", "40.7128, -74.0060",
-    "00:1A:2B:3C:4D:5E", "123e4567-e89b-12d3-a456-426614174000", "std::vector<int>", "a::b", "dead::beef",
+    "2021-03-15",
+    "15.03.2021",
+    "03/15/2021",
+    "2021-03-15T12:30:45Z",
+    "12:30",
+    "12:30:45",
+    "1:02:03.456",
+    "$1,234,567.89",
+    "€1.234,56",
+    "USD 12,345,678",
+    "978-3-16-148410-0",
+    "ISBN 0-306-40615-2",
+    "ISBN 9780306406157",
+    "1,234,567",
+    "3.14159265",
+    "1990-2000",
+    "pp. 123-145",
+    "94105-1234",
+    "40.7128, -74.0060",
+    "00:1A:2B:3C:4D:5E",
+    "123e4567-e89b-12d3-a456-426614174000",
+    "std::vector<int>",
+    "a::b",
+    "dead::beef",
     # a table row is no phone number (libphonenumber's VALID leniency took it for one)
-    "5035 7 0 15 24", "1234567890",
+    "5035 7 0 15 24",
+    "1234567890",
     # a retina image name is no e-mail address
-    "icon@2x.png", "npm i lodash@4.17.21", "@username",
+    "icon@2x.png",
+    "npm i lodash@4.17.21",
+    "@username",
 ]
 
 
@@ -78,7 +113,9 @@ def test_find_pii_spans_do_not_overlap_and_email_wins():
     text = "john.4155552671@gmail.com, 8.8.8.80, +1 (415) 555-2671 and 2a00:1450::1"
     spans = find_pii(text)
     assert [(text[a:b], kind) for a, b, kind in spans] == [
-        ("john.4155552671@gmail.com", "email"), ("+1 (415) 555-2671", "phone"), ("2a00:1450::1", "ipv6"),
+        ("john.4155552671@gmail.com", "email"),
+        ("+1 (415) 555-2671", "phone"),
+        ("2a00:1450::1", "ipv6"),
     ]  # 8.8.8.80 is version-shaped (its first three numbers are <= 20)
     assert all(b <= c for (_, b, _), (c, _, _) in zip(spans, spans[1:]))
 
@@ -91,8 +128,16 @@ def test_second_pass_changes_nothing_and_counts_nothing():
 
 def test_options_switch_kinds_and_placeholders():
     text = "a@b.org 93.184.216.34 192.168.0.1 2a00:1450::1 (415) 555-2671"
-    cfg = build(PIIRedactConfig, {"phones": False, "ipv6": False, "public_ips_only": False,
-                                  "email_placeholder": "<EMAIL>", "ipv4_placeholder": "<IP>"})
+    cfg = build(
+        PIIRedactConfig,
+        {
+            "phones": False,
+            "ipv6": False,
+            "public_ips_only": False,
+            "email_placeholder": "<EMAIL>",
+            "ipv4_placeholder": "<IP>",
+        },
+    )
     assert redact_pii(text, cfg) == ("<EMAIL> <IP> <IP> 2a00:1450::1 (415) 555-2671", {"email": 1, "ipv4": 2})
     # national formats of another region only with that region listed
     uk = "ring 020 7946 0958 today"
@@ -138,9 +183,13 @@ def test_beam_stage_equals_the_core_on_real_text(tmp_path):
     from pipelines.stages import apply_stage
     from tests.conftest import shared_path
 
-    added = [("email", "Mail me at ana.silva{}@gmail.com"), ("ipv4", "from 93.184.{}.34 today"),
-             ("phone", "call (415) 555-{:04d}"), ("ipv6", "host 2a00:1450:4001:81c::{:x}"),
-             ("phone", "or +44 20 7946 {:04d}.")]
+    added = [
+        ("email", "Mail me at ana.silva{}@gmail.com"),
+        ("ipv4", "from 93.184.{}.34 today"),
+        ("phone", "call (415) 555-{:04d}"),
+        ("ipv6", "host 2a00:1450:4001:81c::{:x}"),
+        ("phone", "or +44 20 7946 {:04d}."),
+    ]
     planted = collections.Counter()
     docs = []
     with open(shared_path("conversations", "oasst-en-100-flat.jsonl"), encoding="utf-8") as f:
@@ -169,7 +218,10 @@ def test_beam_stage_equals_the_core_on_real_text(tmp_path):
     result.wait_until_finish()
     kept = pickle.loads(out.read_bytes())
     assert kept == sorted((i, text, counts) for i, (text, counts) in core.items())
-    stats = {c.key.metric.name: c.committed for c in result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]}
+    stats = {
+        c.key.metric.name: c.committed
+        for c in result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
+    }
     expected = collections.Counter()
     for d in docs:
         for kind, n in core[d.id][1].items():
@@ -177,5 +229,7 @@ def test_beam_stage_equals_the_core_on_real_text(tmp_path):
     assert stats == dict(expected)
     # the licence's phone number and two addresses; in the messages, what was added and nothing else
     assert {k: v for k, v in expected.items() if "|books|" in k} == {
-        "stat|books|pii_redact|phone": 1, "stat|books|pii_redact|email": 2}
+        "stat|books|pii_redact|phone": 1,
+        "stat|books|pii_redact|email": 2,
+    }
     assert {k: v for k, v in expected.items() if "|conversations|" in k} == planted

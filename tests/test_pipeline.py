@@ -55,7 +55,9 @@ def test_accounting_and_reasons_on_the_sample(sample_runs):
         "read:record_warcinfo": 1,
     }
     urls = sorted(r["url"] for r in rows)
-    assert urls == sorted(f"https://news.example.org/{t}" for t in ("bees", "bread", "rail", "sleep", "tides", "libraries"))
+    assert urls == sorted(
+        f"https://news.example.org/{t}" for t in ("bees", "bread", "rail", "sleep", "tides", "libraries")
+    )
     by_url = {r["url"]: r for r in rows}
     meta = json.loads(by_url["https://news.example.org/bees"]["metadata"])
     assert meta["language"] == "en" and "gopher_quality" in meta["signals"] and "c4" in meta["signals"]
@@ -82,7 +84,10 @@ def test_same_input_and_config_give_identical_bytes(sample_runs):
     out1, out2, _, _ = sample_runs
     h1, h2 = shard_hashes(out1), shard_hashes(out2)
     assert h1 == h2 and len(h1) == 4
-    assert open(os.path.join(out1, "tokenizer/spm.model"), "rb").read() == open(os.path.join(out2, "tokenizer/spm.model"), "rb").read()
+    assert (
+        open(os.path.join(out1, "tokenizer/spm.model"), "rb").read()
+        == open(os.path.join(out2, "tokenizer/spm.model"), "rb").read()
+    )
 
 
 def test_config_error_is_one_line_and_exit_code_2(tmp_path, capsys):
@@ -102,7 +107,9 @@ def test_a_smaller_trained_vocabulary_is_reported_with_its_reason(sample_runs, t
     assert asked == 2000 and got < asked
     assert f"{asked:,} pieces were asked" in cli.format_summary(m2, out1)
     capsys.readouterr()
-    assert cli.main(["train-tokenizer", "--input", out1, "--output", str(tmp_path / "tok"), "--vocab-size", "2000"]) == 0
+    assert (
+        cli.main(["train-tokenizer", "--input", out1, "--output", str(tmp_path / "tok"), "--vocab-size", "2000"]) == 0
+    )
     printed = capsys.readouterr().out
     assert f"{got:,} pieces (2,000 asked)" in printed  # the same sample rule gives the same model
     assert "candidate pieces" in printed and "fewer than asked" in printed

@@ -56,9 +56,7 @@ def test_pareto_keep_rate_follows_the_gpt3_rule(model_path):
     s = QualityClassifier(QualityClassifierConfig(model=model_path, mode="pareto", pareto_alpha=9.0))
     ids = [f"id{i}" for i in range(4000)]
     for score in (0.5, 0.9, 1.0):
-        kept = np.mean([
-            s.decide({"score": score, "pareto_u": pareto_uniform(0, i), "seed": 0}) is None for i in ids
-        ])
+        kept = np.mean([s.decide({"score": score, "pareto_u": pareto_uniform(0, i), "seed": 0}) is None for i in ids])
         assert kept == pytest.approx((2 - score) ** -9.0, abs=0.03)
     assert s.decide({"score": 0.5, "pareto_u": 1.0, "seed": 0}) == "pareto_rejected"  # draw 0
 

@@ -19,8 +19,7 @@ from curate.readers.records import ParquetConfig, RecordsConfig, read_jsonl, rea
 
 def summary(items):
     return collections.Counter(
-        "doc" if isinstance(i, Document) else f"drop:{i.reason}" if isinstance(i, Rejected) else "error"
-        for i in items
+        "doc" if isinstance(i, Document) else f"drop:{i.reason}" if isinstance(i, Rejected) else "error" for i in items
     )
 
 
@@ -57,8 +56,12 @@ def test_jsonl_documents_errors_and_drops():
         first, second = [d for d in out if isinstance(d, Document)]
         assert first.id == make_id("docs", "a1") and first.text == "First document."
         assert first.metadata["fields"] == {"score": 0.5, "meta.lang": "en"}
-        assert first.provenance == {"input_file": "c.jsonl", "record_id": "a1", "locator": "line 1",
-                                    "url": "https://ex.com/1"}
+        assert first.provenance == {
+            "input_file": "c.jsonl",
+            "record_id": "a1",
+            "locator": "line 1",
+            "url": "https://ex.com/1",
+        }
         assert second.provenance["record_id"] == "7" and "fields" not in second.metadata  # null not carried
 
 
@@ -99,15 +102,22 @@ def read_p(data: bytes, **options):
 
 def test_parquet_rows_in_batches_with_metadata():
     n = 2500
-    table = pa.table({
-        "content": [None if i == 5 else ("" if i == 6 else f"row {i}") for i in range(n)],
-        "doc_id": [f"id{i}" for i in range(n)],
-        "when": [datetime.datetime(2024, 1, 1) + datetime.timedelta(hours=i) for i in range(n)],
-        "info": [{"src": "s", "n": i} for i in range(n)],
-        "big_unused": ["x" * 100] * n,
-    })
-    out = read_p(parquet_bytes(table, 700), text_field="content", id_field="doc_id",
-                 metadata_fields=["info.src", "when"], batch_rows=300)
+    table = pa.table(
+        {
+            "content": [None if i == 5 else ("" if i == 6 else f"row {i}") for i in range(n)],
+            "doc_id": [f"id{i}" for i in range(n)],
+            "when": [datetime.datetime(2024, 1, 1) + datetime.timedelta(hours=i) for i in range(n)],
+            "info": [{"src": "s", "n": i} for i in range(n)],
+            "big_unused": ["x" * 100] * n,
+        }
+    )
+    out = read_p(
+        parquet_bytes(table, 700),
+        text_field="content",
+        id_field="doc_id",
+        metadata_fields=["info.src", "when"],
+        batch_rows=300,
+    )
     assert summary(out) == {"doc": n - 2, "error": 1, "drop:empty_text": 1}
     err = next(i for i in out if isinstance(i, ErrorRecord))
     assert err.locator == "row 5" and "missing" in err.message

@@ -19,8 +19,14 @@ from tests.pipeline_helpers import check_output, shard_hashes
 from tests.test_classifier_train import train_synthetic_model
 
 GOPHER_OK = {
-    "n_words": 120, "mean_word_length": 4.5, "hash_ratio": 0.0, "ellipsis_ratio": 0.0,
-    "bullet_lines_ratio": 0.0, "ellipsis_lines_ratio": 0.0, "alpha_words_ratio": 0.95, "stop_words": 6,
+    "n_words": 120,
+    "mean_word_length": 4.5,
+    "hash_ratio": 0.0,
+    "ellipsis_ratio": 0.0,
+    "bullet_lines_ratio": 0.0,
+    "ellipsis_lines_ratio": 0.0,
+    "alpha_words_ratio": 0.95,
+    "stop_words": 6,
 }
 
 
@@ -30,8 +36,15 @@ def row(i, n_words=120, lang="en", lang_score=0.9, metadata=None):
         "language_id": {"language": lang, "score": lang_score},
     }
     meta = {"language": lang, "signals": signals} if metadata is None else metadata
-    return {"id": f"d{i}", "source": "web", "text": f"text {i}", "metadata": json.dumps(meta),
-            "provenance": json.dumps({"url": f"u{i}"}), "input_file": "f.warc.gz", "record_id": f"r{i}"}
+    return {
+        "id": f"d{i}",
+        "source": "web",
+        "text": f"text {i}",
+        "metadata": json.dumps(meta),
+        "provenance": json.dumps({"url": f"u{i}"}),
+        "input_file": "f.warc.gz",
+        "record_id": f"r{i}",
+    }
 
 
 def stages_of(raw_stages, ran=("extract", "language_id", "gopher_quality", "exact_dedup")):
@@ -42,8 +55,7 @@ def stages_of(raw_stages, ran=("extract", "language_id", "gopher_quality", "exac
 
 
 def test_new_thresholds_drop_with_the_first_failing_stage_in_config_order():
-    cfg = stages_of([{"language_id": {"languages": ["en"], "min_score": 0.8}},
-                     {"gopher_quality": {"min_words": 100}}])
+    cfg = stages_of([{"language_id": {"languages": ["en"], "min_score": 0.8}}, {"gopher_quality": {"min_words": 100}}])
     rows = [row(0), row(1, n_words=80), row(2, lang_score=0.7, n_words=80), row(3, lang="de")]
     out = list(refilter_rows(rows, cfg.stages))
     assert [o.rejected and (o.rejected.stage, o.rejected.reason) for o in out] == [
@@ -111,8 +123,7 @@ def sample_run(tmp_path_factory):
     raw["inputs"][0]["paths"] = [warc]
     # A small alpha keeps most documents (P(keep) = (2 - score) ** -alpha): the model
     # is trained on synthetic words, so the sample's pages all score low.
-    quality = {"quality_classifier": {"model": model, "mode": "pareto",
-                                      "pareto_alpha": 0.5}}
+    quality = {"quality_classifier": {"model": model, "mode": "pareto", "pareto_alpha": 0.5}}
     names = [next(iter(st)) if isinstance(st, dict) else st for st in raw["stages"]]
     raw["stages"].insert(names.index("gopher_quality") + 1, quality)  # before the dedup stages
     out = str(base / "run")
@@ -143,7 +154,10 @@ def test_run_stores_quality_scores_and_language_counts(sample_run):
 def test_refilter_with_the_same_config_reproduces_the_shards(sample_run):
     base, raw, out, m = sample_run
     new = refilter(out, raw, str(base / "same"))
-    assert shard_hashes(str(base / "same"))["shards/part-00000-of-00002.parquet"] == shard_hashes(out)["shards/part-00000-of-00002.parquet"]
+    assert (
+        shard_hashes(str(base / "same"))["shards/part-00000-of-00002.parquet"]
+        == shard_hashes(out)["shards/part-00000-of-00002.parquet"]
+    )
     shards = lambda d: {k: v for k, v in shard_hashes(d).items() if k.startswith("shards/")}  # noqa: E731
     assert len(shards(out)) == 2 and shards(str(base / "same")) == shards(out)  # every shard, byte for byte
     assert new["counts"]["input"] == new["counts"]["kept"] == m["counts"]["kept"]
@@ -157,10 +171,13 @@ def test_refilter_with_tighter_thresholds(sample_run):
     median = scores[len(scores) // 2]
     n_words = sorted(json.loads(r["metadata"])["signals"]["gopher_quality"]["n_words"] for r in before)
     min_words = n_words[1] + 1  # drops the two shortest
-    tight = {"stages": [
-        {"gopher_quality": {"min_words": min_words}},
-        {"quality_classifier": {**quality_params(raw), "mode": "threshold", "threshold": median}},
-    ], "output": {"write_rejected": True}}
+    tight = {
+        "stages": [
+            {"gopher_quality": {"min_words": min_words}},
+            {"quality_classifier": {**quality_params(raw), "mode": "threshold", "threshold": median}},
+        ],
+        "output": {"write_rejected": True},
+    }
     cfg_path = write_yaml(base / "tight.yaml", tight)
     code = cli.main(["refilter", "--input", out, "--config", cfg_path, "--output", str(base / "tight")])
     assert code == 0
@@ -188,8 +205,17 @@ def test_refilter_cli_errors_are_one_line(sample_run, capsys):
     base, raw, out, _ = sample_run
     bad_seed = {"stages": [{"quality_classifier": {**quality_params(raw), "seed": 5}}]}
     with pytest.raises(SystemExit) as e:
-        cli.main(["refilter", "--input", out, "--config", write_yaml(base / "seed.yaml", bad_seed),
-                  "--output", str(base / "seed")])
+        cli.main(
+            [
+                "refilter",
+                "--input",
+                out,
+                "--config",
+                write_yaml(base / "seed.yaml", bad_seed),
+                "--output",
+                str(base / "seed"),
+            ]
+        )
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "stages.quality_classifier.seed: a scoring parameter" in err
@@ -215,16 +241,19 @@ def test_refilter_reports_a_damaged_shard(sample_run, tmp_path):
 # ------------------------------------------------------------------ scoring parameters vs thresholds
 
 
-@pytest.mark.parametrize("stage, change, param", [
-    ("gopher_quality", {"stop_words": ["the", "and"]}, "stop_words"),
-    ("gopher_quality", {"bullets": ["*"]}, "bullets"),
-    ("c4", {"min_words_per_line": 5}, "min_words_per_line"),
-    ("c4", {"policy_phrases": []}, "policy_phrases"),
-    ("language_id", {"backend": "langdetect"}, "backend"),
-    ("fineweb", {"short_line_length": 10}, "short_line_length"),
-    ("gopher_repetition", {"top_ngram_char_frac": {2: 0.2, 3: 0.18}}, "top_ngram_char_frac"),
-    ("exact_dedup", {"normalize": "full"}, "normalize"),
-])
+@pytest.mark.parametrize(
+    "stage, change, param",
+    [
+        ("gopher_quality", {"stop_words": ["the", "and"]}, "stop_words"),
+        ("gopher_quality", {"bullets": ["*"]}, "bullets"),
+        ("c4", {"min_words_per_line": 5}, "min_words_per_line"),
+        ("c4", {"policy_phrases": []}, "policy_phrases"),
+        ("language_id", {"backend": "langdetect"}, "backend"),
+        ("fineweb", {"short_line_length": 10}, "short_line_length"),
+        ("gopher_repetition", {"top_ngram_char_frac": {2: 0.2, 3: 0.18}}, "top_ngram_char_frac"),
+        ("exact_dedup", {"normalize": "full"}, "normalize"),
+    ],
+)
 def test_a_changed_scoring_parameter_is_refused_naming_it(sample_run, tmp_path, stage, change, param):
     _, raw, out, _ = sample_run
     with pytest.raises(ConfigError, match=rf"^stages\.{stage}\.{param}: "):
@@ -243,7 +272,9 @@ def test_rows_carry_the_fingerprint_and_refilter_checks_it_without_the_manifest(
     m = json.load(open(copy / "manifest.json"))
     m["scoring_params"] = {}  # no record of the run's scoring parameters: the rows alone must tell
     json.dump(m, open(copy / "manifest.json", "w"))
-    with pytest.raises(RefilterError, match=r"stages.gopher_quality: document \w+ was scored with other scoring parameters"):
+    with pytest.raises(
+        RefilterError, match=r"stages.gopher_quality: document \w+ was scored with other scoring parameters"
+    ):
         refilter(str(copy), {"stages": [{"gopher_quality": {"stop_words": ["the"]}}]}, str(tmp_path / "new"))
 
 
@@ -257,11 +288,20 @@ def test_a_changed_threshold_gives_exactly_the_counts_the_stored_signals_imply(s
     max_newlines = sorted(s["fineweb"]["newlines_per_word"] for s in passed)[len(passed) // 2]
     too_short = len(signals) - len(passed)
     many_newlines = sum(s["fineweb"]["newlines_per_word"] > max_newlines for s in passed)
-    new = refilter(out, {"stages": [{"gopher_quality": {"min_words": min_words, "min_stop_words": None}},
-                                    {"fineweb": {"max_newlines_per_word": max_newlines, "max_short_line_frac": None}}]},
-                   str(tmp_path / "new"))
+    new = refilter(
+        out,
+        {
+            "stages": [
+                {"gopher_quality": {"min_words": min_words, "min_stop_words": None}},
+                {"fineweb": {"max_newlines_per_word": max_newlines, "max_short_line_frac": None}},
+            ]
+        },
+        str(tmp_path / "new"),
+    )
     c = new["counts"]
     assert too_short > 0 and many_newlines > 0
     assert c["dropped"] == {"gopher_quality:too_few_words": too_short, "fineweb:too_many_newlines": many_newlines}
     assert c["kept"] == len(before) - too_short - many_newlines and new["balanced"]
-    assert new["scoring_params"]["gopher_quality"]["stop_words"] == list(("the", "be", "to", "of", "and", "that", "have", "with"))
+    assert new["scoring_params"]["gopher_quality"]["stop_words"] == list(
+        ("the", "be", "to", "of", "and", "that", "have", "with")
+    )

@@ -26,9 +26,17 @@ DOCS_SCREENSHOT = REPO / "docs" / "report.png"
 # No background traffic of the browser's own (updates, sync, safe browsing), so that the
 # network log holds what the page asks for; host names resolve nowhere regardless.
 QUIET_BROWSER = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-default-apps", "--disable-extensions", "--disable-domain-reliability",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--hide-scrollbars",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--disable-domain-reliability",
     "--host-resolver-rules=MAP * ~NOTFOUND",
 ]
 
@@ -38,8 +46,17 @@ def real_config(data) -> dict:
     return {
         "inputs": [
             {"kind": "warc", "name": "web", "paths": [str(data / "warc" / "*.warc.gz")]},
-            {"kind": "books", "name": "books", "paths": [str(data / "books" / "*.txt")], "options": {"split": "chapters"}},
-            {"kind": "oasst_trees", "name": "conversations", "paths": [str(data / "conversations" / "oasst-en-100-trees.jsonl")]},
+            {
+                "kind": "books",
+                "name": "books",
+                "paths": [str(data / "books" / "*.txt")],
+                "options": {"split": "chapters"},
+            },
+            {
+                "kind": "oasst_trees",
+                "name": "conversations",
+                "paths": [str(data / "conversations" / "oasst-en-100-trees.jsonl")],
+            },
         ],
         "stages": [
             {"url_filter": {"applies_to": web}},
@@ -73,8 +90,9 @@ def report(tmp_path_factory):
 
 def chromium(tmp, *args) -> str:
     profile = tmp / "profile"
-    proc = subprocess.run([CHROMIUM, *QUIET_BROWSER, f"--user-data-dir={profile}", *args],
-                          capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(
+        [CHROMIUM, *QUIET_BROWSER, f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=180
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout
 
@@ -97,13 +115,19 @@ def test_the_browser_loads_it_without_a_request_and_draws_every_plot(report):
     out, page, tmp = report
     # The page has no script; a copy with one that reports, once loaded, each plot's state.
     probe = tmp / "probe.html"
-    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", """<script>
+    probe.write_text(
+        page.read_text(encoding="utf-8").replace(
+            "</body>",
+            """<script>
 window.addEventListener("load", () => {
   const plots = [...document.querySelectorAll("img.plot")].map(i =>
     [i.dataset.plot, i.complete, i.naturalWidth, Math.round(i.getBoundingClientRect().width)]);
   document.body.setAttribute("data-probe", JSON.stringify(plots));
 });
-</script></body>"""), encoding="utf-8")
+</script></body>""",
+        ),
+        encoding="utf-8",
+    )
     dom, requests = load(tmp, probe, "--dump-dom")
     probed = json.loads(re.search(r'data-probe="([^"]*)"', dom).group(1).replace("&quot;", '"'))
     assert [p[0] for p in probed] == expected_plots(out)
@@ -130,7 +154,8 @@ def load(tmp, page, *args) -> tuple[str, list[str]]:
     log = json.loads(netlog.read_text(encoding="utf-8"))
     start = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
     requests = [
-        e["params"]["url"] for e in log["events"]
+        e["params"]["url"]
+        for e in log["events"]
         if e["type"] == start and e.get("params", {}).get("initiator", "not an origin") != "not an origin"
     ]
     return output, requests

@@ -14,76 +14,120 @@ from tests.test_span_dedup import run_sentences
 # The two cases of issue 15 (real pages, damaged by the old splitter), then one case
 # per kind and language: (language, kind, sentences); the text is them joined by spaces.
 CASES = [
-    ("de", "issue", [
-        "Die Deutsche Automobilfabriken G.m.b.H.“ (G.D.A.) wurde 1926 in Berlin gegründet.",
-        "Sie baute vor allem Lastwagen.",
-        "Später kamen Busse dazu.",
-    ]),
-    ("de", "issue", [
-        "Aktionszeitraum: 21.10.2019 – 27.10.2019.",
-        "Alle Preise verstehen sich inklusive Mehrwertsteuer.",
-        "Solange der Vorrat reicht.",
-    ]),
-    ("en", "abbreviations", [
-        "Dr. Smith met Mrs. Jones at the U.S. embassy, i.e. the old one.",
-        "They talked for hours.",
-        "Nobody else came.",
-    ]),
+    (
+        "de",
+        "issue",
+        [
+            "Die Deutsche Automobilfabriken G.m.b.H.“ (G.D.A.) wurde 1926 in Berlin gegründet.",
+            "Sie baute vor allem Lastwagen.",
+            "Später kamen Busse dazu.",
+        ],
+    ),
+    (
+        "de",
+        "issue",
+        [
+            "Aktionszeitraum: 21.10.2019 – 27.10.2019.",
+            "Alle Preise verstehen sich inklusive Mehrwertsteuer.",
+            "Solange der Vorrat reicht.",
+        ],
+    ),
+    (
+        "en",
+        "abbreviations",
+        [
+            "Dr. Smith met Mrs. Jones at the U.S. embassy, i.e. the old one.",
+            "They talked for hours.",
+            "Nobody else came.",
+        ],
+    ),
     ("en", "initials", ["J. R. R. Tolkien wrote it in Oxford.", "George W. Bush read it, too.", "Both liked it."]),
     ("en", "dates", ["On Jan. 5, 2019 we left for Boston.", "We came back on 12/03/2020.", "It snowed."]),
     ("en", "times", ["We met at 10:30 a.m. and left at 5 p.m. sharp.", "Then it rained.", "We stayed inside."]),
     ("en", "decimals", ["It costs $3.50 or 2.5 percent more.", "Pi is about 3.14159.", "Round it."]),
     ("en", "versions", ["Python 3.11.4 replaced v2.7.18 on the server.", "Upgrade now.", "It is safer."]),
-    ("en", "urls", [
-        "See https://example.com/docs/v1.2/index.html?lang=en for details.",
-        "Visit www.example.org.",
-        "It has more.",
-    ]),
+    (
+        "en",
+        "urls",
+        [
+            "See https://example.com/docs/v1.2/index.html?lang=en for details.",
+            "Visit www.example.org.",
+            "It has more.",
+        ],
+    ),
     ("en", "emails", ["Write to jane.doe@mail.example.com today.", "She answers fast.", "Really fast."]),
     ("en", "quotes", ['He said "Stop. Now." and left.', '"Stop!" he shouted.', "Nobody moved."]),
     ("en", "ellipses", ["I waited... and waited.", "Nothing happened.", "He paused… then went on."]),
-    ("de", "abbreviations", [
-        "Wir brauchen Getränke, z. B. Wasser und Saft.",
-        "Frau Prof. Schulze ist z. Z. nicht da.",
-        "Ich kann u.a. Spanisch sprechen, Dr. med. Meyer auch.",
-    ]),
+    (
+        "de",
+        "abbreviations",
+        [
+            "Wir brauchen Getränke, z. B. Wasser und Saft.",
+            "Frau Prof. Schulze ist z. Z. nicht da.",
+            "Ich kann u.a. Spanisch sprechen, Dr. med. Meyer auch.",
+        ],
+    ),
     ("de", "initials", ["Das hat Hr. J. Müller entschieden.", "Fr. Schmidt war dagegen.", "Sie blieben."]),
-    ("de", "dates", [
-        "Am 3. Oktober 2020 war Feiertag.",
-        "Er wurde im 19. Jahrhundert geboren.",
-        "Vom 21.10.2019 bis 27.10.2019 gilt das Angebot.",
-    ]),
+    (
+        "de",
+        "dates",
+        [
+            "Am 3. Oktober 2020 war Feiertag.",
+            "Er wurde im 19. Jahrhundert geboren.",
+            "Vom 21.10.2019 bis 27.10.2019 gilt das Angebot.",
+        ],
+    ),
     ("de", "times", ["Wir öffnen um 9.30 Uhr.", "Um 18:00 Uhr schließen wir.", "Sonntags ist zu."]),
     ("de", "decimals", ["Sie bekommen 3,50 Euro zurück.", "Das sind 1.000.000 Euro.", "Auf S. 23 steht mehr."]),
     ("de", "versions", ["Version 2.4.1 ist da.", "Sie behebt 12 Fehler.", "Bitte aktualisieren."]),
-    ("de", "urls_emails", [
-        "Mehr unter www.beispiel.de/info.html oder per E-Mail an info@beispiel.de.",
-        "Danke.",
-        "Bis bald.",
-    ]),
-    ("de", "quotes", [
-        "„Lass uns jetzt essen gehen!“, sagte die Mutter zu ihrer Freundin.",
-        "Sie gingen los.",
-        "Es regnete.",
-    ]),
+    (
+        "de",
+        "urls_emails",
+        [
+            "Mehr unter www.beispiel.de/info.html oder per E-Mail an info@beispiel.de.",
+            "Danke.",
+            "Bis bald.",
+        ],
+    ),
+    (
+        "de",
+        "quotes",
+        [
+            "„Lass uns jetzt essen gehen!“, sagte die Mutter zu ihrer Freundin.",
+            "Sie gingen los.",
+            "Es regnete.",
+        ],
+    ),
     ("de", "ellipses", ["Er zögerte… und ging dann.", "Sie wartete...", "Dann kam der Bus."]),
-    ("fr", "abbreviations", [
-        "M. Dupont et Mme Durand sont arrivés à 14 h 30.",
-        "Il lit des romans, des essais, etc. depuis 1905, cf. la biographie.",
-        "Mlle Dubois l'a confirmé.",
-    ]),
+    (
+        "fr",
+        "abbreviations",
+        [
+            "M. Dupont et Mme Durand sont arrivés à 14 h 30.",
+            "Il lit des romans, des essais, etc. depuis 1905, cf. la biographie.",
+            "Mlle Dubois l'a confirmé.",
+        ],
+    ),
     ("fr", "initials", ["J.-P. Sartre l'a lu.", "Simone l'a relu.", "Ils en ont parlé."]),
     ("fr", "dates_times", ["Le 14.07.2021, il a plu.", "Le 1er janvier, il a neigé.", "Ils sont repartis à 18h."]),
-    ("fr", "decimals_versions", [
-        "Le prix est de 3,50 € au lieu de 4,99 €.",
-        "La version 3.2.1 est sortie.",
-        "Voir p. 12 pour les détails.",
-    ]),
-    ("fr", "urls_emails", [
-        "Rendez-vous sur https://www.exemple.fr/page.html.",
-        "Écrivez à jean.dupont@exemple.fr pour en savoir plus.",
-        "Nous répondrons.",
-    ]),
+    (
+        "fr",
+        "decimals_versions",
+        [
+            "Le prix est de 3,50 € au lieu de 4,99 €.",
+            "La version 3.2.1 est sortie.",
+            "Voir p. 12 pour les détails.",
+        ],
+    ),
+    (
+        "fr",
+        "urls_emails",
+        [
+            "Rendez-vous sur https://www.exemple.fr/page.html.",
+            "Écrivez à jean.dupont@exemple.fr pour en savoir plus.",
+            "Nous répondrons.",
+        ],
+    ),
     ("fr", "quotes_ellipses", ["Il a dit : « Bonjour. »", "Puis il est parti.", "Il hésita… puis il partit."]),
 ]
 IDS = [f"{lang}-{kind}-{i}" for i, (lang, kind, _) in enumerate(CASES)]
@@ -118,13 +162,25 @@ def test_paragraph_breaks_end_sentences_and_lone_newlines_do_not():
 
 
 def test_scripts_without_spaces_split_on_their_own_full_stops():
-    assert sentences("我们今天去公园。天气很好！你来吗？好的", "zh") == ["我们今天去公园。", "天气很好！", "你来吗？", "好的"]
-    assert sentences("今日は晴れです。明日は雨でしょう！本当？", "ja") == ["今日は晴れです。", "明日は雨でしょう！", "本当？"]
+    assert sentences("我们今天去公园。天气很好！你来吗？好的", "zh") == [
+        "我们今天去公园。",
+        "天气很好！",
+        "你来吗？",
+        "好的",
+    ]
+    assert sentences("今日は晴れです。明日は雨でしょう！本当？", "ja") == [
+        "今日は晴れです。",
+        "明日は雨でしょう！",
+        "本当？",
+    ]
 
 
 def test_pieces_without_letters_and_glued_boundaries_are_not_sentences():
     assert sentences("1. The first item. 2. The second item.") == ["1. The first item.", "2. The second item."]
-    assert sentences("Compra: 1.Helado, 2.Carne, 3.Arroz. ¿Cuánto?", "es") == ["Compra: 1.Helado, 2.Carne, 3.Arroz.", "¿Cuánto?"]
+    assert sentences("Compra: 1.Helado, 2.Carne, 3.Arroz. ¿Cuánto?", "es") == [
+        "Compra: 1.Helado, 2.Carne, 3.Arroz.",
+        "¿Cuánto?",
+    ]
     assert sentences("") == [] and sentences(" \n\n ") == []
 
 

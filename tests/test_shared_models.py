@@ -61,9 +61,8 @@ def test_models_are_shared_by_stage_instances():
     import pytest
 
     from curate.langid import LanguageId, LanguageIdConfig
-    from curate.models import ModelNotFound, lid_model_path
+    from curate.models import ModelNotFound, lid_model_path, model_path
     from curate.tokenize import load_processor, read_model
-    from curate.models import model_path
 
     try:
         lid_model_path()

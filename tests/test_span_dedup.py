@@ -11,16 +11,18 @@ import io
 import numpy as np
 import pytest
 
+from curate import text as T
 from curate.config import ConfigError, build
+from curate.dedup.damage import audit_edit
 from curate.dedup.sentences import SentenceDedup, SentenceDedupConfig
 from curate.dedup.spans import (
     bucket_blocks,
     find_duplicates,
+    line_ranges,
     merge_blocks,
     merge_starts,
     rank_doc_ids,
     removal_intervals,
-    line_ranges,
     remove_char_spans,
     widen_to_words,
 )
@@ -30,9 +32,7 @@ from curate.dedup.token_spans import (
     byte_to_char_offsets,
     window_keys,
 )
-from curate.dedup.damage import audit_edit
 from curate.document import Document, Drop
-from curate import text as T
 
 
 def run_core(core, docs: list[Document], keys_of, span_len: int) -> dict:
@@ -134,10 +134,13 @@ A3 = "The tide came in slowly over the flats. Gulls circled above the pier. Nobo
 
 @pytest.mark.parametrize("buckets", [1, 5])
 def test_shared_three_sentence_span_is_cut_from_the_larger_id_only(buckets):
-    out, _ = run_sentences({
-        "b": f"Before it all. {A3} After it all.",
-        "a": f"Opening line here. {A3} Closing line here.",
-    }, hash_buckets=buckets)
+    out, _ = run_sentences(
+        {
+            "b": f"Before it all. {A3} After it all.",
+            "a": f"Opening line here. {A3} Closing line here.",
+        },
+        hash_buckets=buckets,
+    )
     assert out["a"] == f"Opening line here. {A3} Closing line here."
     assert out["b"] == "Before it all. After it all."
 
@@ -153,7 +156,9 @@ def test_near_misses_are_kept():
 def test_spans_match_after_normalisation():
     variant = "THE TIDE came in slowly over the flats!! Gulls circled  above the pier; Nobody on the beach said a word"
     # ";" does not end a sentence, so build the variant with the same sentence breaks
-    variant = "THE TIDE came in slowly over the flats!! Gulls   circled above the pier... NOBODY on the beach said a word."
+    variant = (
+        "THE TIDE came in slowly over the flats!! Gulls   circled above the pier... NOBODY on the beach said a word."
+    )
     out, docs = run_sentences({"a": A3, "b": f"Hello there. {variant} Bye now."})
     assert out["b"] == "Hello there. Bye now."
     assert docs["b"].signals("sentence_dedup")["units_removed"] == 3
@@ -168,10 +173,12 @@ def test_overlapping_duplicate_spans_merge():
 
 
 def test_paragraph_breaks_survive_removal():
-    out, _ = run_sentences({
-        "a": A3,
-        "b": "Para one ends here.\n\n" + A3.replace(" Gulls", "\nGulls") + "\n\nPara three starts here.",
-    })
+    out, _ = run_sentences(
+        {
+            "a": A3,
+            "b": "Para one ends here.\n\n" + A3.replace(" Gulls", "\nGulls") + "\n\nPara three starts here.",
+        }
+    )
     assert out["b"] == "Para one ends here.\n\nPara three starts here."
 
 
@@ -250,7 +257,11 @@ def test_code_uses_lines_or_is_excluded():
     b = Document("b", "import os\n" + CODE + "print('b')\n", "code")
     out, _ = run_sentences({"a": a, "b": b})
     assert out["b"] == "import os\n\nprint('b')\n"  # the cut held a blank line: kept as the seam
-    lines = ["total = compute_total(orders, tax_rate)", "shipping = estimate_shipping(orders)", "report(total + shipping)"]
+    lines = [
+        "total = compute_total(orders, tax_rate)",
+        "shipping = estimate_shipping(orders)",
+        "report(total + shipping)",
+    ]
     a = Document("a", "\n".join(lines) + "\n", "code")
     b = Document("b", "if a:\n" + "".join(f"    {ln}\n" for ln in lines) + "    w = 4\n", "code")
     out, _ = run_sentences({"a": a, "b": b})
@@ -292,8 +303,12 @@ def processor():
     lines = [" ".join(rng.choice(WORDS, 20)) for _ in range(400)] + ["café naïve élan"] * 5
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(lines), model_writer=model, vocab_size=300,
-        hard_vocab_limit=False, minloglevel=2, character_coverage=0.98,
+        sentence_iterator=iter(lines),
+        model_writer=model,
+        vocab_size=300,
+        hard_vocab_limit=False,
+        minloglevel=2,
+        character_coverage=0.98,
     )
     return spm.SentencePieceProcessor(model_proto=model.getvalue())
 
@@ -442,7 +457,11 @@ def test_token_cuts_hold_the_minimum_span(processor):
     out, d = run_tokens(processor, docs, min_tokens=10, min_span_words=31)
     assert out == docs
     assert d["b"].signals("token_dedup") == {
-        "tokens_removed": 0, "spans_removed": 0, "spans_below_floor": 1, "chars_removed": 0, "bytes_removed": 0,
+        "tokens_removed": 0,
+        "spans_removed": 0,
+        "spans_below_floor": 1,
+        "chars_removed": 0,
+        "bytes_removed": 0,
     }
     out, _ = run_tokens(processor, docs, min_tokens=10, min_span_words=30)
     assert out["b"] == cut

@@ -12,10 +12,10 @@ from curate.config import build
 from curate.dedup.sentences import SentenceDedupConfig
 from curate.dedup.token_spans import TokenDedupConfig
 from curate.document import Document
-from pipelines.stages import count_outcomes
 from pipelines import span_dedup  # noqa: F401  (registers the transforms)
 from pipelines.counters import NAMESPACE
 from pipelines.span_dedup import sentence_dedup, token_dedup
+from pipelines.stages import count_outcomes
 from tests.test_span_dedup import A3, processor, words  # noqa: F401  (fixture)
 
 LONG = " ".join(f"filler{i}" for i in range(8))
@@ -46,27 +46,33 @@ def run(processor, tmp_path_factory):  # noqa: F811
     t = count_outcomes(s.kept | token_dedup(tok), "token_dedup")
     assert_that(
         t.kept | "kept" >> beam.Map(lambda d: (d.id, d.text)),
-        equal_to([
-            ("a", f"Opening line here. {A3} {LONG}."),
-            ("b", f"Another start here. {OTHER} b."),
-            ("e", f"{words(300, 5)} {shared_tokens}"),
-            ("f", f"{words(400, 5)} {words(500, 3)}"),
-            ("h", "Same id twice. Version one."),
-        ]),
+        equal_to(
+            [
+                ("a", f"Opening line here. {A3} {LONG}."),
+                ("b", f"Another start here. {OTHER} b."),
+                ("e", f"{words(300, 5)} {shared_tokens}"),
+                ("f", f"{words(400, 5)} {words(500, 3)}"),
+                ("h", "Same id twice. Version one."),
+            ]
+        ),
         label="kept",
     )
     rejected = (s.rejected, t.rejected) | beam.Flatten()
     assert_that(
         rejected | "rej" >> beam.Map(lambda r: (r.doc.id, r.key, r.doc.text)),
-        equal_to([
-            ("c", "sentence_dedup:all_duplicate", A3),
-            ("d", "sentence_dedup:too_short_after_dedup", f"Short one. {A3}"),
-            ("h", "sentence_dedup:duplicate_id", "Same id twice. Version two."),
-        ]),
+        equal_to(
+            [
+                ("c", "sentence_dedup:all_duplicate", A3),
+                ("d", "sentence_dedup:too_short_after_dedup", f"Short one. {A3}"),
+                ("h", "sentence_dedup:duplicate_id", "Same id twice. Version two."),
+            ]
+        ),
         label="rejected",
     )
     errors = (s.errors, t.errors) | "errs" >> beam.Flatten()
-    assert_that(errors | "err" >> beam.Map(lambda e: (e.doc_id, e.stage)), equal_to([("g", "sentence_dedup")]), label="errors")
+    assert_that(
+        errors | "err" >> beam.Map(lambda e: (e.doc_id, e.stage)), equal_to([("g", "sentence_dedup")]), label="errors"
+    )
     result = p.run()
     result.wait_until_finish()
     counters = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]

@@ -44,9 +44,17 @@ def test_gopher_keeps_prose_and_stores_signals():
         (PROSE + " #tag" * 15, {}, "too_many_hashes"),
         (PROSE + " and so on..." * 25, {}, "too_many_ellipses"),
         ("\n".join(["- the item of value and the price"] * 12), {}, "too_many_bullet_lines"),
-        ("\n".join(["the story goes on and on and then ...", "the end of the line"] * 8), {}, "too_many_ellipsis_lines"),
+        (
+            "\n".join(["the story goes on and on and then ...", "the end of the line"] * 8),
+            {},
+            "too_many_ellipsis_lines",
+        ),
         (PROSE + " 12 34 56 78 90 11 22 33 44 55 66 77 88 99" * 3 + " %% $$ @@ ^^ ~~" * 6, {}, "too_few_alpha_words"),
-        (" ".join(["cheap pills casino bonus free spins online discount replica watches"] * 8), {}, "too_few_stop_words"),
+        (
+            " ".join(["cheap pills casino bonus free spins online discount replica watches"] * 8),
+            {},
+            "too_few_stop_words",
+        ),
     ],
 )
 def test_gopher_each_rule_trips_with_its_reason(text, cfg, reason):
@@ -78,7 +86,12 @@ def test_language_id_stores_language_and_keeps_configured_ones():
     assert isinstance(out, Drop) and out.reason == "language_not_kept" and de.metadata["language"] == "de"
     low = made(LanguageId(LanguageIdConfig(languages=[], min_score=0.99))).process(doc("ok ok 123"))
     assert isinstance(low, Drop) and low.reason == "low_score"
-    assert made(LanguageId(LanguageIdConfig(languages=[], min_score=0.0))).process(doc("Der Hund läuft.")).metadata["language"] == "de"
+    assert (
+        made(LanguageId(LanguageIdConfig(languages=[], min_score=0.0)))
+        .process(doc("Der Hund läuft."))
+        .metadata["language"]
+        == "de"
+    )
 
 
 def test_extract_turns_html_into_main_text_and_drops_empty_pages():
@@ -92,7 +105,9 @@ def test_extract_turns_html_into_main_text_and_drops_empty_pages():
     out = ex.process(d)
     assert out is d and d.html is None
     assert "merchants who lived here" in d.text and "All rights reserved" not in d.text
-    empty = ex.process(doc("", html="<html><head><title>x</title></head><body><script>var a = 1;</script></body></html>"))
+    empty = ex.process(
+        doc("", html="<html><head><title>x</title></head><body><script>var a = 1;</script></body></html>")
+    )
     assert isinstance(empty, Drop) and empty.reason == "no_text"
     already_text = doc("plain text")
     assert ex.process(already_text) is already_text

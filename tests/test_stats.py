@@ -9,8 +9,8 @@ import json
 import random
 
 import apache_beam as beam
-from apache_beam.testing.util import assert_that, equal_to
 import pytest
+from apache_beam.testing.util import assert_that, equal_to
 
 from curate import registry
 from curate import stats as S
@@ -40,10 +40,22 @@ def test_bins_are_fixed_and_values_on_an_edge_go_up():
 
 def _row(i: int, source: str, n_words: int, lang="en", metadata=None) -> dict:
     text = " ".join(["word"] * n_words)
-    meta = metadata or {"language": lang, "signals": {"gopher_quality": {"n_words": n_words, "alpha_words_ratio": 0.9},
-                                                      "language_id": {"language": lang, "score": 0.91}}}
-    return {"id": f"doc{i:04d}", "source": source, "text": text, "num_tokens": n_words + 1, "language": lang,
-            "url": f"https://example.org/{i}", "metadata": json.dumps(meta)}
+    meta = metadata or {
+        "language": lang,
+        "signals": {
+            "gopher_quality": {"n_words": n_words, "alpha_words_ratio": 0.9},
+            "language_id": {"language": lang, "score": 0.91},
+        },
+    }
+    return {
+        "id": f"doc{i:04d}",
+        "source": source,
+        "text": text,
+        "num_tokens": n_words + 1,
+        "language": lang,
+        "url": f"https://example.org/{i}",
+        "metadata": json.dumps(meta),
+    }
 
 
 def observations(n: int = 300):
@@ -62,9 +74,18 @@ def observations(n: int = 300):
             rows.append(_row(i, source, rng.randrange(1, 3000), lang=rng.choice(["en", "en", "de"]), metadata=meta))
         elif kind < 0.95:
             words = rng.randrange(0, 60)
-            doc = Document(f"doc{i:04d}", "x " * words, source, provenance={"url": f"u{i}"},
-                           metadata={"signals": {"language_id": {"language": "en", "score": rng.random()},
-                                                 "gopher_quality": {"n_words": words, "stop_words": True}}})
+            doc = Document(
+                f"doc{i:04d}",
+                "x " * words,
+                source,
+                provenance={"url": f"u{i}"},
+                metadata={
+                    "signals": {
+                        "language_id": {"language": "en", "score": rng.random()},
+                        "gopher_quality": {"n_words": words, "stop_words": True},
+                    }
+                },
+            )
             stage = rng.choice(["gopher_quality", "language_id", "exact_dedup"])
             rejected.append(Rejected(doc, stage, rng.choice(["a", "b"]), {"signals": doc.signals(stage) or {}}))
         else:
@@ -85,8 +106,13 @@ def core_stats(rows, rejected, errors) -> S.RunStats:
 
 def document(acc: S.RunStats) -> dict:
     shards = [{"path": "shards/part-00000-of-00001.parquet", "rows": 1, "tokens": 2, "bytes": 3}]
-    return S.stats_document(acc, ["read", "language_id", "gopher_quality", "exact_dedup", "tokenize"],
-                            {"gopher_quality": {"n_words": [50, 100000]}}, {"exact_dedup:x": 1}, shards)
+    return S.stats_document(
+        acc,
+        ["read", "language_id", "gopher_quality", "exact_dedup", "tokenize"],
+        {"gopher_quality": {"n_words": [50, 100000]}},
+        {"exact_dedup:x": 1},
+        shards,
+    )
 
 
 def test_merging_split_accumulators_gives_the_same_statistics_and_samples():
@@ -94,7 +120,11 @@ def test_merging_split_accumulators_gives_the_same_statistics_and_samples():
     whole = core_stats(rows, rejected, errors)
     rng = random.Random(1)
     parts = [S.RunStats() for _ in range(7)]
-    items = [("add_kept_row", r) for r in rows] + [("add_rejected", r) for r in rejected] + [("add_error", e) for e in errors]
+    items = (
+        [("add_kept_row", r) for r in rows]
+        + [("add_rejected", r) for r in rejected]
+        + [("add_error", e) for e in errors]
+    )
     rng.shuffle(items)
     for method, item in items:
         getattr(rng.choice(parts), method)(item)
@@ -143,8 +173,12 @@ def test_beam_combiner_equals_the_core():
             tuple(parts.values())
             | beam.Flatten()
             | beam.combiners.ToList()
-            | beam.Map(lambda accs: (json.dumps(document(S.RunStats.merged(accs)), sort_keys=True),
-                                     S.samples_jsonl(S.RunStats.merged(accs))))
+            | beam.Map(
+                lambda accs: (
+                    json.dumps(document(S.RunStats.merged(accs)), sort_keys=True),
+                    S.samples_jsonl(S.RunStats.merged(accs)),
+                )
+            )
         )
         assert_that(got, equal_to(expected))
 
@@ -209,8 +243,14 @@ def test_stage_thresholds_for_a_config(tmp_path):
 
     model = tmp_path / "m.bin"
     model.write_bytes(b"")  # the config checks that it exists; thresholds never load it
-    stages = parse_stages([{"language_id": {"min_score": 0.7}}, {"gopher_quality/books": {"min_words": 10}},
-                           {"exact_dedup": {}}, {"quality_classifier": {"model": str(model), "mode": "pareto"}}])
+    stages = parse_stages(
+        [
+            {"language_id": {"min_score": 0.7}},
+            {"gopher_quality/books": {"min_words": 10}},
+            {"exact_dedup": {}},
+            {"quality_classifier": {"model": str(model), "mode": "pareto"}},
+        ]
+    )
     t = S.stage_thresholds(stages)
     assert t["language_id"] == {"score": [0.7, None]}
     assert t["gopher_quality/books"]["n_words"] == [10, 100000]

@@ -67,7 +67,10 @@ def corpus() -> tuple[list[dict], list[dict]]:
         {"id": "f-short1", "text": "Thanks, that helped me a lot with the river walk."},
         {"id": "f-script", "text": SCRIPT_POST},
         # 40 words: dropped at Gopher's minimum of 50, kept at 30
-        {"id": "f-forty", "text": " ".join(SENTENCES[0].split()[:10] + SENTENCES[1].split()[:17] + SENTENCES[2].split()[:13])},
+        {
+            "id": "f-forty",
+            "text": " ".join(SENTENCES[0].split()[:10] + SENTENCES[1].split()[:17] + SENTENCES[2].split()[:13]),
+        },
     ]
     return news, forum
 
@@ -83,8 +86,18 @@ def write_jsonl(path: str, records: list[dict], broken_line: bool = False) -> No
 def run_config(tmp, name: str, gopher: dict, with_stats: bool = True):
     raw = {
         "inputs": [
-            {"kind": "jsonl", "name": "news", "paths": [os.path.join(tmp, "news.jsonl")], "options": {"id_field": "id"}},
-            {"kind": "jsonl", "name": "forum", "paths": [os.path.join(tmp, "forum.jsonl")], "options": {"id_field": "id"}},
+            {
+                "kind": "jsonl",
+                "name": "news",
+                "paths": [os.path.join(tmp, "news.jsonl")],
+                "options": {"id_field": "id"},
+            },
+            {
+                "kind": "jsonl",
+                "name": "forum",
+                "paths": [os.path.join(tmp, "forum.jsonl")],
+                "options": {"id_field": "id"},
+            },
         ],
         "stages": [
             {"language_id": {"languages": ["en"], "min_score": 0.3}},
@@ -156,7 +169,9 @@ def test_stats_json_figures_match_the_shards(runs):
     assert dropped["n"] == ma["counts"]["dropped"]["gopher_quality:too_few_words"] and dropped["max"] < 50
     # the exact copy and the near copy each make a cluster of two
     assert s["dedup"]["exact_dedup"]["docs_removed"] == 1
-    assert s["dedup"]["exact_dedup"]["cluster_sizes"]["n"] == 1 and s["dedup"]["exact_dedup"]["cluster_sizes"]["max"] == 2
+    assert (
+        s["dedup"]["exact_dedup"]["cluster_sizes"]["n"] == 1 and s["dedup"]["exact_dedup"]["cluster_sizes"]["max"] == 2
+    )
     assert s["dedup"]["minhash_dedup"]["cluster_sizes"]["max"] == 2
     assert [x["path"] for x in s["shards"]["list"]] == [x["path"] for x in ma["shards"]]
 
@@ -186,7 +201,13 @@ def test_funnel_adds_up_to_the_input(runs, capsys):
         remaining = step["out"]
     assert remaining == c["kept"]
     assert c["input"] == c["kept"] + sum(c["dropped"].values()) + c["errors"]
-    assert [st["stage"] for st in s["funnel"]] == ["read", "language_id", "gopher_quality", "exact_dedup", "minhash_dedup"]
+    assert [st["stage"] for st in s["funnel"]] == [
+        "read",
+        "language_id",
+        "gopher_quality",
+        "exact_dedup",
+        "minhash_dedup",
+    ]
     text = curate_text(capsys, "stats", runs["a"][0])
     assert "gopher_quality:too_few_words" in text and "exact_dedup" in text and "kept by language" in text
 
@@ -218,7 +239,10 @@ def test_two_runs_side_by_side_show_what_changed(runs, capsys):
         cells = line.strip().lstrip("*").split()
         rows.setdefault(cells[0], (line.strip().startswith("*"), cells[1:]))
     assert rows["kept"] == (True, [f"{ma['counts']['kept']:,}", f"{mb['counts']['kept']:,}", "+1"])
-    a_n, b_n = ma["counts"]["dropped"]["gopher_quality:too_few_words"], mb["counts"]["dropped"]["gopher_quality:too_few_words"]
+    a_n, b_n = (
+        ma["counts"]["dropped"]["gopher_quality:too_few_words"],
+        mb["counts"]["dropped"]["gopher_quality:too_few_words"],
+    )
     assert rows["gopher_quality:too_few_words"] == (True, [str(a_n), str(b_n), f"{b_n - a_n:+,}"])
     assert rows["input"][0] is False and rows["language_id:language_not_kept"][0] is False
     both = curate_json(capsys, a, b)
@@ -230,7 +254,11 @@ def test_refilter_output_has_its_own_stats(runs, capsys):
     s = stats.read_stats(out)
     assert s["stages"][0] == "gopher_quality"
     assert s["input"]["docs"] == runs["a"][1]["counts"]["kept"] == m["counts"]["input"]
-    assert s["dropped"]["gopher_quality:too_few_words"]["docs"] == m["counts"]["dropped"]["gopher_quality:too_few_words"] > 0
+    assert (
+        s["dropped"]["gopher_quality:too_few_words"]["docs"]
+        == m["counts"]["dropped"]["gopher_quality:too_few_words"]
+        > 0
+    )
     assert "refilter of" in curate_text(capsys, "stats", out)
 
 

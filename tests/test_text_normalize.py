@@ -29,9 +29,15 @@ def test_normalize_matches_definition_on_random_unicode():
     # Code points from every region, weighted toward ASCII, Latin-1, punctuation blocks,
     # digits of other scripts, separators and the control range \x1c-\x1f.
     pools = [
-        range(0x00, 0x80), range(0x80, 0x250), range(0x2000, 0x2070), range(0x0660, 0x06F0),
-        range(0x3000, 0x3100), range(0x1F300, 0x1F700), range(0xD800, 0xE000),
-        range(0x0300, 0x0370), range(0, sys.maxunicode + 1),
+        range(0x00, 0x80),
+        range(0x80, 0x250),
+        range(0x2000, 0x2070),
+        range(0x0660, 0x06F0),
+        range(0x3000, 0x3100),
+        range(0x1F300, 0x1F700),
+        range(0xD800, 0xE000),
+        range(0x0300, 0x0370),
+        range(0, sys.maxunicode + 1),
     ]
     for _ in range(3000):
         n = rng.randint(0, 40)

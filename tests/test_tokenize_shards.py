@@ -46,7 +46,13 @@ def test_read_model_rejects_a_file_that_is_not_a_model(tmp_path):
 
 
 def _rows(n):
-    return [S.doc_row(Document(f"id{i:03d}", f"text {i}", "web", {"url": f"u{i}"}, {"language": "en", "language_score": 0.9}), [i, i + 1]) for i in range(n)]
+    return [
+        S.doc_row(
+            Document(f"id{i:03d}", f"text {i}", "web", {"url": f"u{i}"}, {"language": "en", "language_score": 0.9}),
+            [i, i + 1],
+        )
+        for i in range(n)
+    ]
 
 
 def test_parquet_bytes_do_not_depend_on_row_order():
@@ -71,16 +77,25 @@ def test_shard_assignment_is_stable_and_spread():
 
 
 def test_rejected_rows_carry_reason_and_details():
-    rej = Rejected(Document("a", "t", "web", {"url": "u"}), "gopher_quality", "too_few_words", {"signals": {"n_words": 3}})
+    rej = Rejected(
+        Document("a", "t", "web", {"url": "u"}), "gopher_quality", "too_few_words", {"signals": {"n_words": 3}}
+    )
     row = S.rejected_row(rej)
-    assert (row["stage"], row["reason"], row["details"]) == ("gopher_quality", "too_few_words", '{"signals":{"n_words":3}}')
+    assert (row["stage"], row["reason"], row["details"]) == (
+        "gopher_quality",
+        "too_few_words",
+        '{"signals":{"n_words":3}}',
+    )
 
 
 def test_exact_dedup_key_and_survivor():
     assert dedup_key("Hello   World\n") == dedup_key("hello world")
     assert dedup_key("Hello, world") != dedup_key("hello world")
     assert dedup_key("Hello, world!", "full") == dedup_key("hello world", "full")
-    docs = [Document("b", "long text", "web", {"fetch_date": "2020"}), Document("a", "text", "web", {"fetch_date": "2021"})]
+    docs = [
+        Document("b", "long text", "web", {"fetch_date": "2020"}),
+        Document("a", "text", "web", {"fetch_date": "2021"}),
+    ]
     assert choose_survivor(docs).id == "a"
     assert choose_survivor(docs, "oldest").id == "b"
     assert choose_survivor(docs, "longest").id == "b"

@@ -18,9 +18,23 @@ from tests.pipeline_helpers import run_config
 def real_config() -> dict:
     return {
         "inputs": [
-            {"kind": "books", "name": "books", "paths": [str(shared_path("books")) + "/*.txt"], "options": {"split": "chapters"}},
-            {"kind": "oasst_trees", "name": "conversations", "paths": [str(shared_path("conversations", "oasst-en-100-trees.jsonl"))]},
-            {"kind": "jsonl", "name": "math", "paths": [str(shared_path("evals", "gsm8k-test.jsonl"))], "options": {"text_field": "question"}},
+            {
+                "kind": "books",
+                "name": "books",
+                "paths": [str(shared_path("books")) + "/*.txt"],
+                "options": {"split": "chapters"},
+            },
+            {
+                "kind": "oasst_trees",
+                "name": "conversations",
+                "paths": [str(shared_path("conversations", "oasst-en-100-trees.jsonl"))],
+            },
+            {
+                "kind": "jsonl",
+                "name": "math",
+                "paths": [str(shared_path("evals", "gsm8k-test.jsonl"))],
+                "options": {"text_field": "question"},
+            },
         ],
         "stages": [{"exact_dedup": {}}],
         "tokenizer": {"model": "curate/models/mistral-tokenizer.model.v1", "add_eos": True},
@@ -153,8 +167,20 @@ def test_train_tokenizer_on_an_output_streams_a_sample_and_writes_a_card(real_ou
 
     out, m = real_out
     dest = str(tmp_path / "tok")
-    args = ["train-tokenizer", "--input", out, "--output", dest, "--vocab-size", "1000", "--sample-docs", "300",
-            "--special-tokens", "<|im_start|>", "<|im_end|>"]
+    args = [
+        "train-tokenizer",
+        "--input",
+        out,
+        "--output",
+        dest,
+        "--vocab-size",
+        "1000",
+        "--sample-docs",
+        "300",
+        "--special-tokens",
+        "<|im_start|>",
+        "<|im_end|>",
+    ]
     assert cli.main(args) == 0
     card = json.load(open(os.path.join(dest, tt.CARD_FILE)))
     assert card["vocabulary"]["got"] == 1000 and not card["vocabulary"]["smaller_than_asked"]

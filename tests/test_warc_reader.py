@@ -62,7 +62,6 @@ def test_charset_from_header_meta_and_fallback():
     assert decode_html("é".encode(), "text/html; charset=x-no-such")[:2] == ("é", "utf-8")
 
 
-
 @pytest.mark.parametrize("packing", ["uncompressed", "gzip_per_record", "gzip_whole_file"])
 def test_truncated_record_gives_records_before_it_and_an_error(packing):
     page = html_page("Hi", ["Hello there, friend."] * 50).encode()

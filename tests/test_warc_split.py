@@ -117,7 +117,11 @@ def test_real_warcs_read_in_ranges_match_the_whole_file_reader():
         for chunk in (4096, 50_000, len(data)):
             bounds = sorted(set(range(0, len(data), chunk)) | {len(data)})
             f = io.BytesIO(data)
-            got = [i for a, b in zip(bounds, bounds[1:]) for _, i in read_warc_range(str(path), f, "web", WarcConfig(), a, b, len(data))]
+            got = [
+                i
+                for a, b in zip(bounds, bounds[1:])
+                for _, i in read_warc_range(str(path), f, "web", WarcConfig(), a, b, len(data))
+            ]
             assert got == expected, (path.name, chunk)
 
 

@@ -16,8 +16,7 @@ from tests.conftest import shared_path
 
 def summary(items):
     return collections.Counter(
-        "doc" if isinstance(i, Document) else f"drop:{i.reason}" if isinstance(i, Rejected) else "error"
-        for i in items
+        "doc" if isinstance(i, Document) else f"drop:{i.reason}" if isinstance(i, Rejected) else "error" for i in items
     )
 
 
@@ -33,14 +32,26 @@ def warc_record(rec_type: str, body: bytes, **headers) -> bytes:
 
 def wet_fixture():
     return [
-        warc_record("warcinfo", b"isPartOf: TEST\r\n", WARC_Record_ID="<urn:uuid:info>",
-                    Content_Type="application/warc-fields"),
-        warc_record("conversion", "Hello wörld.\nSecond line.\n".encode(), WARC_Record_ID="<urn:uuid:one>",
-                    WARC_Target_URI="https://example.com/a", WARC_Date="2024-05-18T01:58:10Z",
-                    WARC_Identified_Content_Language="eng,deu", Content_Type="text/plain"),
-        warc_record("conversion", "caf\xe9".encode("latin-1"), WARC_Record_ID="<urn:uuid:two>",
-                    WARC_Target_URI="https://example.com/b", Content_Type="text/plain; charset=iso-8859-1",
-                    WARC_Identified_Content_Language="fra"),
+        warc_record(
+            "warcinfo", b"isPartOf: TEST\r\n", WARC_Record_ID="<urn:uuid:info>", Content_Type="application/warc-fields"
+        ),
+        warc_record(
+            "conversion",
+            "Hello wörld.\nSecond line.\n".encode(),
+            WARC_Record_ID="<urn:uuid:one>",
+            WARC_Target_URI="https://example.com/a",
+            WARC_Date="2024-05-18T01:58:10Z",
+            WARC_Identified_Content_Language="eng,deu",
+            Content_Type="text/plain",
+        ),
+        warc_record(
+            "conversion",
+            "caf\xe9".encode("latin-1"),
+            WARC_Record_ID="<urn:uuid:two>",
+            WARC_Target_URI="https://example.com/b",
+            Content_Type="text/plain; charset=iso-8859-1",
+            WARC_Identified_Content_Language="fra",
+        ),
         warc_record("conversion", b"  \n ", WARC_Record_ID="<urn:uuid:empty>", Content_Type="text/plain"),
         warc_record("metadata", b"fetchTimeMs: 12\r\n", WARC_Record_ID="<urn:uuid:meta>"),
     ]
@@ -114,12 +125,22 @@ def arc_fixture():
     return [
         arc_record("filedesc://test.arc", "19961104142103", "text/plain", VERSION_BLOCK, ip="0.0.0.0"),
         arc_record("http://ex.com/", "19961104142103", "text/html", http(LATIN_PAGE)),
-        arc_record("http://ex.com/utf8", "19961104142104", "text/html",
-                   http("<p>naïve — ok</p>".encode(), content_type="text/html; charset=utf-8")),
-        arc_record("http://ex.com/bare", "19961104142105", "text/html",
-                   http(b"<!DOCTYPE html><html><body>no type</body></html>", content_type=None)),
+        arc_record(
+            "http://ex.com/utf8",
+            "19961104142104",
+            "text/html",
+            http("<p>naïve — ok</p>".encode(), content_type="text/html; charset=utf-8"),
+        ),
+        arc_record(
+            "http://ex.com/bare",
+            "19961104142105",
+            "text/html",
+            http(b"<!DOCTYPE html><html><body>no type</body></html>", content_type=None),
+        ),
         arc_record("http://ex.com/a.gif", "19961104142106", "image/gif", http(b"GIF89a", content_type="image/gif")),
-        arc_record("http://ex.com/missing", "19961104142107", "text/html", http(b"<p>nope</p>", status="404 Not Found")),
+        arc_record(
+            "http://ex.com/missing", "19961104142107", "text/html", http(b"<p>nope</p>", status="404 Not Found")
+        ),
         arc_record("dns:ex.com", "19961104142108", "text/dns", b"ex.com. 300 IN A 1.2.3.4\n"),
         arc_record("http://ex.com/empty", "19961104142109", "text/html", http(b"")),
     ]
@@ -134,7 +155,10 @@ def test_arc_html_responses_become_documents_with_html_as_warc_does():
     for data in (b"".join(records), b"".join(gzip.compress(r) for r in records), gzip.compress(b"".join(records))):
         out = read_arc_bytes(data)
         assert summary(out) == {
-            "doc": 3, "drop:record_warcinfo": 1, "drop:not_html": 2, "drop:http_status": 1,
+            "doc": 3,
+            "drop:record_warcinfo": 1,
+            "drop:not_html": 2,
+            "drop:http_status": 1,
             "drop:no_http_headers": 1,
         }
         latin, utf8, empty = [d for d in out if isinstance(d, Document)]
@@ -181,12 +205,18 @@ def test_arc_written_from_a_real_warc_reads_as_the_warc_does():
             date = re.sub(r"\D", "", h.get_header("WARC-Date"))[:14]
             ctype = (r.http_headers.get_header("Content-Type") or "unknown").split(";")[0].strip()
             block = r.http_headers.to_bytes() + r.raw_stream.read()
-            records.append(arc_record(h.get_header("WARC-Target-URI"), date, ctype, block,
-                                      ip=h.get_header("WARC-IP-Address") or "0.0.0.0"))
+            records.append(
+                arc_record(
+                    h.get_header("WARC-Target-URI"), date, ctype, block, ip=h.get_header("WARC-IP-Address") or "0.0.0.0"
+                )
+            )
     arc_docs = [d for d in read_arc_bytes(b"".join(gzip.compress(r) for r in records)) if isinstance(d, Document)]
     with open(path, "rb") as f:
         warc_docs = [d for d in read_warc(str(path), f, "web", WarcConfig()) if isinstance(d, Document)]
     assert len(arc_docs) == len(warc_docs) == 16
     for a, w in zip(arc_docs, warc_docs):
         assert (a.html, a.provenance["url"], a.provenance["fetch_date"]) == (
-            w.html, w.provenance["url"], w.provenance["fetch_date"])
+            w.html,
+            w.provenance["url"],
+            w.provenance["fetch_date"],
+        )

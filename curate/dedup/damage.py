@@ -30,7 +30,7 @@ import difflib
 import re
 
 from curate.dedup.spans import seam_for, span_words
-from curate.segment import glued, unspaced
+from curate.segment import glued
 from curate.text import TERMINAL_PUNCTUATION
 
 _WORD = re.compile(r"\S+")

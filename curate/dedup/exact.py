@@ -43,14 +43,18 @@ def dedup_key(text: str, normalize: str = "whitespace") -> str:
 
 
 @register_stage("exact_dedup", ExactDedupConfig, transform="pipelines.exact_dedup:ExactDedup")
-def choose_survivor(docs: Iterable[Document], keep: str = "smallest_id", score_field: str = DEFAULT_SCORE_FIELD) -> Document:
+def choose_survivor(
+    docs: Iterable[Document], keep: str = "smallest_id", score_field: str = DEFAULT_SCORE_FIELD
+) -> Document:
     """The copy kept: the smallest :func:`curate.dedup.minhash.node_key` (ties break on
     id, so the choice never depends on the order in which documents arrive)."""
     docs = list(docs)
     return docs[survivor_position(docs, keep, score_field)[0]]
 
 
-def survivor_position(docs: Iterable[Document], keep: str = "smallest_id", score_field: str = DEFAULT_SCORE_FIELD) -> tuple[int, str]:
+def survivor_position(
+    docs: Iterable[Document], keep: str = "smallest_id", score_field: str = DEFAULT_SCORE_FIELD
+) -> tuple[int, str]:
     """(position in ``docs``, id) of the copy :func:`choose_survivor` keeps, in one pass
     that holds no document: the Beam layer makes a second pass over a group of copies
     too large for a list, and compares positions (a runner may deserialise the group
@@ -63,4 +67,3 @@ def survivor_position(docs: Iterable[Document], keep: str = "smallest_id", score
     if best_rank is None:
         raise ValueError("no documents to choose from")
     return best_pos, best_rank[-1]
-

@@ -513,7 +513,9 @@ def clusters(components: dict) -> dict:
 
 def cluster_labels(components: dict) -> dict[str, ClusterLabel]:
     """document id -> its cluster's label, from node -> component root."""
-    return {doc_id: label for root, nodes in clusters(components).items() for doc_id, label in label_cluster(root, nodes)}
+    return {
+        doc_id: label for root, nodes in clusters(components).items() for doc_id, label in label_cluster(root, nodes)
+    }
 
 
 def apply_label(doc: Document, label: Optional[ClusterLabel]):
@@ -523,9 +525,7 @@ def apply_label(doc: Document, label: Optional[ClusterLabel]):
     if label.kept_id == doc.id:
         doc.metadata[STAGE] = {"cluster_id": label.cluster_id, "cluster_size": label.size}
         return doc
-    return Rejected(
-        doc, STAGE, "near_duplicate", {"duplicate_of": label.kept_id, "cluster_id": label.cluster_id}
-    )
+    return Rejected(doc, STAGE, "near_duplicate", {"duplicate_of": label.kept_id, "cluster_id": label.cluster_id})
 
 
 @register_stage(STAGE, MinHashDedupConfig, transform="pipelines.dedup:MinHashDedup")
@@ -540,7 +540,9 @@ def dedup_documents(docs: Sequence[Document], config: MinHashDedupConfig) -> lis
     sets: dict = {}
     for start in range(0, len(docs), config.batch_size):
         batch = docs[start : start + config.batch_size]
-        flat, lengths = hasher.batch_shingle_hashes([d.text for d in batch], [d.metadata.get("language") for d in batch])
+        flat, lengths = hasher.batch_shingle_hashes(
+            [d.text for d in batch], [d.metadata.get("language") for d in batch]
+        )
         sig = hasher.signatures_from_hashes(flat, lengths)
         nodes = [node_key(d, config.keep, config.score_field) for d in batch]
         if config.verify == "exact":
@@ -553,7 +555,6 @@ def dedup_documents(docs: Sequence[Document], config: MinHashDedupConfig) -> lis
         edges = {(u, v) for u, v in edges if set_jaccard(sets[u], sets[v]) >= config.verify_threshold}
     labels = cluster_labels(union_find_components(sorted(edges)))
     return [apply_label(d, labels.get(d.id)) for d in docs]
-
 
 
 def main(argv=None) -> None:

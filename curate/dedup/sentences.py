@@ -122,9 +122,7 @@ class SentenceDedup:
         else:  # every newline ends a sentence
             language = self.language(doc)
             ranges = [
-                (ls + s, ls + e)
-                for ls, le in line_ranges(text)
-                for s, e in split_sentences(text[ls:le], language)
+                (ls + s, ls + e) for ls, le in line_ranges(text) for s, e in split_sentences(text[ls:le], language)
             ]
         offsets, norms = [], []
         for s, e in ranges:
@@ -151,9 +149,7 @@ class SentenceDedup:
         )
         return np.arange(count, dtype=np.int64), hi, lo
 
-    def apply(
-        self, doc: Document, remove: Iterable[int], keep: Iterable[int] = ()
-    ) -> Union[Document, Drop]:
+    def apply(self, doc: Document, remove: Iterable[int], keep: Iterable[int] = ()) -> Union[Document, Drop]:
         """Cut the units of the duplicate spans starting at ``remove``, except units of
         the first occurrences starting at ``keep`` (see :func:`removal_intervals`)."""
         kind = self.unit_kind(doc)
@@ -165,9 +161,7 @@ class SentenceDedup:
             return cut_and_check(doc, NAME, [], {"unit": kind, "units_removed": 0, "spans_below_floor": 0}, 0)
         offsets, _ = self.units(doc)
         if intervals[-1][1] > len(offsets):
-            raise ValueError(
-                f"duplicate span ends at unit {intervals[-1][1]} but the document has {len(offsets)}"
-            )
+            raise ValueError(f"duplicate span ends at unit {intervals[-1][1]} but the document has {len(offsets)}")
         c = self.config
         kept, units, below = [], 0, 0
         for s, e in intervals:

@@ -29,7 +29,6 @@ from curate.document import Document, Drop
 from curate.lang import segmenter_name
 from curate.segment import glued, unspaced
 
-
 # Defaults of the minimum span worth cutting, shared by both span stages: a removal
 # must hold this many words (:func:`span_words`) and characters. Measured, see
 # docs/dedup-spans.md ("The minimum span worth cutting").
@@ -70,9 +69,7 @@ def bucket_blocks(
     grows with the corpus (10^10 tokens -> 4096 buckets of ~75 MB).
     """
     parts = [
-        (np.full(len(pos), i, dtype=np.int32), pos, hi, lo)
-        for i, (_, pos, hi, lo) in enumerate(batch)
-        if len(pos)
+        (np.full(len(pos), i, dtype=np.int32), pos, hi, lo) for i, (_, pos, hi, lo) in enumerate(batch) if len(pos)
     ]
     if not parts:
         return
@@ -82,12 +79,15 @@ def bucket_blocks(
     cuts = np.flatnonzero(np.diff(bucket[order])) + 1
     for idx in np.split(order, cuts):
         present, local = np.unique(doc_index[idx], return_inverse=True)
-        yield int(bucket[idx[0]]), SpanBlock(
-            [batch[i][0] for i in present],
-            local.astype("<i4").tobytes(),
-            pos[idx].astype("<i4").tobytes(),
-            hi[idx].astype("<u8").tobytes(),
-            lo[idx].astype("<u8").tobytes(),
+        yield (
+            int(bucket[idx[0]]),
+            SpanBlock(
+                [batch[i][0] for i in present],
+                local.astype("<i4").tobytes(),
+                pos[idx].astype("<i4").tobytes(),
+                hi[idx].astype("<u8").tobytes(),
+                lo[idx].astype("<u8").tobytes(),
+            ),
         )
 
 

@@ -36,7 +36,6 @@ from typing import Iterable, NamedTuple, Optional, Union
 import numpy as np
 import xxhash
 
-from curate.params import ConfigError, param
 from curate.dedup.spans import (
     MIN_SPAN_CHARS,
     MIN_SPAN_WORDS,
@@ -47,6 +46,7 @@ from curate.dedup.spans import (
     worth_cutting,
 )
 from curate.document import Document, Drop
+from curate.params import ConfigError, param
 from curate.registry import register_stage
 
 NAME = "token_dedup"
@@ -147,14 +147,10 @@ class TokenDedup:
         """:meth:`span_keys` of the document's text (the Beam layer's entry point)."""
         return self.span_keys(self.tokenize(doc.text, offsets=False))
 
-    def apply(
-        self, doc: Document, remove: Iterable[int], keep: Iterable[int] = ()
-    ) -> Union[Document, Drop]:
+    def apply(self, doc: Document, remove: Iterable[int], keep: Iterable[int] = ()) -> Union[Document, Drop]:
         """Cut the tokens of the duplicate windows starting at ``remove``, except tokens
         of first occurrences starting at ``keep`` (see :func:`removal_intervals`)."""
-        intervals = removal_intervals(
-            remove, keep if self.config.keep_first_whole else (), self.config.min_tokens
-        )
+        intervals = removal_intervals(remove, keep if self.config.keep_first_whole else (), self.config.min_tokens)
         if not intervals:
             return cut_and_check(doc, NAME, [], {"tokens_removed": 0, "spans_removed": 0, "spans_below_floor": 0}, 0)
         tokens = self.tokenize(doc.text)

@@ -64,7 +64,11 @@ class C4Config:
     languages: dict[str, dict] = language_overrides("c4")
 
     def validate(self, key: str) -> None:
-        if self.bad_words_path is not None and "://" not in self.bad_words_path and not os.path.isfile(self.bad_words_path):
+        if (
+            self.bad_words_path is not None
+            and "://" not in self.bad_words_path
+            and not os.path.isfile(self.bad_words_path)
+        ):
             raise ConfigError(f"{key}.bad_words_path: no such file: {self.bad_words_path}")
 
 

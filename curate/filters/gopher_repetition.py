@@ -51,7 +51,11 @@ class GopherRepetitionConfig:
     # n -> maximum character fraction in duplicated n-grams
     dup_ngram_char_frac: dict[int, Optional[float]] = threshold(
         factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10},
-        min=0, max=1, key_min=1, key_max=50, scored_keys=True,
+        min=0,
+        max=1,
+        key_min=1,
+        key_max=50,
+        scored_keys=True,
     )
     per_language: bool = True  # false: words of every document cut as in English
     languages: dict[str, dict] = language_overrides("gopher_repetition")  # {de: {dup_line_frac: 0.25}}

@@ -22,9 +22,9 @@ import hashlib
 import os
 from typing import Literal, Optional
 
+from curate import params
 from curate.base import Filter
 from curate.document import Document
-from curate import params
 from curate.params import ConfigError, param
 from curate.quality_model import ModelError, load_model
 from curate.registry import register_stage

@@ -28,8 +28,15 @@ from curate.models import file_key, shared
 from curate.registry import register_stage
 
 DEFAULT_DOMAINS = (
-    "pornhub.com", "xvideos.com", "xnxx.com", "xhamster.com", "redtube.com", "youporn.com",
-    "spankbang.com", "chaturbate.com", "onlyfans.com",
+    "pornhub.com",
+    "xvideos.com",
+    "xnxx.com",
+    "xhamster.com",
+    "redtube.com",
+    "youporn.com",
+    "spankbang.com",
+    "chaturbate.com",
+    "onlyfans.com",
 )
 DEFAULT_WORDS = ("porn", "porno", "xxx", "hentai", "nsfw", "camgirl", "milf", "bukkake", "blowjob", "gangbang")
 _TOKEN_SPLIT = re.compile(r"[^a-z0-9]+")
@@ -86,7 +93,11 @@ class UrlFilter(Filter):
         c = self.config
         key = ("url_filter",) + tuple(
             (tuple(entries), file_key(path) if path else None)
-            for entries, path in ((c.domains, c.domains_path), (c.words, c.words_path), (c.substrings, c.substrings_path))
+            for entries, path in (
+                (c.domains, c.domains_path),
+                (c.words, c.words_path),
+                (c.substrings, c.substrings_path),
+            )
         )
         self._lists = shared(key, lambda: BlockLists.from_config(c))
 

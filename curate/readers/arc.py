@@ -259,7 +259,7 @@ def _warc_record(header: ArcHeader, offset: int, body: LimitReader) -> ArcWarcRe
     ``arc2warc`` makes of it, with a stable record id)."""
     date = _iso_date(header.date)
     if header.url.startswith("filedesc://"):
-        rec_type, uri_header, uri = "warcinfo", "WARC-Filename", header.url[len("filedesc://"):]
+        rec_type, uri_header, uri = "warcinfo", "WARC-Filename", header.url[len("filedesc://") :]
         content_type = header.content_type
     else:
         rec_type, uri_header, uri = "response", "WARC-Target-URI", header.url.replace(" ", "%20")
@@ -336,18 +336,28 @@ def read_arc(path: str, fileobj: IO[bytes], source: str, config: WarcConfig) -> 
             if nxt is not None and nxt > end:
                 gap = end + _BLANK.match(stream.window(end, nxt)).end()  # the newline(s) after a record are no gap
                 if nxt > gap:
-                    yield from _skipped(stream, path, source, gap, nxt, "bytes after the record's declared length are not an ARC record")
+                    yield from _skipped(
+                        stream, path, source, gap, nxt, "bytes after the record's declared length are not an ARC record"
+                    )
             pos = nxt if nxt is not None else end
     except Exception as e:  # the data itself broke off (a cut or corrupt gzip member)
         at = stream.tell()
         yield read_error(path, f"offset:{at}", source, f"ARC data unreadable at offset {at}: {data_error_text(e)}")
 
 
-def _skipped(stream: _ArcStream, path: str, source: str, start: int, stop: int, why: str) -> Iterator[Union[ErrorRecord, ReadStat]]:
+def _skipped(
+    stream: _ArcStream, path: str, source: str, start: int, stop: int, why: str
+) -> Iterator[Union[ErrorRecord, ReadStat]]:
     """One error for bytes [start, stop) that hold no record, and their count; nothing
     when they run into a failure of the input (which is reported itself)."""
     if stop == stream.data_end() and stream.failure is not None:
         return
-    then = "the data ends there" if stop == stream.data_end() else f"reading resumed at the next record header (offset {stop})"
-    yield read_error(path, f"offset:{start}", source, f"{stop - start} bytes at offsets {start}-{stop} skipped: {why}; {then}")
+    then = (
+        "the data ends there"
+        if stop == stream.data_end()
+        else f"reading resumed at the next record header (offset {stop})"
+    )
+    yield read_error(
+        path, f"offset:{start}", source, f"{stop - start} bytes at offsets {start}-{stop} skipped: {why}; {then}"
+    )
     yield ReadStat("arc_bytes_skipped", stop - start)

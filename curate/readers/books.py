@@ -31,8 +31,8 @@ from typing import IO, Iterator, Literal, Optional, Union
 
 from curate.document import Document, ErrorRecord, Rejected, make_id
 from curate.params import ConfigError, param
-from curate.readers.common import decompressed, read_error
 from curate.readers.archive import ArchiveDamaged, ArchiveLimits, archive_kind, iter_members, read_limited
+from curate.readers.common import decompressed, read_error
 from curate.registry import register_reader
 
 Item = Union[Document, Rejected, ErrorRecord]
@@ -63,7 +63,7 @@ _DECLARED_CHARSET_RE = re.compile(rb"Character set encoding:\s*([A-Za-z0-9_\-.:]
 def decode_book(data: bytes) -> tuple[str, str, int]:
     """Text, the encoding used, and how many bytes could not be decoded (U+FFFD)."""
     if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
+        data = data[len(codecs.BOM_UTF8) :]
     candidates = ["utf-8"]
     m = _DECLARED_CHARSET_RE.search(data[:20_000])
     if m:

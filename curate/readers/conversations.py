@@ -223,7 +223,9 @@ def parse_tree_line(path: str, line: int, raw: bytes, source: str, cfg: Conversa
             replies = []
         if not isinstance(replies, list):
             yield read_error(
-                path, f"line {line} message {position}", source,
+                path,
+                f"line {line} message {position}",
+                source,
                 f"{cfg.replies_field!r} of message {m.message_id} is not a list",
             )
             continue
@@ -235,7 +237,9 @@ def parse_tree_line(path: str, line: int, raw: bytes, source: str, cfg: Conversa
 # Both kinds group messages across lines and files (a GroupByKey on the tree id), so
 # their Beam transform reads the files: parse_file per file, threads_for_tree per tree.
 @register_reader(TREES_KIND, ConversationConfig, DEFAULT_SOURCE, transform="pipelines.conversations:ReadConversations")
-@register_reader(MESSAGES_KIND, ConversationConfig, DEFAULT_SOURCE, transform="pipelines.conversations:ReadConversations")
+@register_reader(
+    MESSAGES_KIND, ConversationConfig, DEFAULT_SOURCE, transform="pipelines.conversations:ReadConversations"
+)
 def parse_file(kind: str, path: str, fileobj, source: str, cfg: ConversationConfig) -> Iterator[Parsed]:
     """Every message of one file (gzip recognised), blank lines skipped. Input that
     breaks off (a cut or corrupt gzip stream) ends the file with one error."""
@@ -243,7 +247,9 @@ def parse_file(kind: str, path: str, fileobj, source: str, cfg: ConversationConf
     try:
         for line, raw in numbered_lines(decompressed(fileobj, path), cfg.max_record_bytes):
             if raw is None:  # never parsed: one drop for the line, whatever it holds
-                doc = Document(make_id(source, path, f"line {line}"), "", source, {"input_file": path, "record_id": f"line {line}"})
+                doc = Document(
+                    make_id(source, path, f"line {line}"), "", source, {"input_file": path, "record_id": f"line {line}"}
+                )
                 yield read_reject(doc, "too_large", max_record_bytes=cfg.max_record_bytes)
                 continue
             if not raw.strip():
@@ -287,9 +293,9 @@ def _statuses(tree_id: str, by_id: dict[str, Message], excluded: dict[str, str])
                 status[cur] = base = ORPHAN
                 break
             if cur in on_path:
-                for member in path[on_path[cur]:]:
+                for member in path[on_path[cur] :]:
                     status[member] = CYCLE
-                del path[on_path[cur]:]
+                del path[on_path[cur] :]
                 base = CYCLE
                 break
             on_path[cur] = len(path)
@@ -456,4 +462,3 @@ def read_conversations(
                 yield item
     for tree_id in sorted(trees):
         yield from threads_for_tree(tree_id, trees[tree_id], source, cfg)
-

@@ -133,7 +133,9 @@ def braced(text: str, start: int) -> Optional[tuple[str, int]]:
 _INCLUDE = re.compile(r"\\(input|include|subfile)(?![A-Za-z@])\*?\s*(?:\{([^}]*)\}|([^\s{}\\]+))")
 
 
-def inline_includes(text: str, read, name: str, counts: dict, depth: int = 0, stack: tuple = (), max_depth: int = 20) -> str:
+def inline_includes(
+    text: str, read, name: str, counts: dict, depth: int = 0, stack: tuple = (), max_depth: int = 20
+) -> str:
     """``text`` (of file ``name``) with every ``\\input``/``\\include``/``\\subfile``
     replaced by the included file's text, comments stripped, recursively. ``read(path)``
     gives a file's text or None; paths resolve from the main file's folder, ``.tex``
@@ -163,7 +165,9 @@ def inline_includes(text: str, read, name: str, counts: dict, depth: int = 0, st
     return _INCLUDE.sub(replace, text)
 
 
-_DEFINE = re.compile(r"\\(newcommand|renewcommand|providecommand|def|(?:New|Renew|Provide|Declare)DocumentCommand)\*?\s*")
+_DEFINE = re.compile(
+    r"\\(newcommand|renewcommand|providecommand|def|(?:New|Renew|Provide|Declare)DocumentCommand)\*?\s*"
+)
 
 
 def take_macros(text: str) -> tuple[str, dict[str, str]]:
@@ -309,7 +313,9 @@ def paper_text(main: str, read, name: str, config: LatexConfig, counts: dict) ->
         meta["title"] = plain(expand_macros(titles[0][2], macros, config.max_expansion_rounds, {}))
     authors = []
     for _, _, group in _command_args(front, "author"):
-        for name in re.split(r"\\(?:and|AND)(?![A-Za-z])", expand_macros(group, macros, config.max_expansion_rounds, {})):
+        for name in re.split(
+            r"\\(?:and|AND)(?![A-Za-z])", expand_macros(group, macros, config.max_expansion_rounds, {})
+        ):
             if plain(name):
                 authors.append(plain(name))
     if authors:
@@ -317,8 +323,10 @@ def paper_text(main: str, read, name: str, config: LatexConfig, counts: dict) ->
     spans = [(a, b) for cmd in ("title", "author", "affil", "date") for a, b, _ in _command_args(body, cmd)]
     spans += [(m.start(), m.end()) for m in re.finditer(r"\\maketitle\b", body)]
     if not config.keep_bibliography:
-        spans += [(m.start(), m.end()) for m in re.finditer(
-            r"\\begin\{thebibliography\}.*?\\end\{thebibliography\}", body, re.S)]
+        spans += [
+            (m.start(), m.end())
+            for m in re.finditer(r"\\begin\{thebibliography\}.*?\\end\{thebibliography\}", body, re.S)
+        ]
         for cmd in ("bibliography", "bibliographystyle", "addbibresource"):
             spans += [(a, b) for a, b, _ in _command_args(body, cmd)]
         spans += [(m.start(), m.end()) for m in re.finditer(r"\\printbibliography(\[[^\]]*\])?(\{\})?", body)]
@@ -392,7 +400,9 @@ def _document(source, path, body, meta, counts, main_name) -> Document:
     return Document(make_id(source, archive_stem(path)), body, source, prov, {"paper": paper})
 
 
-def paper_from_files(files: dict[str, bytes], refused: dict[str, int], path: str, source: str, config: LatexConfig) -> Item:
+def paper_from_files(
+    files: dict[str, bytes], refused: dict[str, int], path: str, source: str, config: LatexConfig
+) -> Item:
     """One paper from the files of an archive (names relative to its root)."""
     tex = {n: _decode(d) for n, d in files.items() if n.lower().endswith((".tex", ".ltx"))}
     main, others = choose_main(tex)

@@ -98,8 +98,9 @@ def record_item(record, path: str, locator: str, source: str, cfg: RecordsConfig
 
 def too_large(path: str, locator: str, source: str, cfg: RecordsConfig) -> Rejected:
     """The drop for a record over ``max_record_bytes``, identified by file and place."""
-    doc = Document(id=make_id(source, path, locator), text="", source=source,
-                   provenance={"input_file": path, "record_id": locator})
+    doc = Document(
+        id=make_id(source, path, locator), text="", source=source, provenance={"input_file": path, "record_id": locator}
+    )
     return read_reject(doc, "too_large", max_record_bytes=cfg.max_record_bytes)
 
 

@@ -55,9 +55,7 @@ _DRAIN = 1 << 16
 class WarcConfig:
     max_body_bytes: int = param(5_000_000, min=1)  # larger payloads are skipped (reason ``too_large``)
     accept_status: list[int] = param(factory=lambda: [200, 203], min=100, max=599)
-    content_types: list[str] = dataclasses.field(
-        default_factory=lambda: ["text/html", "application/xhtml+xml"]
-    )
+    content_types: list[str] = dataclasses.field(default_factory=lambda: ["text/html", "application/xhtml+xml"])
 
 
 @dataclasses.dataclass
@@ -204,7 +202,9 @@ class _HeaderLimitedReader(DecompressingBufferedReader):
         line = super().readline(MAX_HEADER_LINE if length is None or length < 0 else length)
         self.line_run += len(line)
         if self.line_run > MAX_HEADER_BLOCK:
-            raise ArchiveLoadFailed(f"more than {MAX_HEADER_BLOCK >> 20} MiB of header lines (no record header block ends there)")
+            raise ArchiveLoadFailed(
+                f"more than {MAX_HEADER_BLOCK >> 20} MiB of header lines (no record header block ends there)"
+            )
         return line
 
 
@@ -245,7 +245,10 @@ def _http_headers(record, uri: Optional[str]) -> Optional[StatusAndHeaders]:
     _HeadersTooLarge past MAX_HTTP_HEADER_BYTES."""
     if record.http_headers is not None or record.length == 0:
         return record.http_headers
-    if not ((uri or "").startswith(("http:", "https:")) or _holds_http_response(record.rec_headers.get_header("Content-Type"))):
+    if not (
+        (uri or "").startswith(("http:", "https:"))
+        or _holds_http_response(record.rec_headers.get_header("Content-Type"))
+    ):
         return None
     try:
         record.http_headers = _HTTP_PARSER.parse(_CappedLines(record.raw_stream, MAX_HTTP_HEADER_BYTES))
@@ -267,7 +270,9 @@ def read_warc(path: str, fileobj: IO[bytes], source: str, config: WarcConfig) ->
         yield item
 
 
-def _read_members(path: str, fileobj: IO[bytes], source: str, config: WarcConfig, base: int) -> Iterator[tuple[Optional[int], Item]]:
+def _read_members(
+    path: str, fileobj: IO[bytes], source: str, config: WarcConfig, base: int
+) -> Iterator[tuple[Optional[int], Item]]:
     """``(position, item)`` for every record of ``fileobj``, which starts at byte ``base`` of
     the file (offsets in provenance and errors are the file's). ``position`` is the record's
     offset, the start of an unreadable tail, or None for an error that follows the record
@@ -300,14 +305,26 @@ def _read_members(path: str, fileobj: IO[bytes], source: str, config: WarcConfig
     if tail:
         # warcio ends quietly when the last gzip member is cut short: the records in
         # it would vanish without a trace.
-        yield end, read_error(path, f"offset:{end}", source,
-                              f"{tail} bytes after offset {end} could not be read as WARC records "
-                              f"(truncated or corrupt gzip member)")
+        yield (
+            end,
+            read_error(
+                path,
+                f"offset:{end}",
+                source,
+                f"{tail} bytes after offset {end} could not be read as WARC records (truncated or corrupt gzip member)",
+            ),
+        )
     elif not last_failed and it.reader_used.member_cut:
         # cut inside the last member's trailer: its records are whole, the file is not
-        yield end, read_error(path, f"offset:{end}", source,
-                              f"the data ends at offset {end} inside a gzip member (its end is missing): "
-                              f"the file is truncated")
+        yield (
+            end,
+            read_error(
+                path,
+                f"offset:{end}",
+                source,
+                f"the data ends at offset {end} inside a gzip member (its end is missing): the file is truncated",
+            ),
+        )
 
 
 # --- Reading one per-record-gzipped WARC in byte ranges -------------------------------
@@ -473,9 +490,13 @@ def _read_record(record, path: str, name: str, offset: int, source: str, config:
     if not valid_length(headers.get_header("Content-Length")):
         # A cut inside the header block leaves it without its (mandatory) length; so
         # does damage. Without it the record's end is unknown: reading stops here.
-        return read_error(path, f"offset:{offset}", source,
-                          f"truncated or malformed record at offset {offset}: its header block has no "
-                          f"valid Content-Length, so its end is unknown (reading of this file stops there)")
+        return read_error(
+            path,
+            f"offset:{offset}",
+            source,
+            f"truncated or malformed record at offset {offset}: its header block has no "
+            f"valid Content-Length, so its end is unknown (reading of this file stops there)",
+        )
     record_id = headers.get_header("WARC-Record-ID") or f"offset:{offset}"
     url = _clean_uri(headers.get_header("WARC-Target-URI"))
     provenance = {
@@ -496,8 +517,7 @@ def _read_record(record, path: str, name: str, offset: int, source: str, config:
             input_file=path,
             locator=record_id,
             stage="read",
-            message=f"truncated record at offset {offset}: {remaining} bytes of its declared "
-            f"length are missing",
+            message=f"truncated record at offset {offset}: {remaining} bytes of its declared length are missing",
             source=source,
             doc_id=doc_id,
         )

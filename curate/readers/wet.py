@@ -49,13 +49,21 @@ def archive_records(fileobj, path: str, source: str, max_body_bytes: int):
                 content = None
                 drain(record.raw_stream)
             missing = getattr(record.raw_stream, "limit", 0)
-            if missing or not valid_length(record.rec_headers.get_header("Content-Length")):  # a cut record, as if whole
-                yield read_error(path, f"offset:{offset}", source,
-                                 f"truncated record at offset {offset}: {missing} bytes of its declared length are missing")
+            if missing or not valid_length(
+                record.rec_headers.get_header("Content-Length")
+            ):  # a cut record, as if whole
+                yield read_error(
+                    path,
+                    f"offset:{offset}",
+                    source,
+                    f"truncated record at offset {offset}: {missing} bytes of its declared length are missing",
+                )
                 return
             yield offset, record, content
     except Exception as e:  # warcio raises many types on bad input (ArchiveLoadFailed, EOFError, zlib.error...)
-        yield read_error(path, f"offset:{it.offset}", source, f"WET data unreadable at offset {it.offset}: {data_error_text(e)}")
+        yield read_error(
+            path, f"offset:{it.offset}", source, f"WET data unreadable at offset {it.offset}: {data_error_text(e)}"
+        )
 
 
 def _decode(content: bytes, content_type: Optional[str]) -> str:
@@ -72,7 +80,9 @@ def read_wet(path: str, fileobj, source: str, config: WetConfig) -> Iterator:
         offset, record, content = item
         h = record.rec_headers
         record_id = h.get_header("WARC-Record-ID") or f"offset:{offset}"
-        languages = [c.strip() for c in (h.get_header("WARC-Identified-Content-Language") or "").split(",") if c.strip()]
+        languages = [
+            c.strip() for c in (h.get_header("WARC-Identified-Content-Language") or "").split(",") if c.strip()
+        ]
         doc = Document(
             id=make_id(source, record_id),
             text="" if content is None else _decode(content, h.get_header("Content-Type")).strip(),
