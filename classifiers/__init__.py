@@ -5,8 +5,8 @@ stage (``curate/filters/quality_classifier.py``) scores documents with it.
 """
 
 from classifiers.data import DataError
-from curate.quality_model import ModelError, QualityModel, load_model, preprocess
 from classifiers.train import TrainConfig, TrainingError, train
+from curate.quality_model import ModelError, QualityModel, load_model, preprocess
 
 __all__ = [
     "DataError",

@@ -26,8 +26,8 @@ import numpy as np
 
 from classifiers import fasttext_worker, metrics
 from classifiers.data import DataError, file_sha256, read_source
-from curate.quality_model import label_token, load_model, preprocess
 from curate.params import ConfigError, check_fields, param
+from curate.quality_model import label_token, load_model, preprocess
 
 
 class TrainingError(ValueError):

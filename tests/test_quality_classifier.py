@@ -116,8 +116,8 @@ def test_example_configs_parse(model_path):
 
 
 def test_remote_model_is_copied_locally_once_per_process(model_path, monkeypatch):
-    from curate import quality_model as M
     from curate import io as cio
+    from curate import quality_model as M
 
     reads = []
 
