@@ -312,7 +312,7 @@ def cmd_manifest(args, beam_args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from curate import sample
+    from curate.demo import sample
 
     n = sample.write_sample_warc(args.output)
     print(f"curate: wrote {n} WARC records to {args.output}")
@@ -320,7 +320,8 @@ def cmd_sample(args) -> int:
 
 
 def cmd_demo(args, beam_args) -> int:
-    from curate import config, sample
+    from curate import config
+    from curate.demo import sample
 
     warc_path = os.path.join(args.output, "input", "sample.warc.gz")
     out_dir = os.path.join(args.output, "output")

@@ -8,7 +8,8 @@ import json
 
 import pyarrow.parquet as pq
 
-from curate import config, sample
+from curate import config
+from curate.demo import sample
 from pipelines import cli
 from tests.pipeline_helpers import check_output
 

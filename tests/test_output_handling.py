@@ -14,7 +14,8 @@ import time
 import pytest
 
 from curate import io as cio
-from curate import outdir, sample
+from curate import outdir
+from curate.demo import sample
 from curate.outdir import JOURNAL, STAGING, OutputDir
 from pipelines import cli
 from tests.pipeline_helpers import check_output, shard_hashes

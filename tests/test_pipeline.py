@@ -7,7 +7,8 @@ import os
 import pyarrow.parquet as pq
 import pytest
 
-from curate import config, sample
+from curate import config
+from curate.demo import sample
 from pipelines import cli
 from tests.pipeline_helpers import check_output, shard_hashes
 

@@ -9,8 +9,9 @@ import os
 import pyarrow.parquet as pq
 import pytest
 
-from curate import config, sample
+from curate import config
 from curate.config import ConfigError
+from curate.demo import sample
 from curate.outdir import OutputError
 from curate.refilter import RefilterError, parse_config, refilter_rows
 from pipelines import cli

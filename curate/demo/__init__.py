@@ -1,0 +1,1 @@
+"""The demo: what `curate demo` builds to run on (not part of the pipeline's core)."""
