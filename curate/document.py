@@ -21,6 +21,20 @@ def make_id(source: str, *parts: str) -> str:
     return h.hexdigest()
 
 
+def file_name(path: str) -> str:
+    """The base name of an input file, local or ``gs://``: ids never depend on the folder."""
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def document_id(source: str, path: str, record: str) -> str:
+    """The one id recipe of the readers: the source, the input file's base name and the
+    record's own id within that file (WARC-Record-ID, line number, archive member, chapter
+    ...), never the directory, so the same files read from another folder or from ``gs://``
+    keep their ids. (A record that carries an id of its own, such as a JSONL ``id_field``
+    or a conversation's message ids, is identified by it alone.)"""
+    return make_id(source, file_name(path), record)
+
+
 @dataclasses.dataclass
 class Document:
     """One unit of training text.

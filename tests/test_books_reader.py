@@ -148,7 +148,8 @@ def test_plain_text_without_markers_is_one_book_whole():
 def test_ids_are_stable_and_made_of_source_path_part():
     data = (THIS_HEADER + BODY + THIS_FOOTER).encode()
     a, b = only_doc(read(data, path="dir/x.txt")), only_doc(read(data, path="dir/x.txt"))
-    assert a.id == b.id == make_id("books", "dir/x.txt", "0")
+    assert a.id == b.id == make_id("books", "x.txt", "0")  # the file's name, never its folder
+    assert only_doc(read(data, path="gs://bucket/other/x.txt")).id == a.id
     assert a.provenance == {"input_file": "dir/x.txt", "record_id": "0"}
 
 

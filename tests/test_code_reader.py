@@ -69,7 +69,7 @@ def test_a_source_file_becomes_a_document_with_code_metadata(tmp_path):
         "lines": 5,
     }
     assert doc.provenance == {"input_file": str(f), "record_id": "", "path": "pkg/mod.py"}
-    assert doc.id == make_id("code", str(f), "")
+    assert doc.id == make_id("code", doc.metadata["code"]["repository"], "pkg/mod.py")  # repository + path in it
     (doc2,) = read("elsewhere/mod.py", PY, repository="named")
     assert doc2.metadata["code"]["repository"] == "named" and doc2.metadata["code"]["path"] == "elsewhere/mod.py"
 
@@ -183,7 +183,7 @@ def test_tar_gz_repository_with_every_member_defect():
         "proj-main/blob.py": "binary",
     }
     app = next(d for d in docs if d.metadata["code"]["path"].endswith("app.py"))
-    assert app.id == make_id("code", "repos/proj.tar.gz", "proj-main/src/app.py")
+    assert app.id == make_id("code", "proj.tar.gz", "proj-main/src/app.py")  # the archive's name, not its folder
     assert app.provenance == {
         "input_file": "repos/proj.tar.gz",
         "record_id": "proj-main/src/app.py",

@@ -29,7 +29,7 @@ import textwrap
 import zlib
 from typing import IO, Iterator, Literal, Optional, Union
 
-from curate.document import Document, ErrorRecord, Rejected, make_id
+from curate.document import Document, ErrorRecord, Rejected, file_name, make_id
 from curate.params import ConfigError, param
 from curate.readers.archive import ArchiveDamaged, ArchiveLimits, archive_kind, iter_members, read_limited
 from curate.readers.common import decompressed, read_error
@@ -317,7 +317,7 @@ def _rejected(source: str, key: str, path: str, member: Optional[str], reason: s
 
 def book_documents(data: bytes, path: str, member: Optional[str], source: str, config: BooksConfig) -> Iterator[Item]:
     """The documents (or one Rejected) of one book's bytes."""
-    key = f"{path}!{member}" if member else path
+    key = f"{file_name(path)}!{member}" if member else file_name(path)  # ids: documents.document_id's recipe
     if not data.strip():
         yield _rejected(source, key, path, member, "empty_file", {})
         return

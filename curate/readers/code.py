@@ -23,7 +23,7 @@ import os
 import re
 from typing import IO, Iterator, Optional, Union
 
-from curate.document import Document, ErrorRecord, Rejected, make_id
+from curate.document import Document, ErrorRecord, Rejected, document_id, make_id
 from curate.params import ConfigError, param
 from curate.readers.archive import ArchiveDamaged, ArchiveLimits, archive_kind, archive_stem, iter_members, read_limited
 from curate.readers.common import read_error
@@ -263,7 +263,9 @@ def code_item(
     """One file's Document, or its Rejected with the reason it is skipped.
     ``data`` is None for a file that was not read because it is over ``max_file_bytes``."""
     prov = {"input_file": input_file, "record_id": member or "", "path": rel_path}
-    doc_id = make_id(source, input_file, member or "")
+    # archives: the archive's file name and the member; trees: the repository and the path
+    # within it (relative to ``root``): never the folder the files sit in
+    doc_id = document_id(source, input_file, member) if member else make_id(source, repository, rel_path)
 
     def rejected(reason: str, **details) -> Rejected:
         meta = {"code": {"repository": repository, "path": rel_path}}
@@ -337,7 +339,7 @@ def read_file(path: str, fileobj: IO[bytes], source: str, config: CodeConfig) ->
             if m.refused:
                 prov = {"input_file": path, "record_id": m.name, "path": m.name}
                 doc = Document(
-                    make_id(source, path, m.name),
+                    document_id(source, path, m.name),
                     "",
                     source,
                     prov,

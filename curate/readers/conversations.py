@@ -23,7 +23,7 @@ import math
 import zlib
 from typing import Iterable, Iterator, Literal, Optional, Union
 
-from curate.document import Document, ErrorRecord, Rejected, make_id
+from curate.document import Document, ErrorRecord, Rejected, document_id, file_name, make_id
 from curate.params import ConfigError, param
 from curate.readers.common import (
     decompressed,
@@ -166,7 +166,7 @@ def _message(obj, parent_id, path, line, position, source, cfg) -> Union[Message
 
 def _rejected_message(m: Message, tree_id: str, source: str, reason: str, **details) -> Rejected:
     doc = Document(
-        id=make_id(source, "message", m.input_file, m.line, m.position),
+        id=make_id(source, "message", file_name(m.input_file), m.line, m.position),
         text=m.text,
         source=source,
         provenance={"input_file": m.input_file, "record_id": m.message_id, "line": m.line},
@@ -248,7 +248,10 @@ def parse_file(kind: str, path: str, fileobj, source: str, cfg: ConversationConf
         for line, raw in numbered_lines(decompressed(fileobj, path), cfg.max_record_bytes):
             if raw is None:  # never parsed: one drop for the line, whatever it holds
                 doc = Document(
-                    make_id(source, path, f"line {line}"), "", source, {"input_file": path, "record_id": f"line {line}"}
+                    document_id(source, path, f"line {line}"),
+                    "",
+                    source,
+                    {"input_file": path, "record_id": f"line {line}"},
                 )
                 yield read_reject(doc, "too_large", max_record_bytes=cfg.max_record_bytes)
                 continue

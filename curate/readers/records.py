@@ -24,7 +24,7 @@ import json
 import zlib
 from typing import IO, Iterator, Optional, Union
 
-from curate.document import Document, ErrorRecord, Rejected, make_id
+from curate.document import Document, ErrorRecord, Rejected, document_id, make_id
 from curate.params import param
 from curate.readers.common import (
     decompressed,
@@ -79,7 +79,7 @@ def record_item(record, path: str, locator: str, source: str, cfg: RecordsConfig
         doc_id = make_id(source, record_id)
     else:
         record_id = locator
-        doc_id = make_id(source, path, locator)
+        doc_id = document_id(source, path, locator)
     provenance = {"input_file": path, "record_id": record_id}
     if cfg.id_field:
         provenance["locator"] = locator
@@ -99,7 +99,10 @@ def record_item(record, path: str, locator: str, source: str, cfg: RecordsConfig
 def too_large(path: str, locator: str, source: str, cfg: RecordsConfig) -> Rejected:
     """The drop for a record over ``max_record_bytes``, identified by file and place."""
     doc = Document(
-        id=make_id(source, path, locator), text="", source=source, provenance={"input_file": path, "record_id": locator}
+        id=document_id(source, path, locator),
+        text="",
+        source=source,
+        provenance={"input_file": path, "record_id": locator},
     )
     return read_reject(doc, "too_large", max_record_bytes=cfg.max_record_bytes)
 

@@ -37,7 +37,7 @@ from warcio.bufferedreaders import DecompressingBufferedReader
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 
-from curate.document import Document, ErrorRecord, Rejected, make_id
+from curate.document import Document, ErrorRecord, Rejected, document_id
 from curate.params import param
 from curate.readers.common import data_error_text, decompressed, read_error
 from curate.registry import register_reader
@@ -506,7 +506,7 @@ def _read_record(record, path: str, name: str, offset: int, source: str, config:
         "url": url,
         "fetch_date": headers.get_header("WARC-Date"),
     }
-    doc_id = make_id(source, name, record_id)
+    doc_id = document_id(source, path, record_id)
 
     def truncated() -> Optional[ErrorRecord]:
         # After the payload is read: bytes the record declared but the file lacks.

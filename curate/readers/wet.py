@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Iterator, Optional
 
-from curate.document import Document, make_id
+from curate.document import Document, document_id
 from curate.params import param
 from curate.readers.common import decompressed, read_error, read_reject
 from curate.readers.warc import WarcIterator, charset_from_content_type, data_error_text, drain, valid_length
@@ -84,7 +84,7 @@ def read_wet(path: str, fileobj, source: str, config: WetConfig) -> Iterator:
             c.strip() for c in (h.get_header("WARC-Identified-Content-Language") or "").split(",") if c.strip()
         ]
         doc = Document(
-            id=make_id(source, record_id),
+            id=document_id(source, path, record_id),
             text="" if content is None else _decode(content, h.get_header("Content-Type")).strip(),
             source=source,
             provenance={
