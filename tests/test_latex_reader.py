@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
 import pathlib
 import re
 import tarfile
 
-import pytest
-
 from curate.readers import latex
 from curate.readers.latex import LatexConfig, read_file
+from tests.conftest import extra_path
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -141,17 +139,9 @@ def test_choose_main_prefers_the_file_no_other_includes():
     assert latex.choose_main(tex) == ("paper.tex", ["old/draft.tex"])
 
 
-def _extra(*parts):
-    base = pathlib.Path(os.environ.get("CURATE_EXTRA_DATA", REPO.parent / "extra-data"))
-    path = base.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"real LaTeX papers not found at {path} (kept outside the repository; set CURATE_EXTRA_DATA)")
-    return path
-
-
 def test_real_papers_when_present():
     """Real multi-file papers from public repositories (see docs/sources-latex.md)."""
-    tarball = _extra("latex", "crocus-paper.tar.gz")
+    tarball = extra_path("latex", "crocus-paper.tar.gz")
     (doc,) = _read(tarball, tarball.read_bytes())
     paper = doc.metadata["paper"]
     assert paper["title"] == "CROCUS: CROwd Counting Using Smartphones"
@@ -160,7 +150,7 @@ def test_real_papers_when_present():
     assert "%" not in doc.text.replace("\\%", "") and "\\printbibliography" not in doc.text
     assert not re.search(r"\\CROCUS(?![A-Za-z])", doc.text)  # an xparse macro with no arguments, expanded
     # The same paper as a folder (main.tex read with its \include files beside it)
-    main = _extra("latex", "crocus", "paper", "main.tex")
+    main = extra_path("latex", "crocus", "paper", "main.tex")
     (same,) = _read(main, main.read_bytes())
     assert same.text == doc.text
 
