@@ -7,4 +7,4 @@ FROM apache/beam_python3.11_sdk:${BEAM_VERSION}
 COPY . /opt/curate
 RUN pip install --no-cache-dir -U pip \
  && pip install --no-cache-dir '/opt/curate[dataflow]' \
- && python -m curate.models
+ && python -m curate.model_files

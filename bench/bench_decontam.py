@@ -6,7 +6,7 @@ one run.
 
 Eval sets: GSM8K's test split (../shared/data/evals/gsm8k-test.jsonl, question +
 answer) and HumanEval (curate/models/HumanEval.jsonl.gz from ``python -m
-curate.models``, prompt + canonical solution): 1,483 items.
+curate.model_files``, prompt + canonical solution): 1,483 items.
 
 Documents, all real text: ``bench_span_dedup.pool`` (the Gutenberg books in ~200-word
 pieces, the 181 article bodies, the OpenAssistant threads, standard-library modules),
@@ -61,7 +61,7 @@ from bench_span_dedup import DATA, PEER_PYTHON, pool  # noqa: E402
 from curate.config import build  # noqa: E402
 from curate.decontam import DecontaminateConfig, decontaminate_documents, load_index  # noqa: E402
 from curate.document import Document, Drop, make_id  # noqa: E402
-from curate.models import model_path  # noqa: E402
+from curate.model_files import model_path  # noqa: E402
 
 GSM8K = os.path.join(DATA, "evals", "gsm8k-test.jsonl")
 VARIANTS = ("verbatim", "embedded", "two_changed", "question")

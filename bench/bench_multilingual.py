@@ -57,7 +57,7 @@ def with_languages(docs: list[dict]) -> list[dict]:
     """The documents that lid.176 names with score >= 0.65, with that language."""
     sys.path.insert(0, str(REPO))
     from curate.langid import fasttext_language
-    from curate.models import load_fasttext
+    from curate.model_files import load_fasttext
 
     model = load_fasttext(LID_MODEL)
     out = []

@@ -44,7 +44,7 @@ def texts() -> list[tuple[str, str]]:
     from bench_filters import load_documents
 
     from curate.langid import fasttext_language
-    from curate.models import load_fasttext, model_path
+    from curate.model_files import load_fasttext, model_path
 
     docs = [d["text"] for d in load_documents() if d["source"] in ("web", "book") and d["text"].strip()]
     import json

@@ -110,7 +110,7 @@ def warc_page_docs() -> list[Document]:
 def tag_languages(docs: list[Document]) -> None:
     """``metadata.language`` as the language_id stage sets it (lid.176, first 10,000 chars)."""
     from curate.langid import fasttext_language
-    from curate.models import load_fasttext, model_path
+    from curate.model_files import load_fasttext, model_path
 
     model = load_fasttext(model_path("lid.176.ftz"))
     for d in docs:
@@ -486,7 +486,7 @@ def main():
         "--tokenizer",
         choices=["mistral", "trained"],
         default="mistral",
-        help="token_dedup's model: the real Mistral model from `python -m curate.models`, or one trained here",
+        help="token_dedup's model: the real Mistral model from `python -m curate.model_files`, or one trained here",
     )
     ap.add_argument("--reps", type=int, default=2, help="runs per measurement; the fastest is reported")
     ap.add_argument("--keep-first-whole", action="store_true", help="both stages: keep_first_whole: true")
@@ -514,7 +514,7 @@ def main():
         f"pool: {len(base)} documents ({', '.join(f'{s}={sum(d.source == s for d in base)}' for s in ('books', 'web', 'conversations', 'code'))})"
     )
     tmp = tempfile.mkdtemp()
-    from curate.models import ModelNotFound, model_path
+    from curate.model_files import ModelNotFound, model_path
 
     try:
         model = model_path("mistral-tokenizer.model.v1") if args.tokenizer == "mistral" else None

@@ -24,7 +24,7 @@ downloads at run time):
 - ``th``: ``pythainlp``'s ``newmm-safe`` engine (Apache-2.0; dictionary in the wheel),
   as datatrove's ``ThaiTokenizer``.
 
-Each segmenter is loaded once per process on first use (:func:`curate.models.shared`),
+Each segmenter is loaded once per process on first use (:func:`curate.model_files.shared`),
 shared by every stage and thread; a document in any other language costs one dict
 lookup. Lao, Khmer, Myanmar and Tibetan have no segmenter here: their text stays as
 it is (one "word" per run) and the stages that count words say what they do for them.
@@ -37,7 +37,7 @@ import re
 import threading
 from typing import Callable, Optional
 
-from curate.models import shared
+from curate.model_files import shared
 
 # Scripts written without spaces between words or sentences: Thai, Lao, Tibetan,
 # Myanmar, Khmer, CJK punctuation, kana, CJK ideographs, Hangul syllables, fullwidth

@@ -69,7 +69,7 @@ class LanguageId(Filter):
             init_factory()  # loads the language profiles once per process
             self._model = None
             return
-        from curate.models import lid_model_path, load_fasttext
+        from curate.model_files import lid_model_path, load_fasttext
 
         self._model = load_fasttext(self.config.model or lid_model_path())
 

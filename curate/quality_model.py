@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from curate.models import FastTextModelError, load_fasttext, shared
+from curate.model_files import FastTextModelError, load_fasttext, shared
 
 LABEL_PREFIX = "__label__"
 
@@ -95,6 +95,6 @@ class QualityModel:
 
 def load_model(path: str) -> QualityModel:
     """The quality model at ``path`` (local or ``gs://``), loaded once per process by
-    :func:`curate.models.load_fasttext` (which reloads a model retrained in place)."""
+    :func:`curate.model_files.load_fasttext` (which reloads a model retrained in place)."""
     ft = load_fasttext(path)
     return shared(("quality_model", path, id(ft)), lambda: QualityModel(path, ft))

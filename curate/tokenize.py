@@ -20,8 +20,8 @@ class TokenizerError(RuntimeError):
 
 
 def load_processor(model_proto: bytes) -> spm.SentencePieceProcessor:
-    """A processor for serialized model bytes, loaded once per process (:func:`curate.models.shared`)."""
-    from curate.models import shared
+    """A processor for serialized model bytes, loaded once per process (:func:`curate.model_files.shared`)."""
+    from curate.model_files import shared
 
     return shared(("sentencepiece", model_proto), lambda: spm.SentencePieceProcessor(model_proto=model_proto))
 

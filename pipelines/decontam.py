@@ -15,7 +15,7 @@
 
 The index is built once in the pipeline and shipped as a side input (its size grows
 with the eval sets, so it does not travel in the job graph); each worker process
-deserialises it once (``curate.models.shared``, the project's ``Shared``). The driver has already
+deserialises it once (``curate.model_files.shared``, the project's ``Shared``). The driver has already
 loaded every eval set before the run (``check``), so a bad file is a config error, not
 a failed job. Documents per matched n-gram are counted over the whole run before
 anything is removed (GPT-3's common-n-gram rule). Counters: the drop
@@ -32,7 +32,7 @@ import xxhash
 
 from curate import decontam as D
 from curate.document import Rejected
-from curate.models import shared
+from curate.model_files import shared
 from pipelines.stages import ERRORS, REJECTED, StageResult, count_stat, error_output, rejected_output
 
 MATCHED = "matched"
@@ -42,7 +42,7 @@ TALLY = "tally"
 
 class _IndexUser(beam.DoFn):
     """Holds the index of the side input, deserialised once per worker process
-    (:func:`curate.models.shared`, keyed by the content's hash)."""
+    (:func:`curate.model_files.shared`, keyed by the content's hash)."""
 
     def __init__(self):
         self._blob = None

@@ -213,7 +213,7 @@ def instances_run(tmp_path_factory):
     """One run of two gopher_quality instances (web at the paper's 0.8, books at 0.7)."""
     model = REPO / "curate" / "models" / "mistral-tokenizer.model.v1"
     if not model.exists():
-        pytest.skip(f"tokenizer model {model} not installed (run python -m curate.models)")
+        pytest.skip(f"tokenizer model {model} not installed (run python -m curate.model_files)")
     base = tmp_path_factory.mktemp("instances")
     texts = {"web": [PROSE, DIALOGUE], "books": [DIALOGUE.replace("cat", "dog"), CLIPPED]}
     inputs = []

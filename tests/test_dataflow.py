@@ -72,7 +72,7 @@ def every_kind_config() -> dict:
 @pytest.fixture(scope="module")
 def dry_run(tmp_path_factory):
     """``curate run CONFIG --output gs://... --runner DataflowRunner --dry_run=True ...``."""
-    from curate.models import ModelNotFound, model_path
+    from curate.model_files import ModelNotFound, model_path
     from pipelines import cli
 
     try:

@@ -13,7 +13,7 @@ import os
 import pytest
 
 from curate import config
-from curate.models import model_path
+from curate.model_files import model_path
 from tests.conftest import REPO, shared_path
 from tests.pipeline_helpers import check_output
 

@@ -124,7 +124,7 @@ def test_stdlib_archive_matches_the_tree(tmp_path):
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     if not MODEL.exists():
-        pytest.skip(f"tokenizer model {MODEL} not installed (run python -m curate.models)")
+        pytest.skip(f"tokenizer model {MODEL} not installed (run python -m curate.model_files)")
     books = str(shared_path("books"))
     base = tmp_path_factory.mktemp("books_code")
     files = stdlib_files()
@@ -180,7 +180,7 @@ def test_all_sources_config_end_to_end(tmp_path, monkeypatch):
     shared_path("warc")
     shared_path("conversations")
     if not MODEL.exists():
-        pytest.skip(f"tokenizer model {MODEL} not installed (run python -m curate.models)")
+        pytest.skip(f"tokenizer model {MODEL} not installed (run python -m curate.model_files)")
     monkeypatch.chdir(REPO)  # the config's paths are relative to the repository root
     out = str(tmp_path / "out")
     manifest = cli.run_pipeline(config.load("configs/all-sources.yaml"), out, [])

@@ -11,7 +11,7 @@ from typing import Optional
 import pyarrow.parquet as pq
 import pytest
 
-from curate import config, models, registry
+from curate import config, model_files, registry
 from curate.base import Filter
 from curate.filters.common import exceeds
 from curate.params import ConfigError, param, threshold
@@ -19,7 +19,7 @@ from curate.registry import register_stage
 from pipelines.refilter import refilter
 from tests.pipeline_helpers import check_output, run_config
 
-TOKENIZER = models.model_path("mistral-tokenizer.model.v1")
+TOKENIZER = model_files.model_path("mistral-tokenizer.model.v1")
 
 # --- the README example, as written there --------------------------------------------
 
@@ -49,8 +49,8 @@ class MaxLineLength(Filter):
 
 @pytest.fixture
 def registered(monkeypatch):
+    registry.load()  # first: the copy below must hold the built-in stages
     monkeypatch.setattr(registry, "STAGES", dict(registry.STAGES))  # restored after the test
-    registry.load()
     registry.register(MaxLineLength)
     return registry.stage("max_line_length")
 

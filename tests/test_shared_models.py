@@ -1,5 +1,5 @@
 """Large read-only objects (models, tokenizers, block and bad-word lists) are loaded once
-per process and shared by every stage instance and thread (curate.models.shared)."""
+per process and shared by every stage instance and thread (curate.model_files.shared)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 
 from curate.filters.c4 import load_bad_words
 from curate.filters.url_filter import UrlFilter, UrlFilterConfig
-from curate.models import shared
+from curate.model_files import shared
 
 
 def test_shared_loads_once_across_threads():
@@ -61,7 +61,7 @@ def test_models_are_shared_by_stage_instances():
     import pytest
 
     from curate.langid import LanguageId, LanguageIdConfig
-    from curate.models import ModelNotFound, lid_model_path, model_path
+    from curate.model_files import ModelNotFound, lid_model_path, model_path
     from curate.tokenize import load_processor, read_model
 
     try:

@@ -103,7 +103,7 @@ def test_pipeline_over_real_threads_keeps_each_shared_prompt_once(tmp_path):
 
     trees_path = shared_path("conversations", "oasst-en-100-trees.jsonl")
     if not (REPO / "curate" / "models" / "mistral-tokenizer.model.v1").exists():
-        pytest.skip("tokenizer model not installed (python -m curate.models)")
+        pytest.skip("tokenizer model not installed (python -m curate.model_files)")
     import os
 
     cwd = os.getcwd()

@@ -27,7 +27,7 @@ from curate import text as T
 from curate.base import Filter
 from curate.document import Document, Drop
 from curate.filters.common import below, read_list
-from curate.models import file_key, shared
+from curate.model_files import file_key, shared
 from curate.params import ConfigError, language_overrides, param, threshold
 from curate.registry import register_stage
 
@@ -95,7 +95,7 @@ class BadWords:
 
 
 def load_bad_words(path: str) -> BadWords:
-    """Read a bad-words file once per process (:func:`curate.models.shared`; '#' starts a comment line)."""
+    """Read a bad-words file once per process (:func:`curate.model_files.shared`; '#' starts a comment line)."""
     return shared(("bad_words",) + file_key(path), lambda: BadWords(read_list(path)))
 
 

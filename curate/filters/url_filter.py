@@ -24,7 +24,7 @@ from curate.base import Filter
 from curate.config import ConfigError
 from curate.document import Document
 from curate.filters.common import read_list
-from curate.models import file_key, shared
+from curate.model_files import file_key, shared
 from curate.registry import register_stage
 
 DEFAULT_DOMAINS = (
@@ -89,7 +89,7 @@ class UrlFilter(Filter):
     def setup(self) -> None:
         # The lists load here, not in the constructor: `curate refilter` builds filters
         # only to call decide(), which never needs them (block lists can be millions long).
-        # One copy per process (curate.models.shared): every instance with the same lists uses it.
+        # One copy per process (curate.model_files.shared): every instance with the same lists uses it.
         c = self.config
         key = ("url_filter",) + tuple(
             (tuple(entries), file_key(path) if path else None)

