@@ -93,10 +93,14 @@ def _legacy_files(manifest: dict) -> list[str]:
 
 
 def files_of(manifest: dict) -> list[str]:
-    """The files (relative to OUT) the run behind ``manifest`` wrote, besides the manifest."""
-    if "files" in manifest:
-        return list(manifest["files"])
-    return _legacy_files(manifest)
+    """The files (relative to OUT) the run behind ``manifest`` wrote, besides the manifest.
+    These are what ``--overwrite`` deletes, so a path that would leave OUT (absolute, or
+    with a ``..``: an edited or foreign manifest) is refused, never followed."""
+    files = list(manifest["files"]) if "files" in manifest else _legacy_files(manifest)
+    for rel in files:
+        if not isinstance(rel, str) or rel.startswith(("/", "\\")) or ".." in rel.replace("\\", "/").split("/"):
+            raise OutputError(f"manifest.json lists {rel!r}, which is not a path inside the output: not replacing it")
+    return files
 
 
 @dataclasses.dataclass
@@ -127,25 +131,31 @@ class OutputDir:
         _check_location(path, probe)
         out = cls(path, None)
         out._lock()
+        try:
+            out._start(overwrite)
+        except BaseException:
+            out.release()
+            raise
+        return out
+
+    def _start(self, overwrite: bool) -> None:
+        path = self.path
         _finish_interrupted_commit(path)
         previous = _read_manifest(path)
         if previous is not None and not overwrite:
-            out.release()
             raise OutputError(f"{path} already holds a complete output (manifest.json); pass --overwrite to replace it")
-        out.previous = previous
+        self.previous = previous
         owned = set(files_of(previous)) if previous is not None else set()
         for rel in _existing_files(path):
             top = rel.split("/", 1)[0]
             if top in RESERVED and rel not in owned and rel != MANIFEST:
-                out.release()
                 raise OutputError(
                     f"{cio.join(path, rel)} was not written by the curate run in {path}; curate never deletes "
                     f"or overwrites such files: move it away or choose another --output"
                 )
-        cio.remove_tree(out.staging)  # a partial run left by an interrupted run (ours only)
+        cio.remove_tree(self.staging)  # a partial run left by an interrupted run (ours only)
         if not cio.is_remote(path):
-            os.makedirs(out.staging)
-        return out
+            os.makedirs(self.staging)
 
     @classmethod
     def staged(cls, path: str) -> "OutputDir":
@@ -159,7 +169,7 @@ class OutputDir:
 
     def _lock(self) -> None:
         if cio.is_remote(self.path):
-            return  # object stores have no locks: one run per output (docs/output.md)
+            return  # object stores have no locks: one run per output (README, output folder)
         import fcntl
 
         f = open(os.path.join(self.path, LOCK), "a")

@@ -16,7 +16,7 @@ import pytest
 from curate import io as cio
 from curate import outdir
 from curate.demo import sample
-from curate.outdir import JOURNAL, STAGING, OutputDir
+from curate.outdir import JOURNAL, STAGING, OutputDir, OutputError
 from pipelines import cli
 from tests.pipeline_helpers import check_output, shard_hashes
 
@@ -266,3 +266,22 @@ def test_pipelines_cli_runs_as_a_module():
     # The kill test starts `python -m pipelines.cli`; it must behave as the console script.
     proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "--overwrite" in proc.stdout
+
+
+def test_a_manifest_listing_paths_outside_the_output_is_never_followed(tmp_path):
+    out = tmp_path / "out"
+    outside = tmp_path / "precious.txt"
+    outside.write_text("the user's")
+    first = OutputDir.prepare(str(out), [], overwrite=False)
+    cio.write_bytes(cio.join(first.staging, "shards/a"), b"a")
+    first.commit({"run": 1})
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["files"].append("../precious.txt")
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(OutputError, match="not a path inside the output"):
+        OutputDir.prepare(str(out), [], overwrite=True)
+    assert outside.read_text() == "the user's"
+    # the lock was released with the refusal: a corrected manifest lets the next run in
+    manifest["files"].remove("../precious.txt")
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    OutputDir.prepare(str(out), [], overwrite=True).release()

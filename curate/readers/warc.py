@@ -305,26 +305,13 @@ def _read_members(
     if tail:
         # warcio ends quietly when the last gzip member is cut short: the records in
         # it would vanish without a trace.
-        yield (
-            end,
-            read_error(
-                path,
-                f"offset:{end}",
-                source,
-                f"{tail} bytes after offset {end} could not be read as WARC records (truncated or corrupt gzip member)",
-            ),
-        )
+        damage = f"{tail} bytes after offset {end} could not be read as WARC records (truncated or corrupt gzip member)"
     elif not last_failed and it.reader_used.member_cut:
         # cut inside the last member's trailer: its records are whole, the file is not
-        yield (
-            end,
-            read_error(
-                path,
-                f"offset:{end}",
-                source,
-                f"the data ends at offset {end} inside a gzip member (its end is missing): the file is truncated",
-            ),
-        )
+        damage = f"the data ends at offset {end} inside a gzip member (its end is missing): the file is truncated"
+    else:
+        return
+    yield end, read_error(path, f"offset:{end}", source, damage)
 
 
 # --- Reading one per-record-gzipped WARC in byte ranges -------------------------------
