@@ -55,6 +55,45 @@ def write_bytes(path: str, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+class _AtomicLocalFile:
+    """A local file written under a temporary name and renamed on a clean close, so a
+    killed writer never leaves a half-written file under the final name."""
+
+    def __init__(self, path: str):
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        self.path, self.tmp = path, f"{path}.tmp-{os.getpid()}"
+        self.file = open(self.tmp, "wb")
+
+    def write(self, data) -> int:
+        return self.file.write(data)
+
+    def close(self) -> None:
+        if not self.file.closed:
+            self.file.close()
+            os.replace(self.tmp, self.path)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *_):
+        if exc_type is None:
+            self.close()
+        else:  # a failed write leaves nothing under either name
+            self.file.close()
+            os.remove(self.tmp)
+
+
+def open_write(path: str):
+    """A binary file object to stream a new file into (``write``, ``close``; also a
+    context manager). Local files appear under ``path`` only when closed (see
+    :func:`write_bytes`); remote ones are written by Beam's FileSystems, whose object
+    stores publish a file only when it is closed."""
+    fs = _filesystems()
+    if fs is not None and is_remote(path):
+        return fs.create(path, compression_type="uncompressed")
+    return _AtomicLocalFile(path)
+
+
 def join(base: str, *parts: str) -> str:
     if is_remote(base):
         return "/".join([base.rstrip("/"), *parts])

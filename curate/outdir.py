@@ -43,6 +43,9 @@ STAGING = ".curate-staging"
 JOURNAL = ".curate-commit.json"
 LOCK = ".curate-lock"
 PROBE = ".curate-write-probe"
+# Folder of the staging folder for work files (curate.spill: documents and rows waiting
+# for a run-wide step); never committed, removed when the run commits.
+WORK = "_work"
 # Files the writers leave in the staging folder for the driver; never committed.
 SCRATCH = (
     "_shard_index.json",
@@ -190,6 +193,7 @@ class OutputDir:
     def commit(self, manifest: dict) -> None:
         """Move the finished run from the staging folder into ``OUT``; ``manifest`` (its
         ``files`` filled here) is written last."""
+        cio.remove_tree(cio.join(self.staging, WORK))  # read by the run's own steps only
         staged = [f for f in cio.list_files(self.staging) if f not in SCRATCH and f != MANIFEST]
         old = files_of(self.previous) if self.previous is not None else []
         old_set = set(old)
