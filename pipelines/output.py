@@ -15,7 +15,7 @@ from curate import shards as S
 from curate import tokenize as tok
 from curate.config import TokenizerConfig
 from curate.document import Rejected
-from pipelines.manifest import SHARD_INDEX_FILE, TOKENIZER_FILE
+from curate.manifest import SHARD_INDEX_FILE, TOKENIZER_FILE
 from pipelines.stages import (
     ERRORS,
     REJECTED,
