@@ -18,9 +18,9 @@ from curate import shards as S
 from curate import tokenize as tok
 from curate.config import TokenizerConfig
 from curate.document import Rejected
+from curate.manifest import SHARD_INDEX_FILE, TOKENIZER_FILE
 from curate.outdir import WORK
 from curate.shard_runs import RUN_BYTES, RunBuffer, merged_row_groups, split_run
-from pipelines.manifest import SHARD_INDEX_FILE, TOKENIZER_FILE
 from pipelines.stages import (
     ERRORS,
     REJECTED,
