@@ -43,9 +43,6 @@ STAGING = ".curate-staging"
 JOURNAL = ".curate-commit.json"
 LOCK = ".curate-lock"
 PROBE = ".curate-write-probe"
-# Folder of the staging folder for work files (curate.spill: documents and rows waiting
-# for a run-wide step); never committed, removed when the run commits.
-WORK = "_work"
 # Files the writers leave in the staging folder for the driver; never committed.
 SCRATCH = (
     "_shard_index.json",
@@ -53,6 +50,10 @@ SCRATCH = (
     "_stats.dropped.json",
     "_stats.errors.json",
 )  # stats: pipelines/stats.py
+# Work files under the staging folder (curate.spill: documents waiting for a run-wide
+# stage's decision; pipelines/output.py: sorted runs of the shard writers): never
+# committed, removed when the run commits.
+WORK = "_work"
 # Top-level names a run writes (besides what its manifest lists): a file under one of
 # these that no earlier run wrote is the user's, and the run refuses to start over it.
 RESERVED = (

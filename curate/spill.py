@@ -18,6 +18,7 @@ over workers.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import struct
@@ -51,6 +52,7 @@ class SpillWriter:
         self.directory = directory
         self.file = None
         self.path = None
+        self._open = contextlib.ExitStack()
         self.frame: list[Document] = []
         self.frame_bytes = 0
         self.file_bytes = 0
@@ -58,7 +60,7 @@ class SpillWriter:
     def add(self, doc: Document):
         if self.file is None:
             self.path = cio.join(self.directory, f"{uuid.uuid4().hex}.docs")
-            self.file = cio.open_write(self.path)
+            self.file = self._open.enter_context(cio.open_write(self.path))
             self.file_bytes = 0
         self.frame.append(doc)
         self.frame_bytes += len(doc.text) + (len(doc.html) if doc.html else 0) + 64
@@ -83,7 +85,7 @@ class SpillWriter:
         if self.file is None:
             return None
         self._flush()
-        self.file.close()
+        self._open.close()  # the file appears under its name
         path, self.file, self.path = self.path, None, None
         return path
 
