@@ -237,8 +237,8 @@ def run_ours(stage: str, params, docs: list[Document], out_dir: str):
     from apache_beam.metrics.metric import MetricsFilter
 
     from curate import registry
+    from curate.counters import NAMESPACE
     from pipelines import span_dedup  # noqa: F401
-    from pipelines.counters import NAMESPACE
     from pipelines.stages import global_transform
 
     prefix = os.path.join(out_dir, stage)

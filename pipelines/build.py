@@ -32,7 +32,7 @@ def check_stages(cfg: PipelineConfig) -> None:
             # Token spans are found with the run's own tokenizer unless told otherwise.
             if cfg.tokenizer.model is None:
                 raise ConfigError(
-                    "stages.token_dedup.model: required when the tokenizer is trained in the run "
+                    f"stages.{s.name}.model: required when the tokenizer is trained in the run "
                     "(the trained model does not exist yet when token_dedup runs)"
                 )
             s.params.model = cfg.tokenizer.model

@@ -135,7 +135,8 @@ def run_pipeline(cfg, out_dir: str, beam_args: list[str], overwrite: bool = Fals
 def commit_run(cfg, out, counter_values: dict, tokenizer_proto, info: dict) -> dict:
     """The manifest of a finished run from its counters; the staged output is committed
     unless the run fails its error policy (:class:`RunFailed`)."""
-    from pipelines import manifest, stats
+    from curate import manifest
+    from pipelines import stats
 
     m = manifest.build_manifest(cfg, out.staging, counter_values, tokenizer_proto, cfg.tokenizer.model)
     if cfg.output.stats:
@@ -341,8 +342,7 @@ def cmd_demo(args, beam_args) -> int:
 def cmd_refilter(args) -> int:
     from curate.config import ConfigError, read_yaml
     from curate.outdir import OutputError
-    from curate.refilter import RefilterError
-    from pipelines.refilter import refilter
+    from curate.refilter import RefilterError, refilter
 
     start = time.time()
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 from curate.config import ConfigError, PipelineConfig
-from pipelines.counters import NAMESPACE
+from curate.counters import NAMESPACE
 
 # Runners whose workers are processes on this machine (they read the launcher's files).
 LOCAL_RUNNERS = frozenset(

@@ -21,10 +21,10 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from curate import registry
+from curate.counters import NAMESPACE, dropped_name, error_name, input_name, kept_name, language_name, stat_name
 from curate.document import Drop, ErrorRecord, Rejected
 from curate.registry import StageSpec
 from pipelines import progress
-from pipelines.counters import NAMESPACE, dropped_name, error_name, input_name, kept_name, language_name, stat_name
 
 
 class StageResult(typing.NamedTuple):

@@ -15,14 +15,14 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from curate import config
 from curate.config import ConfigError
+from curate.counters import NAMESPACE, balanced, counts_from_counters
 from curate.dedup.exact import ExactDedupConfig
 from curate.document import Document
 from curate.filters.gopher import GopherQualityConfig
 from curate.redact import CodeRedactConfig
+from curate.refilter import refilter
 from curate.registry import stage as stage_spec
 from pipelines import build as build_mod
-from pipelines.counters import NAMESPACE, balanced, counts_from_counters
-from pipelines.refilter import refilter
 from pipelines.stages import ApplyDocStage, apply_stage
 from tests.pipeline_helpers import check_output, run_config
 

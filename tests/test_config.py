@@ -107,7 +107,7 @@ def test_source_names_and_reader_bounds_are_checked_when_the_config_is_read(warc
 
 
 def test_counter_names_are_built_and_parsed_by_one_helper():
-    from pipelines.counters import CounterName, dropped_name, language_name
+    from curate.counters import CounterName, dropped_name, language_name
 
     name = dropped_name("web", "gopher_quality/books", "too_few_words")
     assert name == "dropped|web|gopher_quality/books|too_few_words"

@@ -12,10 +12,10 @@ import pytest
 from apache_beam.metrics import MetricsFilter
 
 from curate.config import InputConfig, build
+from curate.counters import NAMESPACE, balanced, counts_from_counters
 from curate.document import Document
 from curate.readers.conversations import ConversationConfig, read_conversations
 from pipelines.conversations import ReadConversations
-from pipelines.counters import NAMESPACE, balanced, counts_from_counters
 from pipelines.stages import count_outcomes
 from tests.conftest import SHARED_DATA
 

@@ -13,9 +13,9 @@ import pytest
 from apache_beam.metrics.metric import MetricsFilter
 
 from curate.config import build
+from curate.counters import NAMESPACE, counts_from_counters
 from curate.decontam import DecontaminateConfig, decontaminate_documents, report_files
 from curate.document import Document, Drop
-from pipelines.counters import NAMESPACE, counts_from_counters
 from pipelines.decontam import Decontaminate
 from pipelines.stages import count_outcomes
 from tests.test_decontam import ITEM, ITEM_B, SHORT, filler, write_jsonl

@@ -10,9 +10,9 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from curate.counters import NAMESPACE, dropped_name
 from curate.dedup import minhash as M
 from curate.document import Document, Rejected
-from pipelines.counters import NAMESPACE, dropped_name
 from pipelines.dedup import DEFAULT_ROUNDS, ConnectedComponents, MinHashDedup, _final_label, rounds_for
 from pipelines.stages import count_outcomes
 from tests.test_minhash import check_outcome, make_corpus

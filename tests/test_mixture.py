@@ -112,7 +112,7 @@ def test_mixture_of_an_unknown_source_is_a_config_error(tmp_path):
 
 
 def test_refilter_gives_copies_their_original_fate(mixed, tmp_path):
-    from pipelines.refilter import refilter
+    from curate.refilter import refilter
 
     out, m = mixed
     new = refilter(out, {"stages": [{"gopher_quality": {"min_words": 40}}]}, str(tmp_path / "new"))

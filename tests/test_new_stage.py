@@ -15,8 +15,8 @@ from curate import config, model_files, registry
 from curate.base import Filter
 from curate.filters.common import exceeds
 from curate.params import ConfigError, param, threshold
+from curate.refilter import refilter
 from curate.registry import register_stage
-from pipelines.refilter import refilter
 from tests.pipeline_helpers import check_output, run_config
 
 TOKENIZER = model_files.model_path("mistral-tokenizer.model.v1")

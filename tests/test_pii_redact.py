@@ -179,7 +179,7 @@ def test_beam_stage_equals_the_core_on_real_text(tmp_path):
     import apache_beam as beam
     from apache_beam.metrics import MetricsFilter
 
-    from pipelines.counters import NAMESPACE
+    from curate.counters import NAMESPACE
     from pipelines.stages import apply_stage
     from tests.conftest import shared_path
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from curate.config import ConfigError, build
+from curate import registry
+from curate.config import ConfigError, build, parse_stages
 from curate.document import Document, Drop
 from curate.filters.quality_classifier import (
     QualityClassifier,
@@ -94,6 +95,16 @@ def test_unknown_label_or_bad_model_file_is_a_config_error(model_path, tmp_path)
     junk.write_bytes(b"not a model")
     with pytest.raises(ConfigError, match="not a fastText model"):
         stage(str(junk))
+
+
+def test_model_error_names_the_instance_key(tmp_path):
+    """An instance (``quality_classifier/books``) is named by its own key, as the config
+    loader names it, not by the registered stage's."""
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"not a model")
+    (st,) = parse_stages([{"quality_classifier/books": {"model": str(junk)}}])
+    with pytest.raises(ConfigError, match=r"^stages\.quality_classifier/books\.model: .*not a fastText model"):
+        registry.stage(st.base).make(st.params, st.name)
 
 
 def test_example_configs_parse(model_path):

@@ -13,9 +13,8 @@ from curate import config
 from curate.config import ConfigError
 from curate.demo import sample
 from curate.outdir import OutputError
-from curate.refilter import RefilterError, parse_config, refilter_rows
+from curate.refilter import RefilterError, parse_config, refilter, refilter_rows
 from pipelines import cli
-from pipelines.refilter import refilter
 from tests.pipeline_helpers import check_output, shard_hashes
 from tests.test_classifier_train import train_synthetic_model
 

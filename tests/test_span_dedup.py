@@ -282,6 +282,8 @@ def test_sentence_config_is_validated():
         build(SentenceDedupConfig, {"min_span_words": -1})
     with pytest.raises(ConfigError, match="min_span_chars"):
         build(TokenDedupConfig, {"min_span_chars": -5})
+    with pytest.raises(ConfigError, match=r"^stages\.token_dedup\.model: a SentencePiece model path is required$"):
+        TokenDedup(build(TokenDedupConfig, {})).setup()
 
 
 # ----------------------------------------------------------------------------- tokens

@@ -9,11 +9,11 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from curate.config import build
+from curate.counters import NAMESPACE
 from curate.dedup.sentences import SentenceDedupConfig
 from curate.dedup.token_spans import TokenDedupConfig
 from curate.document import Document
 from pipelines import span_dedup  # noqa: F401  (registers the transforms)
-from pipelines.counters import NAMESPACE
 from pipelines.span_dedup import sentence_dedup, token_dedup
 from pipelines.stages import count_outcomes
 from tests.test_span_dedup import A3, processor, words  # noqa: F401  (fixture)

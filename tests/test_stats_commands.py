@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from curate import config, stats
+from curate.refilter import refilter
 from pipelines import cli
-from pipelines.refilter import refilter
 from tests.pipeline_helpers import check_output, shard_hashes
 
 SENTENCES = [

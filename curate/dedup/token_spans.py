@@ -115,7 +115,7 @@ class TokenDedup:
             from curate.tokenize import load_processor, read_model
 
             if not self.config.model:
-                raise ConfigError(f"stages.{NAME}.model: a SentencePiece model path is required")
+                raise ConfigError(f"stages.{self.name}.model: a SentencePiece model path is required")
             self.sp = load_processor(read_model(self.config.model))
 
     def tokenize(self, text: str, offsets: bool = True) -> Tokens:

@@ -63,7 +63,7 @@ class QualityClassifier(Filter):
             self._model = load_model(self.config.model)
             self._model.check_label(self.config.label)
         except ModelError as e:
-            raise ConfigError(f"stages.quality_classifier.model: {e}") from None
+            raise ConfigError(f"stages.{self.name}.model: {e}") from None
 
     def score(self, doc: Document) -> dict:
         return {

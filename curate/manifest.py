@@ -11,10 +11,9 @@ from curate import io as cio
 from curate import mixture as mix
 from curate import shards as S
 from curate import tokenize as tok
-from pipelines.counters import balanced, counts_from_counters
+from curate.counters import balanced, counts_from_counters
 
-# The output directory's files besides the shards (this module imports no Beam, so
-# the Beam-free refilter can use it).
+# The output directory's files besides the shards.
 TOKENIZER_FILE = "tokenizer/spm.model"  # a tokenizer trained during the run
 SHARD_INDEX_FILE = "_shard_index.json"  # the writers' shard list, until the manifest holds it
 
