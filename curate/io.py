@@ -3,6 +3,7 @@ is installed, for gs:// and other remote paths. The one place the core touches f
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 
@@ -38,21 +39,34 @@ def open_read(path: str):
 
 
 def write_bytes(path: str, data: bytes) -> None:
-    """Write atomically: to a temporary name, then rename, so a retried or killed
-    worker never leaves a half-written file under the final name."""
+    """Write atomically (:func:`open_write`)."""
+    with open_write(path) as f:
+        f.write(data)
+
+
+@contextlib.contextmanager
+def open_write(path: str):
+    """A binary file object to stream a file into, written atomically: to a temporary
+    name, renamed to ``path`` when the block ends without an exception (removed when it
+    raises), so a retried or killed worker never leaves a half-written file under the
+    final name."""
     fs = _filesystems()
     tmp = f"{path}.tmp-{os.getpid()}"
-    if fs is not None and is_remote(path):
-        with fs.create(tmp, compression_type="uncompressed") as f:
-            f.write(data)
+    remote = fs is not None and is_remote(path)
+    if not remote:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    try:
+        with fs.create(tmp, compression_type="uncompressed") if remote else open(tmp, "wb") as f:
+            yield f
+    except BaseException:
+        delete([tmp])
+        raise
+    if remote:
         if fs.exists(path):
             fs.delete([path])
         fs.rename([tmp], [path])
-        return
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+    else:
+        os.replace(tmp, path)
 
 
 def join(base: str, *parts: str) -> str:

@@ -17,9 +17,10 @@ import io
 import json
 import math
 import re
-from typing import Iterable
+from typing import Callable, Iterable, Iterator
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 
@@ -135,6 +136,39 @@ def partition_dir(subdir: str, column: str, value: str) -> str:
     return f"{subdir}/{column}={value}"
 
 
+def output_folder(row: dict, validation_fraction: float, partition_by) -> tuple:
+    """The folder a kept row is written to, as ``(split, partition value or None)``:
+    ``validation`` for held-out rows (copies go with their original: never on both sides
+    of the boundary), else ``shards``; the value of ``partition_by`` when it is set."""
+    split = "validation" if is_validation(row.get("copy_of") or row["id"], validation_fraction) else "shards"
+    return split, None if partition_by is None else partition_value(row, partition_by)
+
+
+REJECTED_FOLDER = ("rejected", None)
+
+
+def folder_dir(folder: tuple, partition_by) -> str:
+    """The path of a folder of :func:`output_folder` relative to the output."""
+    split, value = folder
+    return split if value is None else partition_dir(split, partition_by, value)
+
+
+def folder_counts(totals: dict, cfg, write_rejected: bool) -> dict:
+    """Shards of each output folder (:func:`shard_count`) from ``{folder: (tokens,
+    payload bytes)}`` of the kept rows: every folder that has rows, and ``shards`` (and
+    ``validation`` with a ``validation_fraction``) without partitions even when empty;
+    ``rejected`` (when written) gets the count of all training rows."""
+    counts = {f: shard_count(cfg, *t, f[0] == "validation") for f, t in totals.items()}
+    if cfg.partition_by is None:
+        counts.setdefault(("shards", None), shard_count(cfg, 0, 0))
+        if cfg.validation_fraction > 0:
+            counts.setdefault(("validation", None), shard_count(cfg, 0, 0, validation=True))
+    if write_rejected:
+        train = [t for f, t in totals.items() if f[0] == "shards"]
+        counts[REJECTED_FOLDER] = shard_count(cfg, sum(t[0] for t in train), sum(t[1] for t in train))
+    return counts
+
+
 def partition_of_path(path: str):
     """``(column, value)`` of a shard path under a partition folder, else None."""
     for segment in path.split("/")[1:-1]:
@@ -191,33 +225,98 @@ def sort_rows(rows: Iterable[dict]) -> list[dict]:
     return sorted(rows, key=lambda r: (r["id"], r.get("stage", "")))
 
 
+def iter_row_groups(
+    items: Iterable,
+    max_rows: int = ROW_GROUP_ROWS,
+    max_tokens: int = ROW_GROUP_TOKENS,
+    num_tokens: Callable = lambda r: r.get("num_tokens", 0),
+) -> Iterator[list]:
+    """Consecutive items cut into row groups of at most ``max_rows`` items and, past its
+    first item, ``max_tokens`` tokens, as they come (nothing for no items): the one rule
+    both :func:`parquet_bytes` and the bounded-memory writer (:mod:`curate.shard_runs`) cut by."""
+    current, tokens = [], 0
+    for item in items:
+        n = num_tokens(item)
+        if current and (len(current) == max_rows or tokens + n > max_tokens):
+            yield current
+            current, tokens = [], 0
+        current.append(item)
+        tokens += n
+    if current:
+        yield current
+
+
 def row_groups(
     rows: list[dict], max_rows: int = ROW_GROUP_ROWS, max_tokens: int = ROW_GROUP_TOKENS
 ) -> list[list[dict]]:
     """Consecutive rows cut into row groups of at most ``max_rows`` rows and, past its
-    first row, ``max_tokens`` tokens: a few MB each, the unit a training loader streams."""
-    groups, current, tokens = [], [], 0
-    for row in rows:
-        n = row.get("num_tokens", 0)
-        if current and (len(current) == max_rows or tokens + n > max_tokens):
-            groups.append(current)
-            current, tokens = [], 0
-        current.append(row)
-        tokens += n
-    if current or not groups:
-        groups.append(current)
-    return groups
+    first row, ``max_tokens`` tokens: a few MB each, the unit a training loader streams.
+    No rows: one empty group (an empty shard is still a valid Parquet file)."""
+    return list(iter_row_groups(rows, max_rows, max_tokens)) or [[]]
+
+
+class _HashingSink:
+    """A write-only file object that passes bytes on to ``f`` and keeps their count and
+    sha256, so a shard's manifest entry is computed while it is streamed out."""
+
+    def __init__(self, f):
+        self.f = f
+        self.sha = hashlib.sha256()
+        self.size = 0
+        self.closed = False
+
+    def write(self, data) -> int:
+        data = bytes(data)
+        self.f.write(data)
+        self.sha.update(data)
+        self.size += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.size
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:  # the caller owns ``f``
+        self.closed = True
+
+
+def write_parquet(groups: Iterable[pa.Table], f, schema: pa.Schema, compression: str = "zstd") -> dict:
+    """Write row groups (Arrow tables of ``schema``, in file order) to the binary file
+    ``f`` as one Parquet file, one ``write_table`` per group (no group: one empty group);
+    return its manifest fields: rows, tokens, bytes, sha256, row_groups (``[rows,
+    tokens]`` pairs: the loader's work units) and copies. Only one group is in memory."""
+    sink = _HashingSink(f)
+    groups_info, copies = [], 0
+    with pq.ParquetWriter(sink, schema, compression=None if compression == "none" else compression) as writer:
+        for table in groups:
+            writer.write_table(table, row_group_size=max(table.num_rows, 1))
+            tokens = pc.sum(table["num_tokens"]).as_py() or 0 if "num_tokens" in schema.names else 0
+            groups_info.append([table.num_rows, tokens])
+            if "copy_of" in schema.names:
+                copies += table.num_rows - table["copy_of"].null_count
+        if not groups_info:
+            writer.write_table(pa.Table.from_pylist([], schema=schema), row_group_size=1)
+            groups_info.append([0, 0])
+    return {
+        "rows": sum(g[0] for g in groups_info),
+        "tokens": sum(g[1] for g in groups_info),
+        "bytes": sink.size,
+        "sha256": sink.sha.hexdigest(),
+        "row_groups": groups_info,
+        "copies": copies,
+    }
 
 
 def parquet_bytes(
     rows: Iterable[dict], schema: pa.Schema, compression: str = "zstd", max_rows: int = ROW_GROUP_ROWS
 ) -> bytes:
     """Rows (sorted here, see :func:`sort_rows`) as Parquet file bytes, in the row groups
-    of :func:`row_groups`."""
+    of :func:`row_groups` (:func:`write_parquet` into memory)."""
     buf = io.BytesIO()
-    with pq.ParquetWriter(buf, schema, compression=None if compression == "none" else compression) as writer:
-        for group in row_groups(sort_rows(rows), max_rows):
-            writer.write_table(pa.Table.from_pylist(group, schema=schema), row_group_size=max(len(group), 1))
+    groups = iter_row_groups(sort_rows(rows), max_rows)
+    write_parquet((pa.Table.from_pylist(g, schema=schema) for g in groups), buf, schema, compression)
     return buf.getvalue()
 
 

@@ -4,10 +4,13 @@ and the deterministic writers for shards/, rejected/ and errors/."""
 from __future__ import annotations
 
 import json
+import uuid
 
 import apache_beam as beam
-import numpy as np
 import xxhash
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
 
 from curate import io as cio
 from curate import mixture as mix
@@ -16,6 +19,8 @@ from curate import tokenize as tok
 from curate.config import TokenizerConfig
 from curate.document import Rejected
 from curate.manifest import SHARD_INDEX_FILE, TOKENIZER_FILE
+from curate.outdir import WORK
+from curate.shard_runs import RUN_BYTES, RunBuffer, merged_row_groups, split_run
 from pipelines.stages import (
     ERRORS,
     REJECTED,
@@ -100,31 +105,79 @@ def tokenize(docs, cfg: TokenizerConfig, model_proto, out_dir: str, mixture: dic
     return count_outcomes(StageResult(res.rows, res[REJECTED], res[ERRORS]), "tokenize")
 
 
-class _WriteShard(beam.DoFn):
-    def __init__(self, out_dir, subdir, schema, compression, count_rows_as_kept, partition_by=None):
+class SpillRows(beam.DoFn):
+    """Rows into bounded run files, one buffer per output folder
+    (:class:`curate.shard_runs.RunBuffer`); yields each run's record (folder, file name,
+    totals), so no row waits in memory for the shard count or crosses a shuffle. When
+    ``kept``, counts each row (not a mixture's extra copies) as kept."""
+
+    def __init__(self, work_dir: str, schema, folder_of, kept: bool):
+        self.work_dir = work_dir
+        self.schema = schema
+        self.folder_of = folder_of
+        self.kept = kept
+
+    def start_bundle(self):
+        self.buffers = {}
+
+    def _write(self, folder):
+        name = f"{uuid.uuid4().hex}.arrow"  # a retried bundle writes new runs; the failed one's are never read
+        totals = self.buffers.pop(folder).write(cio.join(self.work_dir, "runs", name))
+        return {"folder": folder, "name": name, **totals}
+
+    def process(self, row):
+        if self.kept and not row.get("copy_of"):  # a mixture's extra copies are counted as such
+            count_kept(row["source"], row["language"])
+        folder = self.folder_of(row)
+        buffer = self.buffers.get(folder)
+        if buffer is None:
+            buffer = self.buffers[folder] = RunBuffer(self.schema)
+        buffer.add(row)
+        if sum(b.nbytes for b in self.buffers.values()) >= RUN_BYTES:
+            yield self._write(max(self.buffers, key=lambda f: self.buffers[f].nbytes))
+
+    def finish_bundle(self):
+        for folder in sorted(self.buffers, key=repr):
+            yield WindowedValue(self._write(folder), MIN_TIMESTAMP, [GlobalWindow()])
+
+
+class SplitRun(beam.DoFn):
+    """Sorts a run by shard and id (:func:`curate.shard_runs.split_run`); yields
+    ``((split, value, shard index), (sorted run, first batch, end batch))``."""
+
+    def __init__(self, work_dir: str):
+        self.work_dir = work_dir
+
+    def process(self, run, counts):
+        sorted_path = cio.join(self.work_dir, "sorted", run["name"])
+        for index, first, end in split_run(
+            cio.join(self.work_dir, "runs", run["name"]), sorted_path, counts[run["folder"]]
+        ):
+            yield (*run["folder"], index), (sorted_path, first, end)
+
+
+class WriteShard(beam.DoFn):
+    """Merges a shard's sorted pieces into ``part-SSSSS-of-NNNNN.parquet``
+    (:func:`curate.shard_runs.merged_row_groups`, :func:`curate.shards.write_parquet`),
+    streaming; yields its manifest entry."""
+
+    def __init__(self, out_dir: str, work_dir: str, schema, compression: str, partition_by):
         self.out_dir = out_dir
-        self.subdir = subdir  # shards, validation or rejected
+        self.work_dir = work_dir
         self.schema = schema
         self.compression = compression
-        self.count_rows_as_kept = count_rows_as_kept
-        self.partition_by = partition_by  # a column: keys are (value, index), counts per value
+        self.partition_by = partition_by
 
-    def process(self, element, num_shards):
-        key, grouped = element
-        rows = list(grouped["rows"])
-        data = S.parquet_bytes(rows, self.schema, self.compression)
-        if self.partition_by is None:
-            index, folder = key, self.subdir
-        else:
-            (value, index), folder = key, S.partition_dir(self.subdir, self.partition_by, key[0])
-            num_shards = num_shards[value]
-        rel = f"{folder}/{S.shard_name('part', index, num_shards)}"
-        cio.write_bytes(cio.join(self.out_dir, rel), data)
-        if self.count_rows_as_kept:
-            for row in rows:
-                if not row.get("copy_of"):  # a mixture's extra copies are counted as such
-                    count_kept(row["source"], row["language"])
-        yield S.shard_info(rel, rows, data)
+    def process(self, element, counts):
+        (split, value, index), grouped = element
+        folder = (split, value)
+        schema = S.REJECTED_SCHEMA if folder == S.REJECTED_FOLDER else self.schema
+        rel = f"{S.folder_dir(folder, self.partition_by)}/{S.shard_name('part', index, counts[folder])}"
+        merge_prefix = cio.join(self.work_dir, "merge", rel.replace("/", "_"))
+        groups = merged_row_groups(sorted(grouped["pieces"]), schema, merge_prefix)
+        with cio.open_write(cio.join(self.out_dir, rel)) as f:
+            info = S.write_parquet(groups, f, schema, self.compression)
+        yield {"path": rel, **info}
 
 
 def _sum_pairs(pairs):
@@ -134,60 +187,59 @@ def _sum_pairs(pairs):
     return tokens, size
 
 
-def shard_count(rows, output_cfg, itemsize: int, label: str, validation: bool = False):
-    """A singleton PCollection: how many shards this split gets (:func:`curate.shards.shard_count`),
-    from the split's token and byte totals when the config gives a target size."""
-    if output_cfg.shard_tokens is None and output_cfg.shard_bytes is None:
-        return rows.pipeline | f"{label}:count" >> beam.Create([S.shard_count(output_cfg, 0, 0, validation)])
-    return (
+def _all_shards(counts: dict):
+    """Every shard of every folder, empty ones too: the layout depends on the input and
+    config alone."""
+    for (split, value), k in sorted(counts.items(), key=repr):
+        for index in range(k):
+            yield (split, value, index), None
+
+
+def write_outputs(rows, rejected, errors, out_dir: str, output_cfg, token_dtype: str) -> None:
+    """shards/ (and validation/ with ``output.validation_fraction``; one folder per
+    language under each with ``output.partition_by: language``), rejected/, errors/, and
+    the shard index the manifest is built from. Rows go to sorted run files in the work
+    folder and are merged per shard (:mod:`curate.shard_runs`): only file names and
+    totals cross the shuffles, so memory does not grow with the number of rows."""
+    schema = S.shard_schema(token_dtype)
+    work_dir = cio.join(out_dir, WORK, "output")
+    column, fraction = output_cfg.partition_by, output_cfg.validation_fraction
+    runs = [
         rows
-        | f"{label}:sizes" >> beam.Map(lambda r: (r["num_tokens"], S.payload_bytes(r, itemsize)))
-        | f"{label}:totals" >> beam.CombineGlobally(_sum_pairs)
-        | f"{label}:count" >> beam.Map(lambda totals: S.shard_count(output_cfg, *totals, validation))
+        | "shards:spill"
+        >> beam.ParDo(SpillRows(work_dir, schema, lambda r: S.output_folder(r, fraction, column), kept=True))
+    ]
+    if output_cfg.write_rejected:
+        runs.append(
+            rejected
+            | "rejected:rows" >> beam.Map(S.rejected_row)
+            | "rejected:spill"
+            >> beam.ParDo(SpillRows(work_dir, S.REJECTED_SCHEMA, lambda r: S.REJECTED_FOLDER, kept=False))
+        )
+    counts = (
+        runs[0]
+        | "shards:sizes" >> beam.Map(lambda run: (run["folder"], (run["tokens"], run["payload_bytes"])))
+        | "shards:totals" >> beam.CombinePerKey(_sum_pairs)
+        | "shards:totals_dict" >> beam.combiners.ToDict()
+        | "shards:counts" >> beam.Map(S.folder_counts, output_cfg, output_cfg.write_rejected)
     )
-
-
-def partition_counts(rows, output_cfg, itemsize: int, label: str, validation: bool = False):
-    """``(partition value, shard count)`` for each value of ``output.partition_by`` the
-    split's rows take, each from that partition's own totals (:func:`curate.shards.shard_count`)."""
-    column = output_cfg.partition_by
-    return (
-        rows
-        | f"{label}:partition_sizes"
-        >> beam.Map(lambda r: (S.partition_value(r, column), (r["num_tokens"], S.payload_bytes(r, itemsize))))
-        | f"{label}:partition_totals" >> beam.CombinePerKey(_sum_pairs)
-        | f"{label}:partition_count"
-        >> beam.MapTuple(lambda value, totals: (value, S.shard_count(output_cfg, *totals, validation)))
+    n = beam.pvalue.AsSingleton(counts)
+    all_runs = runs[0] if len(runs) == 1 else tuple(runs) | "shards:all_runs" >> beam.Flatten()
+    infos = (
+        {
+            "pieces": all_runs | "shards:split" >> beam.ParDo(SplitRun(work_dir), n),
+            "index": counts | "shards:indices" >> beam.FlatMap(_all_shards),
+        }
+        | "shards:group" >> beam.CoGroupByKey()
+        | "shards:write" >> beam.ParDo(WriteShard(out_dir, work_dir, schema, output_cfg.compression, column), n)
     )
-
-
-def write_partitioned(rows, counts, out_dir: str, subdir: str, schema, compression: str, label: str, column: str):
-    """:func:`write_sharded` within each partition: ``subdir/column=value/part-...`` with
-    that value's shard count from ``counts`` (:func:`partition_counts`)."""
-    n = beam.pvalue.AsDict(counts)
-    keyed = rows | f"{label}:key" >> beam.Map(
-        lambda r, k: ((S.partition_value(r, column), S.shard_of(r["id"], k[S.partition_value(r, column)])), r), n
+    _ = (
+        infos
+        | "shards:index_rows" >> beam.Filter(lambda info: not info["path"].startswith("rejected/"))
+        | "shards:index_list" >> beam.combiners.ToList()
+        | "shards:index_write" >> beam.Map(_write_shard_index, out_dir)
     )
-    all_keys = counts | f"{label}:indices" >> beam.FlatMapTuple(lambda value, k: [((value, i), None) for i in range(k)])
-    return (
-        {"rows": keyed, "index": all_keys}
-        | f"{label}:group" >> beam.CoGroupByKey()
-        | f"{label}:write" >> beam.ParDo(_WriteShard(out_dir, subdir, schema, compression, True, column), n)
-    )
-
-
-def write_sharded(rows, count, out_dir: str, subdir: str, schema, compression: str, label: str, kept: bool):
-    """Write rows as ``subdir/part-SSSSS-of-NNNNN.parquet``, row to shard ``shard_of(id, N)``
-    with N from the singleton ``count``; every shard is written, empty ones too, so the
-    layout depends on the input and config alone. Yields each shard's manifest entry."""
-    n = beam.pvalue.AsSingleton(count)
-    keyed = rows | f"{label}:key" >> beam.Map(lambda r, k: (S.shard_of(r["id"], k), r), n)
-    all_keys = count | f"{label}:indices" >> beam.FlatMap(lambda k: [(i, None) for i in range(k)])
-    return (
-        {"rows": keyed, "index": all_keys}
-        | f"{label}:group" >> beam.CoGroupByKey()
-        | f"{label}:write" >> beam.ParDo(_WriteShard(out_dir, subdir, schema, compression, kept), n)
-    )
+    _ = errors | "errors:list" >> beam.combiners.ToList() | "errors:write" >> beam.Map(_write_errors, out_dir)
 
 
 def _write_errors(errors, out_dir: str):
@@ -197,58 +249,6 @@ def _write_errors(errors, out_dir: str):
 def _write_shard_index(infos, out_dir: str):
     data = json.dumps(sorted(infos, key=lambda i: i["path"]), indent=1).encode()
     cio.write_bytes(cio.join(out_dir, SHARD_INDEX_FILE), data)
-
-
-def write_outputs(rows, rejected, errors, out_dir: str, output_cfg, token_dtype: str) -> None:
-    """shards/ (and validation/ with ``output.validation_fraction``; one folder per
-    language under each with ``output.partition_by: language``), rejected/, errors/, and
-    the shard index the manifest is built from."""
-    schema = S.shard_schema(token_dtype)
-    itemsize = np.dtype(token_dtype).itemsize
-    fraction = output_cfg.validation_fraction
-    # Copies go with their original: never on both sides of the boundary.
-    train, held_out = rows | "split" >> beam.Partition(
-        lambda r, _: int(S.is_validation(r.get("copy_of") or r["id"], fraction)), 2
-    )
-    train_count = shard_count(train, output_cfg, itemsize, "shards")  # also rejected/'s
-    splits = [(train, "shards", False)] + ([(held_out, "validation", True)] if fraction > 0 else [])
-    infos = []
-    for split_rows, subdir, validation in splits:
-        if output_cfg.partition_by is not None:
-            counts = partition_counts(split_rows, output_cfg, itemsize, subdir, validation)
-            infos.append(
-                write_partitioned(
-                    split_rows, counts, out_dir, subdir, schema, output_cfg.compression, subdir, output_cfg.partition_by
-                )
-            )
-        else:
-            count = (
-                train_count
-                if not validation
-                else shard_count(split_rows, output_cfg, itemsize, subdir, validation=True)
-            )
-            infos.append(
-                write_sharded(split_rows, count, out_dir, subdir, schema, output_cfg.compression, subdir, True)
-            )
-    _ = (
-        infos
-        | "shards:all_infos" >> beam.Flatten()
-        | "shards:index_list" >> beam.combiners.ToList()
-        | "shards:index_write" >> beam.Map(_write_shard_index, out_dir)
-    )
-    if output_cfg.write_rejected:
-        rejected_rows = rejected | "rejected:rows" >> beam.Map(S.rejected_row)
-        write_sharded(
-            rejected_rows,
-            train_count,
-            out_dir,
-            "rejected",
-            S.REJECTED_SCHEMA,
-            output_cfg.compression,
-            "rejected",
-            False,
-        )
-    _ = errors | "errors:list" >> beam.combiners.ToList() | "errors:write" >> beam.Map(_write_errors, out_dir)
 
 
 def _write_stage_file(item, out_dir: str) -> None:
