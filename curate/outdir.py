@@ -223,9 +223,7 @@ def _pattern_paths(pattern: str) -> list[str]:
     found = [p for p, _ in cio.match(pattern)]
     if found:
         return found
-    fixed = pattern
-    for ch in "*?[":
-        fixed = fixed.split(ch, 1)[0]
+    fixed = cio.fixed_part(pattern)
     return [fixed.rstrip("/") or "/"] if fixed else []
 
 
