@@ -22,7 +22,7 @@ from apache_beam.metrics import Metrics
 
 from curate import registry
 from curate.counters import NAMESPACE, dropped_name, error_name, input_name, kept_name, language_name, stat_name
-from curate.document import Drop, ErrorRecord, Rejected
+from curate.document import Drop, ErrorRecord, Rejected, describe_exception
 from curate.registry import StageSpec
 from pipelines import progress
 
@@ -117,15 +117,7 @@ def rejected_output(rej: Rejected):
 
 def doc_error(doc, stage: str, exc: Exception) -> ErrorRecord:
     """The error record for a document a stage failed on (:func:`count_outcomes` counts it)."""
-    err = ErrorRecord(
-        input_file=doc.provenance.get("input_file", ""),
-        locator=doc.provenance.get("record_id") or doc.id,
-        stage=stage,
-        message=f"{type(exc).__name__}: {exc}",
-        source=doc.source,
-        doc_id=doc.id,
-    )
-    return err
+    return ErrorRecord.for_document(doc, stage, describe_exception(exc))
 
 
 def error_output(doc, stage: str, exc: Exception):
