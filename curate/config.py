@@ -344,6 +344,9 @@ def _parse_inputs(data: Any, check_paths: bool) -> list[InputConfig]:
                 f"{key}.kind: unknown input kind {inp.kind!r} (known: {', '.join(sorted(registry.READERS))})"
             )
         inp.options = build(spec.config_cls, inp.options, f"{key}.options")
+        default_from_paths = getattr(inp.options, "default_from_paths", None)
+        if default_from_paths is not None:  # a reader's defaults that follow from the paths (code: root)
+            default_from_paths(inp.paths)
         if inp.name is None:
             inp.name = spec.default_source
         if not _SOURCE.fullmatch(inp.name):

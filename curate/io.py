@@ -149,6 +149,13 @@ def match(pattern: str) -> list[tuple[str, int]]:
     return sorted((m.path, m.size_in_bytes) for m in found)
 
 
+def fixed_part(pattern: str) -> str:
+    """A path pattern up to its first wildcard (``*``, ``?``, ``[``): what every match starts with."""
+    for ch in "*?[":
+        pattern = pattern.split(ch, 1)[0]
+    return pattern
+
+
 def remove_tree(path: str) -> None:
     """Delete a directory (or prefix) that curate owns whole, if it exists."""
     fs = _filesystems()

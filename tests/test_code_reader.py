@@ -12,7 +12,7 @@ import pytest
 
 from curate.config import ConfigError, build
 from curate.document import Document, ErrorRecord, Rejected, make_id
-from curate.readers.code import CodeConfig, detect_language, read_file
+from curate.readers.code import CodeConfig, detect_language, read_file, tree_root
 
 PY = b"import os\n\n\ndef main():\n    print(os.getcwd())\n"
 
@@ -291,3 +291,21 @@ def test_non_seekable_streams_are_read():
     for name, data in [("a.tar.gz", tar_bytes([reg("a.py", PY)])), ("a.zip", zip_bytes([("a.py", PY, None)]))]:
         (doc,) = read_file(name, io.BufferedReader(Stream(data)), "code", CodeConfig())
         assert isinstance(doc, Document) and doc.text == PY.decode()
+
+
+@pytest.mark.parametrize(
+    "patterns, root",
+    [
+        (["repo/**"], "repo"),
+        (["../data/code/repo/**/*.py", "../data/code/repo/setup.cfg"], "../data/code/repo"),
+        (["src/**", "tests/**"], "."),
+        (["/a/b/**", "/a/c/*.py"], "/a"),
+        (["gs://bucket/x/repo/**"], "gs://bucket/x/repo"),
+        (["repo/a*.py"], "repo"),  # a wildcard inside a name: its folder
+        (["gs://one/**", "gs://two/**"], None),  # no folder in common
+        (["gs://b/repo/**", "repo/**"], None),
+        (["/a/**", "a/**"], None),
+    ],
+)
+def test_tree_root_is_the_folder_the_patterns_share(patterns, root):
+    assert tree_root(patterns) == root

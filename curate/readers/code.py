@@ -1,8 +1,8 @@
 """Source code: files of a source tree, or repositories packed as archives.
 
-An input file is either one source file (name a tree with a glob, ``repo/**``; set
-``root`` to the tree's directory so paths and the vendored-directory check are
-relative to it), or an archive (``.tar.gz``, ``.tgz``, ``.tar``, ``.tar.bz2``,
+An input file is either one source file (name a tree with a glob, ``repo/**``; ``root``
+is the tree's directory, by default the folder the input's paths share: paths, ids
+and the vendored-directory check are relative to it), or an archive (``.tar.gz``, ``.tgz``, ``.tar``, ``.tar.bz2``,
 ``.tar.xz``, ``.zip``) holding one repository, named after the archive unless
 ``repository`` says otherwise. Archive members are read in memory; nothing touches
 the disk (see :mod:`curate.readers.archive` for the refused members).
@@ -23,6 +23,7 @@ import os
 import re
 from typing import IO, Iterator, Optional, Union
 
+from curate import io as cio
 from curate.document import Document, ErrorRecord, Rejected, document_id, make_id
 from curate.params import ConfigError, param
 from curate.readers.archive import ArchiveDamaged, ArchiveLimits, archive_kind, archive_stem, iter_members, read_limited
@@ -175,7 +176,7 @@ _MINIFIED_NAME_RE = re.compile(r"[.\-]min\.(?:js|css|mjs)$|\.bundle\.js$", re.I)
 @dataclasses.dataclass
 class CodeConfig:
     repository: Optional[str] = None  # default: the archive's name, else the name of ``root``
-    root: Optional[str] = None  # a tree's directory: paths are made relative to it
+    root: Optional[str] = None  # a tree's directory: paths are made relative to it (default: tree_root)
     read_archives: bool = True  # False: archive files are plain files (data inside a tree)
     languages: Optional[list[str]] = None  # keep only these (names as in EXTENSIONS)
     keep_unknown_languages: bool = False  # else rejected ``unknown_language``
@@ -196,6 +197,28 @@ class CodeConfig:
             bad = [lang for lang in self.languages if lang not in known]
             if bad:
                 raise ConfigError(f"{key}.languages: unknown language {bad[0]!r}")
+
+    def default_from_paths(self, paths: list[str]) -> None:
+        """Without ``root``, the folder the input's paths share (:func:`tree_root`): a tree
+        file's id and path are then never those of the folder the tree sits in."""
+        if self.root is None:
+            self.root = tree_root(paths)
+
+
+def tree_root(patterns: list[str]) -> Optional[str]:
+    """The folder the fixed parts of all ``patterns`` lie in: ``repo`` for ``repo/**``,
+    ``gs://b/x/repo`` for ``gs://b/x/repo/**/*.py``, the file's folder for a path without
+    wildcards, ``.`` for relative patterns that share no folder. None when the patterns
+    share no folder at all (local and remote, absolute and relative, two buckets)."""
+    kinds = {"remote" if cio.is_remote(p) else "absolute" if p.startswith("/") else "relative" for p in patterns}
+    if len(kinds) != 1:
+        return None
+    (kind,) = kinds
+    # the folders of each fixed part, as lists of path components
+    common = os.path.commonprefix([cio.fixed_part(p).split("/")[:-1] for p in patterns])
+    if kind == "remote":
+        return "/".join(common) if len(common) >= 3 else None  # at least scheme://bucket
+    return "/".join(common) or ("/" if kind == "absolute" else ".")
 
 
 def detect_language(path: str, text: str) -> Optional[str]:
