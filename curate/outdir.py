@@ -50,8 +50,9 @@ SCRATCH = (
     "_stats.dropped.json",
     "_stats.errors.json",
 )  # stats: pipelines/stats.py
-# The writers' work files (pipelines/output.py: sorted runs of the shard writers) under
-# the staging folder: never committed, removed with the staging folder at the commit.
+# Work files under the staging folder (curate.spill: documents waiting for a run-wide
+# stage's decision; pipelines/output.py: sorted runs of the shard writers): never
+# committed, removed when the run commits.
 WORK = "_work"
 # Top-level names a run writes (besides what its manifest lists): a file under one of
 # these that no earlier run wrote is the user's, and the run refuses to start over it.
@@ -193,11 +194,8 @@ class OutputDir:
     def commit(self, manifest: dict) -> None:
         """Move the finished run from the staging folder into ``OUT``; ``manifest`` (its
         ``files`` filled here) is written last."""
-        staged = [
-            f
-            for f in cio.list_files(self.staging)
-            if f not in SCRATCH and f != MANIFEST and not f.startswith(WORK + "/")
-        ]
+        cio.remove_tree(cio.join(self.staging, WORK))  # read by the run's own steps only
+        staged = [f for f in cio.list_files(self.staging) if f not in SCRATCH and f != MANIFEST]
         old = files_of(self.previous) if self.previous is not None else []
         old_set = set(old)
         for rel in staged:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import apache_beam as beam
 
 from curate.config import ConfigError, PipelineConfig
+from curate.spill import work_dir
 from curate.tokenize import id_dtype
 from pipelines import output
 from pipelines.readers import read_input
@@ -65,7 +66,7 @@ def build(p: beam.Pipeline, cfg: PipelineConfig, out_dir: str, tokenizer_proto) 
     errors = [r.errors for r in reads]
     files = []
     for stage in cfg.stages:
-        res = apply_stage(docs, stage.name, stage.params, stage.applies_to)
+        res = apply_stage(docs, stage.name, stage.params, stage.applies_to, work_dir(out_dir, "stage", stage.name))
         docs = res.kept
         rejected.append(res.rejected)
         errors.append(res.errors)
@@ -76,8 +77,8 @@ def build(p: beam.Pipeline, cfg: PipelineConfig, out_dir: str, tokenizer_proto) 
     tok = output.tokenize(docs, cfg.tokenizer, tokenizer_proto, out_dir, cfg.output.mixture)
     rejected.append(tok.rejected)
     errors.append(tok.errors)
-    rejected = _flatten(rejected, "all:rejected")
-    errors = _flatten(errors, "all:errors")
+    # Drops and errors stay one PCollection per stage: the writers and the statistics take
+    # each where it is produced (Beam's local runner holds a flatten of several whole).
     output.write_outputs(tok.kept, rejected, errors, out_dir, cfg.output, id_dtype(cfg.tokenizer, tokenizer_proto))
     if cfg.output.stats:
-        add_stats(tok.kept, rejected, errors, out_dir)
+        add_stats([tok.kept], rejected, errors, out_dir)

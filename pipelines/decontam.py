@@ -127,9 +127,11 @@ def _report_files(tally, blob, common, config):
 
 
 class Decontaminate(beam.PTransform):
-    """``PCollection[Document] -> StageResult`` with the report's files."""
+    """``PCollection[Document] -> StageResult`` with the report's files. It needs no
+    work files (``work_dir`` is unused): clean documents stream through, and only the
+    matched ones, few, wait for the run-wide n-gram counts."""
 
-    def __init__(self, config: D.DecontaminateConfig):
+    def __init__(self, config: D.DecontaminateConfig, work_dir=None):
         super().__init__()
         self.config = config
 

@@ -399,7 +399,7 @@ def rounds_for(config: MinHashDedupConfig, pipeline) -> int:
 
 
 class MinHashDedup(beam.PTransform):
-    def __init__(self, config: MinHashDedupConfig):
+    def __init__(self, config: MinHashDedupConfig, work_dir=None):
         super().__init__()
         self.config = config
 

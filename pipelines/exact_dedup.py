@@ -1,49 +1,42 @@
-"""Beam transform for ``exact_dedup``: GroupByKey on the normalised-text hash."""
+"""Beam transform for ``exact_dedup`` (core: :mod:`curate.dedup.exact`)::
+
+    docs -> work files -> (text hash, Copy(rank, work file)) -> GroupByKey
+         -> decide_copies: (work file, (id, ExactDecision)) for groups of two or more
+         -> work files again, each document with its decision -> kept / Rejected
+
+Only hashes and ranks cross the shuffle, and only the copies' decisions wait in memory
+(:mod:`pipelines.spill`)."""
 
 from __future__ import annotations
 
 import apache_beam as beam
 
-from curate.dedup.exact import DUPLICATES_KEY, ExactDedupConfig, dedup_key, survivor_position
-from curate.document import Rejected
-from pipelines.stages import REJECTED, StageResult, rejected_output
-
-
-class _SplitGroup(beam.DoFn):
-    def __init__(self, keep: str, score_field: str):
-        self.keep = keep
-        self.score_field = score_field
-
-    def process(self, element):
-        key, docs = element
-        # Two passes over the (re-iterable) group: the core's survivor rule gives the
-        # position, then the copies are emitted, so a huge group never has to fit in a list.
-        best_pos, survivor_id = survivor_position(docs, self.keep, self.score_field)
-        survivor = None
-        for pos, doc in enumerate(docs):
-            if pos == best_pos:
-                survivor = doc
-                continue
-            yield rejected_output(
-                Rejected(doc, "exact_dedup", "duplicate", {"duplicate_of": survivor_id, "text_hash": key})
-            )
-        survivor.metadata[DUPLICATES_KEY] = pos
-        yield survivor
+from curate.dedup.exact import Copy, ExactDedupConfig, apply_decision, decide_copies, dedup_key
+from curate.dedup.minhash import node_key
+from curate.spill import default_work_dir
+from pipelines import spill
 
 
 class ExactDedup(beam.PTransform):
-    def __init__(self, config: ExactDedupConfig):
+    def __init__(self, config: ExactDedupConfig, work_dir: str | None = None):
         super().__init__()
         self.config = config
+        self.work_dir = work_dir or default_work_dir()
 
     def expand(self, docs):
-        norm = self.config.normalize
-        res = (
-            docs
-            | "key" >> beam.Map(lambda d: (dedup_key(d.text, norm), d))
+        cfg = self.config
+        paths = spill.spill(docs, self.work_dir, "spill")
+        decisions = (
+            spill.read_located(paths, "read_keys")
+            | "key"
+            >> beam.Map(
+                lambda ld: (
+                    dedup_key(ld.doc.text, cfg.normalize),
+                    Copy(node_key(ld.doc, cfg.keep, cfg.score_field), ld.path),
+                )
+            )
             | "group" >> beam.GroupByKey()
-            | "choose"
-            >> beam.ParDo(_SplitGroup(self.config.keep, self.config.score_field)).with_outputs(REJECTED, main="kept")
+            | "decide" >> beam.FlatMapTuple(decide_copies)
+            | "by_file" >> beam.MapTuple(lambda path, doc_id, decision: (path, (doc_id, decision)))
         )
-        empty = docs.pipeline | "no_errors" >> beam.Create([])
-        return StageResult(res.kept, res[REJECTED], empty)
+        return spill.apply_decisions(paths, decisions, apply_decision, "exact_dedup", "apply")

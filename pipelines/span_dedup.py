@@ -142,11 +142,11 @@ class SpanDedup(beam.PTransform):
         return StageResult(applied.kept, applied[REJECTED], errors)
 
 
-def sentence_dedup(params) -> SpanDedup:
+def sentence_dedup(params, work_dir=None) -> SpanDedup:
     """The Beam transform ``sentence_dedup`` declares."""
     return SpanDedup(SentenceDedup, params)
 
 
-def token_dedup(params) -> SpanDedup:
+def token_dedup(params, work_dir=None) -> SpanDedup:
     """The Beam transform ``token_dedup`` declares."""
     return SpanDedup(TokenDedup, params)

@@ -43,9 +43,11 @@ def resolve(path: str):
     return getattr(importlib.import_module(module), attr)
 
 
-def global_transform(spec: StageSpec, params):
-    """The declared Beam transform of global stage ``spec`` for ``params``."""
-    return resolve(spec.transform)(params)
+def global_transform(spec: StageSpec, params, work_dir=None):
+    """The declared Beam transform of global stage ``spec`` for ``params``; a stage that
+    keeps documents in work files (:mod:`pipelines.spill`) puts them under ``work_dir``
+    (None: a fresh local folder, for transforms built outside ``curate run``)."""
+    return resolve(spec.transform)(params, work_dir=work_dir)
 
 
 _counters: dict = {}
@@ -102,7 +104,6 @@ def count_outcomes(result: StageResult, label: str) -> StageResult:
         rejected=result.rejected | f"{label}:count_drops" >> beam.Map(_counted_drop),
         errors=result.errors | f"{label}:count_errors" >> beam.Map(_counted_error),
     )
-    progress.tick(removed=1)
 
 
 REJECTED = "rejected"
@@ -172,9 +173,10 @@ class ApplyDocStage(beam.DoFn):
             yield out
 
 
-def apply_stage(docs, stage_name: str, params, applies_to=None) -> StageResult:
+def apply_stage(docs, stage_name: str, params, applies_to=None, work_dir=None) -> StageResult:
     """One configured stage (``name`` or an instance ``name/label``) over ``docs``:
-    per-document or global, as its declaration says."""
+    per-document or global, as its declaration says; a global stage's work files go
+    under ``work_dir`` (see :func:`global_transform`)."""
     spec = registry.stage(stage_name.partition("/")[0])
     if spec.per_document:
         res = docs | f"stage:{stage_name}" >> beam.ParDo(
@@ -182,14 +184,14 @@ def apply_stage(docs, stage_name: str, params, applies_to=None) -> StageResult:
         ).with_outputs(REJECTED, ERRORS, main="kept")
         res = StageResult(res.kept, res[REJECTED], res[ERRORS])
     else:
-        res = apply_global_stage(docs, spec, stage_name, params, applies_to)
+        res = apply_global_stage(docs, spec, stage_name, params, applies_to, work_dir)
     return count_outcomes(res, f"stage:{stage_name}")
 
 
-def apply_global_stage(docs, spec: StageSpec, stage_name: str, params, applies_to=None) -> StageResult:
+def apply_global_stage(docs, spec: StageSpec, stage_name: str, params, applies_to=None, work_dir=None) -> StageResult:
     """A global stage over the documents of the ``applies_to`` sources only (all when
     None); the others bypass it and rejoin its kept output."""
-    transform = global_transform(spec, params)
+    transform = global_transform(spec, params, work_dir)
     if applies_to is None:
         return docs | f"stage:{stage_name}" >> transform
     sources = frozenset(applies_to)

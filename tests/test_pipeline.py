@@ -114,3 +114,13 @@ def test_a_smaller_trained_vocabulary_is_reported_with_its_reason(sample_runs, t
     printed = capsys.readouterr().out
     assert f"{got:,} pieces (2,000 asked)" in printed  # the same sample rule gives the same model
     assert "candidate pieces" in printed and "fewer than asked" in printed
+
+
+def test_work_files_are_removed_and_never_committed(sample_runs):
+    # exact_dedup and minhash_dedup keep their documents in OUT/.curate-staging/_work
+    # while they decide; the committed output holds none of them
+    for out in sample_runs[:2]:
+        assert not os.path.exists(os.path.join(out, ".curate-staging"))
+        assert not any("_work" in dirs for _, dirs, _ in os.walk(out))
+        with open(os.path.join(out, "manifest.json")) as f:
+            assert not any("_work" in rel for rel in json.load(f)["files"])

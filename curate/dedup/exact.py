@@ -1,21 +1,24 @@
 """Exact deduplication of normalised text across the whole run (stage ``exact_dedup``).
 
-The Beam layer groups documents by :func:`dedup_key` (a GroupByKey, so duplicates
-on different workers meet) and keeps the survivor :func:`choose_survivor` would choose.
+The Beam layer groups each document's :func:`dedup_key` and survivor rank (a
+GroupByKey, so duplicates on different workers meet; the documents themselves wait in
+work files), :func:`decide_copies` picks the survivor :func:`choose_survivor` would
+choose, and :func:`apply_decision` applies it to each document.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+import typing
 import unicodedata
-from typing import Iterable, Literal
+from typing import Iterable, Literal, Optional
 
 import xxhash
 
 from curate import text as T
 from curate.dedup.minhash import DEFAULT_SCORE_FIELD, node_key
-from curate.document import Document
+from curate.document import Document, Rejected
 from curate.registry import register_stage
 
 _WS_RE = re.compile(r"\s+")
@@ -42,28 +45,55 @@ def dedup_key(text: str, normalize: str = "whitespace") -> str:
     return xxhash.xxh128_hexdigest(norm.encode("utf-8", "surrogatepass"))
 
 
+class Copy(typing.NamedTuple):
+    """What the grouping step knows of one document: its text hash, its survivor rank
+    (:func:`curate.dedup.minhash.node_key`, ending with the id) and where it is (the
+    work file its decision goes to)."""
+
+    rank: tuple
+    location: str
+
+
+class ExactDecision(typing.NamedTuple):
+    """One document of a group of copies: ``duplicate_of`` is None for the survivor,
+    which had ``copies`` removed; a duplicate carries the survivor's id."""
+
+    text_hash: str
+    duplicate_of: Optional[str]
+    copies: int
+
+
 @register_stage("exact_dedup", ExactDedupConfig, transform="pipelines.exact_dedup:ExactDedup")
 def choose_survivor(
     docs: Iterable[Document], keep: str = "smallest_id", score_field: str = DEFAULT_SCORE_FIELD
 ) -> Document:
     """The copy kept: the smallest :func:`curate.dedup.minhash.node_key` (ties break on
     id, so the choice never depends on the order in which documents arrive)."""
-    docs = list(docs)
-    return docs[survivor_position(docs, keep, score_field)[0]]
+    return min(docs, key=lambda d: node_key(d, keep, score_field))
 
 
-def survivor_position(
-    docs: Iterable[Document], keep: str = "smallest_id", score_field: str = DEFAULT_SCORE_FIELD
-) -> tuple[int, str]:
-    """(position in ``docs``, id) of the copy :func:`choose_survivor` keeps, in one pass
-    that holds no document: the Beam layer makes a second pass over a group of copies
-    too large for a list, and compares positions (a runner may deserialise the group
-    afresh on each pass, so object identity would not do)."""
-    best_pos, best_rank = 0, None
-    for pos, doc in enumerate(docs):
-        rank = node_key(doc, keep, score_field)
-        if best_rank is None or rank < best_rank:
-            best_pos, best_rank = pos, rank
-    if best_rank is None:
-        raise ValueError("no documents to choose from")
-    return best_pos, best_rank[-1]
+def decide_copies(text_hash: str, copies: Iterable[Copy]) -> list[tuple[str, str, ExactDecision]]:
+    """``(location, id, decision)`` for each document of a group of equal text hashes,
+    the survivor chosen as :func:`choose_survivor` chooses (smallest rank). A group of
+    one (no copies) needs no decision: nothing is returned for it."""
+    copies = sorted(copies)
+    if len(copies) < 2:
+        return []
+    survivor_id = copies[0].rank[-1]
+    out = [(copies[0].location, survivor_id, ExactDecision(text_hash, None, len(copies) - 1))]
+    out += [(c.location, c.rank[-1], ExactDecision(text_hash, survivor_id, 0)) for c in copies[1:]]
+    return out
+
+
+def apply_decision(doc: Document, decision: Optional[ExactDecision]):
+    """The document (kept; ``exact_duplicates`` on its metadata says how many copies of
+    it were removed) or its Rejected record."""
+    if decision is None:
+        doc.metadata[DUPLICATES_KEY] = 0
+        return doc
+    if decision.duplicate_of is not None:
+        return Rejected(
+            doc, "exact_dedup", "duplicate", {"duplicate_of": decision.duplicate_of, "text_hash": decision.text_hash}
+        )
+    doc.metadata[DUPLICATES_KEY] = decision.copies
+    return doc

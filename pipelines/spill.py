@@ -1,0 +1,110 @@
+"""Beam glue for work files (core: :mod:`curate.spill`): documents to files, file
+paths through the graph, documents back out of the files.
+
+A stage that decides on the whole run uses them so that only its small keys and
+decisions cross shuffles::
+
+    docs --spill--> paths --read (path, doc)--> keys --GroupByKey--> decisions, keyed by path
+                      \\                                                   | side input (multimap)
+                       \\--------------------------read--> apply(doc, its decision) -> kept / rejected / errors
+
+The writing DoFn is fused with the steps before it, so documents go to disk as they
+are produced; a path is emitted when its file is closed (at the end of a bundle, or
+when it reaches ``curate.spill.FILE_BYTES``). Decisions are keyed by the work file
+their document is in, so the step that applies them reads only its file's entries
+(a keyed lookup on a distributed runner).
+"""
+
+from __future__ import annotations
+
+import typing
+
+import apache_beam as beam
+from apache_beam.transforms.window import GlobalWindows
+
+from curate.document import Document, ErrorRecord, Rejected
+from curate.spill import SpillWriter, read_spill
+from pipelines.stages import ERRORS, REJECTED, StageResult, doc_error
+
+
+class Located(typing.NamedTuple):
+    """A document read back from a work file, with the file's path (its decisions' key)."""
+
+    path: str
+    doc: Document
+
+
+class _Write(beam.DoFn):
+    def __init__(self, directory: str):
+        self.directory = directory
+        self.writer = None
+
+    def start_bundle(self):
+        self.writer = SpillWriter(self.directory)
+
+    def process(self, doc):
+        path = self.writer.add(doc)
+        if path is not None:
+            yield path
+
+    def finish_bundle(self):
+        path = self.writer.close()
+        if path is not None:
+            yield GlobalWindows.windowed_value(path)
+
+
+def spill(docs, directory: str, label: str):
+    """``docs`` written to work files under ``directory``: a PCollection of their paths,
+    redistributed so that the files are read on many workers."""
+    return (
+        docs
+        | f"{label}:write" >> beam.ParDo(_Write(directory))
+        # the paths are few and small: a shuffle of them is cheap, and a barrier (no file
+        # is read before it is closed) that spreads the reading over the workers
+        | f"{label}:spread" >> beam.Reshuffle()
+    )
+
+
+def read_located(paths, label: str):
+    """The documents of the work files, as :class:`Located` (path, document)."""
+    return paths | label >> beam.FlatMap(lambda path: (Located(path, doc) for doc in read_spill(path)))
+
+
+def read_docs(paths, label: str):
+    """The documents of the work files."""
+    return paths | label >> beam.FlatMap(read_spill)
+
+
+class _Apply(beam.DoFn):
+    """One work file: each document with its decision (None when the stage decided
+    nothing about it) through ``apply`` -> a Document kept, a Rejected, or an error."""
+
+    def __init__(self, apply, stage: str):
+        self.apply = apply
+        self.stage = stage
+
+    def process(self, path, decisions):
+        mine = dict(decisions[path])
+        for doc in read_spill(path):
+            try:
+                out = self.apply(doc, mine.get(doc.id))
+            except Exception as e:  # a bad record must not stop the run
+                yield beam.pvalue.TaggedOutput(ERRORS, doc_error(doc, self.stage, e))
+                continue
+            if isinstance(out, Rejected):
+                yield beam.pvalue.TaggedOutput(REJECTED, out)
+            elif isinstance(out, ErrorRecord):
+                yield beam.pvalue.TaggedOutput(ERRORS, out)
+            else:
+                yield out
+
+
+def apply_decisions(paths, decisions, apply, stage: str, label: str) -> StageResult:
+    """The documents of the work files ``paths``, each through ``apply(doc, decision)``
+    with its entry of ``decisions``, a PCollection of ``(path, (doc id, decision))``.
+    ``apply`` is the stage's core function; it returns the document (kept, possibly
+    changed) or a Rejected."""
+    out = paths | label >> beam.ParDo(_Apply(apply, stage), beam.pvalue.AsMultiMap(decisions)).with_outputs(
+        REJECTED, ERRORS, main="kept"
+    )
+    return StageResult(out.kept, out[REJECTED], out[ERRORS])

@@ -1,0 +1,125 @@
+"""Work files (curate.spill, pipelines.spill): documents out to disk and back unchanged,
+files rolling over at their size limit, damage reported, and decisions applied per file."""
+
+from __future__ import annotations
+
+import os
+
+import apache_beam as beam
+import pytest
+from apache_beam.testing.util import assert_that, equal_to
+
+from curate import spill as S
+from curate.dedup.exact import ExactDedupConfig, choose_survivor, dedup_key
+from curate.document import Document, Rejected
+from pipelines import spill
+from pipelines.exact_dedup import ExactDedup
+
+
+def docs(n, text=lambda i: f"text {i} " * (i % 7 + 1)):
+    return [
+        Document(
+            id=f"d{i:04d}",
+            text=text(i),
+            source="s",
+            provenance={"i": i},
+            metadata={"signals": {"x": {"v": i / 3}}},
+            html="<p>é</p>" if i % 5 == 0 else None,
+        )
+        for i in range(n)
+    ]
+
+
+def as_tuples(ds):
+    return sorted((d.id, d.text, d.source, d.provenance, d.metadata, d.html) for d in ds)
+
+
+def test_documents_come_back_unchanged_across_frames_and_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(S, "FRAME_BYTES", 200)
+    monkeypatch.setattr(S, "FILE_BYTES", 1000)
+    original = docs(300)
+    paths = S.spill_all(original, str(tmp_path / "w"))
+    assert len(paths) > 3 and len(set(paths)) == len(paths)
+    assert all(os.path.getsize(p) < 1000 + 2 * 200 + 200 for p in paths)
+    back = [d for p in paths for d in S.read_spill(p)]
+    assert [d.id for d in back] == [d.id for d in original]  # in the order written
+    assert as_tuples(back) == as_tuples(original)
+
+
+def test_nothing_written_means_no_file(tmp_path):
+    assert S.spill_all([], str(tmp_path / "w")) == []
+    assert not (tmp_path / "w").exists()
+
+
+def test_a_cut_work_file_is_an_error_not_fewer_documents(tmp_path):
+    (path,) = S.spill_all(docs(50), str(tmp_path / "w"))
+    data = open(path, "rb").read()
+    for cut in (5, 16, len(data) - 3):
+        open(path, "wb").write(data[:cut])
+        with pytest.raises(OSError, match="cut short"):
+            list(S.read_spill(path))
+
+
+def test_a_file_appears_under_its_name_only_when_complete(tmp_path):
+    w = S.SpillWriter(str(tmp_path / "w"))
+    w.add(docs(1)[0])
+    assert os.listdir(tmp_path / "w") == [os.path.basename(w.path) + f".tmp-{os.getpid()}"]
+    path = w.close()
+    assert os.listdir(tmp_path / "w") == [os.path.basename(path)]
+
+
+def test_beam_spill_read_and_apply_decisions(tmp_path):
+    original = docs(40)
+    drop = {f"d{i:04d}" for i in range(0, 40, 3)}
+
+    def apply(doc, decision):
+        if decision == "drop":
+            return Rejected(doc, "t", "dropped")
+        if decision == "fail":
+            raise ValueError("bad")
+        doc.metadata["seen"] = True
+        return doc
+
+    with beam.Pipeline() as p:
+        paths = spill.spill(p | beam.Create(original), str(tmp_path / "w"), "spill")
+        decisions = (
+            spill.read_located(paths, "read")
+            | beam.Filter(lambda ld: ld.doc.id in drop or ld.doc.id == "d0001")
+            | beam.Map(lambda ld: (ld.path, (ld.doc.id, "fail" if ld.doc.id == "d0001" else "drop")))
+        )
+        res = spill.apply_decisions(paths, decisions, apply, "t", "apply")
+        kept_ids = res.kept | "kept" >> beam.Map(lambda d: (d.id, d.metadata.get("seen")))
+        rej_ids = res.rejected | "rej" >> beam.Map(lambda r: r.doc.id)
+        err_ids = res.errors | "err" >> beam.Map(lambda e: (e.doc_id, e.stage, e.message))
+        assert_that(
+            kept_ids,
+            equal_to([(d.id, True) for d in original if d.id not in drop and d.id != "d0001"]),
+            label="kept",
+        )
+        assert_that(rej_ids, equal_to(sorted(drop)), label="rejected")
+        assert_that(err_ids, equal_to([("d0001", "t", "ValueError: bad")]), label="errors")
+
+
+def test_exact_dedup_through_work_files_keeps_the_core_survivor(tmp_path):
+    texts = ["alpha beta", "Alpha  beta", "gamma", "alpha beta", "delta", "GAMMA"]
+    ds = [
+        Document(id=f"id{9 - i}", text=t, source="s", provenance={"fetch_date": f"2020-0{i + 1}"})
+        for i, t in enumerate(texts)
+    ]
+    for keep in ("smallest_id", "oldest"):
+        cfg = ExactDedupConfig(keep=keep)
+        groups = {}
+        for d in ds:
+            groups.setdefault(dedup_key(d.text), []).append(d)
+        survivors = {choose_survivor(g, keep).id: len(g) - 1 for g in groups.values()}
+        with beam.Pipeline() as p:
+            res = p | f"create:{keep}" >> beam.Create(ds) | ExactDedup(cfg, str(tmp_path / keep))
+            kept = res.kept | "kept" >> beam.Map(lambda d: (d.id, d.metadata["exact_duplicates"]))
+            assert_that(kept, equal_to(sorted(survivors.items())), label="kept")
+            dups = res.rejected | "rej" >> beam.Map(lambda r: (r.doc.id, r.reason, r.details["duplicate_of"]))
+            expected = [
+                (d.id, "duplicate", choose_survivor(groups[dedup_key(d.text)], keep).id)
+                for d in ds
+                if d.id not in survivors
+            ]
+            assert_that(dups, equal_to(expected), label="rejected")
