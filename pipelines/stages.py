@@ -82,6 +82,12 @@ def count_stat(source: str, stage: str, name: str, n: int = 1) -> None:
     counter(stat_name(source, stage, name)).inc(n)
 
 
+def count_stats(source: str, stage: str, stats: dict) -> None:
+    """The statistics a stage took after one document (:meth:`curate.base.StageStats.take_stats`)."""
+    for name, n in stats.items():
+        count_stat(source, stage, name, n)
+
+
 def count_error(err: ErrorRecord) -> None:
     counter(error_name(err.source, err.stage)).inc()
 
@@ -157,8 +163,7 @@ class ApplyDocStage(beam.DoFn):
             self.stage.take_stats()  # a failed document's partial statistics are not counted
             yield error_output(doc, self.stage_name, e)
             return
-        for name, n in self.stage.take_stats().items():
-            count_stat(doc.source, self.stage_name, name, n)
+        count_stats(doc.source, self.stage_name, self.stage.take_stats())
         if isinstance(out, Drop):
             yield rejected_output(Rejected(doc, self.stage_name, out.reason, out.details))
         else:
