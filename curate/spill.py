@@ -42,29 +42,40 @@ def work_dir(staging: str, *parts: str) -> str:
     return cio.join(staging, WORK, *parts)
 
 
+def doc_bytes(doc: Document) -> int:
+    """About how much room a document takes in a frame (to know when to write one)."""
+    return len(doc.text) + (len(doc.html) if doc.html else 0) + 64
+
+
 class SpillWriter:
     """Writes documents into new files under ``directory``, each with a unique name
     (a retried worker writes new files, never another attempt's). :meth:`add` returns
     the path of a file it has just finished (the size limit was reached), :meth:`close`
-    the path of the last one (None when nothing was written)."""
+    the path of the last one (None when nothing was written).
 
-    def __init__(self, directory: str):
+    Other picklable items (a stage's intermediate records) are written the same way
+    with ``size`` saying how large an item is, and ``frame_bytes`` how much to gather
+    before compressing (smaller when a worker keeps many writers open)."""
+
+    def __init__(self, directory: str, size=doc_bytes, frame_bytes: int | None = None):
         self.directory = directory
+        self.size = size
+        self.frame_limit = frame_bytes or FRAME_BYTES
         self.file = None
         self.path = None
         self._open = contextlib.ExitStack()
-        self.frame: list[Document] = []
+        self.frame: list = []
         self.frame_bytes = 0
         self.file_bytes = 0
 
-    def add(self, doc: Document):
+    def add(self, item):
         if self.file is None:
             self.path = cio.join(self.directory, f"{uuid.uuid4().hex}.docs")
             self.file = self._open.enter_context(cio.open_write(self.path))
             self.file_bytes = 0
-        self.frame.append(doc)
-        self.frame_bytes += len(doc.text) + (len(doc.html) if doc.html else 0) + 64
-        if self.frame_bytes >= FRAME_BYTES:
+        self.frame.append(item)
+        self.frame_bytes += self.size(item)
+        if self.frame_bytes >= self.frame_limit:
             self._flush()
             if self.file_bytes >= FILE_BYTES:
                 return self.close()
@@ -90,8 +101,30 @@ class SpillWriter:
         return path
 
 
-def read_spill(path: str) -> Iterator[Document]:
-    """The documents of one work file, in the order written."""
+class KeyedSpillWriter:
+    """One :class:`SpillWriter` per key (a hash bucket): items of a key go to files of
+    their own, so the step that groups a key reads only its files. :meth:`add` and
+    :meth:`close` return ``(key, path)`` of the files they finish."""
+
+    def __init__(self, directory: str, size, frame_bytes: int | None = None):
+        self.directory, self.size, self.frame_bytes = directory, size, frame_bytes
+        self.writers: dict = {}
+
+    def add(self, key, item):
+        writer = self.writers.get(key)
+        if writer is None:
+            writer = self.writers[key] = SpillWriter(self.directory, self.size, self.frame_bytes)
+        path = writer.add(item)
+        return None if path is None else (key, path)
+
+    def close(self) -> list:
+        done = [(key, w.close()) for key, w in sorted(self.writers.items())]
+        self.writers = {}
+        return [(key, path) for key, path in done if path is not None]
+
+
+def read_spill(path: str) -> Iterator:
+    """The documents (or other items) of one work file, in the order written."""
     with cio.open_read(path) as f:
         while True:
             header = f.read(_HEADER.size)
