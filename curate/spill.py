@@ -23,7 +23,7 @@ import os
 import pickle
 import struct
 import uuid
-from typing import Iterator
+from typing import Any, Iterator, Optional
 
 import pyarrow as pa
 
@@ -50,8 +50,8 @@ class SpillWriter:
 
     def __init__(self, directory: str):
         self.directory = directory
-        self.file = None
-        self.path = None
+        self.file: Any = None  # the open work file, while one is being written
+        self.path: Optional[str] = None
         self._open = contextlib.ExitStack()
         self.frame: list[Document] = []
         self.frame_bytes = 0
