@@ -63,7 +63,10 @@ class SpillWriter:
             self.file = self._open.enter_context(cio.open_write(self.path))
             self.file_bytes = 0
         self.frame.append(doc)
-        self.frame_bytes += len(doc.text) + (len(doc.html) if doc.html else 0) + 64
+        # (a text that is not a str is carried as it is: the stage reading it back reports it)
+        self.frame_bytes += (
+            (len(doc.text) if isinstance(doc.text, str) else 0) + (len(doc.html) if doc.html else 0) + 64
+        )
         if self.frame_bytes >= FRAME_BYTES:
             self._flush()
             if self.file_bytes >= FILE_BYTES:
