@@ -23,7 +23,7 @@ import os
 import pickle
 import struct
 import uuid
-from typing import Iterator
+from typing import Any, Iterator, Optional
 
 import pyarrow as pa
 
@@ -43,8 +43,9 @@ def work_dir(staging: str, *parts: str) -> str:
 
 
 def doc_bytes(doc: Document) -> int:
-    """About how much room a document takes in a frame (to know when to write one)."""
-    return len(doc.text) + (len(doc.html) if doc.html else 0) + 64
+    """About how much room a document takes in a frame (to know when to write one).
+    A text that is not a str is carried as it is: the stage reading it back reports it."""
+    return (len(doc.text) if isinstance(doc.text, str) else 0) + (len(doc.html) if doc.html else 0) + 64
 
 
 class SpillWriter:
@@ -61,8 +62,8 @@ class SpillWriter:
         self.directory = directory
         self.size = size
         self.frame_limit = frame_bytes or FRAME_BYTES
-        self.file = None
-        self.path = None
+        self.file: Any = None  # the open work file, while one is being written
+        self.path: Optional[str] = None
         self._open = contextlib.ExitStack()
         self.frame: list = []
         self.frame_bytes = 0
