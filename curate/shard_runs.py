@@ -45,7 +45,7 @@ from curate.shards import ROW_GROUP_ROWS, ROW_GROUP_TOKENS, iter_row_groups, sha
 
 # Arrow bytes of rows a buffer holds before it is written as a run: large enough that a
 # run file is worth its open/close, small enough that sorting one (two copies) is cheap.
-RUN_BYTES = 32 << 20
+RUN_BYTES = 16 << 20
 # Rows held as Python dicts before they join the buffer as one Arrow batch: a row's
 # token ids take ~36 bytes each as Python ints, 2-4 in Arrow.
 BUFFER_ROWS = 256
@@ -53,7 +53,7 @@ BUFFER_ROWS = 256
 BATCH_ROWS = 1024
 BATCH_BYTES = 1 << 20
 # Pieces merged at once; more are merged in rounds through intermediate runs.
-MERGE_FAN_IN = 32
+MERGE_FAN_IN = 64
 IPC_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
 
 

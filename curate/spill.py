@@ -43,7 +43,8 @@ def work_dir(staging: str, *parts: str) -> str:
 
 
 def _doc_size(doc: Document) -> int:
-    return len(doc.text) + (len(doc.html) if doc.html else 0) + 64
+    # (a text that is not a str is carried as it is: the stage reading it back reports it)
+    return (len(doc.text) if isinstance(doc.text, str) else 0) + (len(doc.html) if doc.html else 0) + 64
 
 
 class SpillWriter:

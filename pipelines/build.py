@@ -77,8 +77,8 @@ def build(p: beam.Pipeline, cfg: PipelineConfig, out_dir: str, tokenizer_proto) 
     tok = output.tokenize(docs, cfg.tokenizer, tokenizer_proto, out_dir, cfg.output.mixture)
     rejected.append(tok.rejected)
     errors.append(tok.errors)
-    rejected = _flatten(rejected, "all:rejected")
-    errors = _flatten(errors, "all:errors")
+    # Drops and errors stay one PCollection per stage: the writers and the statistics take
+    # each where it is produced (Beam's local runner holds a flatten of several whole).
     output.write_outputs(tok.kept, rejected, errors, out_dir, cfg.output, id_dtype(cfg.tokenizer, tokenizer_proto))
     if cfg.output.stats:
-        add_stats(tok.kept, rejected, errors, out_dir)
+        add_stats([tok.kept], rejected, errors, out_dir)

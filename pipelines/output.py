@@ -195,8 +195,9 @@ def _all_shards(counts: dict):
             yield (split, value, index), None
 
 
-def write_outputs(rows, rejected, errors, out_dir: str, output_cfg, token_dtype: str) -> None:
-    """shards/ (and validation/ with ``output.validation_fraction``; one folder per
+def write_outputs(rows, rejected: list, errors: list, out_dir: str, output_cfg, token_dtype: str) -> None:
+    """``rows``: the kept rows; ``rejected`` and ``errors``: lists of PCollections of
+    Rejected and ErrorRecord, one per reader and stage. Writes shards/ (and validation/ with ``output.validation_fraction``; one folder per
     language under each with ``output.partition_by: language``), rejected/, errors/, and
     the shard index the manifest is built from. Rows go to sorted run files in the work
     folder and are merged per shard (:mod:`curate.shard_runs`): only file names and
@@ -210,12 +211,13 @@ def write_outputs(rows, rejected, errors, out_dir: str, output_cfg, token_dtype:
         >> beam.ParDo(SpillRows(work_dir, schema, lambda r: S.output_folder(r, fraction, column), kept=True))
     ]
     if output_cfg.write_rejected:
-        runs.append(
-            rejected
-            | "rejected:rows" >> beam.Map(S.rejected_row)
-            | "rejected:spill"
-            >> beam.ParDo(SpillRows(work_dir, S.REJECTED_SCHEMA, lambda r: S.REJECTED_FOLDER, kept=False))
-        )
+        for i, drops in enumerate(rejected):  # each where it is produced: no flatten of documents
+            runs.append(
+                drops
+                | f"rejected:rows:{i}" >> beam.Map(S.rejected_row)
+                | f"rejected:spill:{i}"
+                >> beam.ParDo(SpillRows(work_dir, S.REJECTED_SCHEMA, lambda r: S.REJECTED_FOLDER, kept=False))
+            )
     counts = (
         runs[0]
         | "shards:sizes" >> beam.Map(lambda run: (run["folder"], (run["tokens"], run["payload_bytes"])))
@@ -239,6 +241,7 @@ def write_outputs(rows, rejected, errors, out_dir: str, output_cfg, token_dtype:
         | "shards:index_list" >> beam.combiners.ToList()
         | "shards:index_write" >> beam.Map(_write_shard_index, out_dir)
     )
+    errors = tuple(errors) | "errors:all" >> beam.Flatten()  # few and small: held to be sorted
     _ = errors | "errors:list" >> beam.combiners.ToList() | "errors:write" >> beam.Map(_write_errors, out_dir)
 
 

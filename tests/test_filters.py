@@ -228,6 +228,63 @@ def test_c4_too_few_sentences_and_rules_that_only_see_kept_lines():
     assert reason_of("c4", "One sentence here.", min_sentences=1) is None
 
 
+def test_c4_hands_fineweb_the_words_of_the_text_it_keeps():
+    """C4 tokenizes each kept line to count its sentences and puts the joined tokens in
+    the filters' shared word cache (curate.filters.common) for the cleaned text: they must
+    be exactly what a fresh tokenization gives, and FineWeb must score the same with them."""
+    from curate.filters import common
+
+    texts = [
+        PROSE_LINES + "\nRivers carry water to the sea.[1] They change course.[edit]\nMenu",
+        "Mr. Smith paid $1,000.50 for U.S. goods, didn't he?\nIt's O'Brien's -- well-known (really).\n" + PROSE_LINES,
+        PROSE_LINES.replace(" the ", "  the\t"),  # other whitespace inside lines
+    ]
+    for language in (None, "en", "zh"):
+        for text in texts:
+            metadata = {"language": language} if language else {}
+            out, doc = run("c4", text + "\nMenu", metadata=dict(metadata))
+            assert out is doc and "Menu" not in doc.text
+            tokens = common.cached_words(doc.text, language)
+            assert tokens == T.words(doc.text, language if language == "zh" else None)
+            fineweb = stage("fineweb")
+            cached = fineweb.score(doc)
+            common._WORDS.clear()
+            assert fineweb.score(doc) == cached
+
+
+def test_words_cut_closing_marks_off_as_the_regex_does():
+    """words() cuts "letters + one closing mark" without the regex: the same tokens."""
+
+    def regex_only(text):
+        return [t for piece in text.split() for t in ([piece] if piece.isalpha() else T._WORD_RE.findall(piece))]
+
+    rng = random.Random(7)
+    alphabet = list("abcXYZ.,;:!?)\"'’-nNtT0 é") + ["\u0301", "Mr", "Dr", "U.S", "n't", "...", "ß", "Σ"]
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 9)))
+        assert T.words(text) == regex_only(text), text
+    assert T.words("Hello, world. Mr. Smith said: no! (Yes) n. abcd. abcde.") == [
+        "Hello",
+        ",",
+        "world",
+        ".",
+        "Mr.",
+        "Smith",
+        "said",
+        ":",
+        "no",
+        "!",
+        "(",
+        "Yes",
+        ")",
+        "n.",
+        "abcd",
+        ".",
+        "abcde",
+        ".",
+    ]
+
+
 def test_c4_bad_words_list_from_a_file(tmp_path):
     path = tmp_path / "words.txt"
     path.write_text("# comment\nmuseum\nsummer months\n")

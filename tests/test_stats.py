@@ -166,9 +166,10 @@ def test_beam_combiner_equals_the_core():
     expected = [(json.dumps(document(core), sort_keys=True), S.samples_jsonl(core))]
     with beam.Pipeline("FnApiRunner") as p:
         k = p | "rows" >> beam.Create(rows)
-        r = p | "rejected" >> beam.Create(rejected)
+        half = len(rejected) // 2  # drops come from several stages: one PCollection each
+        r = [p | "rejected" >> beam.Create(rejected[:half]), p | "rejected2" >> beam.Create(rejected[half:])]
         e = p | "errors" >> beam.Create(errors)
-        parts = combine_stats(k, r, e)  # one accumulator per part, merged on the driver
+        parts = combine_stats([k], r, [e])  # one accumulator per part, merged on the driver
         got = (
             tuple(parts.values())
             | beam.Flatten()

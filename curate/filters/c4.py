@@ -26,7 +26,7 @@ from typing import Optional, Union
 from curate import text as T
 from curate.base import Filter
 from curate.document import Document, Drop
-from curate.filters.common import below, read_list
+from curate.filters.common import below, read_list, remember_words
 from curate.model_files import file_key, shared
 from curate.params import ConfigError, language_overrides, param, threshold
 from curate.registry import register_stage
@@ -99,9 +99,12 @@ def load_bad_words(path: str) -> BadWords:
     return shared(("bad_words",) + file_key(path), lambda: BadWords(read_list(path)))
 
 
-def clean_lines(text: str, c: C4Config, language: Optional[str] = None) -> tuple[str, dict]:
-    """Apply C4's line rules; return the kept text and the counts behind it. Words are
-    whitespace-separated, after a segmenter for ``language`` (:func:`curate.text.whitespace_words`)."""
+def clean_lines(text: str, c: C4Config, language: Optional[str] = None) -> tuple[str, dict, list[str]]:
+    """Apply C4's line rules; return the kept text, the counts behind it and the kept
+    text's :func:`curate.text.words` tokens (language-independent, as sentences are
+    counted: each kept line is tokenized once for its sentences, and no token spans the
+    newline joining two lines). Words are whitespace-separated, after a segmenter for
+    ``language`` (:func:`curate.text.whitespace_words`)."""
     max_len = c.max_word_length
     min_words = c.min_words_per_line
     ends = tuple(c.terminal_punctuation)
@@ -111,6 +114,7 @@ def clean_lines(text: str, c: C4Config, language: Optional[str] = None) -> tuple
     sentences = 0
     lorem = curly = 0
     kept = []
+    tokens: list[str] = []
     lines_in = 0
     for line in text.splitlines():
         line = line.strip()
@@ -145,7 +149,9 @@ def clean_lines(text: str, c: C4Config, language: Optional[str] = None) -> tuple
             n["policy"] += 1
             continue
         kept.append(line)
-        sentences += T.count_sentences(line)  # per line, as C4 counts: no sentence spans two
+        line_tokens = T.words(line)
+        tokens += line_tokens
+        sentences += T.sentences_in(line_tokens)  # per line, as C4 counts: no sentence spans two
     cleaned = "\n".join(kept)
     signals = {
         "lines_in": lines_in,
@@ -157,7 +163,7 @@ def clean_lines(text: str, c: C4Config, language: Optional[str] = None) -> tuple
         "curly_bracket": curly,
         "sentences": sentences,
     }
-    return cleaned, signals
+    return cleaned, signals, tokens
 
 
 @register_stage("c4", C4Config)
@@ -169,7 +175,8 @@ class C4(Filter):
 
     def clean(self, doc: Document) -> tuple[str, dict]:
         language = self.language_of(doc)
-        cleaned, signals = clean_lines(doc.text, self.config_for(language), language)
+        cleaned, signals, tokens = clean_lines(doc.text, self.config_for(language), language)
+        remember_words(cleaned, None, tokens)  # FineWeb counts the cleaned text's words next
         if language:
             signals["language"] = language  # decide() applies that language's thresholds
         # counted even when the rule is off, so refilter can turn it on

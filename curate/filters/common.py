@@ -5,6 +5,7 @@ terminal-punctuation set, duplicate counting over lines or paragraphs, and confi
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Optional
 
 from curate import text as T
@@ -15,23 +16,46 @@ def cached_words(text: str, language: Optional[str] = None) -> list[str]:
     """``curate.text.words(text, language)``, computed once for the filters that run
     one after another on the same text (Gopher repetition, Gopher quality, FineWeb).
     Callers must not mutate the returned list."""
+    key = (text, _cache_language(language))
+    with _WORDS_LOCK:
+        tokens = _WORDS.get(key)
+    if tokens is None:
+        tokens = T.words(text, key[1])
+        remember_words(text, key[1], tokens)
+    return tokens
+
+
+def remember_words(text: str, language: Optional[str], tokens: list[str]) -> None:
+    """Give :func:`cached_words` the tokens of ``text`` when a filter has them already:
+    C4 tokenizes each line it keeps to count sentences, and its cleaned text is those
+    lines joined, whose tokens FineWeb counts next. ``tokens`` must equal
+    ``curate.text.words(text, language)`` (tests/test_filters.py checks C4's)."""
+    key = (text, _cache_language(language))
+    with _WORDS_LOCK:
+        _WORDS[key] = tokens
+        while len(_WORDS) > _WORDS_CACHED:  # the oldest texts go first
+            del _WORDS[next(iter(_WORDS))]
+
+
+def _cache_language(language: Optional[str]) -> Optional[str]:
     # languages that need no segmenter share one cache entry per text
-    return _cached_words(text, language if segmenter_name(language) else None)
+    return language if segmenter_name(language) else None
 
 
-@functools.lru_cache(maxsize=8)
-def _cached_words(text: str, language: Optional[str]) -> list[str]:
-    return T.words(text, language)
+# A few texts: one document's, before and after C4 edits it (Beam's threads may each hold one).
+_WORDS_CACHED = 8
+_WORDS: dict = {}
+_WORDS_LOCK = threading.Lock()
 
 
 def cached_alnum_words(text: str, language: Optional[str] = None) -> list[str]:
     """``curate.text.alnum_words(text, language)`` from the cached tokens, cached likewise."""
-    return _cached_alnum_words(text, language if segmenter_name(language) else None)
+    return _cached_alnum_words(text, _cache_language(language))
 
 
 @functools.lru_cache(maxsize=8)
 def _cached_alnum_words(text: str, language: Optional[str]) -> list[str]:
-    return T.word_tokens(_cached_words(text, language))
+    return T.word_tokens(cached_words(text, language))
 
 
 def count_duplicates(elements: list[str]) -> tuple[int, int]:

@@ -16,8 +16,9 @@ element fractions):
 Speed: each distinct word gets a small integer id once (a dict, so ids are exact),
 and the id of an n-gram is derived from the id of its (n-1)-gram prefix and its last
 word with ``np.unique`` - collision-free, no hashing of joined strings. Only positions
-whose n-gram occurs at least twice enter the sequential duplicate scan, and once all
-n-grams of some size are distinct the longer ones need no work at all.
+whose (n-1)-gram repeats are numbered for size n (no other n-gram can repeat), only those
+whose n-gram repeats enter the sequential duplicate scan, and once all n-grams of some
+size are distinct the longer ones need no work at all.
 """
 
 from __future__ import annotations
@@ -75,14 +76,18 @@ def word_ids(words: list[str]) -> np.ndarray:
     return np.fromiter(map(vocab.__getitem__, words), dtype=np.int64, count=len(words))
 
 
-def top_ngram_chars(first: np.ndarray, counts: np.ndarray, cum: np.ndarray, n: int) -> int:
-    """Characters of the most frequent n-gram (words joined with spaces) times its count."""
+def top_ngram_chars(pos: np.ndarray, first: np.ndarray, counts: np.ndarray, cum: np.ndarray, n: int) -> int:
+    """Characters of the most frequent n-gram (words joined with spaces) times its count,
+    over the repeated n-grams (``first``: an index into ``pos`` of each one's first
+    occurrence). When none repeats, every n-gram occurs once and the first one counts."""
+    if counts.size == 0 or counts.max() == 1:
+        return int(cum[n] - cum[0]) + n - 1
     best = counts.max()
-    start = int(first[counts == best].min())  # a tie goes to the n-gram that occurs first
+    start = int(pos[first[counts == best]].min())  # a tie goes to the n-gram that occurs first
     return (int(cum[start + n] - cum[start]) + n - 1) * int(best)
 
 
-def duplicated_ngram_chars(gram: np.ndarray, counts: np.ndarray, cum: np.ndarray, n: int) -> int:
+def duplicated_ngram_chars(pos: np.ndarray, gram: np.ndarray, counts: np.ndarray, cum: np.ndarray, n: int) -> int:
     """datatrove's greedy left-to-right scan, visiting only positions whose n-gram repeats
     (an n-gram seen once can never be a duplicate, so skipping it changes nothing)."""
     repeated = np.flatnonzero(counts[gram] > 1)
@@ -91,56 +96,61 @@ def duplicated_ngram_chars(gram: np.ndarray, counts: np.ndarray, cum: np.ndarray
     seen: set = set()
     skip_until = 0
     chars = 0
-    for pos, gid in zip(repeated.tolist(), gram[repeated].tolist()):
-        if pos < skip_until:
+    for p, gid in zip(pos[repeated].tolist(), gram[repeated].tolist()):
+        if p < skip_until:
             continue  # inside a window already counted: the scan jumped over it
         if gid in seen:
-            chars += int(cum[pos + n] - cum[pos])
-            skip_until = pos + n
+            chars += int(cum[p + n] - cum[p])
+            skip_until = p + n
         else:
             seen.add(gid)
     return chars
 
 
 def ngram_char_counts(words: list[str], top_ns, dup_ns) -> tuple[dict, dict]:
-    """({n: top n-gram chars}, {n: duplicated n-gram chars}) for the given sizes."""
+    """({n: top n-gram chars}, {n: duplicated n-gram chars}) for the given sizes.
+
+    An n-gram can only repeat where its first n-1 words repeat, so each round keeps only
+    the start positions (``pos``, ascending) of the (n-1)-grams that occur more than once
+    and numbers the n-grams there: the arrays to sort shrink as n grows. Every n-gram
+    left out occurs once, which is all the top and duplicate counts need to know of it."""
     top: dict = {}
     dup: dict = {}
     wanted = set(top_ns) | set(dup_ns)
     if not wanted:
         return top, dup
+    largest = max(wanted)
     n_words = len(words)
     ids = word_ids(words)
     cum = np.zeros(n_words + 1, dtype=np.int64)
     np.cumsum(np.fromiter(map(len, words), dtype=np.int64, count=n_words), out=cum[1:])
     base = max(n_words, 1)
-    gram = ids  # ids (< base) of the n-grams starting at each position, for the current n
-    for n in range(1, max(wanted) + 1):
-        if n > len(words):  # fewer than n words: no n-grams, nothing repeats
-            for m in range(n, max(wanted) + 1):
-                if m in top_ns:
-                    top[m] = 0
-                if m in dup_ns:
-                    dup[m] = 0
-            break
+    pos = np.arange(n_words)
+    gram = ids  # dense ids (< base) of the n-grams starting at ``pos``, for the current n
+    counts = first = None
+    for n in range(1, largest + 1):
         if n > 1:
+            keep = counts[gram] > 1
+            keep &= pos <= n_words - n  # room for n words
+            pos = pos[keep]
             # (prefix id, last word id) -> one key; both are < base, so the key is exact.
-            gram = gram[:-1] * base + ids[n - 1 :]
-        if n in wanted:
+            gram = gram[keep] * base + ids[pos + n - 1]
+        if n in top_ns or n > 1:
             _, first, gram, counts = np.unique(gram, return_index=True, return_inverse=True, return_counts=True)
-            if n in top_ns:
-                top[n] = top_ngram_chars(first, counts, cum, n)
-            if n in dup_ns:
-                dup[n] = duplicated_ngram_chars(gram, counts, cum, n)
-            all_distinct = counts.size == gram.size
-        else:
-            if n > 1:  # word ids are already dense: no need to renumber them
-                _, gram = np.unique(gram, return_inverse=True)
-            all_distinct = int(gram.max()) + 1 == gram.size
-        if all_distinct:
+        else:  # word ids are dense already
+            counts = np.bincount(gram)
+        if n > n_words:  # fewer than n words: no n-grams, nothing repeats
+            top.update({m: 0 for m in range(n, largest + 1) if m in top_ns})
+            dup.update({m: 0 for m in range(n, largest + 1) if m in dup_ns})
+            break
+        if n in top_ns:
+            top[n] = top_ngram_chars(pos, first, counts, cum, n)
+        if n in dup_ns:
+            dup[n] = duplicated_ngram_chars(pos, gram, counts, cum, n)
+        if counts.size == 0 or counts.max() == 1:
             # Every longer n-gram extends a distinct one, so it is distinct too: the top
             # n-gram is the first one (count 1, ties go first) and nothing is duplicated.
-            for m in range(n + 1, max(wanted) + 1):
+            for m in range(n + 1, largest + 1):
                 if m in top_ns:
                     top[m] = int(cum[m] - cum[0]) + m - 1 if m <= n_words else 0
                 if m in dup_ns:

@@ -1,0 +1,147 @@
+"""Peak memory of a local run against the number of documents (issue 13, "Bounded memory
+on one machine"): the end of the pipeline, tokenization and the shard writers.
+
+The corpus: real text only, as JSONL documents: the 181 article bodies of
+../shared/data/html/ground-truth.json, the two Gutenberg books of ../shared/data/books cut
+into ~4,000-character pieces, and the 1,167 OpenAssistant messages of
+../shared/data/conversations; the set is repeated N, 2N, 4N and 8N times under new ids,
+dealt round-robin into 4 files. Every run writes shards/ (num_shards 8) and rejected/
+(documents over 3,000 characters are dropped by ``tokenizer.max_doc_chars``, so rejected
+rows carry their text as on web data), with the tokenizer given (the Mistral SentencePiece
+model in curate/models) or trained in the run (vocab 2,000 on 1,000 documents).
+
+Each configuration runs with this checkout's code and, with ``--before REF``, with the code
+of git revision REF (extracted by ``git archive`` into a temporary folder and run from
+there, side by side in the same script). Prints peak RSS of the whole process tree
+(bench/_proctree.py), wall time, documents per second and the ratio of peak memory at 8N
+to that at N (the issue's goal: within 1.3x), and whether REF and this checkout wrote the
+same shard bytes.
+
+    nice -n 10 .venv/bin/python bench/bench_memory.py --n 2 --before 0d41cb1
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(HERE, "..", "shared", "data")
+sys.path.insert(0, os.path.join(HERE, "bench"))
+
+from _proctree import run_sampled  # noqa: E402
+
+TOKENIZER = os.path.join(HERE, "curate", "models", "mistral-tokenizer.model.v1")
+N_FILES = 4
+PIECE_CHARS = 4000
+
+
+def real_texts() -> list[str]:
+    """Every real text of the corpus once (see the module docstring)."""
+    with open(os.path.join(DATA, "html", "ground-truth.json"), encoding="utf-8") as f:
+        truth = json.load(f)
+    texts = [v["articleBody"] for _, v in sorted(truth.items()) if v.get("articleBody")]
+    for name in sorted(os.listdir(os.path.join(DATA, "books"))):
+        with open(os.path.join(DATA, "books", name), encoding="utf-8-sig") as f:
+            book = f.read()
+        texts += [book[i : i + PIECE_CHARS] for i in range(0, len(book), PIECE_CHARS)]
+    with open(os.path.join(DATA, "conversations", "oasst-en-100-flat.jsonl"), encoding="utf-8") as f:
+        texts += [json.loads(line)["text"] for line in f if line.strip()]
+    return texts
+
+
+def write_corpus(folder: str, texts: list[str], copies: int) -> int:
+    os.makedirs(folder, exist_ok=True)
+    files = [open(os.path.join(folder, f"part-{i}.jsonl"), "w", encoding="utf-8") for i in range(N_FILES)]
+    n = 0
+    for c in range(copies):
+        for i, text in enumerate(texts):
+            files[n % N_FILES].write(json.dumps({"id": f"c{c}-t{i}", "text": text}) + "\n")
+            n += 1
+    for f in files:
+        f.close()
+    return n
+
+
+def write_config(path: str, corpus: str, trained: bool) -> None:
+    tokenizer = "  train: {vocab_size: 2000, sample_docs: 1000}\n" if trained else f"  model: {TOKENIZER}\n"
+    with open(path, "w") as f:
+        f.write(
+            f"inputs:\n  - kind: jsonl\n    name: docs\n    paths: [{corpus}/*.jsonl]\n    options: {{id_field: id}}\n"
+            f"stages: []\ntokenizer:\n{tokenizer}  max_doc_chars: 3000\n"
+            "output:\n  num_shards: 8\n  write_rejected: true\n  stats: false\n"
+        )
+
+
+def shard_digest(out: str) -> str:
+    h = hashlib.sha256()
+    for sub in ("shards", "rejected"):
+        for name in sorted(os.listdir(os.path.join(out, sub))):
+            with open(os.path.join(out, sub, name), "rb") as f:
+                h.update(name.encode() + f.read())
+    return h.hexdigest()[:12]
+
+
+def run(tree: str, config: str, out: str) -> dict:
+    cmd = [sys.executable, "-m", "pipelines.cli", "run", config, "--output", out, "--overwrite"]
+    env = dict(os.environ, PYTHONPATH=tree)
+    r = run_sampled(cmd, cwd=tree, env=env)
+    r["digest"] = shard_digest(out)
+    return r
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=2, help="copies of the real set at N (default 2)")
+    ap.add_argument("--before", help="a git revision to measure side by side (e.g. main before a change)")
+    ap.add_argument("--modes", default="given,trained", help="tokenizer modes: given,trained")
+    ap.add_argument("--scales", default="1,2,4,8")
+    args = ap.parse_args()
+    texts = real_texts()
+    print(
+        f"real set: {len(texts)} documents, {sum(len(t) for t in texts) / 1e6:.1f} M characters; "
+        f"N = {args.n} copies; other jobs may be running on this machine"
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp:
+        trees = [("this checkout", HERE)]
+        if args.before:
+            before = os.path.join(tmp, "before")
+            os.makedirs(before)
+            archive = subprocess.run(["git", "-C", HERE, "archive", args.before], check=True, capture_output=True)
+            subprocess.run(["tar", "-x", "-C", before], input=archive.stdout, check=True)
+            trees.insert(0, (f"before ({args.before})", before))
+        scales = [int(s) for s in args.scales.split(",")]
+        for mode in args.modes.split(","):
+            print(f"\ntokenizer {mode}")
+            print(f"{'code':<22}{'docs':>8}{'peak MB':>9}{'wall s':>8}{'docs/s':>8}  shards")
+            for scale in scales:
+                corpus = os.path.join(tmp, f"corpus-{scale}")
+                n_docs = write_corpus(corpus, texts, args.n * scale) if not os.path.isdir(corpus) else None
+                n_docs = n_docs or len(texts) * args.n * scale
+                config = os.path.join(tmp, f"{mode}-{scale}.yaml")
+                write_config(config, corpus, mode == "trained")
+                for label, tree in trees:
+                    r = run(tree, config, os.path.join(tmp, f"out-{mode}-{scale}-{len(label)}"))
+                    peaks = results.setdefault((mode, label), {})
+                    peaks[scale] = r["peak_mb"]
+                    print(
+                        f"{label:<22}{n_docs:>8}{r['peak_mb']:>9.0f}{r['wall_s']:>8.1f}"
+                        f"{n_docs / r['wall_s']:>8.0f}  {r['digest']}"
+                    )
+            for label, _ in trees:
+                peaks = results[(mode, label)]
+                print(
+                    f"  {label}: peak at {max(scales)}N / peak at {min(scales)}N = "
+                    f"{peaks[max(scales)] / peaks[min(scales)]:.2f}x"
+                )
+
+
+results: dict = {}
+
+if __name__ == "__main__":
+    main()
