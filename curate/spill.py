@@ -23,7 +23,7 @@ import os
 import pickle
 import struct
 import uuid
-from typing import Iterator
+from typing import Any, Iterator, Optional
 
 import pyarrow as pa
 
@@ -59,8 +59,8 @@ class SpillWriter:
         self.directory = directory
         self.frame_limit = frame_bytes or FRAME_BYTES
         self.size_of = size_of
-        self.file = None
-        self.path = None
+        self.file: Any = None  # the open work file, while one is being written
+        self.path: Optional[str] = None
         self._open = contextlib.ExitStack()
         self.frame: list = []
         self.frame_bytes = 0
