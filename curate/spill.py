@@ -42,26 +42,23 @@ def work_dir(staging: str, *parts: str) -> str:
     return cio.join(staging, WORK, *parts)
 
 
-def doc_bytes(doc: Document) -> int:
-    """About how much room a document takes in a frame (to know when to write one).
-    A text that is not a str is carried as it is: the stage reading it back reports it."""
+def _doc_size(doc: Document) -> int:
+    # (a text that is not a str is carried as it is: the stage reading it back reports it)
     return (len(doc.text) if isinstance(doc.text, str) else 0) + (len(doc.html) if doc.html else 0) + 64
 
 
 class SpillWriter:
-    """Writes documents into new files under ``directory``, each with a unique name
-    (a retried worker writes new files, never another attempt's). :meth:`add` returns
-    the path of a file it has just finished (the size limit was reached), :meth:`close`
-    the path of the last one (None when nothing was written).
+    """Writes documents (or other picklable records, with ``size_of`` estimating their
+    bytes) into new files under ``directory``, each with a unique name (a retried worker
+    writes new files, never another attempt's). Frames are cut at ``frame_bytes``: the
+    most a writer holds. :meth:`add` returns the path of a file it has just finished
+    (the size limit was reached), :meth:`close` the path of the last one (None when
+    nothing was written)."""
 
-    Other picklable items (a stage's intermediate records) are written the same way
-    with ``size`` saying how large an item is, and ``frame_bytes`` how much to gather
-    before compressing (smaller when a worker keeps many writers open)."""
-
-    def __init__(self, directory: str, size=doc_bytes, frame_bytes: int | None = None):
+    def __init__(self, directory: str, frame_bytes: int = 0, size_of=_doc_size):
         self.directory = directory
-        self.size = size
         self.frame_limit = frame_bytes or FRAME_BYTES
+        self.size_of = size_of
         self.file: Any = None  # the open work file, while one is being written
         self.path: Optional[str] = None
         self._open = contextlib.ExitStack()
@@ -69,13 +66,13 @@ class SpillWriter:
         self.frame_bytes = 0
         self.file_bytes = 0
 
-    def add(self, item):
+    def add(self, doc):
         if self.file is None:
             self.path = cio.join(self.directory, f"{uuid.uuid4().hex}.docs")
             self.file = self._open.enter_context(cio.open_write(self.path))
             self.file_bytes = 0
-        self.frame.append(item)
-        self.frame_bytes += self.size(item)
+        self.frame.append(doc)
+        self.frame_bytes += self.size_of(doc)
         if self.frame_bytes >= self.frame_limit:
             self._flush()
             if self.file_bytes >= FILE_BYTES:
@@ -103,19 +100,19 @@ class SpillWriter:
 
 
 class KeyedSpillWriter:
-    """One :class:`SpillWriter` per key (a hash bucket): items of a key go to files of
+    """One :class:`SpillWriter` per key (a hash bucket): records of a key go to files of
     their own, so the step that groups a key reads only its files. :meth:`add` and
     :meth:`close` return ``(key, path)`` of the files they finish."""
 
-    def __init__(self, directory: str, size, frame_bytes: int | None = None):
-        self.directory, self.size, self.frame_bytes = directory, size, frame_bytes
+    def __init__(self, directory: str, size_of, frame_bytes: int = 0):
+        self.directory, self.size_of, self.frame_bytes = directory, size_of, frame_bytes
         self.writers: dict = {}
 
-    def add(self, key, item):
+    def add(self, key, record):
         writer = self.writers.get(key)
         if writer is None:
-            writer = self.writers[key] = SpillWriter(self.directory, self.size, self.frame_bytes)
-        path = writer.add(item)
+            writer = self.writers[key] = SpillWriter(self.directory, self.frame_bytes, self.size_of)
+        path = writer.add(record)
         return None if path is None else (key, path)
 
     def close(self) -> list:
@@ -125,7 +122,7 @@ class KeyedSpillWriter:
 
 
 def read_spill(path: str) -> Iterator:
-    """The documents (or other items) of one work file, in the order written."""
+    """The documents (records) of one work file, in the order written."""
     with cio.open_read(path) as f:
         while True:
             header = f.read(_HEADER.size)

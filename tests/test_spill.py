@@ -172,7 +172,7 @@ def test_exact_dedup_through_work_files_keeps_the_core_survivor(tmp_path):
 
 def test_keyed_writer_keeps_each_key_in_files_of_its_own(tmp_path, monkeypatch):
     monkeypatch.setattr(S, "FILE_BYTES", 300)
-    w = S.KeyedSpillWriter(str(tmp_path / "k"), size=len, frame_bytes=100)
+    w = S.KeyedSpillWriter(str(tmp_path / "k"), size_of=len, frame_bytes=100)
     # incompressible items, so files roll over at FILE_BYTES (compressed bytes)
     items = [(i % 3, hashlib.sha256(str(i).encode()).digest() * (i % 2 + 1)) for i in range(60)]
     done = [d for d in (w.add(k, v) for k, v in items) if d is not None] + w.close()
