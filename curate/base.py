@@ -19,19 +19,9 @@ from curate.document import Document, Drop
 from curate.params import fingerprint, for_language
 
 
-class DocStage:
-    # The registered name; the pipeline sets an instance's full name (``base/label``)
-    # on the object, so its signals never overwrite another instance's.
-    name: str = ""
-
-    def __init__(self, config):
-        self.config = config
-
-    def setup(self) -> None:
-        """Load models and other heavy state. Called once per worker before processing."""
-
-    def process(self, doc: Document) -> Union[Document, Drop]:
-        raise NotImplementedError
+class StageStats:
+    """Statistics a stage counts as it works on a document: the Beam layer takes them
+    after each call (:meth:`take_stats`) and counts them as ``stat|<source>|<stage>|<name>``."""
 
     def add_stat(self, name: str, n: int = 1) -> None:
         """Count something this stage did to a document (redactions, lines removed).
@@ -45,6 +35,21 @@ class DocStage:
     def take_stats(self) -> dict:
         """The statistics added since the last call, and reset."""
         return self.__dict__.pop("_stats", None) or {}
+
+
+class DocStage(StageStats):
+    # The registered name; the pipeline sets an instance's full name (``base/label``)
+    # on the object, so its signals never overwrite another instance's.
+    name: str = ""
+
+    def __init__(self, config):
+        self.config = config
+
+    def setup(self) -> None:
+        """Load models and other heavy state. Called once per worker before processing."""
+
+    def process(self, doc: Document) -> Union[Document, Drop]:
+        raise NotImplementedError
 
 
 class Filter(DocStage):

@@ -7,7 +7,7 @@ import hashlib
 from typing import Any, Optional
 
 
-def make_id(source: str, *parts: str) -> str:
+def make_id(source: str, *parts: object) -> str:
     """A stable document id from the source kind and the record's own identity.
 
     Never derived from run order: the same record gives the same id on any worker,
@@ -96,6 +96,11 @@ class Rejected:
         return f"{self.stage}:{self.reason}"
 
 
+def describe_exception(exc: BaseException) -> str:
+    """An error record's message for an exception: its type and text."""
+    return f"{type(exc).__name__}: {exc}"
+
+
 @dataclasses.dataclass
 class ErrorRecord:
     """One failure: bad input or a stage that raised. Written to ``errors/``.
@@ -113,3 +118,15 @@ class ErrorRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def for_document(cls, doc: "Document", stage: str, message: str) -> "ErrorRecord":
+        """The record of ``stage`` failing on ``doc`` (located by its input file and record id)."""
+        return cls(
+            input_file=doc.provenance.get("input_file", ""),
+            locator=doc.provenance.get("record_id") or doc.id,
+            stage=stage,
+            message=message,
+            source=doc.source,
+            doc_id=doc.id,
+        )

@@ -200,7 +200,8 @@ def _keyed_rows(batches: Iterable[pa.RecordBatch], columns: list[str]) -> Iterat
 
 def _gather(rows: list[tuple], schema: pa.Schema) -> pa.Table:
     """The rows (``_keyed_rows`` tuples) as one contiguous table, in their order."""
-    batches, offset_of, indices, total = [], {}, [], 0
+    batches, indices, total = [], [], 0
+    offset_of: dict[int, int] = {}
     for _key, batch, i, _tokens, _size in rows:
         offset = offset_of.get(id(batch))
         if offset is None:

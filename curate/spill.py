@@ -23,7 +23,7 @@ import os
 import pickle
 import struct
 import uuid
-from typing import Iterator
+from typing import Any, Iterator, Optional
 
 import pyarrow as pa
 
@@ -50,8 +50,8 @@ class SpillWriter:
 
     def __init__(self, directory: str):
         self.directory = directory
-        self.file = None
-        self.path = None
+        self.file: Any = None  # the open work file, while one is being written
+        self.path: Optional[str] = None
         self._open = contextlib.ExitStack()
         self.frame: list[Document] = []
         self.frame_bytes = 0
@@ -63,7 +63,10 @@ class SpillWriter:
             self.file = self._open.enter_context(cio.open_write(self.path))
             self.file_bytes = 0
         self.frame.append(doc)
-        self.frame_bytes += len(doc.text) + (len(doc.html) if doc.html else 0) + 64
+        # (a text that is not a str is carried as it is: the stage reading it back reports it)
+        self.frame_bytes += (
+            (len(doc.text) if isinstance(doc.text, str) else 0) + (len(doc.html) if doc.html else 0) + 64
+        )
         if self.frame_bytes >= FRAME_BYTES:
             self._flush()
             if self.file_bytes >= FILE_BYTES:

@@ -22,7 +22,7 @@ def check_stages(cfg: PipelineConfig) -> None:
     bases = [s.base for s in cfg.stages]
     if any(i.kind in HTML_KINDS for i in cfg.inputs) and "extract" not in bases:
         raise ConfigError("stages: inputs of kind warc/arc need the 'extract' stage")
-    sources = {i.name for i in cfg.inputs}
+    sources = {i.name for i in cfg.inputs if i.name}  # every input is named once parsed
     for s in cfg.stages:
         unknown = [src for src in (s.applies_to or []) if src not in sources]
         if unknown:

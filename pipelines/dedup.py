@@ -1,25 +1,38 @@
-"""Beam transform for ``minhash_dedup`` (document-level near-duplicates).
+"""Beam transform for ``minhash_dedup`` (document-level near-duplicates; core:
+:mod:`curate.dedup.minhash`)::
 
-    docs -> blocks of ~block_chars of text -> per block (numpy, batch_size docs per call):
-            the documents as one pickled element, their shingle sets as one element,
-            and the band keys as one element per bucket shard
-         -> GroupByKey on the shard -> buckets (sort by (band, key)) -> star edges
-         -> verification: exact Jaccard of the shingle sets (two joins on the block:
-            the larger node's, then the smaller node's), or the signatures' estimate
-            in the bucket
+    docs -> work files (pipelines.spill: the documents wait on disk, never in memory)
+         -> per work file, in chunks of ~block_chars of text (numpy, batch_size docs per
+            call): signatures -> band keys -> one BucketPart per bucket shard and chunk
+         -> GroupByKey on the shard -> buckets (sort by bucket id) -> star edges (Candidate)
+         -> verification: exact Jaccard of the shingle sets (two joins on the work file:
+            the member's, which reads the file and computes the sets of just the
+            documents on a candidate edge, then the center's), or the signatures'
+            estimate in the bucket
          -> connected components: union-find on one worker when the edge count is at
             most ``max_local_edges``, else ``max_rounds`` rounds of large-star/small-star
             (one GroupByKey each) and a final GroupByKey that checks convergence
-         -> cluster labels, keyed by block -> a multimap side input of the step that
-            unpacks each block of documents -> kept / Rejected.
+         -> cluster labels (and HashFailed for a text that could not be hashed), keyed by
+            work file -> each work file read again, each document through
+            ``apply_decision`` -> kept / Rejected / errors.
 
-Why blocks: FnApiRunner (and any runner) pays per shuffled element, and per-document
-elements (14 bucket entries, a shingle set and the document itself) cost more than
-the hashing. A node is ``(rank, id, block)``: the block routes a document's label and
-shingle set, and never changes the order (ids are unique). Each step boundary costs
-FnApiRunner ~20 ms even when empty, and a Flatten of two producers is a step of its
-own, so the shingle sets travel the candidates' path (buckets -> join 1 -> join 2)
-rather than being flattened in, and the labels reach the documents as a side input.
+A node is a :class:`Node` ``(rank, id, file)``: the work file routes a document's
+label and its shingle set, and never changes the order (ids are unique).
+
+Memory (FnApiRunner holds everything that crosses a shuffle or waits for a side input):
+the documents are in work files; what crosses the bucket shuffle is per document 8
+bytes and its rank and id per band (a :class:`BucketPart` packs a shard's entries into
+one str and two byte strings, so the runner holds a few objects per part, not several
+per entry); only documents on a candidate edge have their shingle set computed, in the
+join on their file, and shipped once more. Work files are read four times (signatures,
+the two joins' file, the decisions); the sets are recomputed from the text rather than
+stored because 8 bytes per shingle is more than the text they come from.
+
+Why chunks and packed parts: FnApiRunner (and any runner) pays per shuffled element,
+and per-document elements (14 bucket entries) cost more than the hashing. Each step
+boundary costs FnApiRunner ~20 ms even when empty, and a Flatten of two producers is a
+step of its own. Numpy arrays cross steps as ``bytes`` inside the typed tuples: Beam's
+coder writes bytes as they are, where it would pickle an array.
 
 The edge count is only known at run time, so with rounds both paths are in the graph
 and the count (a side input) lets exactly one of them see the edges.
@@ -27,50 +40,148 @@ and the count (a side input) lets exactly one of them see the edges.
 
 from __future__ import annotations
 
-import pickle
+import bisect
+import typing
+from typing import Optional
 
 import apache_beam as beam
 import numpy as np
-import xxhash
 
 from curate.dedup.minhash import (
     STAGE,
+    HashFailed,
     MinHashDedupConfig,
     MinHasher,
-    apply_label,
+    apply_decision,
     band_keys,
     clusters,
-    distinct_sorted,
     label_cluster,
     large_star,
     node_key,
     set_jaccard,
+    shingle_sets,
+    signatures_or_errors,
     small_star,
     star_edges,
     union_find_components,
 )
-from curate.document import Rejected
-from pipelines.stages import ERRORS, REJECTED, StageResult, error_output, rejected_output
+from curate.document import describe_exception
+from curate.spill import default_work_dir, read_spill
+from pipelines import spill
 
-BUCKETS = "buckets"
-SHINGLES = "shingles"  # a block's shingle hashes, for exact verification
-DOCS = "docs"
-CANDIDATE = "candidate"
-CENTER = "center"
+FAILED = "failed"  # the signatures' second output: (work file, (id, HashFailed))
 # Rounds on a distributed runner when max_rounds is not set (see MinHashDedupConfig).
 DEFAULT_ROUNDS = 16
 # Runners that execute the whole pipeline in one process (or on one machine).
 IN_PROCESS_RUNNERS = {"FnApiRunner", "DirectRunner", "SwitchingDirectRunner", "BundleBasedDirectRunner", "PrismRunner"}
 
 
+class Node(typing.NamedTuple):
+    """A document in the clustering: ordered by (rank, id) (:func:`node_key`), so the
+    smallest node of a component is the document kept; ``file`` is its work file."""
+
+    rank: str
+    doc_id: str
+    file: str
+
+
+class BucketPart(typing.NamedTuple):
+    """The bucket entries of one chunk of one work file that fall in one bucket shard.
+    Entry i is in bucket ``buckets[i]`` (uint64); its node is ``(rank, id, file)``
+    with rank and id the strings 2i and 2i+1 of ``nodes``, cut at ``ends`` (int64
+    offsets); ``signatures`` (uint64, num_perm per entry) only with ``verify: signature``."""
+
+    file: str
+    buckets: bytes
+    nodes: str
+    ends: bytes
+    signatures: Optional[bytes]
+
+    def entries(self) -> int:
+        return len(self.buckets) // 8
+
+    def node(self, i: int, ends: list) -> Node:
+        """Entry ``i``'s node (``ends``: this part's offsets as a list)."""
+        r0 = ends[2 * i - 1] if i else 0
+        return Node(self.nodes[r0 : ends[2 * i]], self.nodes[ends[2 * i] : ends[2 * i + 1]], self.file)
+
+
+class _ChunkKeys:
+    """A chunk's node keys ``(rank, id)``, to pack the entries of each shard's part."""
+
+    def __init__(self, keys: list):
+        self.joined = [rank + doc_id for rank, doc_id in keys]
+        self.lengths = np.array([(len(rank), len(doc_id)) for rank, doc_id in keys], np.int64).reshape(-1, 2)
+
+    def part(self, file: str, buckets: np.ndarray, members: np.ndarray, sigs: Optional[np.ndarray]) -> BucketPart:
+        """The part of the entries ``members`` (indices of the chunk's keys), in bucket ``buckets``."""
+        ends = np.cumsum(self.lengths[members].ravel())
+        text = "".join([self.joined[j] for j in members.tolist()])
+        return BucketPart(file, buckets.tobytes(), text, ends.tobytes(), sigs.tobytes() if sigs is not None else None)
+
+
+class _ShardNodes:
+    """The nodes of a shard's parts by entry index (all parts' entries in order),
+    decoded on first use: most entries are in a bucket of one and never are."""
+
+    def __init__(self, parts: list):
+        self.parts = parts
+        self.first = np.cumsum([0] + [p.entries() for p in parts]).tolist()
+        self.ends: dict = {}
+
+    def __getitem__(self, j: int) -> Node:
+        k = bisect.bisect_right(self.first, j) - 1
+        ends = self.ends.get(k)
+        if ends is None:
+            ends = self.ends[k] = np.frombuffer(self.parts[k].ends, np.int64).tolist()
+        return self.parts[k].node(j - self.first[k], ends)
+
+
+class Candidate(typing.NamedTuple):
+    """A star edge from a bucket, before exact verification (join 1, keyed by the member's file)."""
+
+    center: Node
+    member: Node
+
+
+class CenterWanted(typing.NamedTuple):
+    """Join 1, keyed by the center's file: join 2 needs this center's shingle set."""
+
+    doc_id: str
+
+
+class MemberSet(typing.NamedTuple):
+    """Join 2, keyed by the center's file: a candidate edge with the member's shingle set."""
+
+    center: Node
+    member: Node
+    shingles: bytes  # distinct sorted uint64
+
+
+class CenterSet(typing.NamedTuple):
+    """Join 2, keyed by the center's file: a center's shingle set."""
+
+    doc_id: str
+    shingles: bytes  # distinct sorted uint64
+
+
 def _text_size(doc) -> int:
     return len(doc.text) + 1 if isinstance(doc.text, str) else 1
 
 
-class _Signatures(beam.DoFn):
-    """A block of documents -> (block, pickled documents); on the buckets output one
-    (shard, bucket entries) per bucket shard the block touches and, with exact
-    verification, (block, its shingle hashes); error records."""
+def _batches(docs, size: int):
+    batch = []
+    for doc in docs:
+        batch.append(doc)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class _Hashing(beam.DoFn):
+    """A DoFn with the stage's MinHasher (made once per worker)."""
 
     def __init__(self, config: MinHashDedupConfig):
         self.config = config
@@ -79,66 +190,48 @@ class _Signatures(beam.DoFn):
     def setup(self):
         self.hasher = MinHasher(self.config.ngram, self.config.num_perm, self.config.seed)
 
-    def _hash(self, batch):
-        """[(doc, signature, shingle hashes with repeats) or (doc, exception, None)]"""
-        try:
-            flat, lengths = self.hasher.batch_shingle_hashes(
-                [d.text for d in batch], [d.metadata.get("language") for d in batch]
-            )
-            sig = self.hasher.signatures_from_hashes(flat, lengths)
-            return list(zip(batch, sig, np.split(flat, np.cumsum(lengths)[:-1])))
-        except Exception as e:  # find the document at fault, so one bad record costs only itself
-            if len(batch) == 1:
-                return [(batch[0], e, None)]
-            return [item for doc in batch for item in self._hash([doc])]
 
-    def process(self, block):
+class _Signatures(_Hashing):
+    """A work file -> (shard, BucketPart) for each bucket shard each chunk of ~block_chars
+    touches; on the FAILED output (work file, (id, HashFailed)) for a text that could
+    not be hashed. Only a chunk's nodes and signatures are held, never its documents."""
+
+    def process(self, path):
         cfg = self.config
-        hashed = [
-            item for i in range(0, len(block), cfg.batch_size) for item in self._hash(block[i : i + cfg.batch_size])
-        ]
-        good = []
-        for doc, sig, shingles in hashed:
-            if isinstance(sig, Exception):
-                yield error_output(doc, STAGE, sig)
-            else:
-                good.append((doc, sig, shingles))
-        if not good:
-            return
-        docs = [doc for doc, _, _ in good]
-        key = xxhash.xxh64_hexdigest("\n".join(d.id for d in docs).encode("utf-8", "surrogatepass"))
-        yield (key, pickle.dumps(docs, protocol=5))  # main output: the documents of the block
-        keys, has_words = band_keys(np.stack([sig for _, sig, _ in good]), cfg.bands, cfg.rows)
+        keys, sigs, chars = [], [], 0
+        for batch in _batches(read_spill(path), cfg.batch_size):
+            for doc, sig in signatures_or_errors(self.hasher, batch):
+                if isinstance(sig, Exception):
+                    yield beam.pvalue.TaggedOutput(FAILED, (path, (doc.id, HashFailed(describe_exception(sig)))))
+                else:
+                    keys.append(node_key(doc, cfg.keep, cfg.score_field))
+                    sigs.append(sig)
+                    chars += _text_size(doc)
+            if chars >= cfg.block_chars:
+                yield from self._parts(path, keys, sigs)
+                keys, sigs, chars = [], [], 0
+        if keys:
+            yield from self._parts(path, keys, sigs)
+
+    def _parts(self, path, keys, sigs):
+        cfg = self.config
+        sigs = np.stack(sigs)
+        band, has_words = band_keys(sigs, cfg.bands, cfg.rows)
         rows = np.flatnonzero(has_words)
         if len(rows) == 0:  # no words anywhere: never a near-duplicate
             return
-        nodes = [node_key(docs[i], cfg.keep, cfg.score_field) + (key,) for i in rows.tolist()]
-        if cfg.verify == "exact":
-            # the shingle hashes as computed (with repeats): the distinct sorted set is
-            # made in the joins, only for the documents on a candidate edge
-            hashes = [good[i][2] for i in rows.tolist()]
-            lengths = np.array([len(h) for h in hashes], np.int64)
-            blob = pickle.dumps(([n[1] for n in nodes], lengths, np.concatenate(hashes)), protocol=5)
-            # with the bucket entries, keyed by the block (a str; shards are ints): the sets
-            # travel the same path as the candidates, so no join needs a Flatten (which
-            # FnApiRunner runs as a step of its own)
-            yield beam.pvalue.TaggedOutput(BUCKETS, (key, (SHINGLES, blob)))
-        sigs = np.stack([good[i][1] for i in rows.tolist()]) if cfg.verify == "signature" else None
+        keys = _ChunkKeys([keys[i] for i in rows.tolist()])
+        sigs = sigs[rows] if cfg.verify == "signature" else None
         # one entry per (document, band): its bucket, the band key with the band index
         # mixed in (bands never share buckets); entries grouped by shard of the bucket
-        buckets = _bucket_ids(keys[rows])
+        buckets = _bucket_ids(band[rows])
         member = np.repeat(np.arange(len(rows)), cfg.bands)
         shard = buckets % np.uint64(cfg.bucket_shards)
         order = np.argsort(shard, kind="stable")
         cuts = np.flatnonzero(np.diff(shard[order])) + 1
         for part in np.split(order, cuts):
             m = member[part]
-            value = (
-                buckets[part].tobytes(),
-                [nodes[j] for j in m.tolist()],
-                sigs[m].tobytes() if sigs is not None else None,
-            )
-            yield beam.pvalue.TaggedOutput(BUCKETS, (int(shard[part[0]]), value))
+            yield (int(shard[part[0]]), keys.part(path, buckets[part], m, sigs[m] if sigs is not None else None))
 
 
 def _bucket_ids(keys: np.ndarray) -> np.ndarray:
@@ -149,102 +242,97 @@ def _bucket_ids(keys: np.ndarray) -> np.ndarray:
     return (keys ^ bands).ravel()
 
 
-def _shard_edges(element, num_perm: int, verify_threshold: float, by_member: bool):
-    """One shard's entries -> star edges of its buckets with two or more members
-    (with ``by_member``: keyed by the member's block, for exact verification); a
-    block's shingle sets pass through to the first join."""
-    key, parts = element
-    if isinstance(key, str):
-        return [(key, value) for value in parts]
+def _bucket_edges(element, num_perm: int, verify_threshold: float) -> list[Candidate]:
+    """One shard's parts -> star edges of its buckets with two or more members (with
+    ``verify_threshold > 0``: those whose signatures' estimate reaches it)."""
+    _, parts = element
     parts = list(parts)
-    buckets = np.concatenate([np.frombuffer(p[0], np.uint64) for p in parts])
+    buckets = np.concatenate([np.frombuffer(p.buckets, np.uint64) for p in parts])
     order = np.argsort(buckets, kind="stable")
     ordered = buckets[order]
     same = ordered[1:] == ordered[:-1]  # entry i+1 is in entry i's bucket
     if not same.any():  # most shards of a small run: no bucket with two members
         return []
-    nodes = [n for p in parts for n in p[1]]
+    nodes = _ShardNodes(parts)
     sigs = None
     if verify_threshold > 0:
-        sigs = np.concatenate([np.frombuffer(p[2], np.uint64) for p in parts]).reshape(-1, num_perm)
+        sigs = np.concatenate([np.frombuffer(p.signatures, np.uint64) for p in parts]).reshape(-1, num_perm)
     starts = np.flatnonzero(np.concatenate([[True], ~same]))
     ends = np.append(starts[1:], len(order))
     edges = []
     for s, e in zip(starts[ends - starts > 1].tolist(), ends[ends - starts > 1].tolist()):
         members = [(nodes[j], sigs[j] if sigs is not None else None) for j in order[s:e].tolist()]
-        edges.extend(star_edges(members, verify_threshold))
-    if by_member:  # and each center's block learns which of its sets join 2 needs
-        return [(member[2], (CANDIDATE, (center, member))) for center, member in edges] + [
-            (center[2], (CENTER, center[1])) for center, _ in edges
-        ]
+        edges.extend(Candidate(*edge) for edge in star_edges(members, verify_threshold))
     return edges
 
 
-def _unpack_hashes(blob):
-    ids, lengths, flat = pickle.loads(blob)
-    offsets = np.concatenate([[0], np.cumsum(lengths)])
-    return {doc_id: flat[offsets[i] : offsets[i + 1]] for i, doc_id in enumerate(ids)}
+def _route_candidate(edge: Candidate):
+    """To join 1: the candidate on its member's file; its center's file learns that
+    join 2 needs the center's set."""
+    return [(edge.member.file, edge), (edge.center.file, CenterWanted(edge.center.doc_id))]
 
 
-class _ShingleSets(dict):
-    """id -> distinct sorted shingle hashes, made on first use from a block's raw hashes."""
+class _AttachMember(_Hashing):
+    """Join 1, on a work file: reads it and computes the shingle sets of just the
+    documents named by the messages; each candidate whose member is in the file takes
+    the member's set to its center's file, each center's set goes there too."""
 
-    def __init__(self, blobs):
-        super().__init__()
-        self.raw = {}
-        for blob in blobs:
-            self.raw.update(_unpack_hashes(blob))
+    def process(self, element):
+        path, messages = element
+        candidates, centers = set(), set()
+        for message in messages:
+            if isinstance(message, Candidate):
+                candidates.add(message)  # an edge found in several bands: once
+            else:
+                centers.add(message.doc_id)
+        sets = self._sets(path, centers | {c.member.doc_id for c in candidates})
+        for doc_id in sorted(centers):
+            yield (path, CenterSet(doc_id, sets[doc_id].tobytes()))
+        for c in sorted(candidates):
+            yield (c.center.file, MemberSet(c.center, c.member, sets[c.member.doc_id].tobytes()))
 
-    def __missing__(self, doc_id):
-        self[doc_id] = distinct_sorted(self.raw[doc_id])
-        return self[doc_id]
-
-
-def _attach_member(element):
-    """Join 1, on a block: each candidate edge whose member is in the block takes the
-    member's shingle set; the sets of the block's centers go on to join 2 (the other
-    sets stop here)."""
-    block, values = element
-    candidates, centers, blobs = set(), set(), []
-    for tag, value in values:
-        (blobs.append if tag == SHINGLES else centers.add if tag == CENTER else candidates.add)(value)
-    if not candidates and not centers:
-        return
-    sets = _ShingleSets(blobs)
-    for doc_id in sorted(centers):
-        yield (block, (CENTER, (doc_id, sets[doc_id].tobytes())))
-    for center, member in sorted(candidates):  # an edge found in several bands: once
-        yield (center[2], (CANDIDATE, (center, member, sets[member[1]].tobytes())))
+    def _sets(self, path: str, wanted: set) -> dict:
+        """id -> distinct sorted shingle hashes, for the documents of ``path`` in ``wanted``."""
+        sets = {}
+        for batch in _batches((d for d in read_spill(path) if d.id in wanted), self.config.batch_size):
+            sets.update(zip((d.id for d in batch), shingle_sets(*self.hasher.document_hashes(batch))))
+        return sets
 
 
 def _verified(element, threshold: float):
-    """Join 2, on the smaller node's block: keep the edges whose exact Jaccard reaches the threshold."""
-    _, values = element
-    values = list(values)
-    center_sets = {value[0]: np.frombuffer(value[1], np.uint64) for tag, value in values if tag == CENTER}
-    for tag, value in values:
-        if tag == CANDIDATE:
-            center, member, msh = value
-            if set_jaccard(center_sets[center[1]], np.frombuffer(msh, np.uint64)) >= threshold:
-                yield (center, member)
+    """Join 2, on the center's work file: the edges whose exact Jaccard reaches the threshold."""
+    _, messages = element
+    messages = list(messages)
+    center_sets = {m.doc_id: np.frombuffer(m.shingles, np.uint64) for m in messages if isinstance(m, CenterSet)}
+    for m in messages:
+        if isinstance(m, MemberSet):
+            if set_jaccard(center_sets[m.center.doc_id], np.frombuffer(m.shingles, np.uint64)) >= threshold:
+                yield (m.center, m.member)
 
 
 class _ExactVerify(beam.PTransform):
-    """Candidates keyed by the member's block, with each block's shingle sets ->
-    the edges whose documents' shingle sets have Jaccard >= threshold."""
+    """Candidates -> the edges whose documents' shingle sets have Jaccard >= threshold."""
 
-    def __init__(self, threshold: float):
+    def __init__(self, config: MinHashDedupConfig):
         super().__init__()
-        self.threshold = threshold
+        self.config = config
 
-    def expand(self, by_member):
+    def expand(self, candidates):
         return (
-            by_member
+            candidates
+            | "route" >> beam.FlatMap(_route_candidate)
             | "join_member" >> beam.GroupByKey()
-            | "attach_member" >> beam.FlatMap(_attach_member)
+            | "attach_member" >> beam.ParDo(_AttachMember(self.config))
             | "join_center" >> beam.GroupByKey()
-            | "exact_jaccard" >> beam.FlatMap(_verified, self.threshold)
+            | "exact_jaccard" >> beam.FlatMap(_verified, self.config.verify_threshold)
         )
+
+
+class Mark(typing.NamedTuple):
+    """Convergence check, one per edge end: the node points to ``target`` (None: the
+    node is the target of a larger one, i.e. a label)."""
+
+    target: Optional[tuple]
 
 
 def _both_directions(edge):
@@ -267,14 +355,14 @@ def _small_star_both_directions(element):
 def _marks(edge):
     """On undirected edges (both directions present): the larger end points to a label."""
     u, v = edge
-    return [(u, ("target", v))] if v < u else [(u, ("label", None))]
+    return [(u, Mark(v if v < u else None))]
 
 
 def _final_label(element):
     """Converged means: each node points to one label and no label points anywhere."""
     node, marks = element
-    targets = {m for kind, m in marks if kind == "target"}
-    is_label = any(kind == "label" for kind, _ in marks)
+    targets = {m.target for m in marks if m.target is not None}
+    is_label = any(m.target is None for m in marks)
     if len(targets) > 1 or (targets and is_label):
         raise RuntimeError(f"{STAGE}: connected components did not converge within max_rounds; raise max_rounds")
     return (node, targets.pop() if targets else node)
@@ -306,19 +394,19 @@ def _node_roots(components: dict):
     return sorted(components.items())
 
 
-def _block_labels(components: dict):
-    """(block, (id, label)) for every node, from node -> component root (nodes carry their block)."""
+def _file_labels(components: dict):
+    """(work file, (id, label)) for every node, from node -> component root."""
     return [kv for root, nodes in sorted(clusters(components).items()) for kv in _labelled(root, nodes)]
 
 
 def _labelled(root, nodes):
     nodes = sorted(set(nodes) | {root})
-    return [(n[2], (doc_id, label)) for n, (doc_id, label) in zip(nodes, label_cluster(root, nodes))]
+    return [(n.file, (doc_id, label)) for n, (doc_id, label) in zip(nodes, label_cluster(root, nodes))]
 
 
 class ConnectedComponents(beam.PTransform):
     """Edges between nodes -> (node, smallest node of its component); with
-    ``labels=True`` (nodes ``(rank, id, block)``) -> (block, (id, ClusterLabel)) instead.
+    ``labels=True`` (nodes :class:`Node`) -> (work file, (id, ClusterLabel)) instead.
 
     Union-find on one worker when there are at most ``max_local_edges`` edges, else
     ``max_rounds`` large-star/small-star rounds. ``max_rounds=0`` leaves the rounds out
@@ -333,7 +421,7 @@ class ConnectedComponents(beam.PTransform):
         self.labels = labels
 
     def expand(self, edges):
-        local_out = _block_labels if self.labels else _node_roots
+        local_out = _file_labels if self.labels else _node_roots
         if self.max_rounds == 0:
             return edges | "local" >> _UnionFind(local_out)
         bound = self.max_local_edges
@@ -375,22 +463,6 @@ class _UnionFind(beam.PTransform):
         )
 
 
-class _Decide(beam.DoFn):
-    """One block: its documents, each kept (cluster on the metadata) or Rejected.
-    The labels are a multimap side input keyed by block: each block reads its own
-    (a keyed lookup on a distributed runner, not the whole map per worker)."""
-
-    def process(self, element, labels):
-        block, blob = element
-        labels = dict(labels[block])
-        for doc in pickle.loads(blob):
-            out = apply_label(doc, labels.get(doc.id))
-            if isinstance(out, Rejected):
-                yield rejected_output(out)
-            else:
-                yield out
-
-
 def rounds_for(config: MinHashDedupConfig, pipeline) -> int:
     """``max_rounds``, or when unset: none on an in-process runner, DEFAULT_ROUNDS elsewhere."""
     if config.max_rounds is not None:
@@ -399,32 +471,25 @@ def rounds_for(config: MinHashDedupConfig, pipeline) -> int:
 
 
 class MinHashDedup(beam.PTransform):
-    def __init__(self, config: MinHashDedupConfig, work_dir=None):
+    def __init__(self, config: MinHashDedupConfig, work_dir: str | None = None):
         super().__init__()
         self.config = config
+        self.work_dir = work_dir or default_work_dir()
 
     def expand(self, docs):
         cfg = self.config
-        sigs = (
-            docs
-            | "blocks"
-            >> beam.BatchElements(
-                min_batch_size=cfg.block_chars, max_batch_size=cfg.block_chars, element_size_fn=_text_size
-            )
-            | "signatures" >> beam.ParDo(_Signatures(cfg)).with_outputs(BUCKETS, ERRORS, main=DOCS)
-        )
+        paths = spill.spill(docs, self.work_dir, "spill")
+        sigs = paths | "signatures" >> beam.ParDo(_Signatures(cfg)).with_outputs(FAILED, main="buckets")
         in_bucket = cfg.verify_threshold if cfg.verify == "signature" else 0.0
         edges = (
-            sigs[BUCKETS]
+            sigs.buckets
             | "buckets" >> beam.GroupByKey()
-            | "star_edges" >> beam.FlatMap(_shard_edges, cfg.num_perm, in_bucket, cfg.verify == "exact")
+            | "star_edges" >> beam.FlatMap(_bucket_edges, cfg.num_perm, in_bucket)
         )
         if cfg.verify == "exact":
-            edges = edges | "verify" >> _ExactVerify(cfg.verify_threshold)
+            edges = edges | "verify" >> _ExactVerify(cfg)
         labels = edges | "components" >> ConnectedComponents(
             cfg.max_local_edges, rounds_for(cfg, docs.pipeline), labels=True
         )
-        decided = sigs[DOCS] | "decide" >> beam.ParDo(_Decide(), beam.pvalue.AsMultiMap(labels)).with_outputs(
-            REJECTED, main="kept"
-        )
-        return StageResult(decided.kept, decided[REJECTED], sigs[ERRORS])
+        decisions = (labels, sigs[FAILED]) | "decisions" >> beam.Flatten()
+        return spill.apply_decisions(paths, decisions, apply_decision, STAGE, "apply")

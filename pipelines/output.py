@@ -46,6 +46,7 @@ def tokenizer_model(docs, cfg: TokenizerConfig, model_proto, out_dir: str):
     if model_proto is not None:
         return docs.pipeline | "tokenizer:given" >> beam.Create([model_proto])
     limit = cfg.max_doc_chars
+    assert cfg.train is not None  # no model given: one is trained
     return (
         docs
         | "tokenizer:within_limit" >> beam.Filter(lambda d: limit is None or len(d.text) <= limit)

@@ -1,21 +1,31 @@
 r"""Beam glue for ``sentence_dedup`` and ``token_dedup`` (core: ``curate/dedup/``).
 
-Both run the same three steps, so a whole document crosses exactly one shuffle::
+Both run the same steps; the documents wait in work files (:mod:`pipelines.spill`),
+so no shuffle and no side input carries a document::
 
-    docs --Batch--EmitSpans--> (doc_id, doc)  ------------------------------+
-                      \------> span keys, one block per (batch, hash bucket) |
-                                 | GroupByKey(bucket)                         |
-                                 | keep rule over the bucket (numpy)          |
-                                 v                                            v
-                     (doc_id, (remove, keep)) ---CoGroupByKey(doc_id)---> apply
-                                                  -> kept / rejected / errors
+    docs --spill--> work files --read, Batch--EmitSpans--> (bucket, SpanBlock | CopyBlock)
+            |                                               | GroupByKey(bucket)
+            |                                               | keep rule over the bucket (numpy)
+            |                                               v
+            |                          ((work file, doc id), SpanDecision) per bucket
+            |                                               | CombinePerKey: merge_decisions
+            |                                               v
+            +------read again, each document with ---- (work file, (doc id, SpanDecision))
+                   its decision (side input, per file)       (documents that lose something)
+                   -> kept / rejected / errors
 
 A sentence span key or a token window is a few bytes; grouping them per hash bucket
 rather than per key makes one shuffle element per batch and bucket instead of one
-per span (``curate.dedup.spans.bucket_blocks``). Drops and errors are counted with
-:func:`pipelines.stages.count_drop` / ``count_error``; what was removed is counted
-under ``stat|<source>|<stage>|<name>`` (``tokens_removed``, ``bytes_removed``, ...),
-which the manifest sums as ``counts["stats"]["<stage>:<name>"]``.
+per span (``curate.dedup.spans.bucket_blocks``), and each block names the work file
+of its documents once. A ``CopyBlock`` per batch and bucket of document ids lets the
+keep rule find ids that name several documents (a reader that produced the same
+record twice): one copy is deduplicated, the others dropped as ``duplicate_id``.
+A document no decision names is applied with None (it loses nothing; its signals
+are still stored). Drops and errors are counted by
+:func:`pipelines.stages.count_outcomes`; what was removed is counted under
+``stat|<source>|<stage>|<name>`` (``tokens_removed``, ``bytes_removed``, ...) from
+the core's statistics (:meth:`curate.dedup.spans.SpanStage.apply_decision`), which
+the manifest sums as ``counts["stats"]["<stage>:<name>"]``.
 """
 
 from __future__ import annotations
@@ -23,24 +33,29 @@ from __future__ import annotations
 import apache_beam as beam
 
 from curate.dedup.sentences import SentenceDedup
-from curate.dedup.spans import bucket_blocks, find_duplicates, merge_blocks
-from curate.dedup.token_spans import TokenDedup
-from curate.document import Drop, Rejected
-from pipelines.stages import (
-    ERRORS,
-    REJECTED,
-    StageResult,
-    count_stat,
-    error_output,
-    rejected_output,
+from curate.dedup.spans import (
+    DocCopy,
+    SpanDecision,
+    bucket_blocks,
+    copy_blocks,
+    decide_bucket,
+    merge_decisions,
+    text_hash,
 )
+from curate.dedup.token_spans import TokenDedup
+from curate.spill import default_work_dir
+from pipelines import spill
+from pipelines.stages import ERRORS, error_output
 
-SPANS = "spans"
 BATCH_DOCS = 256  # documents per EmitSpans call: span keys are shuffled per bucket and batch
+DECIDED = "decided"
 
 
-class _CoreDoFn(beam.DoFn):
-    """Holds the stage's core object, built (and its model loaded) once per worker."""
+class _EmitSpans(beam.DoFn):
+    """For a batch of :class:`pipelines.spill.Located` documents: their span
+    occurrences, one ``(bucket, SpanBlock)`` per hash bucket, and their ids, one
+    ``(bucket, CopyBlock)`` per bucket of ids. A document whose span keys fail becomes
+    an error record, and a decision (on DECIDED) that tells the apply step to skip it."""
 
     def __init__(self, core_cls, params):
         self.core_cls, self.stage, self.params, self.core = core_cls, core_cls.name, params, None
@@ -49,104 +64,79 @@ class _CoreDoFn(beam.DoFn):
         self.core = self.core_cls(self.params)
         self.core.setup()
 
-
-class _EmitSpans(_CoreDoFn):
-    """For a batch of documents: ``(doc.id, doc)`` each on the main output, and their
-    span occurrences on SPANS, one block per hash bucket."""
-
     def process(self, batch):
-        keyed = []
-        for doc in batch:
+        keyed, files, copies = [], [], []
+        for path, doc in batch:
             try:
                 keys = self.core.doc_span_keys(doc)
             except Exception as e:  # a bad record becomes an error record; the run goes on
                 yield error_output(doc, self.stage, e)
+                skip = SpanDecision(errored=(text_hash(doc.text),))
+                yield beam.pvalue.TaggedOutput(DECIDED, ((path, doc.id), skip))
                 continue
             keyed.append((doc.id, *keys))
-            yield doc.id, doc
-        for item in bucket_blocks(keyed, self.params.hash_buckets):
-            yield beam.pvalue.TaggedOutput(SPANS, item)
+            files.append(path)
+            copies.append(DocCopy(doc.id, path, (doc.source, text_hash(doc.text))))
+        buckets = self.params.hash_buckets
+        yield from bucket_blocks(keyed, buckets, files)
+        yield from copy_blocks(copies, buckets)
 
 
-def _bucket_duplicates(kv, span_len: int, within_document: bool):
-    """One bucket's blocks -> ``(doc_id, (remove, keep))`` per document concerned."""
-    _, blocks = kv
-    names, ranks, pos, hi, lo = merge_blocks(blocks)
-    if len(names) < 2 and not within_document:
-        return []  # one document alone cannot hold a cross-document duplicate
-    found = find_duplicates(ranks, pos, hi, lo, span_len, within_document)
-    return [(names[rank], (d.remove, d.keep)) for rank, d in found.items()]
+def _by_file(key, decision: SpanDecision):
+    path, doc_id = key
+    return path, (doc_id, decision)
 
 
-class _ApplyRemovals(_CoreDoFn):
-    """Joins one document with the positions it loses and cuts them."""
-
-    def process(self, kv):
-        _, grouped = kv
-        # Ids are unique unless a reader produced the same record twice; then one copy
-        # (chosen by content, not arrival order) is deduplicated and the others dropped.
-        # No document: it errored in EmitSpans and is already counted.
-        docs = sorted(grouped["doc"], key=lambda d: (d.source, d.text))
-        for other in docs[1:]:
-            yield rejected_output(Rejected(other, self.stage, "duplicate_id", {"kept_copy_of": other.id}))
-        if docs:
-            yield from self._apply(docs[0], list(grouped["dup"]))
-
-    def _apply(self, doc, decisions):
-        remove = [int(p) for r, _ in decisions for p in r]
-        keep = [int(p) for _, k in decisions for p in k]
-        try:
-            out = self.core.apply(doc, remove, keep)
-        except Exception as e:  # a bad record becomes an error record; the run goes on
-            yield error_output(doc, self.stage, e)
-            return
-        signals = doc.signals(self.stage) or {}
-        if remove:
-            count_stat(doc.source, self.stage, "occurrences_removed", len(remove))
-        if signals.get("chars_removed"):
-            count_stat(doc.source, self.stage, "docs_edited")
-        for name in self.core.STATS:
-            if signals.get(name):
-                count_stat(doc.source, self.stage, name, signals[name])
-        if isinstance(out, Drop):
-            yield rejected_output(Rejected(doc, self.stage, out.reason, out.details))
-        else:
-            yield out
+def _worth_applying(decision: SpanDecision) -> bool:
+    """Whether a merged decision changes anything (a document that only holds kept
+    first occurrences loses nothing and needs none)."""
+    return bool(decision.occurrences or decision.copy is not None or decision.errored)
 
 
 class SpanDedup(beam.PTransform):
     """``PCollection[Document] -> StageResult`` for ``sentence_dedup`` or ``token_dedup``."""
 
-    def __init__(self, core_cls, params):
+    def __init__(self, core_cls, params, work_dir=None):
         super().__init__(label=f"stage:{core_cls.name}")
         self.core_cls, self.params = core_cls, params
+        self.work_dir = work_dir or default_work_dir()
 
     def expand(self, docs):
-        core_cls, params = self.core_cls, self.params
+        core_cls, p = self.core_cls, self.params
+        paths = spill.spill(docs, self.work_dir, "Spill")
         emitted = (
-            docs
+            spill.read_located(paths, "ReadForSpans")
             | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=BATCH_DOCS)
-            | "EmitSpans" >> beam.ParDo(_EmitSpans(core_cls, params)).with_outputs(SPANS, ERRORS, main="docs")
+            | "EmitSpans" >> beam.ParDo(_EmitSpans(core_cls, p)).with_outputs(DECIDED, ERRORS, main="blocks")
         )
-        dups = (
-            emitted[SPANS]
+        decided = (
+            emitted.blocks
             | "GroupBuckets" >> beam.GroupByKey()
-            | "KeepRule" >> beam.FlatMap(_bucket_duplicates, params.span_len, params.within_document)
+            | "KeepRule"
+            >> beam.FlatMapTuple(
+                lambda _bucket, blocks: (
+                    ((path, doc_id), d)
+                    for path, doc_id, d in decide_bucket(blocks, p.span_len, p.within_document, p.keep_first_whole)
+                )
+            )
         )
-        applied = (
-            {"doc": emitted.docs, "dup": dups}
-            | "JoinByDocId" >> beam.CoGroupByKey()
-            | "Apply" >> beam.ParDo(_ApplyRemovals(core_cls, params)).with_outputs(REJECTED, ERRORS, main="kept")
+        decisions = (
+            (decided, emitted[DECIDED])
+            | "AllDecisions" >> beam.Flatten()
+            | "MergeDecisions" >> beam.CombinePerKey(merge_decisions)
+            | "WorthApplying" >> beam.Filter(lambda kv: _worth_applying(kv[1]))
+            | "ByFile" >> beam.MapTuple(_by_file)
         )
-        errors = (emitted[ERRORS], applied[ERRORS]) | "Errors" >> beam.Flatten()
-        return StageResult(applied.kept, applied[REJECTED], errors)
+        applied = spill.apply_decisions(paths, decisions, core_cls(p), core_cls.name, "Apply")
+        errors = (emitted[ERRORS], applied.errors) | "Errors" >> beam.Flatten()
+        return applied._replace(errors=errors)
 
 
 def sentence_dedup(params, work_dir=None) -> SpanDedup:
     """The Beam transform ``sentence_dedup`` declares."""
-    return SpanDedup(SentenceDedup, params)
+    return SpanDedup(SentenceDedup, params, work_dir)
 
 
 def token_dedup(params, work_dir=None) -> SpanDedup:
     """The Beam transform ``token_dedup`` declares."""
-    return SpanDedup(TokenDedup, params)
+    return SpanDedup(TokenDedup, params, work_dir)

@@ -24,7 +24,7 @@ from apache_beam.transforms.window import GlobalWindows
 
 from curate.document import Document, ErrorRecord, Rejected
 from curate.spill import SpillWriter, read_spill
-from pipelines.stages import ERRORS, REJECTED, StageResult, doc_error
+from pipelines.stages import ERRORS, REJECTED, StageResult, count_stats, doc_error
 
 
 class Located(typing.NamedTuple):
@@ -77,19 +77,34 @@ def read_docs(paths, label: str):
 
 class _Apply(beam.DoFn):
     """One work file: each document with its decision (None when the stage decided
-    nothing about it) through ``apply`` -> a Document kept, a Rejected, or an error."""
+    nothing about it) through the stage's apply function -> a Document kept, a
+    Rejected, an error, or None (an earlier step of the stage already emitted the
+    document's error record). Statistics the function's stage core adds
+    (:class:`curate.base.StageStats`) are counted after each call."""
 
     def __init__(self, apply, stage: str):
         self.apply = apply
         self.stage = stage
+        self.fn = self.take_stats = None
+
+    def setup(self):
+        if hasattr(self.apply, "apply_decision"):  # a stage core: set up once per worker
+            self.apply.setup()
+            self.fn, self.take_stats = self.apply.apply_decision, self.apply.take_stats
+        else:
+            self.fn, self.take_stats = self.apply, dict
 
     def process(self, path, decisions):
         mine = dict(decisions[path])
         for doc in read_spill(path):
             try:
-                out = self.apply(doc, mine.get(doc.id))
+                out = self.fn(doc, mine.get(doc.id))
             except Exception as e:  # a bad record must not stop the run
+                self.take_stats()  # a failed document's partial statistics are not counted
                 yield beam.pvalue.TaggedOutput(ERRORS, doc_error(doc, self.stage, e))
+                continue
+            count_stats(doc.source, self.stage, self.take_stats())
+            if out is None:
                 continue
             if isinstance(out, Rejected):
                 yield beam.pvalue.TaggedOutput(REJECTED, out)
@@ -103,7 +118,9 @@ def apply_decisions(paths, decisions, apply, stage: str, label: str) -> StageRes
     """The documents of the work files ``paths``, each through ``apply(doc, decision)``
     with its entry of ``decisions``, a PCollection of ``(path, (doc id, decision))``.
     ``apply`` is the stage's core function; it returns the document (kept, possibly
-    changed) or a Rejected."""
+    changed) or a Rejected. It may instead be a stage core object with
+    ``apply_decision(doc, decision)``, ``setup()`` (called once per worker) and
+    ``take_stats()`` (:class:`curate.base.StageStats`, counted as ``stat|...``)."""
     out = paths | label >> beam.ParDo(_Apply(apply, stage), beam.pvalue.AsMultiMap(decisions)).with_outputs(
         REJECTED, ERRORS, main="kept"
     )

@@ -22,7 +22,7 @@ from apache_beam.metrics import Metrics
 
 from curate import registry
 from curate.counters import NAMESPACE, dropped_name, error_name, input_name, kept_name, language_name, stat_name
-from curate.document import Drop, ErrorRecord, Rejected
+from curate.document import Drop, ErrorRecord, Rejected, describe_exception
 from curate.registry import StageSpec
 from pipelines import progress
 
@@ -47,6 +47,7 @@ def global_transform(spec: StageSpec, params, work_dir=None):
     """The declared Beam transform of global stage ``spec`` for ``params``; a stage that
     keeps documents in work files (:mod:`pipelines.spill`) puts them under ``work_dir``
     (None: a fresh local folder, for transforms built outside ``curate run``)."""
+    assert spec.transform is not None  # a global stage declares its transform
     return resolve(spec.transform)(params, work_dir=work_dir)
 
 
@@ -80,6 +81,12 @@ def count_drop(rejected: Rejected) -> None:
 def count_stat(source: str, stage: str, name: str, n: int = 1) -> None:
     """A stage statistic (not a document count): ``stat|source|stage|name``."""
     counter(stat_name(source, stage, name)).inc(n)
+
+
+def count_stats(source: str, stage: str, stats: dict) -> None:
+    """The statistics a stage took after one document (:meth:`curate.base.StageStats.take_stats`)."""
+    for name, n in stats.items():
+        count_stat(source, stage, name, n)
 
 
 def count_error(err: ErrorRecord) -> None:
@@ -117,15 +124,7 @@ def rejected_output(rej: Rejected):
 
 def doc_error(doc, stage: str, exc: Exception) -> ErrorRecord:
     """The error record for a document a stage failed on (:func:`count_outcomes` counts it)."""
-    err = ErrorRecord(
-        input_file=doc.provenance.get("input_file", ""),
-        locator=doc.provenance.get("record_id") or doc.id,
-        stage=stage,
-        message=f"{type(exc).__name__}: {exc}",
-        source=doc.source,
-        doc_id=doc.id,
-    )
-    return err
+    return ErrorRecord.for_document(doc, stage, describe_exception(exc))
 
 
 def error_output(doc, stage: str, exc: Exception):
@@ -165,8 +164,7 @@ class ApplyDocStage(beam.DoFn):
             self.stage.take_stats()  # a failed document's partial statistics are not counted
             yield error_output(doc, self.stage_name, e)
             return
-        for name, n in self.stage.take_stats().items():
-            count_stat(doc.source, self.stage_name, name, n)
+        count_stats(doc.source, self.stage_name, self.stage.take_stats())
         if isinstance(out, Drop):
             yield rejected_output(Rejected(doc, self.stage_name, out.reason, out.details))
         else:
@@ -196,7 +194,8 @@ def apply_global_stage(docs, spec: StageSpec, stage_name: str, params, applies_t
         return docs | f"stage:{stage_name}" >> transform
     sources = frozenset(applies_to)
     selected, others = docs | f"stage:{stage_name}:select" >> beam.Partition(
-        lambda doc, _n: 0 if doc.source in sources else 1, 2
+        lambda doc, _n: 0 if doc.source in sources else 1,  # type: ignore[arg-type]  # Beam types fn as a PartitionFn
+        2,
     )
     res = selected | f"stage:{stage_name}" >> transform
     kept = (res.kept, others) | f"stage:{stage_name}:rejoin" >> beam.Flatten()

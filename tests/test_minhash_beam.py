@@ -10,10 +10,11 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from curate import spill as spill_core
 from curate.counters import NAMESPACE, dropped_name
 from curate.dedup import minhash as M
 from curate.document import Document, Rejected
-from pipelines.dedup import DEFAULT_ROUNDS, ConnectedComponents, MinHashDedup, _final_label, rounds_for
+from pipelines.dedup import DEFAULT_ROUNDS, ConnectedComponents, Mark, MinHashDedup, _final_label, rounds_for
 from pipelines.stages import count_outcomes
 from tests.test_minhash import check_outcome, make_corpus
 
@@ -36,7 +37,11 @@ def _graph():
     return edges, sorted(M.union_find_components(edges).items())
 
 
-def test_beam_transform_matches_core_on_both_paths():
+def test_beam_transform_matches_core_on_both_paths(tmp_path, monkeypatch):
+    # work files of a few documents each: near-duplicates land in different files, so
+    # the joins on the member's and the center's file meet documents of other files
+    monkeypatch.setattr(spill_core, "FRAME_BYTES", 1)
+    monkeypatch.setattr(spill_core, "FILE_BYTES", 1500)
     corpus = make_corpus()
     core = M.dedup_documents(copy.deepcopy(corpus), M.MinHashDedupConfig())
     check_outcome(core)
@@ -61,7 +66,8 @@ def test_beam_transform_matches_core_on_both_paths():
     for label, options in variants:
         # batch_size 4: several batches, so documents meet only through the shuffle
         cfg = M.MinHashDedupConfig(batch_size=4, **options)
-        res = count_outcomes(docs | f"dedup_{label}" >> MinHashDedup(cfg), f"dedup_{label}")
+        work = tmp_path / label
+        res = count_outcomes(docs | f"dedup_{label}" >> MinHashDedup(cfg, str(work)), f"dedup_{label}")
         kept, rejected = _outcome(res, label)
         assert_that(kept, equal_to(expected_kept), label=f"kept_{label}")
         assert_that(rejected, equal_to(expected_rej), label=f"rejected_{label}")
@@ -75,6 +81,8 @@ def test_beam_transform_matches_core_on_both_paths():
         assert_that(comps, equal_to(components), label=f"components_{label}")
     result = p.run()
     result.wait_until_finish()
+    for label, _ in variants:
+        assert len(list((tmp_path / label).glob("*.docs"))) >= 4, label
     drops = sum(
         c.committed
         for c in result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
@@ -97,9 +105,9 @@ def test_rounds_only_on_distributed_runners_unless_set():
 
 def test_final_label_refuses_unconverged_edges():
     a, b, c = ("", "a"), ("", "b"), ("", "c")
-    assert _final_label((c, [("target", a)])) == (c, a)
-    assert _final_label((a, [("label", None), ("label", None)])) == (a, a)
+    assert _final_label((c, [Mark(a)])) == (c, a)
+    assert _final_label((a, [Mark(None), Mark(None)])) == (a, a)
     with pytest.raises(RuntimeError, match="did not converge"):
-        _final_label((c, [("target", a), ("target", b)]))  # two labels
+        _final_label((c, [Mark(a), Mark(b)]))  # two labels
     with pytest.raises(RuntimeError, match="did not converge"):
-        _final_label((b, [("target", a), ("label", None)]))  # a label that points on
+        _final_label((b, [Mark(a), Mark(None)]))  # a label that points on

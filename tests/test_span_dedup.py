@@ -6,6 +6,7 @@ per key, removal per document), as the Beam glue does across workers.
 
 from __future__ import annotations
 
+import copy
 import io
 
 import numpy as np
@@ -16,14 +17,20 @@ from curate.config import ConfigError, build
 from curate.dedup.damage import audit_edit
 from curate.dedup.sentences import SentenceDedup, SentenceDedupConfig
 from curate.dedup.spans import (
+    DocCopy,
+    SpanDecision,
     bucket_blocks,
+    copy_blocks,
+    decide_bucket,
     find_duplicates,
     line_ranges,
     merge_blocks,
+    merge_decisions,
     merge_starts,
     rank_doc_ids,
     removal_intervals,
     remove_char_spans,
+    text_hash,
     widen_to_words,
 )
 from curate.dedup.token_spans import (
@@ -32,7 +39,7 @@ from curate.dedup.token_spans import (
     byte_to_char_offsets,
     window_keys,
 )
-from curate.document import Document, Drop
+from curate.document import Document, Drop, Rejected
 
 
 def run_core(core, docs: list[Document], keys_of, span_len: int) -> dict:
@@ -50,11 +57,36 @@ def run_core(core, docs: list[Document], keys_of, span_len: int) -> dict:
         for rank, dec in find_duplicates(ranks, pos, hi, lo, span_len, core.config.within_document).items():
             remove.setdefault(names[rank], []).extend(dec.remove.tolist())
             keep.setdefault(names[rank], []).extend(dec.keep.tolist())
+    copies = [copy.deepcopy(d) for d in docs]
     out = {}
     for d in docs:
         res = core.apply(d, remove.get(d.id, []), keep.get(d.id, []))
         out[d.id] = f"drop:{res.reason}" if isinstance(res, Drop) else res.text
+    assert run_decisions(core, copies, keys_of, span_len) == (out, {d.id: d.metadata for d in docs})
     return out
+
+
+def run_decisions(core, docs: list[Document], keys_of, span_len: int) -> tuple[dict, dict]:
+    """The same flow as the Beam glue runs it: blocks that name the documents' work
+    files, :func:`decide_bucket` per bucket, one decision per document merged over the
+    buckets, and :meth:`SpanStage.apply_decision`. Must give what :func:`run_core` gives."""
+    half = len(docs) // 2
+    blocks: dict = {}
+    for file, batch in (("f1", docs[:half]), ("f2", docs[half:])):
+        keyed = [(d.id, *keys_of(d)) for d in batch]
+        for bucket, block in bucket_blocks(keyed, core.config.hash_buckets, [file] * len(batch)):
+            blocks.setdefault(bucket, []).append(block)
+    found: dict = {}
+    for bucket_blocks_ in blocks.values():
+        c = core.config
+        for file, doc_id, d in decide_bucket(bucket_blocks_, span_len, c.within_document, c.keep_first_whole):
+            assert file == ("f1" if doc_id in {x.id for x in docs[:half]} else "f2")
+            found.setdefault(doc_id, []).append(d)
+    out = {}
+    for d in docs:
+        res = core.apply_decision(d, merge_decisions(found[d.id]) if d.id in found else None)
+        out[d.id] = f"drop:{res.reason}" if isinstance(res, Rejected) else res.text
+    return out, {d.id: d.metadata for d in docs}
 
 
 def run_sentences(docs, **params):
@@ -478,3 +510,21 @@ def test_token_config_is_validated():
         build(TokenDedupConfig, {"min_tokens": 1})
     with pytest.raises(ConfigError, match="model"):
         TokenDedup(build(TokenDedupConfig, {})).setup()
+
+
+def test_an_id_that_names_several_documents_keeps_one_copy_chosen_by_content():
+    core = SentenceDedup(build(SentenceDedupConfig, {"min_words": 0}))
+    one, two = Document("h", f"First. {A3}", "web"), Document("h", "Second version.", "web")
+    copies = [DocCopy(d.id, f, (d.source, text_hash(d.text))) for d, f in ((one, "f1"), (two, "f2"))]
+    blocks = [b for half in (copies[:1], copies[1:]) for _, b in copy_blocks(half, 1)]
+    decided = {(f, i): d for f, i, d in decide_bucket(blocks, 3, True, False)}
+    assert set(decided) == {("f1", "h"), ("f2", "h")}
+    kept = min((one, two), key=lambda d: (d.source, text_hash(d.text)))
+    results = [core.apply_decision(d, decided[f, "h"]) for d, f in ((one, "f1"), (two, "f2"))]
+    assert [r is kept for r in results].count(True) == 1
+    (rejected,) = [r for r in results if isinstance(r, Rejected)]
+    assert (rejected.reason, rejected.details) == ("duplicate_id", {"kept_copy_of": "h"})
+    # a copy whose span keys failed is skipped (its error record is out), the other goes on
+    skip = merge_decisions([SpanDecision(errored=(text_hash(two.text),))])
+    assert core.apply_decision(two, skip) is None
+    assert core.apply_decision(one, skip) is one

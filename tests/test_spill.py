@@ -10,6 +10,7 @@ import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
 from curate import spill as S
+from curate.base import StageStats
 from curate.dedup.exact import ExactDedupConfig, choose_survivor, dedup_key
 from curate.document import Document, Rejected
 from pipelines import spill
@@ -98,6 +99,49 @@ def test_beam_spill_read_and_apply_decisions(tmp_path):
         )
         assert_that(rej_ids, equal_to(sorted(drop)), label="rejected")
         assert_that(err_ids, equal_to([("d0001", "t", "ValueError: bad")]), label="errors")
+
+
+class _CountingCore(StageStats):
+    """A stage core as apply_decisions takes one: set up once, statistics counted."""
+
+    def __init__(self):
+        self.ready = False
+
+    def setup(self):
+        self.ready = True
+
+    def apply_decision(self, doc, decision):
+        assert self.ready
+        self.add_stat("seen")
+        if decision == "skip":
+            return None  # already accounted for by an earlier step
+        if decision == "fail":
+            self.add_stat("lost")  # a failed document's statistics are not counted
+            raise ValueError("bad")
+        self.add_stat("chars", len(doc.text))
+        return doc
+
+
+def test_apply_decisions_sets_up_a_stage_core_and_counts_its_statistics(tmp_path):
+    original = docs(12)
+    decided = {"d0002": "skip", "d0005": "fail"}
+    p = beam.Pipeline()
+    paths = spill.spill(p | beam.Create(original), str(tmp_path / "w"), "spill")
+    decisions = (
+        spill.read_located(paths, "read")
+        | beam.Filter(lambda ld: ld.doc.id in decided)
+        | beam.Map(lambda ld: (ld.path, (ld.doc.id, decided[ld.doc.id])))
+    )
+    res = spill.apply_decisions(paths, decisions, _CountingCore(), "t", "apply")
+    kept = [d.id for d in original if d.id not in decided]
+    assert_that(res.kept | "kept" >> beam.Map(lambda d: d.id), equal_to(kept), label="kept")
+    assert_that(res.errors | "err" >> beam.Map(lambda e: e.doc_id), equal_to(["d0005"]), label="errors")
+    result = p.run()
+    result.wait_until_finish()
+    counters = {c.key.metric.name: c.committed for c in result.metrics().query()["counters"]}
+    assert counters["stat|s|t|seen"] == 11
+    assert counters["stat|s|t|chars"] == sum(len(d.text) for d in original if d.id not in decided)
+    assert "stat|s|t|lost" not in counters
 
 
 def test_exact_dedup_through_work_files_keeps_the_core_survivor(tmp_path):

@@ -32,12 +32,12 @@ import dataclasses
 import math
 import struct
 import unicodedata
-from typing import Iterable, Literal, Optional, Sequence
+from typing import Iterable, Literal, NamedTuple, Optional, Sequence
 
 import numpy as np
 
 from curate import text as T
-from curate.document import Document, Rejected
+from curate.document import Document, ErrorRecord, Rejected
 from curate.lang import spaced
 from curate.params import param
 from curate.readers.common import field
@@ -266,6 +266,11 @@ class MinHasher:
             out[offsets[d]] = combine_word_hashes(words[first_word[d] : first_word[d] + counts[d]], n)[0]
         return out, lengths
 
+    def document_hashes(self, docs: Sequence[Document]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`batch_shingle_hashes` of the documents' texts, each in its language
+        (``metadata["language"]``, as language ID sets it)."""
+        return self.batch_shingle_hashes([d.text for d in docs], [d.metadata.get("language") for d in docs])
+
     def shingle_hashes(self, text: str) -> np.ndarray:
         """One document's shingle hashes (with repeats), uint64."""
         return self.batch_shingle_hashes([text])[0]
@@ -308,6 +313,18 @@ class MinHasher:
 
     def signatures(self, texts: Sequence[str]) -> np.ndarray:
         return self.signatures_from_hashes(*self.batch_shingle_hashes(texts))
+
+
+def signatures_or_errors(hasher: MinHasher, docs: Sequence[Document]) -> list[tuple[Document, object]]:
+    """``(document, its signature)`` for each document, or ``(document, the exception)``
+    for one whose text cannot be hashed: a failing batch is retried one document at a
+    time, so one bad record costs only itself."""
+    try:
+        return list(zip(docs, hasher.signatures_from_hashes(*hasher.document_hashes(docs))))
+    except Exception as e:
+        if len(docs) == 1:
+            return [(docs[0], e)]
+        return [item for doc in docs for item in signatures_or_errors(hasher, [doc])]
 
 
 def band_keys(sig: np.ndarray, bands: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
@@ -487,6 +504,12 @@ def is_star_forest(edges: Iterable[tuple]) -> bool:
     return not any(m in targets for m in targets.values())
 
 
+class HashFailed(NamedTuple):
+    """The decision for a document whose text could not be hashed: an error record."""
+
+    message: str
+
+
 @dataclasses.dataclass
 class ClusterLabel:
     """What a member of a cluster learns: who is kept, the cluster's id and size."""
@@ -528,6 +551,14 @@ def apply_label(doc: Document, label: Optional[ClusterLabel]):
     return Rejected(doc, STAGE, "near_duplicate", {"duplicate_of": label.kept_id, "cluster_id": label.cluster_id})
 
 
+def apply_decision(doc: Document, decision):
+    """:func:`apply_label` for a :class:`ClusterLabel` (or None: in no cluster), the
+    document's error record for a :class:`HashFailed`."""
+    if isinstance(decision, HashFailed):
+        return ErrorRecord.for_document(doc, STAGE, decision.message)
+    return apply_label(doc, decision)
+
+
 @register_stage(STAGE, MinHashDedupConfig, transform="pipelines.dedup:MinHashDedup")
 def dedup_documents(docs: Sequence[Document], config: MinHashDedupConfig) -> list:
     """The whole stage on one machine: each input document, in order, kept or Rejected.
@@ -540,9 +571,7 @@ def dedup_documents(docs: Sequence[Document], config: MinHashDedupConfig) -> lis
     sets: dict = {}
     for start in range(0, len(docs), config.batch_size):
         batch = docs[start : start + config.batch_size]
-        flat, lengths = hasher.batch_shingle_hashes(
-            [d.text for d in batch], [d.metadata.get("language") for d in batch]
-        )
+        flat, lengths = hasher.document_hashes(batch)
         sig = hasher.signatures_from_hashes(flat, lengths)
         nodes = [node_key(d, config.keep, config.score_field) for d in batch]
         if config.verify == "exact":

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Iterable, Literal, Union
+from typing import Literal, Union
 
 import numpy as np
 import xxhash
@@ -40,10 +40,10 @@ from curate import text as T
 from curate.dedup.spans import (
     MIN_SPAN_CHARS,
     MIN_SPAN_WORDS,
+    SpanStage,
     cut_and_check,
     digest_keys,
     line_ranges,
-    removal_intervals,
     worth_cutting,
 )
 from curate.document import Document, Drop
@@ -93,15 +93,12 @@ class SentenceDedupConfig:
 
 
 @register_stage(NAME, SentenceDedupConfig, transform="pipelines.span_dedup:sentence_dedup")
-class SentenceDedup:
-    # signals :meth:`apply` stores that the Beam layer also counts as statistics
+class SentenceDedup(SpanStage):
+    # signals :meth:`cut` stores that are also counted as statistics
     STATS = ("units_removed", "spans_below_floor", "chars_removed", "bytes_removed")
 
     def __init__(self, config: SentenceDedupConfig):
         self.config = config
-
-    def setup(self) -> None:
-        """Nothing to load (the setup contract of every stage core)."""
 
     def unit_kind(self, doc: Document) -> str | None:
         """``"sentence"``, ``"line"`` (code with ``code: lines``), or ``None`` (excluded)."""
@@ -149,14 +146,12 @@ class SentenceDedup:
         )
         return np.arange(count, dtype=np.int64), hi, lo
 
-    def apply(self, doc: Document, remove: Iterable[int], keep: Iterable[int] = ()) -> Union[Document, Drop]:
-        """Cut the units of the duplicate spans starting at ``remove``, except units of
-        the first occurrences starting at ``keep`` (see :func:`removal_intervals`)."""
+    def cut(self, doc: Document, intervals) -> Union[Document, Drop]:
+        """Cut the units of ``intervals`` (merged unit ranges; see :meth:`SpanStage.apply`)."""
         kind = self.unit_kind(doc)
         if kind is None:
             doc.set_signals(NAME, {"excluded": True})
             return doc
-        intervals = removal_intervals(remove, keep if self.config.keep_first_whole else (), self.config.k)
         if not intervals:
             return cut_and_check(doc, NAME, [], {"unit": kind, "units_removed": 0, "spans_below_floor": 0}, 0)
         offsets, _ = self.units(doc)

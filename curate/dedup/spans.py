@@ -23,9 +23,11 @@ import re
 from typing import Iterable, Iterator, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
+import xxhash
 
 from curate import text as T
-from curate.document import Document, Drop
+from curate.base import StageStats
+from curate.document import Document, Drop, Rejected
 from curate.lang import segmenter_name
 from curate.segment import glued, unspaced
 
@@ -38,13 +40,50 @@ MIN_SPAN_CHARS = 40
 
 class SpanBlock(NamedTuple):
     """Span occurrences of several documents that fell in one hash bucket, packed as
-    bytes (cheap to shuffle: no pickled arrays). ``doc_index`` indexes ``doc_ids``."""
+    bytes (cheap to shuffle: no pickled arrays). ``doc_index`` indexes ``doc_ids``;
+    ``doc_file`` gives each document's work file as an index into ``files`` (a batch
+    comes from one or two files, so a path is carried once per block, not per document)."""
 
     doc_ids: list
     doc_index: bytes  # int32 per occurrence
     positions: bytes  # int32 per occurrence: the span's first unit or token
     key_hi: bytes  # uint64 per occurrence
     key_lo: bytes  # uint64 per occurrence
+    files: tuple = ()  # the work files of the documents (empty: not known, in-memory use)
+    doc_file: bytes = b""  # int32 per document: its index in ``files``
+
+
+class DocCopy(NamedTuple):
+    """One document as the duplicate-id check sees it: ``rank`` orders the copies of an
+    id by content, (source, :func:`text_hash`); the smallest is kept."""
+
+    doc_id: str
+    file: str
+    rank: tuple
+
+
+class CopyBlock(NamedTuple):
+    """The documents of a batch whose ids fell in one hash bucket (:func:`copy_blocks`)."""
+
+    copies: list  # DocCopy
+
+
+class SpanDecision(NamedTuple):
+    """What one document loses, from the keep rule over every bucket (merged with
+    :func:`merge_decisions`). Ranges are half-open, in units or tokens, merged."""
+
+    occurrences: int = 0  # span occurrences removed
+    cut: tuple = ()  # ranges covered by removed occurrences
+    protect: tuple = ()  # ranges of kept first occurrences (kept only with keep_first_whole)
+    # the id names several documents: only the copy whose text hash is ``copy`` is
+    # deduplicated, the others are dropped (``""``: none in this work file)
+    copy: Optional[str] = None
+    errored: tuple = ()  # text hashes of copies whose span keys failed (their error is out)
+
+
+def text_hash(text: str) -> str:
+    """xxh3-128 hex digest of a document's text (any text, lone surrogates included)."""
+    return xxhash.xxh3_128_hexdigest(text.encode("utf-8", "surrogatepass"))
 
 
 def digest_keys(digests: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
@@ -57,10 +96,13 @@ def digest_keys(digests: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def bucket_blocks(
-    batch: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]], buckets: int
+    batch: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
+    buckets: int,
+    files: Optional[Sequence[str]] = None,
 ) -> Iterator[tuple[int, SpanBlock]]:
     """The span occurrences ``(doc_id, positions, key_hi, key_lo)`` of a batch of
-    documents, as one block per hash bucket (``key_hi % buckets``).
+    documents (``files[i]``: the work file of document ``i``), as one block per hash
+    bucket (``key_hi % buckets``).
 
     Grouping buckets instead of single span keys keeps Beam's per-element cost (~4 us
     per element through a GroupByKey) off the hot path: one shuffle element per
@@ -74,21 +116,36 @@ def bucket_blocks(
     if not parts:
         return
     doc_index, pos, hi, lo = (np.concatenate(col) for col in zip(*parts))
+    if files is not None:
+        file_names = tuple(sorted(set(files)))
+        file_of = np.fromiter((file_names.index(f) for f in files), dtype="<i4", count=len(files))
     bucket = hi % np.uint64(buckets)
     order = np.argsort(bucket, kind="stable")
     cuts = np.flatnonzero(np.diff(bucket[order])) + 1
     for idx in np.split(order, cuts):
         present, local = np.unique(doc_index[idx], return_inverse=True)
-        yield (
-            int(bucket[idx[0]]),
-            SpanBlock(
-                [batch[i][0] for i in present],
-                local.astype("<i4").tobytes(),
-                pos[idx].astype("<i4").tobytes(),
-                hi[idx].astype("<u8").tobytes(),
-                lo[idx].astype("<u8").tobytes(),
-            ),
+        block = SpanBlock(
+            [batch[i][0] for i in present],
+            local.astype("<i4").tobytes(),
+            pos[idx].astype("<i4").tobytes(),
+            hi[idx].astype("<u8").tobytes(),
+            lo[idx].astype("<u8").tobytes(),
         )
+        if files is not None:
+            block = block._replace(files=file_names, doc_file=file_of[present].tobytes())
+        yield int(bucket[idx[0]]), block
+
+
+def copy_blocks(copies: Sequence[DocCopy], buckets: int) -> Iterator[tuple[int, CopyBlock]]:
+    """The documents of a batch, one block per hash bucket of their ids, for the
+    duplicate-id check (:func:`decide_bucket`)."""
+    by_bucket: dict[int, list] = {}
+    for c in copies:
+        by_bucket.setdefault(xxhash.xxh3_64_intdigest(c.doc_id.encode("utf-8", "surrogatepass")) % buckets, []).append(
+            c
+        )
+    for bucket in sorted(by_bucket):
+        yield bucket, CopyBlock(by_bucket[bucket])
 
 
 def merge_blocks(blocks: Iterable[SpanBlock]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -172,6 +229,71 @@ def find_duplicates(
     return out
 
 
+def decide_bucket(
+    blocks: Iterable[Union[SpanBlock, CopyBlock]], span_len: int, within_document: bool, keep_first_whole: bool
+) -> list[tuple[str, str, SpanDecision]]:
+    """One bucket's blocks -> ``(work file, doc id, decision)`` for each document that
+    loses span occurrences here, and for each copy of an id that names several
+    documents (the copy with the smallest :class:`DocCopy` rank is deduplicated, the
+    others dropped). A document's decisions from several buckets are merged with
+    :func:`merge_decisions`; a document with none is left as it is."""
+    blocks = list(blocks)
+    spans = [b for b in blocks if isinstance(b, SpanBlock)]
+    out = []
+    if spans:
+        names, ranks, pos, hi, lo = merge_blocks(spans)
+        found = (
+            find_duplicates(ranks, pos, hi, lo, span_len, within_document) if len(names) > 1 or within_document else {}
+        )
+        if found:
+            files_of = _rank_files(spans, names, found)
+            for rank, d in found.items():
+                decision = SpanDecision(
+                    len(d.remove),
+                    tuple(merge_starts(d.remove, span_len)),
+                    tuple(merge_starts(d.keep, span_len)) if keep_first_whole else (),
+                )
+                out += [(f, names[rank], decision) for f in files_of[rank]]
+    copies: dict[str, list[DocCopy]] = {}
+    for b in blocks:
+        if isinstance(b, CopyBlock):
+            for c in b.copies:
+                copies.setdefault(c.doc_id, []).append(c)
+    for doc_id, group in copies.items():
+        if len(group) > 1:
+            kept = min(group, key=lambda c: c.rank)
+            out += [
+                (f, doc_id, SpanDecision(copy=kept.rank[-1] if f == kept.file else "")) for f in {c.file for c in group}
+            ]
+    return out
+
+
+def _rank_files(blocks: Sequence[SpanBlock], names: list, ranks: Iterable[int]) -> dict[int, set]:
+    """The work files the documents of ``ranks`` are in (one, unless an id names several documents)."""
+    index = {names[r]: r for r in ranks}
+    out: dict[int, set] = {r: set() for r in ranks}
+    for b in blocks:
+        doc_file = np.frombuffer(b.doc_file, dtype="<i4")
+        for i, doc_id in enumerate(b.doc_ids):
+            r = index.get(doc_id)
+            if r is not None:
+                out[r].add(b.files[doc_file[i]])
+    return out
+
+
+def merge_decisions(decisions: Iterable[SpanDecision]) -> SpanDecision:
+    """One document's decisions from several buckets as one (order does not matter)."""
+    decisions = list(decisions)
+    copies = {d.copy for d in decisions if d.copy is not None}
+    return SpanDecision(
+        sum(d.occurrences for d in decisions),
+        tuple(merge_ranges(r for d in decisions for r in d.cut)),
+        tuple(merge_ranges(r for d in decisions for r in d.protect)),
+        min(copies) if copies else None,  # one copy check per id: at most one value
+        tuple(sorted({h for d in decisions for h in d.errored})),
+    )
+
+
 def merge_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     """Half-open ranges sorted and merged where they overlap or touch."""
     merged: list[list[int]] = []
@@ -193,8 +315,11 @@ def removal_intervals(remove: Iterable[int], keep: Iterable[int], span_len: int)
     by no kept first occurrence. Without the protection, a span's first occurrence
     could lose its head to an overlapping span first seen in another document, and
     then survive nowhere in one piece."""
-    cut = merge_starts(remove, span_len)
-    protected = merge_starts(keep, span_len)
+    return subtract_ranges(merge_starts(remove, span_len), merge_starts(keep, span_len))
+
+
+def subtract_ranges(cut: Sequence[tuple[int, int]], protected: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The parts of the merged ranges ``cut`` outside the merged ranges ``protected``."""
     out, j = [], 0
     for s, e in cut:
         while j < len(protected) and protected[j][1] <= s:
@@ -347,3 +472,50 @@ def cut_and_check(
         return Drop("too_short_after_dedup", {"signals": signals})
     doc.text = new_text
     return doc
+
+
+class SpanStage(StageStats):
+    """What the cores of ``sentence_dedup`` and ``token_dedup`` share: applying the keep
+    rule's decisions to one document. A core implements :meth:`cut` (cut the given
+    unit or token ranges out of a document) and names in ``STATS`` the signals it
+    stores that are also counted as statistics."""
+
+    name: str = ""
+    STATS: tuple = ()
+
+    def setup(self) -> None:
+        """Load what the core needs (the setup contract of every stage core)."""
+
+    def cut(self, doc: Document, intervals: Sequence[tuple[int, int]]) -> Union[Document, Drop]:
+        raise NotImplementedError
+
+    def apply(self, doc: Document, remove: Iterable[int], keep: Iterable[int] = ()) -> Union[Document, Drop]:
+        """Cut the spans starting at ``remove``, except the parts of the first
+        occurrences starting at ``keep`` (with ``keep_first_whole``; see :func:`removal_intervals`)."""
+        c = self.config
+        return self.cut(doc, removal_intervals(remove, keep if c.keep_first_whole else (), c.span_len))
+
+    def apply_decision(self, doc: Document, decision: Optional[SpanDecision]) -> Union[Document, Rejected, None]:
+        """One document with its merged decision (None: it loses nothing) -> the document,
+        edited or not; its Rejected record; or None for a copy whose error record the
+        span-key step already emitted. Statistics (:meth:`take_stats`): occurrences
+        removed, documents edited, and the ``STATS`` signals."""
+        d = decision or SpanDecision()
+        if d.errored or d.copy is not None:
+            h = text_hash(doc.text)
+            if h in d.errored:
+                return None
+            if d.copy is not None and h != d.copy:
+                # Ids are unique unless a reader produced the same record twice; then one
+                # copy (chosen by content, not arrival order) is deduplicated.
+                return Rejected(doc, self.name, "duplicate_id", {"kept_copy_of": doc.id})
+        out = self.cut(doc, subtract_ranges(d.cut, d.protect if self.config.keep_first_whole else ()))
+        signals = doc.signals(self.name) or {}
+        self.add_stat("occurrences_removed", d.occurrences)
+        if signals.get("chars_removed"):
+            self.add_stat("docs_edited")
+        for name in self.STATS:
+            self.add_stat(name, signals.get(name) or 0)
+        if isinstance(out, Drop):
+            return Rejected(doc, self.name, out.reason, out.details)
+        return out

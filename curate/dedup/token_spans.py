@@ -31,7 +31,7 @@ distributes:
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable, NamedTuple, Optional, Union
+from typing import NamedTuple, Optional, Union
 
 import numpy as np
 import xxhash
@@ -39,9 +39,9 @@ import xxhash
 from curate.dedup.spans import (
     MIN_SPAN_CHARS,
     MIN_SPAN_WORDS,
+    SpanStage,
     cut_and_check,
     digest_keys,
-    removal_intervals,
     widen_to_words,
     worth_cutting,
 )
@@ -100,9 +100,11 @@ def byte_to_char_offsets(text: str, byte_offsets: np.ndarray) -> np.ndarray:
 
 
 @register_stage(NAME, TokenDedupConfig, transform="pipelines.span_dedup:token_dedup")
-class TokenDedup:
-    # signals :meth:`apply` stores that the Beam layer also counts as statistics
+class TokenDedup(SpanStage):
+    # signals :meth:`cut` stores that are also counted as statistics
     STATS = ("tokens_removed", "spans_removed", "spans_below_floor", "chars_removed", "bytes_removed")
+
+    name: str  # set by register_stage
 
     def __init__(self, config: TokenDedupConfig, processor=None):
         """``processor`` is a loaded ``SentencePieceProcessor``; without one,
@@ -147,10 +149,8 @@ class TokenDedup:
         """:meth:`span_keys` of the document's text (the Beam layer's entry point)."""
         return self.span_keys(self.tokenize(doc.text, offsets=False))
 
-    def apply(self, doc: Document, remove: Iterable[int], keep: Iterable[int] = ()) -> Union[Document, Drop]:
-        """Cut the tokens of the duplicate windows starting at ``remove``, except tokens
-        of first occurrences starting at ``keep`` (see :func:`removal_intervals`)."""
-        intervals = removal_intervals(remove, keep if self.config.keep_first_whole else (), self.config.min_tokens)
+    def cut(self, doc: Document, intervals) -> Union[Document, Drop]:
+        """Cut the tokens of ``intervals`` (merged token ranges; see :meth:`SpanStage.apply`)."""
         if not intervals:
             return cut_and_check(doc, NAME, [], {"tokens_removed": 0, "spans_removed": 0, "spans_below_floor": 0}, 0)
         tokens = self.tokenize(doc.text)
@@ -159,6 +159,7 @@ class TokenDedup:
                 f"duplicate window ends at token {intervals[-1][1]} but the document has "
                 f"{len(tokens.hash_ids)} tokens (tokenizer changed between passes?)"
             )
+        assert tokens.byte_begin is not None and tokens.byte_end is not None  # tokenized with offsets
         starts = np.array([tokens.byte_begin[s] for s, _ in intervals])
         ends = np.array([tokens.byte_end[e - 1] for _, e in intervals])
         char_starts = byte_to_char_offsets(doc.text, starts).tolist()
