@@ -161,7 +161,8 @@ def split_run(run_path: str, sorted_path: str, num_shards: int) -> list[tuple[in
     shards = pa.array([shard_of(i, num_shards) for i in table.column("id").to_pylist()], pa.int64())
     keys = [("_shard", "ascending")] + [(c, "ascending") for c in sort_columns(table.schema)]
     order = pc.sort_indices(table.append_column("_shard", shards), sort_keys=keys)
-    table = table.take(order).combine_chunks()
+    table = table.take(order)  # one step at a time: two copies of the run at most
+    table = table.combine_chunks()
     shards = shards.take(order).to_pylist()
     sizes = _row_bytes(table)
     pieces, nbatches, start = [], 0, 0
