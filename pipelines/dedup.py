@@ -185,7 +185,7 @@ class _Hashing(beam.DoFn):
 
     def __init__(self, config: MinHashDedupConfig):
         self.config = config
-        self.hasher = None
+        self.hasher: Optional[MinHasher] = None
 
     def setup(self):
         self.hasher = MinHasher(self.config.ngram, self.config.num_perm, self.config.seed)
@@ -259,7 +259,7 @@ def _bucket_edges(element, num_perm: int, verify_threshold: float) -> list[Candi
         sigs = np.concatenate([np.frombuffer(p.signatures, np.uint64) for p in parts]).reshape(-1, num_perm)
     starts = np.flatnonzero(np.concatenate([[True], ~same]))
     ends = np.append(starts[1:], len(order))
-    edges = []
+    edges: list[Candidate] = []
     for s, e in zip(starts[ends - starts > 1].tolist(), ends[ends - starts > 1].tolist()):
         members = [(nodes[j], sigs[j] if sigs is not None else None) for j in order[s:e].tolist()]
         edges.extend(Candidate(*edge) for edge in star_edges(members, verify_threshold))
@@ -293,9 +293,11 @@ class _AttachMember(_Hashing):
 
     def _sets(self, path: str, wanted: set) -> dict:
         """id -> distinct sorted shingle hashes, for the documents of ``path`` in ``wanted``."""
-        sets = {}
+        sets: dict = {}
+        hasher = self.hasher
+        assert hasher is not None, "setup() makes the hasher"
         for batch in _batches((d for d in read_spill(path) if d.id in wanted), self.config.batch_size):
-            sets.update(zip((d.id for d in batch), shingle_sets(*self.hasher.document_hashes(batch))))
+            sets.update(zip((d.id for d in batch), shingle_sets(*hasher.document_hashes(batch))))
         return sets
 
 

@@ -20,7 +20,7 @@ depends only on the occurrences themselves, never on run order:
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator, NamedTuple, Optional, Sequence, Union
+from typing import Any, Iterable, Iterator, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 import xxhash
@@ -482,6 +482,7 @@ class SpanStage(StageStats):
 
     name: str = ""
     STATS: tuple = ()
+    config: Any  # the core's config: keep_first_whole, span_len and its own fields
 
     def setup(self) -> None:
         """Load what the core needs (the setup contract of every stage core)."""
