@@ -60,7 +60,7 @@ def _flatten(pcolls, label):
 
 def build(p: beam.Pipeline, cfg: PipelineConfig, out_dir: str, tokenizer_proto) -> None:
     """Add the pipeline's steps to ``p``; ``cfg`` must have passed :func:`check_stages`."""
-    reads = [read_input(p, i, inp) for i, inp in enumerate(cfg.inputs)]
+    reads = [read_input(p, i, inp, work_dir(out_dir, "input", str(i))) for i, inp in enumerate(cfg.inputs)]
     docs = _flatten([r.kept for r in reads], "inputs:docs") if len(reads) > 1 else reads[0].kept
     rejected = [r.rejected for r in reads]
     errors = [r.errors for r in reads]

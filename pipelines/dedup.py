@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import bisect
 import typing
-from typing import Optional
+from typing import Any, Optional
 
 import apache_beam as beam
 import numpy as np
@@ -185,7 +185,7 @@ class _Hashing(beam.DoFn):
 
     def __init__(self, config: MinHashDedupConfig):
         self.config = config
-        self.hasher: Optional[MinHasher] = None
+        self.hasher: Any = None  # made in setup
 
     def setup(self):
         self.hasher = MinHasher(self.config.ngram, self.config.num_perm, self.config.seed)
@@ -294,10 +294,8 @@ class _AttachMember(_Hashing):
     def _sets(self, path: str, wanted: set) -> dict:
         """id -> distinct sorted shingle hashes, for the documents of ``path`` in ``wanted``."""
         sets: dict = {}
-        hasher = self.hasher
-        assert hasher is not None, "setup() makes the hasher"
         for batch in _batches((d for d in read_spill(path) if d.id in wanted), self.config.batch_size):
-            sets.update(zip((d.id for d in batch), shingle_sets(*hasher.document_hashes(batch))))
+            sets.update(zip((d.id for d in batch), shingle_sets(*self.hasher.document_hashes(batch))))
         return sets
 
 

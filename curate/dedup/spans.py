@@ -482,7 +482,7 @@ class SpanStage(StageStats):
 
     name: str = ""
     STATS: tuple = ()
-    config: Any  # the core's config: keep_first_whole, span_len and its own fields
+    config: Any  # the stage's config (SentenceDedupConfig or TokenDedupConfig)
 
     def setup(self) -> None:
         """Load what the core needs (the setup contract of every stage core)."""
