@@ -146,7 +146,7 @@ def warc_examples(data: str) -> Iterator[dict]:
                 if not isinstance(item, Document):
                     continue
                 url = item.provenance["url"] or ""
-                for p in passages(_page_text(item.html), url):
+                for p in passages(_page_text(item.html or ""), url):
                     yield {"text": p, "group": f"url:{url}", "origin": f"warc/{name}"}
 
 

@@ -150,7 +150,8 @@ def _cap(cs: _ClassSet, cap: Optional[int]) -> None:
 
 
 def _split(cs: _ClassSet, holdout: float) -> tuple[list[str], list[str]]:
-    train, held = [], []
+    train: list[str] = []
+    held: list[str] = []
     for t, key in cs.texts.items():
         (held if _unit_hash(key, b"split") < holdout else train).append(t)
     return train, held

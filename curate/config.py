@@ -16,7 +16,7 @@ import os
 import re
 import types
 import typing
-from typing import Any, Literal, Optional, Union
+from typing import Any, Callable, Literal, Optional, Union
 
 import yaml
 
@@ -59,7 +59,7 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
         if value is None:
             return None
         raise ConfigError(f"{key}: expected null, got {value!r}")
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return build(tp, value, key)
     if origin is list:
         if not isinstance(value, list):
@@ -122,7 +122,7 @@ def _language_overrides(obj: Any, field: dataclasses.Field, given: Any, key: str
     (:func:`curate.params.language_overrides`) with the user's overrides merged in field by
     field, each override converted and checked as the field itself is, and each
     language's resulting config checked as a whole (its ``validate``)."""
-    merged = field.default_factory()
+    merged = typing.cast(Callable[[], dict], field.default_factory)()  # a per-language field has a factory
     if given is not None:
         if not isinstance(given, dict):
             raise ConfigError(

@@ -15,7 +15,7 @@ manifest can give totals and per-source figures from the same numbers Dataflow s
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from typing import Any, NamedTuple, Optional
 
 NAMESPACE = "curate"
 SEP = "|"
@@ -83,7 +83,15 @@ def language_name(source: str, language) -> str:
 def counts_from_counters(values: dict[str, int]) -> dict:
     """Fold ``{counter name: value}`` into the manifest's ``counts`` and ``by_source``
     (``by_language``: kept documents per language, in total and per source)."""
-    total = {"input": 0, "kept": 0, "dropped": {}, "errors": 0, "errors_by_stage": {}, "stats": {}, "by_language": {}}
+    total: dict[str, Any] = {
+        "input": 0,
+        "kept": 0,
+        "dropped": {},
+        "errors": 0,
+        "errors_by_stage": {},
+        "stats": {},
+        "by_language": {},
+    }
     by_source: dict[str, dict] = {}
 
     def src(s):

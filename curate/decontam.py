@@ -426,6 +426,7 @@ class Decontaminator:
         """The document after ``outcome``: edited (with the metadata) or a Drop."""
         if outcome.dropped:
             return Drop(DROP_REASON, {"why": outcome.why, **outcome.metadata()})
+        assert outcome.text is not None  # a kept outcome carries its text
         doc.text = outcome.text
         doc.metadata[METADATA_KEY] = outcome.metadata()
         return doc
@@ -592,7 +593,8 @@ def decontaminate_documents(docs: Sequence[Document], config: DecontaminateConfi
             for k in m.distinct_keys().tolist():
                 counts[k] = counts.get(k, 0) + 1
     common = common_keys(counts, config.max_doc_frequency)
-    out, tally = [], {}
+    out: list = []
+    tally: dict = {}
     for doc, m in zip(docs, found):
         outcome = stage.decide(doc.text, m, common) if m is not None else None
         if outcome is None:

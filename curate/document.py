@@ -7,7 +7,7 @@ import hashlib
 from typing import Any, Optional
 
 
-def make_id(source: str, *parts: str) -> str:
+def make_id(source: str, *parts: object) -> str:
     """A stable document id from the source kind and the record's own identity.
 
     Never derived from run order: the same record gives the same id on any worker,

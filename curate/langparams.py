@@ -44,6 +44,7 @@ import argparse
 import json
 import os
 import sys
+from typing import Any
 
 from curate.text import TERMINAL_PUNCTUATION
 
@@ -78,7 +79,7 @@ def frequencies(language: str) -> dict[str, float]:
     if language == "th":
         from pythainlp.corpus import get_corpus
 
-        counts = {}
+        counts: dict[str, int] = {}
         for line in get_corpus("tnc_freq.txt"):
             word, _, n = line.rpartition("\t")
             if word and n.isdigit():
@@ -116,7 +117,10 @@ def derive(languages=LANGUAGES) -> dict:
         stops = [w for w in list(freqs)[:STOP_CANDIDATES] if w in listed][:STOP_SET_SIZE]
         length = mean_word_length(freqs)
         ratio = length / english
-        entry = {"min_mean_word_length": round(lo * ratio, 2), "max_mean_word_length": round(hi * ratio, 2)}
+        entry: dict[str, Any] = {
+            "min_mean_word_length": round(lo * ratio, 2),
+            "max_mean_word_length": round(hi * ratio, 2),
+        }
         if len(stops) == STOP_SET_SIZE:
             entry["stop_words"] = stops
         gopher[language] = entry

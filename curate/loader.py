@@ -97,7 +97,7 @@ def shard_entries(manifest: dict, split: str) -> list[dict]:
 
 def work_units(out_dir: str, entries: list[dict]) -> list[Unit]:
     """Row groups of the shards, in manifest order, with their row and token counts."""
-    units = []
+    units: list[Unit] = []
     for e in entries:
         groups = e.get("row_groups")
         if groups is None:  # an older manifest: read the footers and num_tokens columns
@@ -259,7 +259,7 @@ class PackedSequences:
             raise ValueError(f"rank must be in [0, world_size), got rank={rank}, world_size={world_size}")
         if (worker is None) != (num_workers is None):
             raise ValueError("give both worker and num_workers, or neither")
-        if worker is None:
+        if worker is None or num_workers is None:  # both (checked above)
             worker, num_workers = _torch_worker()
         if not 0 <= worker < num_workers:
             raise ValueError(f"worker must be in [0, num_workers), got worker={worker}, num_workers={num_workers}")

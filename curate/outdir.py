@@ -34,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import Optional
+from typing import IO, Optional
 
 from curate import io as cio
 
@@ -113,7 +113,7 @@ class OutputDir:
 
     path: str
     previous: Optional[dict]  # the complete output's manifest being replaced, or None
-    lock_file: Optional[object] = None
+    lock_file: Optional[IO] = None
 
     @property
     def staging(self) -> str:

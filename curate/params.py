@@ -31,7 +31,7 @@ import functools
 import hashlib
 import json
 import os
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 THRESHOLD = "threshold"
 SCORING = "scoring"
@@ -66,7 +66,7 @@ def param(
     ``threshold=True`` marks a decision threshold (see the module docstring); with
     ``scored_keys=True`` a mapping's keys are scoring parameters and its values
     thresholds (which n-gram sizes are measured vs. the limit for each)."""
-    meta = {"role": THRESHOLD if threshold else SCORING}
+    meta: dict[str, Any] = {"role": THRESHOLD if threshold else SCORING}
     for name, value in (("min", min), ("max", max), ("gt", gt), ("lt", lt), ("key_min", key_min), ("key_max", key_max)):
         if value is not None:
             meta[name] = value
@@ -125,7 +125,7 @@ def for_language(config: Any, language: Optional[str]) -> Any:
     return config
 
 
-def _bound_error(value: Any, meta: dict) -> Optional[str]:
+def _bound_error(value: Any, meta: Mapping[str, Any]) -> Optional[str]:
     lo, hi, gt, lt = meta.get("min"), meta.get("max"), meta.get("gt"), meta.get("lt")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
@@ -188,7 +188,7 @@ def to_plain(value: Any) -> Any:
 def scoring_params(config: Any) -> dict:
     """What the signals depend on: every field that is not a threshold (and the keys of a
     ``scored_keys`` mapping), as JSON-able data."""
-    out = {}
+    out: dict[str, Any] = {}
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
         if f.metadata.get("role") == PER_LANGUAGE:

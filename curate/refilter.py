@@ -82,7 +82,7 @@ def run_scoring_params(raw_stages) -> dict:
     """``{stage name: scoring parameters}`` of a run's ``stages:`` as written in its
     manifest; a stage whose entry no longer validates (a model file since removed) maps
     to None, and then only the fingerprints stored on the rows are compared."""
-    out = {}
+    out: dict[str, Optional[dict]] = {}
     for entry in raw_stages or []:
         name = entry if isinstance(entry, str) else next(iter(entry), None) if isinstance(entry, dict) else None
         if not isinstance(name, str):
@@ -241,7 +241,7 @@ def _signal_stages(manifest: dict) -> dict:
     configured stages, or what a refilter output inherited from its input."""
     if "signal_stages" in manifest:
         return manifest["signal_stages"]
-    stages = {}
+    stages: dict[str, Optional[list]] = {}
     for entry in (manifest.get("config") or {}).get("stages") or []:
         if isinstance(entry, str):
             stages[entry] = None

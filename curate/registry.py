@@ -150,7 +150,8 @@ def register(obj) -> None:
     """Add the declarations carried by ``obj`` (decorated with :func:`register_stage`
     or :func:`register_reader`) to the registry."""
     for spec in getattr(obj, _SPECS_ATTR, ()):
-        table, key = (STAGES, spec.name) if isinstance(spec, StageSpec) else (READERS, spec.kind)
+        table: dict[str, Any] = STAGES if isinstance(spec, StageSpec) else READERS
+        key = spec.name if isinstance(spec, StageSpec) else spec.kind
         if key in table and table[key] != spec:
             raise ValueError(f"{key!r} declared twice ({table[key].core if table is STAGES else table[key].read_file})")
         table[key] = spec

@@ -65,8 +65,10 @@ class Sandbox:
         self.target = target
         self.timeout = timeout
         self.max_memory_mb = max_memory_mb
-        self._proc = None
-        self._send = self._recv = None
+        self._proc: Optional[subprocess.Popen] = None
+        # the pipe's two Connections while the child runs
+        self._send: Any = None
+        self._recv: Any = None
 
     def _start(self) -> None:
         to_child_r, to_child_w = os.pipe()

@@ -90,7 +90,7 @@ def _has_letter(piece: str) -> bool:
 
 def _ends_with_single_letter(piece: str) -> bool:
     m = _SINGLE_LETTER_END.search(piece[-8:])  # the tail: the search is anchored at the end
-    return bool(m) and unicodedata.category(m.group(1)) in ("Lu", "Ll") and ord(m.group(1)) < 0x0530
+    return m is not None and unicodedata.category(m.group(1)) in ("Lu", "Ll") and ord(m.group(1)) < 0x0530
 
 
 def _keeps_going(piece: str, nxt: str, ordinal_periods: bool) -> bool:

@@ -8,7 +8,8 @@ input). Here rows never wait in memory; the classic external sort, in three step
 
 1. :class:`RunBuffer`: rows of one output folder (``shards``, ``validation``, a
    partition of them, ``rejected``) are buffered as compact Arrow batches and written
-   as an unsorted *run file* when the buffer reaches :data:`RUN_BYTES`; only the run's
+   as an unsorted *run file* when the buffers of the process reach :data:`RUN_BYTES`
+   (:class:`RunBudget`); only the run's
    path and totals (rows, tokens, payload bytes) travel on, and ``k`` is computed from
    the totals of all runs.
 2. :func:`split_run`: each run, read back whole (it is bounded), is sorted by
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import threading
 from operator import itemgetter
 from typing import Iterable, Iterator
 
@@ -46,6 +48,8 @@ from curate.shards import ROW_GROUP_ROWS, ROW_GROUP_TOKENS, iter_row_groups, sha
 # Arrow bytes of rows a buffer holds before it is written as a run: large enough that a
 # run file is worth its open/close, small enough that sorting one (two copies) is cheap.
 RUN_BYTES = 16 << 20
+# RUN_BYTES is the budget of all the buffers of a process together (:class:`RunBudget`):
+# the rows of every stage's drops are spilled where they are produced, one spiller each.
 # Rows held as Python dicts before they join the buffer as one Arrow batch: a row's
 # token ids take ~36 bytes each as Python ints, 2-4 in Arrow.
 BUFFER_ROWS = 256
@@ -93,9 +97,6 @@ class RunBuffer:
             self.nbytes += batch.nbytes
             self.pending = []
 
-    def full(self) -> bool:
-        return self.nbytes >= RUN_BYTES
-
     def write(self, path: str) -> dict:
         """Write the buffered rows (unsorted) to ``path`` and empty the buffer; return the
         run's ``rows``, ``tokens`` and ``payload_bytes`` (text and token-id bytes, as
@@ -111,6 +112,31 @@ class RunBuffer:
                     totals["tokens"] += pc.sum(batch.column("num_tokens")).as_py() or 0
         self.batches, self.nbytes = [], 0
         return totals
+
+
+class RunBudget:
+    """The bytes held by all the spillers (each with its buffers) of one process, so that
+    their sum stays near :data:`RUN_BYTES` however many there are (one per stage that
+    drops documents, per thread). A spiller that reports its size learns whether to write
+    a run now: when all together hold RUN_BYTES or more and it holds at least the mean of
+    those holding anything, so the largest ones write and runs are not cut small by a
+    spiller that happens to be busy. Together they hold at most about twice RUN_BYTES."""
+
+    def __init__(self):
+        self._held: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def report(self, spiller: int, nbytes: int) -> bool:
+        with self._lock:
+            if nbytes:
+                self._held[spiller] = nbytes
+            else:
+                self._held.pop(spiller, None)
+            total = sum(self._held.values())
+            return total >= RUN_BYTES and nbytes * len(self._held) >= total
+
+
+BUDGET = RunBudget()  # the process's
 
 
 def _batch_cuts(sizes: list[int], start: int, stop: int) -> Iterator[tuple[int, int]]:
@@ -135,7 +161,8 @@ def split_run(run_path: str, sorted_path: str, num_shards: int) -> list[tuple[in
     shards = pa.array([shard_of(i, num_shards) for i in table.column("id").to_pylist()], pa.int64())
     keys = [("_shard", "ascending")] + [(c, "ascending") for c in sort_columns(table.schema)]
     order = pc.sort_indices(table.append_column("_shard", shards), sort_keys=keys)
-    table = table.take(order).combine_chunks()
+    table = table.take(order)  # one step at a time: two copies of the run at most
+    table = table.combine_chunks()
     shards = shards.take(order).to_pylist()
     sizes = _row_bytes(table)
     pieces, nbatches, start = [], 0, 0
@@ -174,7 +201,8 @@ def _keyed_rows(batches: Iterable[pa.RecordBatch], columns: list[str]) -> Iterat
 
 def _gather(rows: list[tuple], schema: pa.Schema) -> pa.Table:
     """The rows (``_keyed_rows`` tuples) as one contiguous table, in their order."""
-    batches, offset_of, indices, total = [], {}, [], 0
+    batches, indices, total = [], [], 0
+    offset_of: dict[int, int] = {}
     for _key, batch, i, _tokens, _size in rows:
         offset = offset_of.get(id(batch))
         if offset is None:

@@ -153,7 +153,7 @@ def folder_dir(folder: tuple, partition_by) -> str:
     return split if value is None else partition_dir(split, partition_by, value)
 
 
-def folder_counts(totals: dict, cfg, write_rejected: bool) -> dict:
+def folder_counts(totals: dict[tuple, tuple[int, int]], cfg, write_rejected: bool) -> dict:
     """Shards of each output folder (:func:`shard_count`) from ``{folder: (tokens,
     payload bytes)}`` of the kept rows: every folder that has rows, and ``shards`` (and
     ``validation`` with a ``validation_fraction``) without partitions even when empty;
@@ -234,7 +234,8 @@ def iter_row_groups(
     """Consecutive items cut into row groups of at most ``max_rows`` items and, past its
     first item, ``max_tokens`` tokens, as they come (nothing for no items): the one rule
     both :func:`parquet_bytes` and the bounded-memory writer (:mod:`curate.shard_runs`) cut by."""
-    current, tokens = [], 0
+    current: list = []
+    tokens = 0
     for item in items:
         n = num_tokens(item)
         if current and (len(current) == max_rows or tokens + n > max_tokens):

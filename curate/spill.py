@@ -23,7 +23,7 @@ import os
 import pickle
 import struct
 import uuid
-from typing import Iterator
+from typing import Any, Iterator, Optional
 
 import pyarrow as pa
 
@@ -42,32 +42,38 @@ def work_dir(staging: str, *parts: str) -> str:
     return cio.join(staging, WORK, *parts)
 
 
-class SpillWriter:
-    """Writes documents into new files under ``directory``, each with a unique name
-    (a retried worker writes new files, never another attempt's). :meth:`add` returns
-    the path of a file it has just finished (the size limit was reached), :meth:`close`
-    the path of the last one (None when nothing was written)."""
+def _doc_size(doc: Document) -> int:
+    # (a text that is not a str is carried as it is: the stage reading it back reports it)
+    return (len(doc.text) if isinstance(doc.text, str) else 0) + (len(doc.html) if doc.html else 0) + 64
 
-    def __init__(self, directory: str):
+
+class SpillWriter:
+    """Writes documents (or other picklable records, with ``size_of`` estimating their
+    bytes) into new files under ``directory``, each with a unique name (a retried worker
+    writes new files, never another attempt's). Frames are cut at ``frame_bytes``: the
+    most a writer holds. :meth:`add` returns the path of a file it has just finished
+    (the size limit was reached), :meth:`close` the path of the last one (None when
+    nothing was written)."""
+
+    def __init__(self, directory: str, frame_bytes: int = 0, size_of=_doc_size):
         self.directory = directory
-        self.file = None
-        self.path = None
+        self.frame_limit = frame_bytes or FRAME_BYTES
+        self.size_of = size_of
+        self.file: Any = None  # the open work file, while one is being written
+        self.path: Optional[str] = None
         self._open = contextlib.ExitStack()
-        self.frame: list[Document] = []
+        self.frame: list = []
         self.frame_bytes = 0
         self.file_bytes = 0
 
-    def add(self, doc: Document):
+    def add(self, doc):
         if self.file is None:
             self.path = cio.join(self.directory, f"{uuid.uuid4().hex}.docs")
             self.file = self._open.enter_context(cio.open_write(self.path))
             self.file_bytes = 0
         self.frame.append(doc)
-        # (a text that is not a str is carried as it is: the stage reading it back reports it)
-        self.frame_bytes += (
-            (len(doc.text) if isinstance(doc.text, str) else 0) + (len(doc.html) if doc.html else 0) + 64
-        )
-        if self.frame_bytes >= FRAME_BYTES:
+        self.frame_bytes += self.size_of(doc)
+        if self.frame_bytes >= self.frame_limit:
             self._flush()
             if self.file_bytes >= FILE_BYTES:
                 return self.close()
@@ -93,8 +99,30 @@ class SpillWriter:
         return path
 
 
-def read_spill(path: str) -> Iterator[Document]:
-    """The documents of one work file, in the order written."""
+class KeyedSpillWriter:
+    """One :class:`SpillWriter` per key (a hash bucket): records of a key go to files of
+    their own, so the step that groups a key reads only its files. :meth:`add` and
+    :meth:`close` return ``(key, path)`` of the files they finish."""
+
+    def __init__(self, directory: str, size_of, frame_bytes: int = 0):
+        self.directory, self.size_of, self.frame_bytes = directory, size_of, frame_bytes
+        self.writers: dict = {}
+
+    def add(self, key, record):
+        writer = self.writers.get(key)
+        if writer is None:
+            writer = self.writers[key] = SpillWriter(self.directory, self.frame_bytes, self.size_of)
+        path = writer.add(record)
+        return None if path is None else (key, path)
+
+    def close(self) -> list:
+        done = [(key, w.close()) for key, w in sorted(self.writers.items())]
+        self.writers = {}
+        return [(key, path) for key, path in done if path is not None]
+
+
+def read_spill(path: str) -> Iterator:
+    """The documents (records) of one work file, in the order written."""
     with cio.open_read(path) as f:
         while True:
             header = f.read(_HEADER.size)

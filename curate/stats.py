@@ -398,7 +398,7 @@ def stats_document(acc: RunStats, stage_order: list, thresholds: dict, counter_s
     for _, stage in sorted(acc.errors):
         if stage not in stages:
             stages.append(stage)
-    dropped = {}
+    dropped: dict[str, dict] = {}
     for (source, stage, reason), values in sorted(acc.dropped.items(), key=lambda kv: (stages.index(kv[0][1]), kv[0])):
         entry = dropped.setdefault(
             f"{stage}:{reason}", {"stage": stage, "docs": 0, "chars": 0, "bytes": 0, "by_source": {}}
@@ -406,7 +406,7 @@ def stats_document(acc: RunStats, stage_order: list, thresholds: dict, counter_s
         for name, v in zip(drop_keys, values):
             entry[name] += v
         entry["by_source"][source] = dict(zip(drop_keys, values))
-    errors = {}
+    errors: dict[str, dict] = {}
     for (source, stage), (n,) in sorted(acc.errors.items(), key=lambda kv: (stages.index(kv[0][1]), kv[0])):
         entry = errors.setdefault(stage, {"docs": 0, "by_source": {}})
         entry["docs"] += n

@@ -44,7 +44,7 @@ class PackedDataset(IterableDataset):
         super().__init__()
         if (rank is None) != (world_size is None):
             raise ValueError("give both rank and world_size, or neither (then torch.distributed's)")
-        if rank is None:
+        if rank is None or world_size is None:  # both (checked above)
             rank, world_size = _distributed()
         self.out_dir, self.seq_len = out_dir, seq_len
         self.rank, self.world_size = rank, world_size

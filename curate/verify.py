@@ -42,6 +42,7 @@ class ShardCheck:
 def _tokenizer(out_dir: str, manifest: dict, override: Optional[str]) -> tuple[Optional[object], Optional[str]]:
     """The run's tokenizer processor, or None and why not."""
     desc = manifest.get("tokenizer") or {}
+    path: Optional[str]
     if override:
         path = override
     elif desc.get("trained"):

@@ -22,7 +22,7 @@ def check_stages(cfg: PipelineConfig) -> None:
     bases = [s.base for s in cfg.stages]
     if any(i.kind in HTML_KINDS for i in cfg.inputs) and "extract" not in bases:
         raise ConfigError("stages: inputs of kind warc/arc need the 'extract' stage")
-    sources = {i.name for i in cfg.inputs}
+    sources = {i.name for i in cfg.inputs if i.name}  # every input is named once parsed
     for s in cfg.stages:
         unknown = [src for src in (s.applies_to or []) if src not in sources]
         if unknown:
@@ -60,7 +60,7 @@ def _flatten(pcolls, label):
 
 def build(p: beam.Pipeline, cfg: PipelineConfig, out_dir: str, tokenizer_proto) -> None:
     """Add the pipeline's steps to ``p``; ``cfg`` must have passed :func:`check_stages`."""
-    reads = [read_input(p, i, inp) for i, inp in enumerate(cfg.inputs)]
+    reads = [read_input(p, i, inp, work_dir(out_dir, "input", str(i))) for i, inp in enumerate(cfg.inputs)]
     docs = _flatten([r.kept for r in reads], "inputs:docs") if len(reads) > 1 else reads[0].kept
     rejected = [r.rejected for r in reads]
     errors = [r.errors for r in reads]

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import bisect
 import typing
-from typing import Optional
+from typing import Any, Optional
 
 import apache_beam as beam
 import numpy as np
@@ -196,7 +196,7 @@ class _Hashing(beam.DoFn):
 
     def __init__(self, config: MinHashDedupConfig):
         self.config = config
-        self.hasher = None
+        self.hasher: Any = None  # made in setup
 
     def setup(self):
         self.hasher = MinHasher(self.config.ngram, self.config.num_perm, self.config.seed)
@@ -270,7 +270,7 @@ def _bucket_edges(element, num_perm: int, verify_threshold: float) -> list[Candi
         sigs = np.concatenate([np.frombuffer(p.signatures, np.uint64) for p in parts]).reshape(-1, num_perm)
     starts = np.flatnonzero(np.concatenate([[True], ~same]))
     ends = np.append(starts[1:], len(order))
-    edges = []
+    edges: list[Candidate] = []
     for s, e in zip(starts[ends - starts > 1].tolist(), ends[ends - starts > 1].tolist()):
         members = [(nodes[j], sigs[j] if sigs is not None else None) for j in order[s:e].tolist()]
         edges.extend(Candidate(*edge) for edge in star_edges(members, verify_threshold))
@@ -304,7 +304,7 @@ class _AttachMember(_Hashing):
 
     def _sets(self, path: str, wanted: set) -> dict:
         """id -> distinct sorted shingle hashes, for the documents of ``path`` in ``wanted``."""
-        sets = {}
+        sets: dict = {}
         for batch in _batches((d for d in read_spill(path) if d.id in wanted), self.config.batch_size):
             sets.update(zip((d.id for d in batch), shingle_sets(*self.hasher.document_hashes(batch))))
         return sets

@@ -8,9 +8,7 @@ import uuid
 
 import apache_beam as beam
 import xxhash
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.timestamp import MIN_TIMESTAMP
-from apache_beam.utils.windowed_value import WindowedValue
+from apache_beam.transforms.window import GlobalWindows
 
 from curate import io as cio
 from curate import mixture as mix
@@ -19,8 +17,9 @@ from curate import tokenize as tok
 from curate.config import TokenizerConfig
 from curate.document import Rejected
 from curate.manifest import SHARD_INDEX_FILE, TOKENIZER_FILE
-from curate.outdir import WORK
-from curate.shard_runs import RUN_BYTES, RunBuffer, merged_row_groups, split_run
+from curate.shard_runs import BUDGET, RunBuffer, merged_row_groups, split_run
+from curate.spill import work_dir as spill_dir
+from pipelines.spill import read_docs, spill
 from pipelines.stages import (
     ERRORS,
     REJECTED,
@@ -47,6 +46,7 @@ def tokenizer_model(docs, cfg: TokenizerConfig, model_proto, out_dir: str):
     if model_proto is not None:
         return docs.pipeline | "tokenizer:given" >> beam.Create([model_proto])
     limit = cfg.max_doc_chars
+    assert cfg.train is not None  # no model given: one is trained
     return (
         docs
         | "tokenizer:within_limit" >> beam.Filter(lambda d: limit is None or len(d.text) <= limit)
@@ -98,7 +98,13 @@ class Tokenize(beam.DoFn):
 
 
 def tokenize(docs, cfg: TokenizerConfig, model_proto, out_dir: str, mixture: dict) -> StageResult:
+    """Each document's shard row(s) (:class:`Tokenize`). A tokenizer trained in the run
+    exists only once every document was seen: the documents wait for it in work files
+    (:mod:`pipelines.spill`), not in memory, and are read back to be tokenized."""
     model = tokenizer_model(docs, cfg, model_proto, out_dir)
+    if model_proto is None:
+        paths = spill(docs, spill_dir(out_dir, "tokenize"), "tokenize:spill")
+        docs = read_docs(paths, "tokenize:read")
     res = docs | "tokenize" >> beam.ParDo(Tokenize(cfg, mixture), beam.pvalue.AsSingleton(model)).with_outputs(
         REJECTED, ERRORS, main="rows"
     )
@@ -107,7 +113,8 @@ def tokenize(docs, cfg: TokenizerConfig, model_proto, out_dir: str, mixture: dic
 
 class SpillRows(beam.DoFn):
     """Rows into bounded run files, one buffer per output folder
-    (:class:`curate.shard_runs.RunBuffer`); yields each run's record (folder, file name,
+    (:class:`curate.shard_runs.RunBuffer`; the process's buffers together hold about
+    :data:`curate.shard_runs.RUN_BYTES`: :class:`curate.shard_runs.RunBudget`); yields each run's record (folder, file name,
     totals), so no row waits in memory for the shard count or crosses a shuffle. When
     ``kept``, counts each row (not a mixture's extra copies) as kept."""
 
@@ -133,12 +140,14 @@ class SpillRows(beam.DoFn):
         if buffer is None:
             buffer = self.buffers[folder] = RunBuffer(self.schema)
         buffer.add(row)
-        if sum(b.nbytes for b in self.buffers.values()) >= RUN_BYTES:
+        if BUDGET.report(id(self), sum(b.nbytes for b in self.buffers.values())):
             yield self._write(max(self.buffers, key=lambda f: self.buffers[f].nbytes))
+            BUDGET.report(id(self), sum(b.nbytes for b in self.buffers.values()))
 
     def finish_bundle(self):
         for folder in sorted(self.buffers, key=repr):
-            yield WindowedValue(self._write(folder), MIN_TIMESTAMP, [GlobalWindow()])
+            yield GlobalWindows.windowed_value(self._write(folder))
+        BUDGET.report(id(self), 0)
 
 
 class SplitRun(beam.DoFn):
@@ -203,7 +212,7 @@ def write_outputs(rows, rejected: list, errors: list, out_dir: str, output_cfg, 
     folder and are merged per shard (:mod:`curate.shard_runs`): only file names and
     totals cross the shuffles, so memory does not grow with the number of rows."""
     schema = S.shard_schema(token_dtype)
-    work_dir = cio.join(out_dir, WORK, "output")
+    work_dir = spill_dir(out_dir, "output")
     column, fraction = output_cfg.partition_by, output_cfg.validation_fraction
     runs = [
         rows

@@ -182,8 +182,10 @@ class ReadInput(beam.PTransform):
         return StageResult(res.docs, res[REJECTED], res[ERRORS])
 
 
-def read_input(pipeline, index: int, inp: InputConfig) -> StageResult:
+def read_input(pipeline, index: int, inp: InputConfig, work_dir=None) -> StageResult:
+    """One input's documents; a reader declared with a Beam transform of its own (one
+    that groups across files) keeps its work files under ``work_dir``."""
     spec = registry.reader(inp.kind)
-    transform = resolve(spec.transform)(inp) if spec.transform else ReadInput(inp)
+    transform = resolve(spec.transform)(inp, work_dir=work_dir) if spec.transform else ReadInput(inp)
     label = f"input[{index}]:{inp.kind}:{inp.name}"
     return count_outcomes(pipeline | label >> transform, label)

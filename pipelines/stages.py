@@ -47,6 +47,7 @@ def global_transform(spec: StageSpec, params, work_dir=None):
     """The declared Beam transform of global stage ``spec`` for ``params``; a stage that
     keeps documents in work files (:mod:`pipelines.spill`) puts them under ``work_dir``
     (None: a fresh local folder, for transforms built outside ``curate run``)."""
+    assert spec.transform is not None  # a global stage declares its transform
     return resolve(spec.transform)(params, work_dir=work_dir)
 
 
@@ -193,7 +194,8 @@ def apply_global_stage(docs, spec: StageSpec, stage_name: str, params, applies_t
         return docs | f"stage:{stage_name}" >> transform
     sources = frozenset(applies_to)
     selected, others = docs | f"stage:{stage_name}:select" >> beam.Partition(
-        lambda doc, _n: 0 if doc.source in sources else 1, 2
+        lambda doc, _n: 0 if doc.source in sources else 1,  # type: ignore[arg-type]  # Beam types fn as a PartitionFn
+        2,
     )
     res = selected | f"stage:{stage_name}" >> transform
     kept = (res.kept, others) | f"stage:{stage_name}:rejoin" >> beam.Flatten()

@@ -12,9 +12,7 @@ from __future__ import annotations
 import json
 
 import apache_beam as beam
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.timestamp import MIN_TIMESTAMP
-from apache_beam.utils.windowed_value import WindowedValue
+from apache_beam.transforms.window import GlobalWindows
 
 from curate import io as cio
 from curate import stats as S
@@ -41,7 +39,7 @@ class PartialStats(beam.DoFn):
 
     def finish_bundle(self):
         if self.acc is not None:
-            yield WindowedValue(self.acc, MIN_TIMESTAMP, [GlobalWindow()])
+            yield GlobalWindows.windowed_value(self.acc)
 
 
 class MergeStats(beam.CombineFn):

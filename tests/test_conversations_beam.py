@@ -1,4 +1,5 @@
-"""The Beam path for conversations: GroupByKey across files, counters that balance."""
+"""The Beam path for conversations: trees grouped across files (through work files per
+tree bucket), counters that balance."""
 
 from __future__ import annotations
 

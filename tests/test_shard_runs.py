@@ -55,7 +55,7 @@ def spill(rows, schema, folder_of, tmp_path) -> list[dict]:
     for row in rows:
         folder = folder_of(row)
         buffers.setdefault(folder, R.RunBuffer(schema)).add(row)
-        if buffers[folder].full():
+        if buffers[folder].nbytes >= R.RUN_BYTES:
             write(folder)
     for folder in list(buffers):
         write(folder)
@@ -166,3 +166,14 @@ def test_folder_counts():
     parts = build(OutputConfig, {"num_shards": 2, "partition_by": "language"})
     by_lang = {("shards", "de"): (5, 5), ("shards", "en"): (5, 5)}
     assert S.folder_counts(by_lang, parts, write_rejected=False) == {("shards", "de"): 2, ("shards", "en"): 2}
+
+
+def test_run_budget_is_shared_by_the_spillers_of_a_process(monkeypatch):
+    monkeypatch.setattr(R, "RUN_BYTES", 100)
+    budget = R.RunBudget()
+    assert not budget.report(1, 90)  # under the budget
+    assert not budget.report(2, 20)  # over it together, but 2 holds less than the mean
+    assert budget.report(1, 95)  # the largest writes
+    assert not budget.report(1, 0)  # ... and holds nothing after
+    assert not budget.report(2, 60)
+    assert budget.report(3, 50) is False and budget.report(2, 61)  # 111 held, 2 above the mean

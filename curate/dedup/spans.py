@@ -20,7 +20,7 @@ depends only on the occurrences themselves, never on run order:
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator, NamedTuple, Optional, Sequence, Union
+from typing import Any, Iterable, Iterator, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 import xxhash
@@ -81,9 +81,11 @@ class SpanDecision(NamedTuple):
     errored: tuple = ()  # text hashes of copies whose span keys failed (their error is out)
 
 
-def text_hash(text: str) -> str:
-    """xxh3-128 hex digest of a document's text (any text, lone surrogates included)."""
-    return xxhash.xxh3_128_hexdigest(text.encode("utf-8", "surrogatepass"))
+def text_hash(text) -> str:
+    """xxh3-128 hex digest of a document's text (any text, lone surrogates included;
+    a text that is not a str, which the span keys reject, by its repr)."""
+    data = text if isinstance(text, str) else repr(text)
+    return xxhash.xxh3_128_hexdigest(data.encode("utf-8", "surrogatepass"))
 
 
 def digest_keys(digests: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
@@ -482,6 +484,7 @@ class SpanStage(StageStats):
 
     name: str = ""
     STATS: tuple = ()
+    config: Any  # the stage's config (SentenceDedupConfig or TokenDedupConfig)
 
     def setup(self) -> None:
         """Load what the core needs (the setup contract of every stage core)."""

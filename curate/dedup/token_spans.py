@@ -104,6 +104,8 @@ class TokenDedup(SpanStage):
     # signals :meth:`cut` stores that are also counted as statistics
     STATS = ("tokens_removed", "spans_removed", "spans_below_floor", "chars_removed", "bytes_removed")
 
+    name: str  # set by register_stage
+
     def __init__(self, config: TokenDedupConfig, processor=None):
         """``processor`` is a loaded ``SentencePieceProcessor``; without one,
         :meth:`setup` loads ``config.model``."""
@@ -157,6 +159,7 @@ class TokenDedup(SpanStage):
                 f"duplicate window ends at token {intervals[-1][1]} but the document has "
                 f"{len(tokens.hash_ids)} tokens (tokenizer changed between passes?)"
             )
+        assert tokens.byte_begin is not None and tokens.byte_end is not None  # tokenized with offsets
         starts = np.array([tokens.byte_begin[s] for s, _ in intervals])
         ends = np.array([tokens.byte_end[e - 1] for _, e in intervals])
         char_starts = byte_to_char_offsets(doc.text, starts).tolist()

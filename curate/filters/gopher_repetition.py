@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -127,7 +127,7 @@ def ngram_char_counts(words: list[str], top_ns, dup_ns) -> tuple[dict, dict]:
     base = max(n_words, 1)
     pos = np.arange(n_words)
     gram = ids  # dense ids (< base) of the n-grams starting at ``pos``, for the current n
-    counts = first = None
+    counts = first = np.empty(0, dtype=np.int64)  # of the current n-grams, and where each first occurs
     for n in range(1, largest + 1):
         if n > 1:
             keep = counts[gram] > 1
@@ -172,7 +172,7 @@ class GopherRepetition(Filter):
         language = self.language_of(doc)
         c = self.config_for(language)
         top, dup = ngram_char_counts(cached_words(text, language), c.top_ngram_char_frac, c.dup_ngram_char_frac)
-        signals = {
+        signals: dict[str, Any] = {
             "n_chars": n_chars,
             "dup_para_frac": para_dups / len(paragraphs),
             "dup_para_char_frac": para_dup_chars / denom,

@@ -177,6 +177,12 @@ class _ArcStream:
 _BLANK = re.compile(rb"[\s\x00]*")  # newlines, and the spaces or NULs some writers pad with
 
 
+def _blank_len(data: bytes) -> int:
+    """How many :data:`_BLANK` bytes ``data`` starts with (the pattern matches everywhere)."""
+    m = _BLANK.match(data)
+    return m.end() if m else 0
+
+
 def _header_at(stream: _ArcStream, pos: int, fields: int) -> Optional[ArcHeader]:
     return parse_header(_first_line(stream.window(pos, pos + MAX_HEADER_LINE)), fields)
 
@@ -194,7 +200,7 @@ def _is_boundary(stream: _ArcStream, pos: int, fields: int) -> bool:
     if not data:
         return False
     prev, data = data[:1], data[1:]
-    skip = _BLANK.match(data).end()
+    skip = _blank_len(data)
     rest = data[skip:]
     if not rest:
         end = stream.data_end()
@@ -293,10 +299,11 @@ def read_arc(path: str, fileobj: IO[bytes], source: str, config: WarcConfig) -> 
     # records up to this size are checked before they are read, so that a record
     # whose declared length runs into the next header is read without that header
     precheck = config.max_body_bytes + MAX_HTTP_HEADER_BYTES
+    nxt: Optional[int]
     try:
         while True:
             stream.seek(pos)
-            pos += _BLANK.match(stream.window(pos, pos + LOOK_AHEAD)).end()
+            pos += _blank_len(stream.window(pos, pos + LOOK_AHEAD))
             if not stream.window(pos, pos + 1):
                 if stream.failure is not None:
                     raise stream.failure
@@ -334,7 +341,7 @@ def read_arc(path: str, fileobj: IO[bytes], source: str, config: WarcConfig) -> 
                 elif nxt is None:
                     nxt = _scan_forward(stream, end, fields)
             if nxt is not None and nxt > end:
-                gap = end + _BLANK.match(stream.window(end, nxt)).end()  # the newline(s) after a record are no gap
+                gap = end + _blank_len(stream.window(end, nxt))  # the newline(s) after a record are no gap
                 if nxt > gap:
                     yield from _skipped(
                         stream, path, source, gap, nxt, "bytes after the record's declared length are not an ARC record"

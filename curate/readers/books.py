@@ -262,15 +262,15 @@ def split_chapters(paras: list[str], min_words: int) -> list[tuple[Optional[str]
     (the last one joins the previous), so contents lists do not become chapters."""
     heads = heading_indices(paras)
     bounds = [0] + heads + [len(paras)]
-    sections = []
+    sections: list[tuple[Optional[str], list[str]]] = []
     for a, b in zip(bounds, bounds[1:]):
         if a == b:
             continue
         title = paras[a] if a in heads else None
-        sections.append([title, paras[a:b]])
+        sections.append((title, paras[a:b]))
     merged: list = []
     carry: list = []
-    carry_title = None
+    carry_title: Optional[str] = None
     for title, ps in sections:
         ps = carry + ps
         title = title if title is not None else carry_title
@@ -372,6 +372,7 @@ def read_file(path: str, fileobj: IO[bytes], source: str, config: BooksConfig) -
                 if m.refused:
                     yield _rejected(source, f"{path}!{m.name}", path, m.name, m.refused, {"detail": m.detail})
                 else:
+                    assert m.data is not None  # a member not refused was read
                     yield from book_documents(m.data, path, m.name, source, config)
         except ArchiveDamaged as e:
             yield read_error(path, "archive", source, str(e))

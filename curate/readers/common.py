@@ -10,7 +10,7 @@ import io
 import logging
 import re
 import zlib
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, overload
 
 from curate.document import Document, ErrorRecord, Rejected
 
@@ -50,7 +50,7 @@ class GzipMembers(io.RawIOBase):
         self.raw = raw
         self.chunk_size = chunk_size
         self.out_step = out_step
-        self.decomp = None  # the current member's decompressor
+        self.decomp: Optional[zlib._Decompress] = None  # the current member's decompressor
         self.input = b""  # compressed bytes not yet inflated
         self.more = False  # the decompressor may hold output for no further input
         self.pending = bytearray()
@@ -121,6 +121,10 @@ def decompressed(fileobj, path: str, buffered: bool = True):
     return io.BufferedReader(raw, buffer_size=1 << 16) if buffered else raw
 
 
+@overload
+def numbered_lines(stream, max_bytes: None = None) -> Iterator[tuple[int, bytes]]: ...
+@overload
+def numbered_lines(stream, max_bytes: int) -> Iterator[tuple[int, Optional[bytes]]]: ...
 def numbered_lines(stream, max_bytes: Optional[int] = None) -> Iterator[tuple[int, Optional[bytes]]]:
     """(1-based line number, raw line without the line end), skipping nothing.
 

@@ -21,7 +21,7 @@ import dataclasses
 import json
 import math
 import zlib
-from typing import Iterable, Iterator, Literal, Optional, Union
+from typing import Any, Iterable, Iterator, Literal, Optional, Union
 
 from curate.document import Document, ErrorRecord, Rejected, document_id, file_name, make_id
 from curate.params import ConfigError, param
@@ -209,7 +209,7 @@ def parse_tree_line(path: str, line: int, raw: bytes, source: str, cfg: Conversa
     # Never None past the root: a root without a message id is an error that ends the walk.
     tree_id = optional_str(field(obj, cfg.tree_id_field)) or optional_str(field(root, cfg.message_id_field))
     position = 0
-    stack = [(root, None)]
+    stack: list[tuple[Any, Optional[str]]] = [(root, None)]
     while stack:
         node, parent_id = stack.pop()
         position += 1
@@ -229,6 +229,7 @@ def parse_tree_line(path: str, line: int, raw: bytes, source: str, cfg: Conversa
                 f"{cfg.replies_field!r} of message {m.message_id} is not a list",
             )
             continue
+        assert tree_id is not None  # never None past the root (above)
         yield tree_id, m
         for reply in reversed(replies):  # reversed: pop() then visits them in file order
             stack.append((reply, m.message_id))
@@ -403,7 +404,9 @@ def threads_for_tree(
             on_tree.discard(mid)
 
     descending = cfg.rank_order == "descending"
-    roots, children, memo = [], {}, {}
+    roots: list[Message] = []
+    children: dict[str, list[Message]] = {}
+    memo: dict = {}
     for mid in sorted(by_id):
         m = by_id[mid]
         if mid not in on_tree:

@@ -479,6 +479,7 @@ def read_file(path: str, fileobj: IO[bytes], source: str, config: LatexConfig) -
             if m.refused:
                 refused[m.refused] = refused.get(m.refused, 0) + 1
             else:
+                assert m.data is not None  # a member not refused was read
                 files[posixpath.normpath(m.name)] = m.data
     except ArchiveDamaged as e:
         yield read_error(path, "archive", source, f"{path}: {e}")

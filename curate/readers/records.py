@@ -80,7 +80,7 @@ def record_item(record, path: str, locator: str, source: str, cfg: RecordsConfig
     else:
         record_id = locator
         doc_id = document_id(source, path, locator)
-    provenance = {"input_file": path, "record_id": record_id}
+    provenance: dict[str, Optional[str]] = {"input_file": path, "record_id": record_id}
     if cfg.id_field:
         provenance["locator"] = locator
     for key, name in (("url", cfg.url_field), ("fetch_date", cfg.date_field)):

@@ -30,7 +30,7 @@ import dataclasses
 import os
 import re
 import zlib
-from typing import IO, Iterator, Optional, Union
+from typing import IO, Iterator, Optional, Union, cast
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import DecompressingBufferedReader
@@ -427,7 +427,8 @@ def read_warc_range(
     if first >= stop:
         return
     end = next_member_start(fileobj, stop, size) if stop < size else size
-    yield from _read_members(path, _Window(fileobj, first, end), source, config, base=first)
+    window = cast(IO[bytes], _Window(fileobj, first, end))  # a file-like window on the file
+    yield from _read_members(path, window, source, config, base=first)
 
 
 def _unread_tail(fileobj: IO[bytes], end: int) -> int:
