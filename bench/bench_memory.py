@@ -17,7 +17,12 @@ there, side by side in the same script). Prints peak RSS of the whole process tr
 to that at N (the issue's goal: within 1.3x), and whether REF and this checkout wrote the
 same shard bytes.
 
+With ``--stages spans`` the run also deduplicates spans (token_dedup, then
+sentence_dedup with their defaults) between reading and tokenizing: every copy of the
+set loses its repeated windows to the first copy.
+
     nice -n 10 .venv/bin/python bench/bench_memory.py --n 2 --before 0d41cb1
+    nice -n 10 .venv/bin/python bench/bench_memory.py --stages spans --modes given --before 22f5892
 """
 
 from __future__ import annotations
@@ -68,12 +73,20 @@ def write_corpus(folder: str, texts: list[str], copies: int) -> int:
     return n
 
 
-def write_config(path: str, corpus: str, trained: bool) -> None:
+# --stages: what runs between reading and tokenizing. "spans": token_dedup first (one
+# window per token: the largest shuffle, and it sees every copy), then sentence_dedup.
+STAGES = {
+    "none": "stages: []\n",
+    "spans": f"stages:\n  - token_dedup: {{model: {TOKENIZER}}}\n  - sentence_dedup: {{}}\n",
+}
+
+
+def write_config(path: str, corpus: str, trained: bool, stages: str = "none") -> None:
     tokenizer = "  train: {vocab_size: 2000, sample_docs: 1000}\n" if trained else f"  model: {TOKENIZER}\n"
     with open(path, "w") as f:
         f.write(
             f"inputs:\n  - kind: jsonl\n    name: docs\n    paths: [{corpus}/*.jsonl]\n    options: {{id_field: id}}\n"
-            f"stages: []\ntokenizer:\n{tokenizer}  max_doc_chars: 3000\n"
+            f"{STAGES[stages]}tokenizer:\n{tokenizer}  max_doc_chars: 3000\n"
             "output:\n  num_shards: 8\n  write_rejected: true\n  stats: false\n"
         )
 
@@ -101,11 +114,17 @@ def main() -> None:
     ap.add_argument("--before", help="a git revision to measure side by side (e.g. main before a change)")
     ap.add_argument("--modes", default="given,trained", help="tokenizer modes: given,trained")
     ap.add_argument("--scales", default="1,2,4,8")
+    ap.add_argument(
+        "--stages",
+        choices=sorted(STAGES),
+        default="none",
+        help="stages between reading and tokenizing: none, or spans (token_dedup then sentence_dedup)",
+    )
     args = ap.parse_args()
     texts = real_texts()
     print(
         f"real set: {len(texts)} documents, {sum(len(t) for t in texts) / 1e6:.1f} M characters; "
-        f"N = {args.n} copies; other jobs may be running on this machine"
+        f"N = {args.n} copies; stages: {args.stages}; other jobs may be running on this machine"
     )
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp:
         trees = [("this checkout", HERE)]
@@ -124,7 +143,7 @@ def main() -> None:
                 n_docs = write_corpus(corpus, texts, args.n * scale) if not os.path.isdir(corpus) else None
                 n_docs = n_docs or len(texts) * args.n * scale
                 config = os.path.join(tmp, f"{mode}-{scale}.yaml")
-                write_config(config, corpus, mode == "trained")
+                write_config(config, corpus, mode == "trained", args.stages)
                 for label, tree in trees:
                     r = run(tree, config, os.path.join(tmp, f"out-{mode}-{scale}-{len(label)}"))
                     peaks = results.setdefault((mode, label), {})

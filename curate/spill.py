@@ -99,6 +99,28 @@ class SpillWriter:
         return path
 
 
+class KeyedSpillWriter:
+    """One :class:`SpillWriter` per key (a hash bucket): records of a key go to files of
+    their own, so the step that groups a key reads only its files. :meth:`add` and
+    :meth:`close` return ``(key, path)`` of the files they finish."""
+
+    def __init__(self, directory: str, size_of, frame_bytes: int = 0):
+        self.directory, self.size_of, self.frame_bytes = directory, size_of, frame_bytes
+        self.writers: dict = {}
+
+    def add(self, key, record):
+        writer = self.writers.get(key)
+        if writer is None:
+            writer = self.writers[key] = SpillWriter(self.directory, self.frame_bytes, self.size_of)
+        path = writer.add(record)
+        return None if path is None else (key, path)
+
+    def close(self) -> list:
+        done = [(key, w.close()) for key, w in sorted(self.writers.items())]
+        self.writers = {}
+        return [(key, path) for key, path in done if path is not None]
+
+
 def read_spill(path: str) -> Iterator:
     """The documents (records) of one work file, in the order written."""
     with cio.open_read(path) as f:

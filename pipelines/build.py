@@ -8,9 +8,9 @@ import apache_beam as beam
 from curate.config import ConfigError, PipelineConfig
 from curate.spill import work_dir
 from curate.tokenize import id_dtype
-from pipelines import output
+from pipelines import output, spill
+from pipelines.apply import apply_stage
 from pipelines.readers import read_input
-from pipelines.stages import apply_stage
 from pipelines.stats import add_stats
 
 # Input kinds whose documents hold HTML until the ``extract`` stage runs.
@@ -61,7 +61,8 @@ def _flatten(pcolls, label):
 def build(p: beam.Pipeline, cfg: PipelineConfig, out_dir: str, tokenizer_proto) -> None:
     """Add the pipeline's steps to ``p``; ``cfg`` must have passed :func:`check_stages`."""
     reads = [read_input(p, i, inp, work_dir(out_dir, "input", str(i))) for i, inp in enumerate(cfg.inputs)]
-    docs = _flatten([r.kept for r in reads], "inputs:docs") if len(reads) > 1 else reads[0].kept
+    # through work files: a Flatten of documents would hold them all on a local runner
+    docs = spill.join([r.kept for r in reads], work_dir(out_dir, "inputs"), "inputs:docs")
     rejected = [r.rejected for r in reads]
     errors = [r.errors for r in reads]
     files = []

@@ -30,11 +30,16 @@ the manifest sums as ``counts["stats"]["<stage>:<name>"]``.
 
 from __future__ import annotations
 
-import apache_beam as beam
+import itertools
 
+import apache_beam as beam
+from apache_beam.transforms.window import GlobalWindows
+
+from curate import io as cio
 from curate.dedup.sentences import SentenceDedup
 from curate.dedup.spans import (
     DocCopy,
+    SpanBlock,
     SpanDecision,
     bucket_blocks,
     copy_blocks,
@@ -43,7 +48,7 @@ from curate.dedup.spans import (
     text_hash,
 )
 from curate.dedup.token_spans import TokenDedup
-from curate.spill import default_work_dir
+from curate.spill import KeyedSpillWriter, default_work_dir, read_spill
 from pipelines import spill
 from pipelines.stages import ERRORS, error_output
 
@@ -51,18 +56,32 @@ BATCH_DOCS = 256  # documents per EmitSpans call: span keys are shuffled per buc
 DECIDED = "decided"
 
 
+def _block_bytes(block) -> int:
+    """Room a SpanBlock or CopyBlock takes in a work file's frame."""
+    if isinstance(block, SpanBlock):
+        return len(block.positions) * 6 + 64 * len(block.doc_ids)
+    return 160 * len(block.copies)
+
+
 class _EmitSpans(beam.DoFn):
     """For a batch of :class:`pipelines.spill.Located` documents: their span
-    occurrences, one ``(bucket, SpanBlock)`` per hash bucket, and their ids, one
-    ``(bucket, CopyBlock)`` per bucket of ids. A document whose span keys fail becomes
-    an error record, and a decision (on DECIDED) that tells the apply step to skip it."""
+    occurrences, one SpanBlock per hash bucket, and their ids, one CopyBlock per bucket
+    of ids, written to work files of their bucket; ``(bucket, path)`` of each finished
+    file. A document whose span keys fail becomes an error record, and a decision (on
+    DECIDED) that tells the apply step to skip it."""
 
-    def __init__(self, core_cls, params):
+    def __init__(self, core_cls, params, directory: str):
         self.core_cls, self.stage, self.params, self.core = core_cls, core_cls.name, params, None
+        self.directory = directory
+        self.writer = None
 
     def setup(self):
         self.core = self.core_cls(self.params)
         self.core.setup()
+
+    def start_bundle(self):
+        # frames of 256 KB: a bundle keeps one open per bucket
+        self.writer = KeyedSpillWriter(self.directory, _block_bytes, frame_bytes=256 << 10)
 
     def process(self, batch):
         keyed, files, copies = [], [], []
@@ -78,8 +97,23 @@ class _EmitSpans(beam.DoFn):
             files.append(path)
             copies.append(DocCopy(doc.id, path, (doc.source, text_hash(doc.text))))
         buckets = self.params.hash_buckets
-        yield from bucket_blocks(keyed, buckets, files)
-        yield from copy_blocks(copies, buckets)
+        for bucket, block in itertools.chain(bucket_blocks(keyed, buckets, files), copy_blocks(copies, buckets)):
+            done = self.writer.add(bucket, block)
+            if done is not None:
+                yield done
+
+    def finish_bundle(self):
+        for done in self.writer.close():
+            yield GlobalWindows.windowed_value(done)
+
+
+def _decide(bucket_paths, p):
+    """One bucket: its blocks read back from their work files, through the keep rule ->
+    ``((work file, doc id), SpanDecision)``."""
+    _, paths = bucket_paths
+    blocks = (block for path in paths for block in read_spill(path))
+    for path, doc_id, d in decide_bucket(blocks, p.span_len, p.within_document, p.keep_first_whole):
+        yield (path, doc_id), d
 
 
 def _by_file(key, decision: SpanDecision):
@@ -104,22 +138,14 @@ class SpanDedup(beam.PTransform):
     def expand(self, docs):
         core_cls, p = self.core_cls, self.params
         paths = spill.spill(docs, self.work_dir, "Spill")
+        blocks_dir = cio.join(self.work_dir, "blocks")
         emitted = (
             spill.read_located(paths, "ReadForSpans")
             | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=BATCH_DOCS)
-            | "EmitSpans" >> beam.ParDo(_EmitSpans(core_cls, p)).with_outputs(DECIDED, ERRORS, main="blocks")
+            | "EmitSpans"
+            >> beam.ParDo(_EmitSpans(core_cls, p, blocks_dir)).with_outputs(DECIDED, ERRORS, main="blocks")
         )
-        decided = (
-            emitted.blocks
-            | "GroupBuckets" >> beam.GroupByKey()
-            | "KeepRule"
-            >> beam.FlatMapTuple(
-                lambda _bucket, blocks: (
-                    ((path, doc_id), d)
-                    for path, doc_id, d in decide_bucket(blocks, p.span_len, p.within_document, p.keep_first_whole)
-                )
-            )
-        )
+        decided = emitted.blocks | "GroupBuckets" >> beam.GroupByKey() | "KeepRule" >> beam.FlatMap(_decide, p)
         decisions = (
             (decided, emitted[DECIDED])
             | "AllDecisions" >> beam.Flatten()

@@ -22,6 +22,7 @@ import typing
 import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindows
 
+from curate import io as cio
 from curate.document import Document, ErrorRecord, Rejected
 from curate.spill import SpillWriter, read_spill
 from pipelines.stages import ERRORS, REJECTED, StageResult, count_stats, doc_error
@@ -63,6 +64,20 @@ def spill(docs, directory: str, label: str):
         # is read before it is closed) that spreads the reading over the workers
         | f"{label}:spread" >> beam.Reshuffle()
     )
+
+
+def join(pcolls: list, directory: str, label: str):
+    """One PCollection of the documents of several (one unchanged): each is written to
+    work files under its own folder, the paths are flattened, the files read back.
+    Beam's local runner holds a Flatten of several PCollections in memory whole
+    (measured: bench/bench_memory.py), which is harmless for paths, not for documents."""
+    if len(pcolls) == 1:
+        return pcolls[0]
+    paths = (
+        tuple(spill(pc, cio.join(directory, str(i)), f"{label}:spill[{i}]") for i, pc in enumerate(pcolls))
+        | f"{label}:paths" >> beam.Flatten()
+    )
+    return read_docs(paths, f"{label}:read")
 
 
 def read_located(paths, label: str):

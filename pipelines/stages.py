@@ -20,7 +20,6 @@ import typing
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from curate import registry
 from curate.counters import NAMESPACE, dropped_name, error_name, input_name, kept_name, language_name, stat_name
 from curate.document import Drop, ErrorRecord, Rejected, describe_exception
 from curate.registry import StageSpec
@@ -169,34 +168,3 @@ class ApplyDocStage(beam.DoFn):
             yield rejected_output(Rejected(doc, self.stage_name, out.reason, out.details))
         else:
             yield out
-
-
-def apply_stage(docs, stage_name: str, params, applies_to=None, work_dir=None) -> StageResult:
-    """One configured stage (``name`` or an instance ``name/label``) over ``docs``:
-    per-document or global, as its declaration says; a global stage's work files go
-    under ``work_dir`` (see :func:`global_transform`)."""
-    spec = registry.stage(stage_name.partition("/")[0])
-    if spec.per_document:
-        res = docs | f"stage:{stage_name}" >> beam.ParDo(
-            ApplyDocStage(spec, stage_name, params, applies_to)
-        ).with_outputs(REJECTED, ERRORS, main="kept")
-        res = StageResult(res.kept, res[REJECTED], res[ERRORS])
-    else:
-        res = apply_global_stage(docs, spec, stage_name, params, applies_to, work_dir)
-    return count_outcomes(res, f"stage:{stage_name}")
-
-
-def apply_global_stage(docs, spec: StageSpec, stage_name: str, params, applies_to=None, work_dir=None) -> StageResult:
-    """A global stage over the documents of the ``applies_to`` sources only (all when
-    None); the others bypass it and rejoin its kept output."""
-    transform = global_transform(spec, params, work_dir)
-    if applies_to is None:
-        return docs | f"stage:{stage_name}" >> transform
-    sources = frozenset(applies_to)
-    selected, others = docs | f"stage:{stage_name}:select" >> beam.Partition(
-        lambda doc, _n: 0 if doc.source in sources else 1,  # type: ignore[arg-type]  # Beam types fn as a PartitionFn
-        2,
-    )
-    res = selected | f"stage:{stage_name}" >> transform
-    kept = (res.kept, others) | f"stage:{stage_name}:rejoin" >> beam.Flatten()
-    return res._replace(kept=kept)

@@ -23,7 +23,8 @@ from curate.redact import CodeRedactConfig
 from curate.refilter import refilter
 from curate.registry import stage as stage_spec
 from pipelines import build as build_mod
-from pipelines.stages import ApplyDocStage, apply_stage
+from pipelines.apply import apply_stage
+from pipelines.stages import ApplyDocStage
 from tests.pipeline_helpers import check_output, run_config
 
 REPO = Path(__file__).resolve().parent.parent

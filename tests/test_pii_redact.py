@@ -180,7 +180,7 @@ def test_beam_stage_equals_the_core_on_real_text(tmp_path):
     from apache_beam.metrics import MetricsFilter
 
     from curate.counters import NAMESPACE
-    from pipelines.stages import apply_stage
+    from pipelines.apply import apply_stage
     from tests.conftest import shared_path
 
     added = [

@@ -3,6 +3,7 @@ files rolling over at their size limit, damage reported, and decisions applied p
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import apache_beam as beam
@@ -167,3 +168,14 @@ def test_exact_dedup_through_work_files_keeps_the_core_survivor(tmp_path):
                 if d.id not in survivors
             ]
             assert_that(dups, equal_to(expected), label="rejected")
+
+
+def test_keyed_writer_keeps_each_key_in_files_of_its_own(tmp_path, monkeypatch):
+    monkeypatch.setattr(S, "FILE_BYTES", 300)
+    w = S.KeyedSpillWriter(str(tmp_path / "k"), size_of=len, frame_bytes=100)
+    # incompressible items, so files roll over at FILE_BYTES (compressed bytes)
+    items = [(i % 3, hashlib.sha256(str(i).encode()).digest() * (i % 2 + 1)) for i in range(60)]
+    done = [d for d in (w.add(k, v) for k, v in items) if d is not None] + w.close()
+    assert len(done) > 3 and len({p for _, p in done}) == len(done)
+    back = {k: [v for key, p in done if key == k for v in S.read_spill(p)] for k in range(3)}
+    assert back == {k: [v for key, v in items if key == k] for k in range(3)}

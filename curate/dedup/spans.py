@@ -81,9 +81,11 @@ class SpanDecision(NamedTuple):
     errored: tuple = ()  # text hashes of copies whose span keys failed (their error is out)
 
 
-def text_hash(text: str) -> str:
-    """xxh3-128 hex digest of a document's text (any text, lone surrogates included)."""
-    return xxhash.xxh3_128_hexdigest(text.encode("utf-8", "surrogatepass"))
+def text_hash(text) -> str:
+    """xxh3-128 hex digest of a document's text (any text, lone surrogates included;
+    a text that is not a str, which the span keys reject, by its repr)."""
+    data = text if isinstance(text, str) else repr(text)
+    return xxhash.xxh3_128_hexdigest(data.encode("utf-8", "surrogatepass"))
 
 
 def digest_keys(digests: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
