@@ -23,6 +23,16 @@ set loses its repeated windows to the first copy.
 
     nice -n 10 .venv/bin/python bench/bench_memory.py --n 2 --before 0d41cb1
     nice -n 10 .venv/bin/python bench/bench_memory.py --stages spans --modes given --before 22f5892
+
+``--minhash``: the near-duplicate run end to end instead (read JSONL, ``minhash_dedup``
+with its defaults, tokenize with the given model, write shards/ and rejected/) on the
+planted corpus of bench/dedup_corpus.py (1,985 real documents, ~40% with planted
+near-duplicates; 2N..8N add copies with 40% of words replaced, new documents of the same
+lengths), one JSONL file, beside datatrove's 4 MinHash stages on the same file
+(bench/_datatrove_minhash.py, run by $PEERS_PYTHON): peak RSS of each process tree,
+wall time, and the ratios.
+
+    nice -n 10 .venv/bin/python bench/bench_memory.py --minhash --before 22f5892
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ import argparse
 import hashlib
 import json
 import os
+import pathlib
 import subprocess
 import sys
 import tempfile
@@ -42,6 +53,7 @@ sys.path.insert(0, os.path.join(HERE, "bench"))
 from _proctree import run_sampled  # noqa: E402
 
 TOKENIZER = os.path.join(HERE, "curate", "models", "mistral-tokenizer.model.v1")
+PEERS_PY = os.environ.get("PEERS_PYTHON", "/work/venv-peers/bin/python")
 N_FILES = 4
 PIECE_CHARS = 4000
 
@@ -91,6 +103,63 @@ def write_config(path: str, corpus: str, trained: bool, stages: str = "none") ->
         )
 
 
+def write_minhash_config(path: str, corpus: str) -> None:
+    with open(path, "w") as f:
+        f.write(
+            f"inputs:\n  - kind: jsonl\n    name: docs\n    paths: [{corpus}]\n    options: {{id_field: id}}\n"
+            f"stages:\n  - minhash_dedup: {{}}\ntokenizer:\n  model: {TOKENIZER}\n"
+            "output:\n  num_shards: 8\n  write_rejected: true\n  stats: false\n"
+        )
+
+
+def minhash_case(trees: list, tmp: str, scales: list) -> None:
+    """The near-duplicate run at each scale, each tree and datatrove (module docstring)."""
+    from dedup_corpus import planted_corpus, scaled_corpus
+
+    planted = planted_corpus(pathlib.Path(DATA))
+    print(f"\nnear-duplicate run (minhash_dedup, tokenize, shards) vs datatrove's 4 MinHash stages; N = {len(planted)}")
+    print(f"{'code':<22}{'docs':>8}{'peak MB':>9}{'wall s':>8}{'docs/s':>8}  {'shards':<14}{'removed':>8}")
+    peaks: dict = {}
+    for scale in scales:
+        docs = scaled_corpus(planted, scale)
+        corpus = os.path.join(tmp, f"minhash-{scale}.jsonl")
+        with open(corpus, "w", encoding="utf-8") as f:
+            for d in docs:
+                f.write(json.dumps({"id": d["id"], "text": d["text"]}) + "\n")
+        config = os.path.join(tmp, f"minhash-{scale}.yaml")
+        write_minhash_config(config, corpus)
+        walls = {}
+        for label, tree in trees:
+            out = os.path.join(tmp, f"out-minhash-{scale}-{len(label)}")
+            r = run(tree, config, out)
+            with open(os.path.join(out, "manifest.json")) as f:
+                removed = json.load(f)["counts"]["dropped"].get("minhash_dedup:near_duplicate", 0)
+            peaks.setdefault(label, {})[scale] = r["peak_mb"]
+            walls[label] = r["wall_s"]
+            print(
+                f"{label:<22}{len(docs):>8}{r['peak_mb']:>9.0f}{r['wall_s']:>8.1f}"
+                f"{len(docs) / r['wall_s']:>8.0f}  {r['digest']:<14}{removed:>8}"
+            )
+        work = os.path.join(tmp, f"datatrove-{scale}")
+        os.makedirs(work)
+        dt = run_sampled([PEERS_PY, os.path.join(HERE, "bench", "_datatrove_minhash.py"), corpus, work])
+        removed = sum(not kept for _, kept in json.loads(dt["output"].strip().splitlines()[-1])["clusters"].values())
+        peaks.setdefault("datatrove", {})[scale] = dt["peak_mb"]
+        print(
+            f"{'datatrove 4 stages':<22}{len(docs):>8}{dt['peak_mb']:>9.0f}{dt['wall_s']:>8.1f}"
+            f"{len(docs) / dt['wall_s']:>8.0f}  {'':<14}{removed:>8}"
+        )
+        for label, wall in walls.items():
+            print(
+                f"  datatrove / {label}: wall {dt['wall_s'] / wall:.1f}x, "
+                f"peak memory {dt['peak_mb'] / peaks[label][scale]:.2f}x"
+            )
+    for label, by_scale in peaks.items():
+        print(
+            f"  {label}: peak at {max(scales)}N / peak at {min(scales)}N = {by_scale[max(scales)] / by_scale[min(scales)]:.2f}x"
+        )
+
+
 def shard_digest(out: str) -> str:
     h = hashlib.sha256()
     for sub in ("shards", "rejected"):
@@ -120,12 +189,15 @@ def main() -> None:
         default="none",
         help="stages between reading and tokenizing: none, or spans (token_dedup then sentence_dedup)",
     )
+    ap.add_argument("--minhash", action="store_true", help="the near-duplicate case (module docstring)")
     args = ap.parse_args()
-    texts = real_texts()
-    print(
-        f"real set: {len(texts)} documents, {sum(len(t) for t in texts) / 1e6:.1f} M characters; "
-        f"N = {args.n} copies; stages: {args.stages}; other jobs may be running on this machine"
-    )
+    texts = [] if args.minhash else real_texts()
+    if not args.minhash:
+        print(
+            f"real set: {len(texts)} documents, {sum(len(t) for t in texts) / 1e6:.1f} M characters; "
+            f"N = {args.n} copies; stages: {args.stages}"
+        )
+    print("(other jobs may be running on this machine: absolute figures are noisy)")
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp:
         trees = [("this checkout", HERE)]
         if args.before:
@@ -135,6 +207,8 @@ def main() -> None:
             subprocess.run(["tar", "-x", "-C", before], input=archive.stdout, check=True)
             trees.insert(0, (f"before ({args.before})", before))
         scales = [int(s) for s in args.scales.split(",")]
+        if args.minhash:
+            return minhash_case(trees, tmp, scales)
         for mode in args.modes.split(","):
             print(f"\ntokenizer {mode}")
             print(f"{'code':<22}{'docs':>8}{'peak MB':>9}{'wall s':>8}{'docs/s':>8}  shards")

@@ -1,6 +1,6 @@
 """MinHash near-duplicate detection: quality, speed and scaling against datasketch and datatrove.
 
-    /work/venv/bin/python bench/minhash_bench.py [--part quality|signatures|scaling|all]
+    /work/venv/bin/python bench/minhash_bench.py [--part quality|signatures|scaling|all] [--before TREE]
 
 - quality + speed: the planted corpus of ``dedup_corpus.py`` (real text, ~2,000 docs);
   each detector runs in its own process on the same JSONL file (wall and CPU time of
@@ -13,6 +13,10 @@
   documents, same 5-word shingles, 112 permutations each, datasketch's permutations reused).
 - scaling: ours at N, 2N, 4N, 8N documents and datatrove at N and 8N, CPU-time ratios
   and the marginal CPU cost per document.
+
+``--before TREE`` (a checkout of an older revision, e.g. ``git worktree add /tmp/old REV``)
+adds its Beam pipeline, run from that tree with the same interpreter, beside ours in the
+quality and scaling parts, and checks that both give the same clusters.
 """
 
 from __future__ import annotations
@@ -164,14 +168,18 @@ def _config(args):
 WORKERS = {"ours_core": work_ours_core, "ours_beam": work_ours_beam, "datasketch": work_datasketch}
 
 
-def run_worker(name, docs_path, out_dir, verify="exact", bands=14, rows=8, max_rounds=None) -> dict:
+def run_worker(name, docs_path, out_dir, verify="exact", bands=14, rows=8, max_rounds=None, tree=None) -> dict:
+    """One worker in its own process; ``tree``: run this script from another checkout."""
     t0 = time.perf_counter()
+    env = {**os.environ, "HF_HOME": os.path.join(out_dir, "hf")}
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree)
     if name == "datatrove":
         cmd = [PEERS_PY, str(REPO / "bench" / "_datatrove_minhash.py"), docs_path, out_dir]
     else:
         cmd = [
             sys.executable,
-            __file__,
+            str(pathlib.Path(tree) / "bench" / "minhash_bench.py") if tree is not None else __file__,
             "--worker",
             name,
             "--docs",
@@ -186,9 +194,7 @@ def run_worker(name, docs_path, out_dir, verify="exact", bands=14, rows=8, max_r
             str(rows),
         ]
         cmd += ["--max-rounds", str(max_rounds)] if max_rounds is not None else []
-    proc = subprocess.run(
-        cmd, capture_output=True, text=True, env={**os.environ, "HF_HOME": os.path.join(out_dir, "hf")}
-    )
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"{name} failed:\n{proc.stderr[-3000:]}")
     res = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -236,7 +242,7 @@ def write_corpus(docs, path):
 # --------------------------------------------------------------------------- parts
 
 
-def part_quality(tmp):
+def part_quality(tmp, before=None):
     from dedup_corpus import planted_corpus, true_pairs
 
     docs = planted_corpus(DATA)
@@ -253,6 +259,7 @@ def part_quality(tmp):
         ("ours core 14x8 exact", "ours_core", "exact", 14, 8, None),
         ("ours beam 14x8 exact", "ours_beam", "exact", 14, 8, None),
         ("ours beam, 16 rounds", "ours_beam", "exact", 14, 8, 16),
+        *([("before: beam 14x8 exact", "ours_beam", "exact", 14, 8, None)] if before else []),
         ("ours core 14x8 signature", "ours_core", "signature", 14, 8, None),
         ("ours core 14x8 none", "ours_core", "none", 14, 8, None),
         ("ours core 20x5 exact", "ours_core", "exact", 20, 5, None),
@@ -261,7 +268,9 @@ def part_quality(tmp):
     ]
     results = {}
     for label, worker, verify, bands, rows, max_rounds in runs:
-        res = run_worker(worker, path, tmp, verify, bands, rows, max_rounds)
+        res = run_worker(
+            worker, path, tmp, verify, bands, rows, max_rounds, before if label.startswith("before") else None
+        )
         results[label] = {**res, **score(res["clusters"], jaccard)}
     print(
         f"{'method':<26}{'prec':>6}{'prec_rm':>8}{'recall':>7}{'pairs':>6}{'removed':>8}"
@@ -278,6 +287,9 @@ def part_quality(tmp):
         "datatrove stage seconds (signature, buckets, cluster, filter):",
         ", ".join(f"{x:.2f}" for x in dt["stage_seconds"]),
     )
+    if before:
+        same = results["before: beam 14x8 exact"]["clusters"] == results["ours beam 14x8 exact"]["clusters"]
+        print(f"before and ours (Beam): {'the same' if same else 'DIFFERENT'} clusters")
     for label in ("ours core 14x8 exact", "ours beam 14x8 exact", "ours beam, 16 rounds", "datasketch 0.8/128"):
         r = results[label]
         print(
@@ -332,11 +344,11 @@ def part_signatures(docs):
         print(f"ours / {name}: {best[name] / best['ours']:.1f}x")
 
 
-def part_scaling(tmp, docs, factors=(1, 2, 4, 8), datatrove_at=(1, 8)):
+def part_scaling(tmp, docs, factors=(1, 2, 4, 8), datatrove_at=(1, 8), before=None):
     from dedup_corpus import scaled_corpus
 
     print(f"\n== scaling ({len(docs)} documents = N); datatrove at {', '.join(f'{f}N' for f in datatrove_at)}")
-    rows = []
+    rows, olds = [], []
     for f in factors:
         sd = scaled_corpus(docs, f)
         path = os.path.join(tmp, f"scaled-{f}.jsonl")
@@ -345,6 +357,8 @@ def part_scaling(tmp, docs, factors=(1, 2, 4, 8), datatrove_at=(1, 8)):
         beam = run_worker("ours_beam", path, tmp)
         dt = run_worker("datatrove", path, tmp) if f in datatrove_at else None
         beam16 = run_worker("ours_beam", path, tmp, max_rounds=16) if f in datatrove_at else None
+        if before:
+            olds.append((f, run_worker("ours_beam", path, tmp, tree=before), beam, dt))
         rows.append((f, len(sd), core, beam, dt, beam16))
     c1, b1 = rows[0][2]["cpu_seconds"], rows[0][3]["cpu_seconds"]
     print(
@@ -372,6 +386,18 @@ def part_scaling(tmp, docs, factors=(1, 2, 4, 8), datatrove_at=(1, 8)):
         f"marginal CPU per document from {f0}N to {fl}N: core {(cl['cpu_seconds'] - c0['cpu_seconds']) / (nl - n0) * 1e3:.3f} ms, "
         f"beam {(bl['cpu_seconds'] - b0['cpu_seconds']) / (nl - n0) * 1e3:.3f} ms"
     )
+    if olds:
+        print(f"\nBeam, before ({before}) and ours, same documents:")
+        print(
+            f"{'N':>4}{'before s':>9}{'cpu':>7}{'MB':>6}{'ours s':>8}{'cpu':>7}{'MB':>6}  clusters   datatrove/before  /ours (wall)"
+        )
+        for f, old, new, dt in olds:
+            same = "same" if old["clusters"] == new["clusters"] else "DIFFERENT"
+            ratios = f"{dt['seconds'] / old['seconds']:>10.1f}x{dt['seconds'] / new['seconds']:>9.1f}x" if dt else ""
+            print(
+                f"{f:>3}N{old['seconds']:>9.2f}{old['cpu_seconds']:>7.2f}{old['peak_mb']:>6.0f}"
+                f"{new['seconds']:>8.2f}{new['cpu_seconds']:>7.2f}{new['peak_mb']:>6.0f}  {same:<10}{ratios}"
+            )
     dts = [(n, dt) for _, n, _, _, dt, _ in rows if dt]
     if len(dts) > 1:
         (na, da), (nb, db) = dts[0], dts[-1]
@@ -387,6 +413,7 @@ def main():
     ap.add_argument("--bands", type=int, default=14)
     ap.add_argument("--rows", type=int, default=8)
     ap.add_argument("--max-rounds", type=int, default=None, help="default: the stage's (none on FnApiRunner)")
+    ap.add_argument("--before", help="a checkout of an older revision: its Beam pipeline beside ours")
     ap.add_argument("--worker")
     ap.add_argument("--docs")
     ap.add_argument("--out")
@@ -401,12 +428,12 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         docs = None
         if args.part in ("quality", "all"):
-            docs = part_quality(tmp)
+            docs = part_quality(tmp, args.before)
         docs = docs or planted_corpus(DATA)
         if args.part in ("signatures", "all"):
             part_signatures(docs)
         if args.part in ("scaling", "all"):
-            part_scaling(tmp, docs)
+            part_scaling(tmp, docs, before=args.before)
 
 
 if __name__ == "__main__":

@@ -88,12 +88,14 @@ class Node(typing.NamedTuple):
 class BucketPart(typing.NamedTuple):
     """The bucket entries of one chunk of one work file that fall in one bucket shard.
     Entry i is in bucket ``buckets[i]`` (uint64); its node is ``(rank, id, file)``
-    with rank and id the strings 2i and 2i+1 of ``nodes``, cut at ``ends`` (int64
-    offsets); ``signatures`` (uint64, num_perm per entry) only with ``verify: signature``."""
+    with rank and id the strings 2i and 2i+1 of ``nodes`` (UTF-8), cut at ``ends``
+    (int32 offsets); ``signatures`` (uint64, num_perm per entry) only with
+    ``verify: signature``. Bytes rather than a str: a str holding one non-Latin-1
+    character (the rank of an undated document is U+FFFF) takes 2 bytes per character."""
 
     file: str
     buckets: bytes
-    nodes: str
+    nodes: bytes
     ends: bytes
     signatures: Optional[bytes]
 
@@ -102,21 +104,30 @@ class BucketPart(typing.NamedTuple):
 
     def node(self, i: int, ends: list) -> Node:
         """Entry ``i``'s node (``ends``: this part's offsets as a list)."""
-        r0 = ends[2 * i - 1] if i else 0
-        return Node(self.nodes[r0 : ends[2 * i]], self.nodes[ends[2 * i] : ends[2 * i + 1]], self.file)
+        r0, r1, i1 = ends[2 * i - 1] if i else 0, ends[2 * i], ends[2 * i + 1]
+        return Node(_decode(self.nodes[r0:r1]), _decode(self.nodes[r1:i1]), self.file)
+
+
+def _encode(s: str) -> bytes:
+    return s.encode("utf-8", "surrogatepass")  # ids read from damaged bytes may hold lone surrogates
+
+
+def _decode(b: bytes) -> str:
+    return b.decode("utf-8", "surrogatepass")
 
 
 class _ChunkKeys:
     """A chunk's node keys ``(rank, id)``, to pack the entries of each shard's part."""
 
     def __init__(self, keys: list):
-        self.joined = [rank + doc_id for rank, doc_id in keys]
-        self.lengths = np.array([(len(rank), len(doc_id)) for rank, doc_id in keys], np.int64).reshape(-1, 2)
+        encoded = [(_encode(rank), _encode(doc_id)) for rank, doc_id in keys]
+        self.joined = [rank + doc_id for rank, doc_id in encoded]
+        self.lengths = np.array([(len(rank), len(doc_id)) for rank, doc_id in encoded], np.int32).reshape(-1, 2)
 
     def part(self, file: str, buckets: np.ndarray, members: np.ndarray, sigs: Optional[np.ndarray]) -> BucketPart:
         """The part of the entries ``members`` (indices of the chunk's keys), in bucket ``buckets``."""
-        ends = np.cumsum(self.lengths[members].ravel())
-        text = "".join([self.joined[j] for j in members.tolist()])
+        ends = np.cumsum(self.lengths[members].ravel(), dtype=np.int32)
+        text = b"".join([self.joined[j] for j in members.tolist()])
         return BucketPart(file, buckets.tobytes(), text, ends.tobytes(), sigs.tobytes() if sigs is not None else None)
 
 
@@ -133,7 +144,7 @@ class _ShardNodes:
         k = bisect.bisect_right(self.first, j) - 1
         ends = self.ends.get(k)
         if ends is None:
-            ends = self.ends[k] = np.frombuffer(self.parts[k].ends, np.int64).tolist()
+            ends = self.ends[k] = np.frombuffer(self.parts[k].ends, np.int32).tolist()
         return self.parts[k].node(j - self.first[k], ends)
 
 

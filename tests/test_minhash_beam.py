@@ -5,6 +5,7 @@ import copy
 import random
 
 import apache_beam as beam
+import numpy as np
 import pytest
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
@@ -14,7 +15,17 @@ from curate import spill as spill_core
 from curate.counters import NAMESPACE, dropped_name
 from curate.dedup import minhash as M
 from curate.document import Document, Rejected
-from pipelines.dedup import DEFAULT_ROUNDS, ConnectedComponents, Mark, MinHashDedup, _final_label, rounds_for
+from pipelines.dedup import (
+    DEFAULT_ROUNDS,
+    ConnectedComponents,
+    Mark,
+    MinHashDedup,
+    Node,
+    _ChunkKeys,
+    _final_label,
+    _ShardNodes,
+    rounds_for,
+)
 from pipelines.stages import count_outcomes
 from tests.test_minhash import check_outcome, make_corpus
 
@@ -111,3 +122,16 @@ def test_final_label_refuses_unconverged_edges():
         _final_label((c, [Mark(a), Mark(b)]))  # two labels
     with pytest.raises(RuntimeError, match="did not converge"):
         _final_label((b, [Mark(a), Mark(None)]))  # a label that points on
+
+
+def test_bucket_part_carries_any_rank_and_id():
+    """Nodes packed into a shard's part come back exactly: non-ASCII ranks and ids, a
+    lone surrogate (an id read from damaged bytes), an empty rank."""
+    keys = [("\uffff", "doc-é"), ("", "plain"), ("2024-01-01", "bad\udcff"), ("x", "")]
+    chunk = _ChunkKeys(keys)
+    members = np.array([2, 0, 3, 1, 2])
+    part = chunk.part("f1", np.arange(5, dtype=np.uint64), members, None)
+    other = chunk.part("f2", np.arange(2, dtype=np.uint64), np.array([1, 0]), None)
+    nodes = _ShardNodes([part, other])
+    expected = [Node(*keys[j], "f1") for j in members] + [Node(*keys[1], "f2"), Node(*keys[0], "f2")]
+    assert [nodes[j] for j in range(7)] == expected

@@ -236,8 +236,10 @@ class MinHasher:
         rng = np.random.RandomState(seed)
         self.a = rng.randint(1, MERSENNE_P, size=num_perm, dtype=np.uint64)
         self.b = rng.randint(0, MERSENNE_P, size=num_perm, dtype=np.uint64)
-        self._buf = np.empty((num_perm, _BLOCK_ROWS), np.uint64)
-        self._tmp = np.empty((num_perm, _BLOCK_ROWS), np.uint64)
+        # the permutation buffers (2 x 7 MB at 112 permutations), made on first use: a
+        # MinHasher that only computes shingle hashes (exact verification) never needs them
+        self._buf: Optional[np.ndarray] = None
+        self._tmp: Optional[np.ndarray] = None
 
     def batch_shingle_hashes(
         self, texts: Sequence[str], languages: Optional[Sequence[Optional[str]]] = None
@@ -278,6 +280,9 @@ class MinHasher:
     def _permuted(self, h: np.ndarray) -> np.ndarray:
         """(a*h + b) mod p for a block of hashes, (permutations x block), in a reused buffer."""
         cols = len(h)
+        if self._buf is None or self._tmp is None:
+            self._buf = np.empty((self.num_perm, _BLOCK_ROWS), np.uint64)
+            self._tmp = np.empty((self.num_perm, _BLOCK_ROWS), np.uint64)
         buf, tmp = self._buf[:, :cols], self._tmp[:, :cols]
         np.multiply(self.a[:, None], h[None, :], out=buf)
         np.add(buf, self.b[:, None], out=buf)
