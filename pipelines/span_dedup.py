@@ -7,11 +7,11 @@ so no shuffle and no side input carries a document::
             |                                               | GroupByKey(bucket)
             |                                               | keep rule over the bucket (numpy)
             |                                               v
-            |                          ((work file, doc id), SpanDecision) per bucket
-            |                                               | CombinePerKey: merge_decisions
-            |                                               v
-            +------read again, each document with ---- (work file, (doc id, SpanDecision))
-                   its decision (side input, per file)       (documents that lose something)
+            |                          (work file, (doc id, SpanDecision)) per bucket
+            |                                               | written to decision files beside
+            |                                               v   each work file
+            +------read again, each document with ---- its decisions merged (merge_decisions;
+                   the file's decision files read           None when it loses nothing)
                    -> kept / rejected / errors
 
 A sentence span key or a token window is a few bytes; grouping them per hash bucket
@@ -31,6 +31,7 @@ the manifest sums as ``counts["stats"]["<stage>:<name>"]``.
 from __future__ import annotations
 
 import itertools
+from typing import Optional
 
 import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindows
@@ -109,7 +110,8 @@ class _EmitSpans(beam.DoFn):
 
 def _decide(bucket_paths, p):
     """One bucket: its blocks read back from their work files, through the keep rule ->
-    ``((work file, doc id), SpanDecision)``."""
+    ``((work file, doc id), SpanDecision)`` (a document gets one from each bucket it
+    has spans in; the apply step merges them)."""
     _, paths = bucket_paths
     blocks = (block for path in paths for block in read_spill(path))
     for path, doc_id, d in decide_bucket(blocks, p.span_len, p.within_document, p.keep_first_whole):
@@ -125,6 +127,12 @@ def _worth_applying(decision: SpanDecision) -> bool:
     """Whether a merged decision changes anything (a document that only holds kept
     first occurrences loses nothing and needs none)."""
     return bool(decision.occurrences or decision.copy is not None or decision.errored)
+
+
+def _merged(decisions) -> Optional[SpanDecision]:
+    """A document's decisions from its buckets as one, or None when it loses nothing."""
+    merged = merge_decisions(decisions)
+    return merged if _worth_applying(merged) else None
 
 
 class SpanDedup(beam.PTransform):
@@ -146,14 +154,11 @@ class SpanDedup(beam.PTransform):
             >> beam.ParDo(_EmitSpans(core_cls, p, blocks_dir)).with_outputs(DECIDED, ERRORS, main="blocks")
         )
         decided = emitted.blocks | "GroupBuckets" >> beam.GroupByKey() | "KeepRule" >> beam.FlatMap(_decide, p)
-        decisions = (
-            (decided, emitted[DECIDED])
-            | "AllDecisions" >> beam.Flatten()
-            | "MergeDecisions" >> beam.CombinePerKey(merge_decisions)
-            | "WorthApplying" >> beam.Filter(lambda kv: _worth_applying(kv[1]))
-            | "ByFile" >> beam.MapTuple(_by_file)
-        )
-        applied = spill.apply_decisions(paths, decisions, core_cls(p), core_cls.name, "Apply")
+        decisions = [
+            decided | "ByFile" >> beam.MapTuple(_by_file),
+            emitted[DECIDED] | "SkipsByFile" >> beam.MapTuple(_by_file),
+        ]
+        applied = spill.apply_decisions(paths, decisions, core_cls(p), core_cls.name, "Apply", _merged)
         errors = (emitted[ERRORS], applied.errors) | "Errors" >> beam.Flatten()
         return applied._replace(errors=errors)
 

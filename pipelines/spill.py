@@ -80,6 +80,33 @@ def join(pcolls: list, directory: str, label: str):
     return read_docs(paths, f"{label}:read")
 
 
+# Decisions a decision file holds in memory before writing them (one open per work file
+# a bundle decides about).
+DECISION_FRAME_BYTES = 64 << 10
+
+
+def _entry_size(entry) -> int:
+    return 256  # an id and a small decision: the frame limit counts entries, roughly
+
+
+def decisions_by_id(decision_files, merge=None) -> dict:
+    """``{doc id: decision}`` of one work file, from its decision files; several
+    decisions for one id are merged with ``merge(list)``, or are an error without it."""
+    found: dict = {}
+    for f in sorted(decision_files):
+        for doc_id, decision in read_spill(f):
+            found.setdefault(doc_id, []).append(decision)
+    out = {}
+    for doc_id, ds in found.items():
+        if len(ds) == 1:
+            out[doc_id] = ds[0]
+        elif merge is None:
+            raise ValueError(f"document {doc_id}: {len(ds)} decisions and no merge function")
+        else:
+            out[doc_id] = merge(ds)
+    return out
+
+
 def read_located(paths, label: str):
     """The documents of the work files, as :class:`Located` (path, document)."""
     return paths | label >> beam.FlatMap(lambda path: (Located(path, doc) for doc in read_spill(path)))
@@ -97,9 +124,10 @@ class _Apply(beam.DoFn):
     document's error record). Statistics the function's stage core adds
     (:class:`curate.base.StageStats`) are counted after each call."""
 
-    def __init__(self, apply, stage: str):
+    def __init__(self, apply, stage: str, merge=None):
         self.apply = apply
         self.stage = stage
+        self.merge = merge
         self.fn = self.take_stats = None
 
     def setup(self):
@@ -109,8 +137,8 @@ class _Apply(beam.DoFn):
         else:
             self.fn, self.take_stats = self.apply, dict
 
-    def process(self, path, decisions):
-        mine = dict(decisions[path])
+    def process(self, path, decision_files):
+        mine = decisions_by_id(decision_files[path], self.merge)
         for doc in read_spill(path):
             try:
                 out = self.fn(doc, mine.get(doc.id))
@@ -129,14 +157,48 @@ class _Apply(beam.DoFn):
                 yield out
 
 
-def apply_decisions(paths, decisions, apply, stage: str, label: str) -> StageResult:
+class _WriteDecisions(beam.DoFn):
+    """``(work file, (doc id, decision))`` -> files of decisions beside each work file
+    (``<work file>.decisions/``); yields ``(work file, decision file)`` for each file
+    it finishes."""
+
+    def start_bundle(self):
+        self.writers = {}
+
+    def process(self, keyed):
+        path, entry = keyed
+        writer = self.writers.get(path)
+        if writer is None:
+            writer = self.writers[path] = SpillWriter(path + ".decisions", DECISION_FRAME_BYTES, _entry_size)
+        done = writer.add(entry)
+        if done is not None:
+            yield path, done
+
+    def finish_bundle(self):
+        for path, writer in sorted(self.writers.items()):
+            done = writer.close()
+            if done is not None:
+                yield GlobalWindows.windowed_value((path, done))
+
+
+def apply_decisions(paths, decisions, apply, stage: str, label: str, merge=None) -> StageResult:
     """The documents of the work files ``paths``, each through ``apply(doc, decision)``
-    with its entry of ``decisions``, a PCollection of ``(path, (doc id, decision))``.
-    ``apply`` is the stage's core function; it returns the document (kept, possibly
-    changed) or a Rejected. It may instead be a stage core object with
-    ``apply_decision(doc, decision)``, ``setup()`` (called once per worker) and
-    ``take_stats()`` (:class:`curate.base.StageStats`, counted as ``stat|...``)."""
-    out = paths | label >> beam.ParDo(_Apply(apply, stage), beam.pvalue.AsMultiMap(decisions)).with_outputs(
+    with its decision from ``decisions``: a PCollection (or a list of them) of
+    ``(path, (doc id, decision))``; a document given several decisions gets
+    ``merge(list of them)`` (without ``merge``, several are an error). ``apply`` is the
+    stage's core function; it returns the document (kept, possibly changed) or a
+    Rejected. It may instead be a stage core object with ``apply_decision(doc,
+    decision)``, ``setup()`` (called once per worker) and ``take_stats()``
+    (:class:`curate.base.StageStats`, counted as ``stat|...``).
+
+    The decisions go through files too, beside their work file: a local run would hold
+    them all in memory as a side input, and a stage may decide something about most
+    documents (span dedup: a cut per bucket). Only ``(work file, decision file)`` pairs
+    are a side input; the step applying a work file reads its decision files alone."""
+    decisions = decisions if isinstance(decisions, (list, tuple)) else [decisions]
+    files = [d | f"{label}:write_decisions[{i}]" >> beam.ParDo(_WriteDecisions()) for i, d in enumerate(decisions)]
+    files = tuple(files) | f"{label}:decision_files" >> beam.Flatten() if len(files) > 1 else files[0]
+    out = paths | label >> beam.ParDo(_Apply(apply, stage, merge), beam.pvalue.AsMultiMap(files)).with_outputs(
         REJECTED, ERRORS, main="kept"
     )
     return StageResult(out.kept, out[REJECTED], out[ERRORS])

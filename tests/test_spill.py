@@ -179,3 +179,31 @@ def test_keyed_writer_keeps_each_key_in_files_of_its_own(tmp_path, monkeypatch):
     assert len(done) > 3 and len({p for _, p in done}) == len(done)
     back = {k: [v for key, p in done if key == k for v in S.read_spill(p)] for k in range(3)}
     assert back == {k: [v for key, v in items if key == k] for k in range(3)}
+
+
+def test_several_decisions_for_a_document_are_merged_from_their_files(tmp_path):
+    original = docs(30)
+
+    def apply(doc, decision):
+        doc.metadata["total"] = decision
+        return doc
+
+    with beam.Pipeline() as p:
+        paths = spill.spill(p | beam.Create(original), str(tmp_path / "w"), "spill")
+        located = spill.read_located(paths, "read")
+        # two producers, and the first names every document twice: three decisions each
+        first = located | "twice" >> beam.FlatMap(lambda ld: [(ld.path, (ld.doc.id, 1)), (ld.path, (ld.doc.id, 10))])
+        second = located | "once" >> beam.Map(lambda ld: (ld.path, (ld.doc.id, 100)))
+        res = spill.apply_decisions(paths, [first, second], apply, "t", "apply", merge=sum)
+        got = res.kept | beam.Map(lambda d: (d.id, d.metadata["total"]))
+        assert_that(got, equal_to([(d.id, 111) for d in original]))
+
+
+def test_several_decisions_without_a_merge_function_are_an_error(tmp_path):
+    writer = S.SpillWriter(str(tmp_path / "d"), size_of=lambda entry: 16)
+    for entry in [("d0001", 1), ("d0001", 2), ("d0002", 3)]:
+        writer.add(entry)
+    files = [writer.close()]
+    assert spill.decisions_by_id(files, merge=max) == {"d0001": 2, "d0002": 3}
+    with pytest.raises(ValueError, match="d0001: 2 decisions"):
+        spill.decisions_by_id(files)
