@@ -11,7 +11,8 @@ to this checkout's ``../shared`` (the benches read ``../shared/data``) and with 
 checkout's ``curate/models`` linked in (model files are set-up output, not in git). The
 old code runs from there (``PYTHONPATH``), so it must work with today's installed
 packages, which only ever grew. The peers' interpreter is the one the benches read
-from ``PEERS_PYTHON`` / ``CURATE_PEER_PYTHON`` for both runs.
+from ``CURATE_PEER_PYTHON`` for both runs (older revisions may read ``PEERS_PYTHON``:
+set both).
 """
 
 from __future__ import annotations
