@@ -7,7 +7,7 @@ import contextlib
 import os
 
 
-def _filesystems():
+def _beam_filesystems():
     try:
         from apache_beam.io.filesystems import FileSystems
 
@@ -16,13 +16,23 @@ def _filesystems():
         return None
 
 
+def _remote_fs(*paths: str):
+    """Beam's FileSystems when one of ``paths`` is remote (and Beam is installed), else
+    None. Local files never import Beam: the import costs ~1.7 s and ~120 MB in every
+    process, and a filter reading its word list in a worker pool
+    (bench/bench_filters.py) must not pay that."""
+    if not any(is_remote(p) for p in paths):
+        return None
+    return _beam_filesystems()
+
+
 def is_remote(path: str) -> bool:
     return "://" in path
 
 
 def read_bytes(path: str) -> bytes:
-    fs = _filesystems()
-    if fs is not None and is_remote(path):
+    fs = _remote_fs(path)
+    if fs is not None:
         with fs.open(path, compression_type="uncompressed") as f:
             return f.read()
     with open(path, "rb") as f:
@@ -32,8 +42,8 @@ def read_bytes(path: str) -> bytes:
 def open_read(path: str):
     """A seekable binary file object (remote paths through Beam's FileSystems), so a
     Parquet reader fetches the footer and the row groups it needs, not the whole file."""
-    fs = _filesystems()
-    if fs is not None and is_remote(path):
+    fs = _remote_fs(path)
+    if fs is not None:
         return fs.open(path, compression_type="uncompressed")
     return open(path, "rb")
 
@@ -50,9 +60,9 @@ def open_write(path: str):
     name, renamed to ``path`` when the block ends without an exception (removed when it
     raises), so a retried or killed worker never leaves a half-written file under the
     final name."""
-    fs = _filesystems()
+    fs = _remote_fs(path)
     tmp = f"{path}.tmp-{os.getpid()}"
-    remote = fs is not None and is_remote(path)
+    remote = fs is not None
     if not remote:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     try:
@@ -76,16 +86,16 @@ def join(base: str, *parts: str) -> str:
 
 
 def exists(path: str) -> bool:
-    fs = _filesystems()
-    if fs is not None and is_remote(path):
+    fs = _remote_fs(path)
+    if fs is not None:
         return fs.exists(path)
     return os.path.exists(path)
 
 
 def list_files(directory: str) -> list[str]:
     """Every file below ``directory`` (recursively), as sorted paths relative to it."""
-    fs = _filesystems()
-    if fs is not None and is_remote(directory):
+    fs = _remote_fs(directory)
+    if fs is not None:
         prefix = directory.rstrip("/") + "/"
         found = fs.match([prefix + "**"])[0].metadata_list
         return sorted(m.path[len(prefix) :] for m in found)
@@ -99,8 +109,8 @@ def list_files(directory: str) -> list[str]:
 def move(src: str, dst: str) -> None:
     """Move one file, replacing ``dst``: a rename on local disk, copy and delete on
     object stores (gs:// has no rename)."""
-    fs = _filesystems()
-    if fs is not None and (is_remote(src) or is_remote(dst)):
+    fs = _remote_fs(src, dst)
+    if fs is not None:
         if fs.exists(dst):
             fs.delete([dst])
         fs.rename([src], [dst])
@@ -111,8 +121,8 @@ def move(src: str, dst: str) -> None:
 
 def delete(paths: list[str]) -> None:
     """Delete these files (each must be a file the caller wrote); missing ones are fine."""
-    fs = _filesystems()
     remote = [p for p in paths if is_remote(p)]
+    fs = _remote_fs(*remote)
     if remote and fs is not None:
         present = [p for p in remote if fs.exists(p)]
         if present:
@@ -137,7 +147,7 @@ def remove_empty_dirs(directory: str) -> None:
 def match(pattern: str) -> list[tuple[str, int]]:
     """The files a path pattern names, as ``(path, size)``, with the same pattern rules as
     the pipeline's readers (Beam's: ``*`` within a folder, ``**`` across folders)."""
-    fs = _filesystems()
+    fs = _beam_filesystems()  # local patterns too: the readers' pattern rules are Beam's
     if fs is None:
         import glob
 
@@ -158,8 +168,8 @@ def fixed_part(pattern: str) -> str:
 
 def remove_tree(path: str) -> None:
     """Delete a directory (or prefix) that curate owns whole, if it exists."""
-    fs = _filesystems()
-    if fs is not None and is_remote(path):
+    fs = _remote_fs(path)
+    if fs is not None:
         prefix = path.rstrip("/") + "/"
         matches = fs.match([prefix + "**"])[0].metadata_list
         if matches:
