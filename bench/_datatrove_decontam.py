@@ -1,7 +1,7 @@
 """datatrove 0.10.1's n-gram decontamination (NGramsDecontIndexer + NGramsDecontFilter,
 12-grams, whole-document drop) on a JSONL file of documents.
 
-Run by the peers' venv (/work/venv-peers) from bench_decontam.py:
+Run by the peers' venv ($CURATE_PEER_PYTHON) from bench_decontam.py:
     python _datatrove_decontam.py ITEMS.jsonl DOCS.jsonl WORKDIR
 ITEMS: one eval item per line, {"task", "query", "text"} (text = the gold answer, query
 = the question/prompt, as the indexer takes documents). Prints one JSON line: index

@@ -1,6 +1,6 @@
 """datatrove's 4-stage MinHash dedup (5-grams, 14 bands x 8 rows) on a JSONL file.
 
-Run by the peers' venv (/work/venv-peers) from minhash_bench.py:
+Run by the peers' venv ($CURATE_PEER_PYTHON) from minhash_bench.py:
     python _datatrove_minhash.py DOCS.jsonl WORKDIR
 Prints one JSON line: work seconds, per-stage seconds, peak RSS, and doc id -> cluster
 for every document in a cluster of two or more.

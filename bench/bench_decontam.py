@@ -2,7 +2,7 @@
 ``decontaminate`` stage vs datatrove 0.10.1's n-gram decontamination, same documents,
 one run.
 
-    /work/venv/bin/python bench/bench_decontam.py [--code 400] [--chain-docs 1500]
+    python bench/bench_decontam.py [--code 400] [--chain-docs 1500]
 
 Eval sets: GSM8K's test split (../shared/data/evals/gsm8k-test.jsonl, question +
 answer) and HumanEval (curate/models/HumanEval.jsonl.gz from ``python -m
@@ -56,7 +56,8 @@ REPO = os.path.dirname(BENCH)
 sys.path.insert(0, REPO)
 sys.path.insert(0, BENCH)
 
-from bench_span_dedup import DATA, PEER_PYTHON, pool  # noqa: E402
+from _peers import require_peer_python  # noqa: E402
+from bench_span_dedup import DATA, pool  # noqa: E402
 
 from curate.config import build  # noqa: E402
 from curate.decontam import DecontaminateConfig, decontaminate_documents, load_index  # noqa: E402
@@ -204,7 +205,7 @@ def run_peer(items: list[dict], docs: list[dict], work: str) -> dict:
         for d in docs:
             f.write(json.dumps({"id": d["id"], "text": d["text"]}) + "\n")
     res = subprocess.run(
-        [PEER_PYTHON, os.path.join(BENCH, "_datatrove_decontam.py"), items_path, docs_path, work],
+        [require_peer_python(), os.path.join(BENCH, "_datatrove_decontam.py"), items_path, docs_path, work],
         capture_output=True,
         text=True,
     )
@@ -255,8 +256,7 @@ def main() -> None:
         "--chain-docs", type=int, default=1500, help="documents timed through the filter chain (evenly spread)"
     )
     args = ap.parse_args()
-    if not os.path.exists(PEER_PYTHON):
-        sys.exit(f"datatrove's venv not found at {PEER_PYTHON} (bash bench/setup_peers.sh; set CURATE_PEER_PYTHON)")
+    require_peer_python()
     items = eval_items()
     clean_docs = clean_documents()
     planted = planted_documents(items, clean_docs)

@@ -1,6 +1,6 @@
 """Web filtering chain: curate vs datatrove 0.10.1, on the same extracted documents.
 
-    /work/venv/bin/python bench/bench_filters.py [--workers 2] [--copies 4] [--rounds 2]
+    python bench/bench_filters.py [--workers 2] [--copies 4] [--rounds 2]
 
 Documents: the real pages of ../shared/data (html/pages/*.html.gz and the HTML responses
 of warc/*.warc.gz, extracted with trafilatura by curate's ``extract`` stage) and the two
@@ -14,7 +14,7 @@ side: datatrove's downloads its list; ours still counts the words, so the cost i
 timed), FineWeb quality. Both sides run the filters' own
 per-document calls (ours ``stage.process``, datatrove's ``filter``) in a pool of the same
 number of worker processes, timed after every worker has loaded its models. The
-datatrove half runs in /work/venv-peers (``--peer``) as a subprocess of this script.
+datatrove half runs in the peers' venv ($CURATE_PEER_PYTHON, ``--peer``) as a subprocess of this script.
 
 Also printed: how many documents each side keeps, how often the final decisions agree,
 and - running each filter alone on the original unique texts, one process - each
@@ -34,13 +34,11 @@ import subprocess
 import sys
 import time
 
+from _peers import require_peer_python
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DATA = pathlib.Path(os.environ.get("CURATE_SHARED_DATA", REPO.parent / "shared" / "data"))
-LID_MODEL = os.environ.get("CURATE_LID_MODEL") or next(
-    (p for p in (str(REPO / "curate" / "models" / "lid.176.ftz"), "/work/models/lid.176.ftz") if os.path.exists(p)),
-    "lid.176.ftz",
-)
-PEER_PYTHON = os.environ.get("CURATE_PEER_PYTHON", "/work/venv-peers/bin/python")
+LID_MODEL = os.environ.get("CURATE_LID_MODEL") or str(REPO / "curate" / "models" / "lid.176.ftz")
 CACHE = pathlib.Path(os.environ.get("TMPDIR", "/tmp")) / "curate-bench-filters" / "docs-v1.jsonl"
 CHUNK_WORDS = 300
 FILTERS = ("language_id", "gopher_repetition", "gopher_quality", "c4", "fineweb")
@@ -279,7 +277,7 @@ def run_part(kind: str, part: str, args) -> dict:
 
 def run_peer(part: str, args) -> dict:
     cmd = [
-        PEER_PYTHON,
+        require_peer_python(),
         __file__,
         "--peer",
         part,
@@ -354,8 +352,7 @@ def main() -> None:
         print(json.dumps(run_part("peer", args.peer, args)))
         return
     unique = load_documents()  # build the cache before either side runs
-    if not os.path.exists(PEER_PYTHON):
-        sys.exit(f"datatrove's venv not found at {PEER_PYTHON} (set CURATE_PEER_PYTHON)")
+    require_peer_python()
     # Alternate the sides so that load from other processes on the machine hits both.
     ours_runs, peer_runs = [], []
     for _ in range(args.rounds):

@@ -29,7 +29,7 @@ with its defaults, tokenize with the given model, write shards/ and rejected/) o
 planted corpus of bench/dedup_corpus.py (1,985 real documents, ~40% with planted
 near-duplicates; 2N..8N add copies with 40% of words replaced, new documents of the same
 lengths), one JSONL file, beside datatrove's 4 MinHash stages on the same file
-(bench/_datatrove_minhash.py, run by $PEERS_PYTHON): peak RSS of each process tree,
+(bench/_datatrove_minhash.py, run by $CURATE_PEER_PYTHON): peak RSS of each process tree,
 wall time, and the ratios.
 
     nice -n 10 .venv/bin/python bench/bench_memory.py --minhash --before 22f5892
@@ -50,10 +50,10 @@ HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(HERE, "..", "shared", "data")
 sys.path.insert(0, os.path.join(HERE, "bench"))
 
+from _peers import require_peer_python  # noqa: E402
 from _proctree import run_sampled  # noqa: E402
 
 TOKENIZER = os.path.join(HERE, "curate", "models", "mistral-tokenizer.model.v1")
-PEERS_PY = os.environ.get("PEERS_PYTHON", "/work/venv-peers/bin/python")
 N_FILES = 4
 PIECE_CHARS = 4000
 
@@ -142,7 +142,7 @@ def minhash_case(trees: list, tmp: str, scales: list) -> None:
             )
         work = os.path.join(tmp, f"datatrove-{scale}")
         os.makedirs(work)
-        dt = run_sampled([PEERS_PY, os.path.join(HERE, "bench", "_datatrove_minhash.py"), corpus, work])
+        dt = run_sampled([require_peer_python(), os.path.join(HERE, "bench", "_datatrove_minhash.py"), corpus, work])
         removed = sum(not kept for _, kept in json.loads(dt["output"].strip().splitlines()[-1])["clusters"].values())
         peaks.setdefault("datatrove", {})[scale] = dt["peak_mb"]
         print(

@@ -21,8 +21,8 @@ bad-words rule on either side, datatrove's downloads its list):
   FineWeb-2 names them, ``cmn_Hani``, ``deu_Latn``...: datatrove 0.10.1 maps the
   two-letter ``zh`` to another Chinese variety's tokenizer, which leaves Chinese uncut),
   each with its defaults otherwise (English stop words: FineWeb-2 passed its own
-  per-language lists, which are not available offline). Runs in /work/venv-peers as a
-  subprocess of this script (bench/setup_peers.sh installs its tokenizers' packages).
+  per-language lists, which are not available offline). Runs in the peers' venv
+  ($CURATE_PEER_PYTHON) as a subprocess of this script (bench/setup_peers.sh installs its tokenizers' packages).
 
 Prints, per language: documents, kept by each chain, the agreement of "after" with
 datatrove (same keep/drop decision; Jaccard of the kept sets); and each chain's docs/s
@@ -43,7 +43,8 @@ import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
-from bench_filters import LID_MODEL, PEER_PYTHON, load_documents  # noqa: E402
+from _peers import require_peer_python  # noqa: E402
+from bench_filters import LID_MODEL, load_documents  # noqa: E402
 
 FILTERS = ("gopher_repetition", "gopher_quality", "c4", "fineweb")
 UNAVAILABLE = "unavailable"
@@ -165,7 +166,7 @@ def run_peer(docs_path: str, rounds: int) -> dict:
     env = dict(
         os.environ, HF_HOME=os.environ.get("HF_HOME", str(pathlib.Path(tempfile.gettempdir()) / "curate-bench-hf"))
     )
-    cmd = [PEER_PYTHON, __file__, "--peer", docs_path, "--rounds", str(rounds)]
+    cmd = [require_peer_python(), __file__, "--peer", docs_path, "--rounds", str(rounds)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         sys.exit(f"datatrove run failed:\n{proc.stderr[-3000:]}")
@@ -217,8 +218,7 @@ def main() -> None:
         docs = json.loads(pathlib.Path(args.peer).read_text(encoding="utf-8"))
         print(json.dumps(timed(PeerChain(), docs, args.rounds)))
         return
-    if not os.path.exists(PEER_PYTHON):
-        sys.exit(f"datatrove's venv not found at {PEER_PYTHON} (set CURATE_PEER_PYTHON)")
+    require_peer_python()
     everything = load_documents()
     docs = with_languages(everything)
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as f:

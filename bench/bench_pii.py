@@ -26,7 +26,7 @@ compressed, exploded and bracketed forms), valid phone numbers of 20 regions mad
 varying libphonenumber's example numbers, written in international format (+CC) for
 all and in national formats for the NANP (US/CA) regions, the default ``phone_regions``.
 
-datatrove runs in the peers' venv (bench/setup_peers.sh) in a subprocess. Times are
+datatrove runs in the peers' venv ($CURATE_PEER_PYTHON, bench/setup_peers.sh) in a subprocess. Times are
 CPU seconds of each tool's own loop (process time: the machine is shared).
 
     nice -n 10 .venv/bin/python bench/bench_pii.py [--data ../shared/data] [--show 15]
@@ -49,10 +49,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import phonenumbers  # noqa: E402
+from _peers import require_peer_python  # noqa: E402
 
 from curate.redact import PIIRedactConfig, redact_pii  # noqa: E402
 
-PEER_PYTHON = os.environ.get("CURATE_PEER_PYTHON", "/work/venv-peers/bin/python")
 PEER = r"""
 import json, sys, time
 from datatrove.pipeline.formatters import PIIFormatter
@@ -329,7 +329,9 @@ def ours(texts: list[str]) -> tuple[list[str], float]:
 
 
 def datatrove(texts: list[str]) -> tuple[list[str], float]:
-    res = subprocess.run([PEER_PYTHON, "-c", PEER], input=json.dumps(texts), capture_output=True, text=True, check=True)
+    res = subprocess.run(
+        [require_peer_python(), "-c", PEER], input=json.dumps(texts), capture_output=True, text=True, check=True
+    )
     got = json.loads(res.stdout)
     return got["out"], got["s"]
 
@@ -340,8 +342,7 @@ def main() -> int:
     ap.add_argument("--show", type=int, default=15, help="changed strings listed per tool on clean text")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    if not os.path.exists(PEER_PYTHON):
-        sys.exit(f"datatrove's venv not found at {PEER_PYTHON} (bash bench/setup_peers.sh; set CURATE_PEER_PYTHON)")
+    require_peer_python()
     docs = corpus(args.data)
     texts = [t for _, t in docs]
     rng = random.Random(args.seed)

@@ -54,6 +54,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from _peers import peer_python  # noqa: E402
+
 from curate import text as T  # noqa: E402
 from curate.dedup.damage import audit_edit  # noqa: E402
 from curate.dedup.sentences import unwrap_lines  # noqa: E402
@@ -65,7 +67,6 @@ DATA = os.environ.get(
     "CURATE_SHARED_DATA",
     os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "data"),
 )
-PEER_PYTHON = os.environ.get("CURATE_PEER_PYTHON", "/work/venv-peers/bin/python")
 
 
 # ----------------------------------------------------------------------------- corpus
@@ -303,7 +304,8 @@ json.dump({"wall": wall, "cpu": cpu, "import": t0 - t_import, "kept": kept, "pea
 
 
 def run_datatrove(docs: list[Document]):
-    if not os.path.exists(PEER_PYTHON):
+    peer = peer_python()
+    if peer is None:
         return None
     with tempfile.TemporaryDirectory() as work:
         os.makedirs(f"{work}/in")
@@ -311,7 +313,7 @@ def run_datatrove(docs: list[Document]):
             for d in docs:
                 f.write(json.dumps({"id": d.id, "text": d.text}) + "\n")
         proc = subprocess.run(
-            [PEER_PYTHON, "-c", PEER_SCRIPT, work],
+            [peer, "-c", PEER_SCRIPT, work],
             capture_output=True,
             text=True,
             env=dict(os.environ, HF_HOME=f"{work}/hf", TQDM_DISABLE="1"),

@@ -2,7 +2,7 @@
 other here, so the ratio is the pure overhead of splitting (member scan at each range
 boundary, one probe per file); on a runner the ranges run in parallel.
 
-    /work/venv/bin/python bench/bench_warc_split.py [copies] [split_bytes]
+    python bench/bench_warc_split.py [copies] [split_bytes]
 
 The input is the real Common Crawl sample in ../shared/data/warc repeated ``copies`` times
 (gzip members concatenate into a valid per-record WARC.gz)."""

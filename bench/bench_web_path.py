@@ -20,7 +20,7 @@ curate's chain: extract, language_id (en >= 0.65), gopher_repetition, gopher_qua
 (without bad words, as datatrove's C4QualityFilter without C4BadWordsFilter), fineweb,
 then SentencePiece tokenization and Parquet shards (datatrove writes JSONL).
 
-    export CURATE_PEER_PYTHON=/work/venv-peers/bin/python   # bench/setup_peers.sh
+    export CURATE_PEER_PYTHON=VENV/bin/python   # bash bench/setup_peers.sh VENV
     nice -n 10 python bench/bench_web_path.py --copies 2 --speedup-copies 12
 """
 
@@ -42,6 +42,7 @@ DATA = os.path.join(HERE, "..", "shared", "data")
 sys.path.insert(0, os.path.join(HERE, "bench"))
 sys.path.insert(0, HERE)
 
+from _peers import require_peer_python  # noqa: E402
 from _proctree import run_sampled  # noqa: E402
 
 LID = os.path.join(HERE, "curate", "models", "lid.176.ftz")
@@ -154,7 +155,6 @@ def main():
     )
     ap.add_argument("--speedup-copies", type=int, default=12, help="copies for the 1-vs-2-worker speedup (0: skip)")
     ap.add_argument("--speedup-engine", default="resiliparse")
-    ap.add_argument("--peer-python", default=os.environ.get("CURATE_PEER_PYTHON", "/work/venv-peers/bin/python"))
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if args.copies:
@@ -179,7 +179,7 @@ def side_by_side(args, tmp: str) -> None:
                 out = os.path.join(tmp, f"{name.replace(' ', '-')}-{workers}{label}")
                 if name == "datatrove":
                     os.makedirs(out)
-                    runs.append(run_datatrove(args.peer_python, path, out, workers))
+                    runs.append(run_datatrove(require_peer_python(), path, out, workers))
                 else:
                     runs.append(run_curate(path, out, name.split()[1], workers))
             start_up, r = runs

@@ -9,10 +9,10 @@
    the standard library's top-level modules and its test suite: findings by kind,
    files/s, peak memory.
 
-The peers run in /work/venv-peers (``pip install gutenberg==0.8.2 --no-deps
-detect-secrets``) through a subprocess; ours runs here.
+The peers run in the peers' venv ($CURATE_PEER_PYTHON; bench/setup_peers.sh installs
+``gutenberg==0.8.2 --no-deps`` and ``detect-secrets``) through a subprocess; ours runs here.
 
-    /work/venv/bin/python bench/books_code_peers.py [--peer-python /work/venv-peers/bin/python]
+    python bench/books_code_peers.py
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from _peers import require_peer_python  # noqa: E402
 
 from curate.readers.books import BooksConfig, read_file  # noqa: E402
 from curate.redact import redact  # noqa: E402
@@ -151,11 +153,11 @@ def bench_secrets(python: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--peer-python", default="/work/venv-peers/bin/python")
     ap.add_argument("--reps", type=int, default=5)
     args = ap.parse_args()
-    bench_books(args.peer_python, args.reps)
-    bench_secrets(args.peer_python)
+    peer = require_peer_python()
+    bench_books(peer, args.reps)
+    bench_secrets(peer)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ including compiled and data files, so the skip reasons show up), and a ``.tar.gz
 repository built here from a few of its packages. Stages: gopher_quality on books
 only, code_redact on code only, exact_dedup on everything.
 
-    /work/venv/bin/python bench/books_code_run.py [--out DIR] [--tree-glob GLOB]
+    python bench/books_code_run.py [--out DIR] [--tree-glob GLOB]
 
 Prints files in / documents / kept / dropped by reason / errors / statistics per
 source, and the wall time.

@@ -3,7 +3,7 @@ kept and dropped by reason, and messages/s of the core (in-memory grouping); the
 same with ~1 message in 4 turned into ``[deleted]`` under each ``deleted_parent``. No peer:
 datatrove and NeMo Curator have no conversation-tree reader to compare with.
 
-    /work/venv/bin/python bench/conversation_threads.py [../shared/data/conversations]
+    python bench/conversation_threads.py [../shared/data/conversations]
 """
 
 from __future__ import annotations

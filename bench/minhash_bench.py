@@ -1,13 +1,13 @@
 """MinHash near-duplicate detection: quality, speed and scaling against datasketch and datatrove.
 
-    /work/venv/bin/python bench/minhash_bench.py [--part quality|signatures|scaling|all] [--before TREE]
+    python bench/minhash_bench.py [--part quality|signatures|scaling|all] [--before TREE]
 
 - quality + speed: the planted corpus of ``dedup_corpus.py`` (real text, ~2,000 docs);
   each detector runs in its own process on the same JSONL file (wall and CPU time of
   the work, peak RSS of the process): ours (core alone; full Beam pipeline on FnApiRunner,
   JSONL in -> JSONL out), datasketch ``MinHashLSH(threshold=0.8, num_perm=128)`` with
   union-find over its query results, and datatrove's 4 MinHash stages (5-grams, 14x8,
-  in /work/venv-peers). Precision and recall are over pairs of documents: a pair is
+  run by $CURATE_PEER_PYTHON). Precision and recall are over pairs of documents: a pair is
   predicted when both land in one cluster, true when its exact Jaccard is >= 0.8.
 - signatures: documents/s per core (CPU time) of our signatures vs datasketch's (same
   documents, same 5-word shingles, 112 permutations each, datasketch's permutations reused).
@@ -35,8 +35,9 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+from _peers import require_peer_python  # noqa: E402
+
 DATA = pathlib.Path(os.environ.get("CURATE_SHARED_DATA", REPO.parent / "shared" / "data"))
-PEERS_PY = os.environ.get("PEERS_PYTHON", "/work/venv-peers/bin/python")
 THRESHOLD = 0.8
 
 
@@ -175,7 +176,7 @@ def run_worker(name, docs_path, out_dir, verify="exact", bands=14, rows=8, max_r
     if tree is not None:
         env["PYTHONPATH"] = str(tree)
     if name == "datatrove":
-        cmd = [PEERS_PY, str(REPO / "bench" / "_datatrove_minhash.py"), docs_path, out_dir]
+        cmd = [require_peer_python(), str(REPO / "bench" / "_datatrove_minhash.py"), docs_path, out_dir]
     else:
         cmd = [
             sys.executable,

@@ -2,23 +2,23 @@
 on the same documents and the same model file, in one run (one process each, one core).
 
     python bench/quality_classifier_speed.py MODEL.bin TEXTS.jsonl [--n 5000]
-        [--peer-python /work/venv-peers/bin/python]
 
 Ours: the stage's ``process`` (preprocessing, fastText predict, signals, decision) in
 threshold mode. Peer: datatrove's ``FastTextClassifierFilter(keep_labels=("hq", 0.5))``
-``filter`` (it runs in the peers' venv: datatrove must not be installed beside the
-project). Prints docs/s, peak RSS and the ratio.
+``filter`` (it runs in the peers' venv, $CURATE_PEER_PYTHON: datatrove must not be
+installed beside the project). Prints docs/s, peak RSS and the ratio.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
 import time
+
+from _peers import HOW, peer_python
 
 PEER = r"""
 import json, resource, sys, time
@@ -60,7 +60,6 @@ def main(argv=None) -> int:
     p.add_argument("model")
     p.add_argument("texts", help="JSONL with a text field")
     p.add_argument("--n", type=int, default=5000)
-    p.add_argument("--peer-python", default="/work/venv-peers/bin/python")
     args = p.parse_args(argv)
     with open(args.texts, encoding="utf-8") as f:
         texts = [json.loads(line)["text"] for line in f]
@@ -71,12 +70,11 @@ def main(argv=None) -> int:
         f"curate quality_classifier: {r['docs_per_s']:,.0f} docs/s ({r['seconds']:.2f} s), "
         f"kept {r['kept']}, peak RSS {r['rss_mb']:.0f} MB"
     )
-    if not os.path.exists(args.peer_python):
-        print(f"peer skipped: no {args.peer_python}")
+    peer = peer_python()
+    if peer is None:
+        print(f"peer skipped: no peers' interpreter ({HOW})")
         return 0
-    proc = subprocess.run(
-        [args.peer_python, "-c", PEER, args.model, args.texts, str(args.n)], capture_output=True, text=True
-    )
+    proc = subprocess.run([peer, "-c", PEER, args.model, args.texts, str(args.n)], capture_output=True, text=True)
     if proc.returncode != 0:
         print(f"peer failed: {proc.stderr.strip().splitlines()[-1:]}")
         return 0

@@ -1,6 +1,6 @@
 """WET, JSONL.gz and Parquet readers: ours vs datatrove's, on the same generated files.
 
-    /work/venv/bin/python bench/readers_vs_datatrove.py [--docs 50000] [--peer-python /work/venv-peers/bin/python]
+    python bench/readers_vs_datatrove.py [--docs 50000]   # the peer: $CURATE_PEER_PYTHON
 
 Each reader runs in its own subprocess; peak RSS is its VmHWM (ru_maxrss would carry
 the parent's peak over exec): it reads every
@@ -22,6 +22,7 @@ import tempfile
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from _peers import peer_python
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -106,7 +107,6 @@ def run(python: str, code: str, *args: str) -> tuple[int, float, float]:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, default=50_000)
-    ap.add_argument("--peer-python", default="/work/venv-peers/bin/python")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         wet, jsonl, parquet = make_inputs(tmp, args.docs)
@@ -118,10 +118,10 @@ def main() -> int:
         )
         for kind, path in (("wet", wet), ("jsonl", jsonl), ("parquet", parquet)):
             n, s, rss = run(sys.executable, OURS.format(repo=REPO), path, kind)
-            have_peer = os.path.exists(args.peer_python)
-            pn, ps, prss = run(args.peer_python, PEER, path, kind) if have_peer else (0, float("nan"), float("nan"))
+            peer = peer_python()
+            pn, ps, prss = run(peer, PEER, path, kind) if peer else (0, float("nan"), float("nan"))
             print(f"{kind:8s} ours     {n / s:10,.0f} docs/s  peak RSS {rss:6.0f} MB  ({n:,} docs)")
-            if have_peer:
+            if peer:
                 print(
                     f"{kind:8s} datatrove{pn / ps:10,.0f} docs/s  peak RSS {prss:6.0f} MB"
                     f"  ({pn:,} docs; ours/peer speed {ps / s * n / pn:.2f}x, memory {rss / prss:.2f}x)"

