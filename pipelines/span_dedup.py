@@ -10,8 +10,8 @@ so no shuffle and no side input carries a document::
             |                          (work file, (doc id, SpanDecision)) per bucket
             |                                               | written to decision files beside
             |                                               v   each work file
-            +------read again, each document with ---- its decisions merged (merge_decisions;
-                   the file's decision files read           None when it loses nothing)
+            +------read again, each document with ---- its decisions merged (merge_decisions,
+                   the file's decision files read           folded as they are read)
                    -> kept / rejected / errors
 
 A sentence span key or a token window is a few bytes; grouping them per hash bucket
@@ -31,7 +31,6 @@ the manifest sums as ``counts["stats"]["<stage>:<name>"]``.
 from __future__ import annotations
 
 import itertools
-from typing import Optional
 
 import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindows
@@ -123,18 +122,6 @@ def _by_file(key, decision: SpanDecision):
     return path, (doc_id, decision)
 
 
-def _worth_applying(decision: SpanDecision) -> bool:
-    """Whether a merged decision changes anything (a document that only holds kept
-    first occurrences loses nothing and needs none)."""
-    return bool(decision.occurrences or decision.copy is not None or decision.errored)
-
-
-def _merged(decisions) -> Optional[SpanDecision]:
-    """A document's decisions from its buckets as one, or None when it loses nothing."""
-    merged = merge_decisions(decisions)
-    return merged if _worth_applying(merged) else None
-
-
 class SpanDedup(beam.PTransform):
     """``PCollection[Document] -> StageResult`` for ``sentence_dedup`` or ``token_dedup``."""
 
@@ -158,7 +145,7 @@ class SpanDedup(beam.PTransform):
             decided | "ByFile" >> beam.MapTuple(_by_file),
             emitted[DECIDED] | "SkipsByFile" >> beam.MapTuple(_by_file),
         ]
-        applied = spill.apply_decisions(paths, decisions, core_cls(p), core_cls.name, "Apply", _merged)
+        applied = spill.apply_decisions(paths, decisions, core_cls(p), core_cls.name, "Apply", merge_decisions)
         errors = (emitted[ERRORS], applied.errors) | "Errors" >> beam.Flatten()
         return applied._replace(errors=errors)
 

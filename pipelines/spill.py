@@ -91,20 +91,28 @@ def _entry_size(entry) -> int:
 
 def decisions_by_id(decision_files, merge=None) -> dict:
     """``{doc id: decision}`` of one work file, from its decision files; several
-    decisions for one id are merged with ``merge(list)``, or are an error without it."""
-    found: dict = {}
+    decisions for one id are merged with ``merge([held, next])`` as they are read (so
+    ``merge`` must not depend on their order or grouping), or are an error without it.
+
+    Folded as read, not listed then merged: span dedup gives a document that loses
+    windows one decision per hash bucket (64 by default); listing them first, a run of
+    11,888 documents grew by 224 MB while token_dedup read its one work file's
+    decisions, and peaked at 1.74x the run at 1,486 (now 1.11x: ``bench/bench_memory.py
+    --stages spans --modes given --n 1 --scales 1,8``, docs/dedup-spans.md)."""
+    out: dict = {}
     for f in sorted(decision_files):
         for doc_id, decision in read_spill(f):
-            found.setdefault(doc_id, []).append(decision)
-    out = {}
-    for doc_id, ds in found.items():
-        if len(ds) == 1:
-            out[doc_id] = ds[0]
-        elif merge is None:
-            raise ValueError(f"document {doc_id}: {len(ds)} decisions and no merge function")
-        else:
-            out[doc_id] = merge(ds)
+            held = out.get(doc_id, _NONE)
+            if held is _NONE:
+                out[doc_id] = decision
+            elif merge is None:
+                raise ValueError(f"document {doc_id}: several decisions and no merge function")
+            else:
+                out[doc_id] = merge([held, decision])
     return out
+
+
+_NONE = object()  # no decision held yet (a decision may itself be None)
 
 
 def read_located(paths, label: str):

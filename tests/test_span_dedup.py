@@ -7,6 +7,7 @@ per key, removal per document), as the Beam glue does across workers.
 from __future__ import annotations
 
 import copy
+import functools
 import io
 
 import numpy as np
@@ -68,8 +69,9 @@ def run_core(core, docs: list[Document], keys_of, span_len: int) -> dict:
 
 def run_decisions(core, docs: list[Document], keys_of, span_len: int) -> tuple[dict, dict]:
     """The same flow as the Beam glue runs it: blocks that name the documents' work
-    files, :func:`decide_bucket` per bucket, one decision per document merged over the
-    buckets, and :meth:`SpanStage.apply_decision`. Must give what :func:`run_core` gives."""
+    files, :func:`decide_bucket` per bucket, one decision per document folded over the
+    buckets two at a time in reverse order (as ``pipelines.spill.decisions_by_id`` reads
+    them), and :meth:`SpanStage.apply_decision`. Must give what :func:`run_core` gives."""
     half = len(docs) // 2
     blocks: dict = {}
     for file, batch in (("f1", docs[:half]), ("f2", docs[half:])):
@@ -84,7 +86,10 @@ def run_decisions(core, docs: list[Document], keys_of, span_len: int) -> tuple[d
             found.setdefault(doc_id, []).append(d)
     out = {}
     for d in docs:
-        res = core.apply_decision(d, merge_decisions(found[d.id]) if d.id in found else None)
+        folded = (
+            functools.reduce(lambda a, b: merge_decisions([a, b]), reversed(found[d.id])) if d.id in found else None
+        )
+        res = core.apply_decision(d, folded)
         out[d.id] = f"drop:{res.reason}" if isinstance(res, Rejected) else res.text
     return out, {d.id: d.metadata for d in docs}
 
@@ -103,6 +108,20 @@ def run_sentences(docs, **params):
 def test_line_ranges_are_the_stripped_non_empty_lines():
     text = "  def f():\n\n    return 1  \n\t\nx"
     assert [text[s:e] for s, e in line_ranges(text)] == T.lines(text) == ["def f():", "return 1", "x"]
+
+
+def test_merge_decisions_folded_two_at_a_time_in_any_order_equals_merging_the_list():
+    # pipelines.spill.decisions_by_id folds a document's decisions as it reads them
+    ds = [
+        SpanDecision(2, ((0, 5), (9, 12)), ((20, 25),)),
+        SpanDecision(1, ((4, 8),), (), copy="h2"),
+        SpanDecision(0, (), ((24, 30),), errored=("e1",)),
+        SpanDecision(3, ((12, 13), (40, 50)), (), copy="h1", errored=("e0", "e1")),
+    ]
+    whole = merge_decisions(ds)
+    assert whole == SpanDecision(6, ((0, 8), (9, 13), (40, 50)), ((20, 30),), "h1", ("e0", "e1"))
+    for order in ([0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1]):
+        assert functools.reduce(lambda a, b: merge_decisions([a, b]), [ds[i] for i in order]) == whole
 
 
 def test_merge_starts_merges_overlapping_and_touching_windows():

@@ -205,5 +205,5 @@ def test_several_decisions_without_a_merge_function_are_an_error(tmp_path):
         writer.add(entry)
     files = [writer.close()]
     assert spill.decisions_by_id(files, merge=max) == {"d0001": 2, "d0002": 3}
-    with pytest.raises(ValueError, match="d0001: 2 decisions"):
+    with pytest.raises(ValueError, match="d0001: several decisions"):
         spill.decisions_by_id(files)
