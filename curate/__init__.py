@@ -21,3 +21,17 @@ if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
         import pyarrow
 
         pyarrow.set_memory_pool(pyarrow.system_memory_pool())
+
+# glibc's malloc serves a large block (>= 128 KB) with mmap and unmaps it when freed, but
+# each such free raises that threshold (up to 32 MB): from then on the run's large
+# buffers (numpy blocks of MinHash, Arrow tables of sorted runs) come from the heap, and
+# what is freed mostly stays in the process. A fixed threshold keeps every block of 1 MB
+# or more mmapped, handed back when freed: bench/bench_memory.py --minhash gave 8-9%
+# lower peak RSS at N and 8N (docs/scale.md), the same bytes. A value the user set wins.
+if sys.platform.startswith("linux") and "MALLOC_MMAP_THRESHOLD_" not in os.environ:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD; also stops the adjusting
+    except (OSError, AttributeError):  # no glibc (musl has no-op mallopt; others lack it)
+        pass

@@ -47,7 +47,7 @@ from curate.shards import ROW_GROUP_ROWS, ROW_GROUP_TOKENS, iter_row_groups, sha
 
 # Arrow bytes of rows a buffer holds before it is written as a run: large enough that a
 # run file is worth its open/close, small enough that sorting one (two copies) is cheap.
-RUN_BYTES = 16 << 20
+RUN_BYTES = 8 << 20
 # RUN_BYTES is the budget of all the buffers of a process together (:class:`RunBudget`):
 # the rows of every stage's drops are spilled where they are produced, one spiller each.
 # Rows held as Python dicts before they join the buffer as one Arrow batch: a row's

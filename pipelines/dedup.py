@@ -204,6 +204,9 @@ class _Hashing(beam.DoFn):
     def setup(self):
         self.hasher = MinHasher(self.config.ngram, self.config.num_perm, self.config.seed)
 
+    def finish_bundle(self):
+        self.hasher.release()
+
 
 class _Signatures(_Hashing):
     """A work file -> (shard, BucketPart) for each bucket shard each chunk of ~block_chars

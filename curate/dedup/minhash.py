@@ -277,6 +277,15 @@ class MinHasher:
         """One document's shingle hashes (with repeats), uint64."""
         return self.batch_shingle_hashes([text])[0]
 
+    def release(self) -> None:
+        """Drop the permutation buffers and the power tables (made again on next use).
+        Why: they are ~18 MB held for the life of the process (the local runner keeps a
+        stage's DoFns until the end of the run), while tokenizing and writing shards
+        come after the stage and set the run's peak (issue 13; docs/scale.md)."""
+        global _POWERS, _INV_POWERS
+        self._buf = self._tmp = None
+        _POWERS = _INV_POWERS = np.ones(1, np.uint64)
+
     def _permuted(self, h: np.ndarray) -> np.ndarray:
         """(a*h + b) mod p for a block of hashes, (permutations x block), in a reused buffer."""
         cols = len(h)
