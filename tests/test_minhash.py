@@ -101,6 +101,9 @@ def test_signatures_match_the_definition_across_block_edges():
     # per-document results do not depend on the batch
     alone = np.vstack([h.signatures([t]) for t in texts])
     assert (alone == sig).all()
+    # released buffers and power tables (after each bundle) are made again, the same
+    h.release()
+    assert (h.signatures(texts) == sig).all()
 
 
 def _pair_with_jaccard(rng, vocab, target, n=400):
