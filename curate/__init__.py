@@ -26,8 +26,10 @@ if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
 # each such free raises that threshold (up to 32 MB): from then on the run's large
 # buffers (numpy blocks of MinHash, Arrow tables of sorted runs) come from the heap, and
 # what is freed mostly stays in the process. A fixed threshold keeps every block of 1 MB
-# or more mmapped, handed back when freed: bench/bench_memory.py --minhash gave 8-9%
-# lower peak RSS at N and 8N (docs/scale.md), the same bytes. A value the user set wins.
+# or more mmapped, handed back when freed. With the MinHash buffers released after each
+# bundle and 8 MB runs (curate/shard_runs.py), `bench/bench_memory.py --minhash --scales
+# 1,8 --before 827cc49` gave peak RSS 270 -> 248 MB at N and 347 -> 287 MB at 8N, the same
+# shard bytes (docs/scale.md). A value the user set wins.
 if sys.platform.startswith("linux") and "MALLOC_MMAP_THRESHOLD_" not in os.environ:
     try:
         import ctypes

@@ -47,6 +47,8 @@ from curate.shards import ROW_GROUP_ROWS, ROW_GROUP_TOKENS, iter_row_groups, sha
 
 # Arrow bytes of rows a buffer holds before it is written as a run: large enough that a
 # run file is worth its open/close, small enough that sorting one (two copies) is cheap.
+# 16 -> 8 MB: the near-duplicate run's peak at 8N fell by ~14 MB (the end of the run,
+# sorting runs), the same shard bytes (bench/bench_memory.py --minhash, docs/scale.md).
 RUN_BYTES = 8 << 20
 # RUN_BYTES is the budget of all the buffers of a process together (:class:`RunBudget`):
 # the rows of every stage's drops are spilled where they are produced, one spiller each.

@@ -29,6 +29,7 @@ import logging
 import os
 import sys
 import time
+from typing import NoReturn
 
 DEFAULT_RUNNER = "FnApiRunner"
 REPO_CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
@@ -47,7 +48,7 @@ class RunFailed(Exception):
         self.manifest = manifest
 
 
-def _die(msg: str, code: int = EXIT_CONFIG):
+def _die(msg: str, code: int = EXIT_CONFIG) -> NoReturn:
     print(f"curate: {msg}", file=sys.stderr)
     sys.exit(code)
 
@@ -208,25 +209,86 @@ def format_summary(m: dict, out_dir: str) -> str:
     return "\n".join(lines)
 
 
+def _runner_arg(beam_args: list[str]) -> str:
+    """The runner named in the arguments, read without Beam's parser (a bad option is
+    reported by the run)."""
+    runner = DEFAULT_RUNNER
+    for i, arg in enumerate(beam_args):
+        if arg.startswith("--runner="):
+            runner = arg.split("=", 1)[1]
+        elif arg == "--runner" and i + 1 < len(beam_args):
+            runner = beam_args[i + 1]
+    return runner
+
+
+# Modules ``import apache_beam`` loads only to offer remote services, each import guarded
+# by Beam (skipped when it fails), with the logger that reports the skip.
+_LOCAL_RUN_SKIPS = {
+    "apache_beam.io.gcp": "apache_beam.io.filesystems",  # BigQuery, Pub/Sub, GCS clients
+    "google.cloud.dataflow": None,  # the Dataflow API client (the runner module imports it)
+    "bson": "apache_beam.io.mongodbio",  # MongoDB IO: bson, then pymongo
+    "pymongo": "apache_beam.io.mongodbio",
+}
+
+
+def _import_beam_for_local_run(cfg, out_dir: str, beam_args: list[str]) -> None:
+    """Import Beam without the clients of remote services when this process runs the
+    pipeline itself on local files only (an in-process runner, no ``scheme://`` path in
+    the config or the output). With ``apache-beam[gcp]`` installed (the ``dataflow``
+    extra), ``import apache_beam`` loads the BigQuery, Pub/Sub, GCS and Dataflow clients
+    and MongoDB IO whether the run uses them or not: ~670 modules and 44 MB of RSS (the
+    import alone: 172 vs 128 MB with numpy and pyarrow), in a process whose peak memory
+    is the issue (``bench/bench_memory.py --minhash``, docs/scale.md). Beam guards these
+    imports and goes on without them, so they are made to fail for the length of the
+    import only (their "could not import" warnings silenced); a later import of one of
+    them loads it as usual."""
+    import importlib.abc
+
+    from curate import io as cio
+    from pipelines import launch
+
+    if "apache_beam" in sys.modules or _runner_arg(beam_args) not in launch.LOCAL_RUNNERS:
+        return
+    paths = [out_dir, cfg.tokenizer.model or ""] + [p for _, p in launch.worker_paths(cfg)]
+    if any(cio.is_remote(p) for p in paths):
+        return
+
+    class _Skip(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if any(name == m or name.startswith(m + ".") for m in _LOCAL_RUN_SKIPS):
+                raise ImportError(f"{name}: not loaded for a local run")
+            return None
+
+    finder = _Skip()
+    loggers = {logging.getLogger(n) for n in _LOCAL_RUN_SKIPS.values() if n}
+    levels = {log: log.level for log in loggers}
+    sys.meta_path.insert(0, finder)
+    for log in loggers:
+        log.setLevel(logging.ERROR)
+    try:
+        import apache_beam  # noqa: F401
+    finally:
+        sys.meta_path.remove(finder)
+        for log, level in levels.items():
+            log.setLevel(level)
+
+
 def _progress_env(beam_args: list[str], quiet: bool) -> None:
     """Progress lines (pipelines/progress.py) for in-process runners unless --quiet;
     worker processes inherit the variable."""
     from pipelines import progress
     from pipelines.dedup import IN_PROCESS_RUNNERS
 
-    runner = DEFAULT_RUNNER  # read here without Beam's parser: a bad option is reported by the run
-    for i, arg in enumerate(beam_args):
-        if arg.startswith("--runner="):
-            runner = arg.split("=", 1)[1]
-        elif arg == "--runner" and i + 1 < len(beam_args):
-            runner = beam_args[i + 1]
+    runner = _runner_arg(beam_args)
     if not quiet and runner in IN_PROCESS_RUNNERS:
         os.environ[progress.ENV] = "10"
     else:
         os.environ.pop(progress.ENV, None)
 
 
-def cmd_run(args, beam_args) -> int:
+def cmd_run(args, beam_args, own_process: bool = False) -> int:
+    """``curate run``; ``own_process``: the command is the process (not a call from
+    other Python code, such as a test, that may want Beam's GCP modules later)."""
     from curate import config
 
     try:
@@ -236,6 +298,8 @@ def cmd_run(args, beam_args) -> int:
     out_dir = args.output or cfg.output.path
     if not out_dir:
         _die("no output directory: pass --output DIR or set output.path in the config")
+    if own_process:
+        _import_beam_for_local_run(cfg, out_dir, beam_args)
     _progress_env(beam_args, args.quiet)
     return _run_and_report(cfg, out_dir, beam_args, args.overwrite, wait=not args.no_wait, config_path=args.config)
 
@@ -492,7 +556,7 @@ def main(argv=None) -> int:
     _quiet_logging()
     try:
         if args.command == "run":
-            return cmd_run(args, rest)
+            return cmd_run(args, rest, own_process=argv is None)
         if args.command == "demo":
             return cmd_demo(args, rest)
         if args.command == "manifest":

@@ -55,10 +55,10 @@ def _params_paths(params, key: str):
                     yield from _params_paths(item, f"{name}[{j}]")
 
 
-def local_paths(cfg: PipelineConfig) -> list[tuple[str, str]]:
-    """``(config key, path)`` of every local file the workers would open: input paths and
-    the stages' model, list and other data files. ``tokenizer.model`` is not among them:
-    it is read by the launcher and travels inside the job. Unset paths (the models and
+def worker_paths(cfg: PipelineConfig) -> list[tuple[str, str]]:
+    """``(config key, path)`` of every file the workers would open: input paths and the
+    stages' model, list and other data files. ``tokenizer.model`` is not among them: it
+    is read by the launcher and travels inside the job. Unset paths (the models and
     lists inside the installed package) are not either."""
     found = []
     for i, inp in enumerate(cfg.inputs):
@@ -66,7 +66,12 @@ def local_paths(cfg: PipelineConfig) -> list[tuple[str, str]]:
     for s in cfg.stages:
         if dataclasses.is_dataclass(s.params):
             found += list(_params_paths(s.params, f"stages.{s.name}"))
-    return [(key, path) for key, path in found if "://" not in path]
+    return found
+
+
+def local_paths(cfg: PipelineConfig) -> list[tuple[str, str]]:
+    """The local ones of :func:`worker_paths`."""
+    return [(key, path) for key, path in worker_paths(cfg) if "://" not in path]
 
 
 def check_remote_paths(cfg: PipelineConfig) -> None:

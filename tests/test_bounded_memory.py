@@ -245,3 +245,37 @@ def test_max_doc_chars_drops_before_tokenization():
     assert out.value.details == {"chars": 500, "max_doc_chars": 100}
     (row,) = list(fn.process(Document("s", "short text", "docs", {}), model))
     assert row["num_tokens"] > 0
+
+
+def test_local_run_imports_beam_without_remote_service_clients(tmp_path):
+    """`curate run` on local files imports Beam without its GCP and MongoDB modules
+    (~44 MB of RSS, pipelines/cli.py), which stay importable; a run with a remote path
+    or runner leaves the import to Beam as usual."""
+    import subprocess
+    import sys
+
+    (tmp_path / "docs.jsonl").write_text('{"id": "a", "text": "x"}\n')
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        f"inputs:\n  - kind: jsonl\n    name: docs\n    paths: [{tmp_path}/*.jsonl]\n"
+        "tokenizer:\n  train: {vocab_size: 100}\n"
+    )
+    script = f"""
+import importlib.util, sys
+from curate import config
+from pipelines import cli
+cfg = config.load({str(config)!r})
+cli._import_beam_for_local_run(cfg, "gs://bucket/out", [])
+cli._import_beam_for_local_run(cfg, {str(tmp_path / "out")!r}, ["--runner", "DataflowRunner"])
+assert "apache_beam" not in sys.modules, "a remote path or runner: Beam's own import"
+cli._import_beam_for_local_run(cfg, {str(tmp_path / "out")!r}, [])
+import apache_beam
+skipped = [m for m in ("apache_beam.io.gcp", "google.cloud.dataflow", "pymongo", "bson") if m in sys.modules]
+assert not skipped, skipped
+if importlib.util.find_spec("google.cloud.storage") is not None:  # the [gcp] extra installed
+    import apache_beam.io.gcp.gcsio  # importable again after the run's import
+print("ok")
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+    assert "GCSFileSystem" not in proc.stderr and "bson" not in proc.stderr, proc.stderr[-2000:]
