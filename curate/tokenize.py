@@ -111,6 +111,24 @@ def encode(processor: spm.SentencePieceProcessor, texts: list[str], add_bos: boo
     return out
 
 
+# Documents encoded together (one SentencePiece call, on all cores: ``num_threads=-1``):
+# per document, each call made a thread and paid the Python wrapper. The limits keep a
+# batch to ~256k characters, what a few hundred web pages hold.
+ENCODE_BATCH_DOCS = 256
+ENCODE_BATCH_CHARS = 1 << 18
+
+
+def encode_or_errors(processor: spm.SentencePieceProcessor, texts: list[str], add_bos: bool, add_eos: bool) -> list:
+    """:func:`encode` of a batch: each text's token ids, or the exception it raised. A
+    failing batch is encoded again one text at a time, so one bad text costs only itself."""
+    try:
+        return list(encode(processor, texts, add_bos, add_eos))
+    except Exception as e:
+        if len(texts) == 1:
+            return [e]
+        return [out for text in texts for out in encode_or_errors(processor, [text], add_bos, add_eos)]
+
+
 def decode(processor: spm.SentencePieceProcessor, ids: list[int]) -> str:
     """Text of token ids, with BOS/EOS (control pieces) left out."""
     return processor.decode([i for i in ids if not processor.is_control(i)])

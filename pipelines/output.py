@@ -57,12 +57,21 @@ def tokenizer_model(docs, cfg: TokenizerConfig, model_proto, out_dir: str):
 
 
 class Tokenize(beam.DoFn):
-    """Encodes each document; yields its shard row, as many times as the source's
-    mixture weight says (:mod:`curate.mixture`; no weights: once)."""
+    """Encodes the documents, ``tok.ENCODE_BATCH_DOCS`` (or ``ENCODE_BATCH_CHARS``) per
+    call (:func:`curate.tokenize.encode_or_errors`); yields each one's shard row, as many
+    times as the source's mixture weight says (:mod:`curate.mixture`; no weights: once).
+
+    Batched because per document the call cost more than the encoding of a short text
+    and used one thread (see docs/dedup-minhash.md, end to end)."""
 
     def __init__(self, cfg: TokenizerConfig, mixture: dict):
         self.cfg = cfg
         self.mixture = mixture
+        self.processor = self.proto = None
+
+    def start_bundle(self):
+        self.pending: list = []  # documents waiting for their batch
+        self.pending_chars = 0
 
     def process(self, doc, model_proto):
         if not doc.text.strip():
@@ -73,15 +82,42 @@ class Tokenize(beam.DoFn):
                 Rejected(doc, "tokenize", "too_long", {"chars": len(doc.text), "max_doc_chars": self.cfg.max_doc_chars})
             )
             return
-        try:
-            if doc.html is not None:
-                raise ValueError("document still holds HTML: add the 'extract' stage to the config")
-            processor = tok.load_processor(model_proto)
-            (ids,) = tok.encode(processor, [doc.text], self.cfg.add_bos, self.cfg.add_eos)
-            row = S.doc_row(doc, ids)
-        except Exception as e:
-            yield error_output(doc, "tokenize", e)
+        if doc.html is not None:
+            yield error_output(
+                doc, "tokenize", ValueError("document still holds HTML: add the 'extract' stage to the config")
+            )
             return
+        if model_proto is not self.proto:  # the lookup compares the model's bytes: once per bundle, not per document
+            self.processor, self.proto = tok.load_processor(model_proto), model_proto
+        self.pending.append(doc)
+        self.pending_chars += len(doc.text)
+        if len(self.pending) >= tok.ENCODE_BATCH_DOCS or self.pending_chars >= tok.ENCODE_BATCH_CHARS:
+            yield from self._encode()
+
+    def finish_bundle(self):
+        for out in self._encode():
+            if isinstance(out, beam.pvalue.TaggedOutput):
+                yield beam.pvalue.TaggedOutput(out.tag, GlobalWindows.windowed_value(out.value))
+            else:
+                yield GlobalWindows.windowed_value(out)
+
+    def _encode(self):
+        docs, self.pending, self.pending_chars = self.pending, [], 0
+        if not docs:
+            return
+        encoded = tok.encode_or_errors(self.processor, [d.text for d in docs], self.cfg.add_bos, self.cfg.add_eos)
+        for doc, ids in zip(docs, encoded):
+            if isinstance(ids, Exception):
+                yield error_output(doc, "tokenize", ids)
+                continue
+            try:
+                row = S.doc_row(doc, ids)
+            except Exception as e:
+                yield error_output(doc, "tokenize", e)
+                continue
+            yield from self._rows(doc, row, ids)
+
+    def _rows(self, doc, row, ids):
         if not self.mixture:
             yield row
             return

@@ -239,11 +239,13 @@ def test_max_doc_chars_drops_before_tokenization():
     model = train_model(["short text here", "another short line"] * 50, vocab_size=400)
     cfg = build(TokenizerConfig, {"train": {"vocab_size": 400}, "max_doc_chars": 100})
     fn = Tokenize(cfg, {})  # no mixture weights
+    fn.start_bundle()
     long_doc = Document("l", "word " * 100, "docs", {})
     (out,) = list(fn.process(long_doc, model))
     assert out.tag == "rejected" and out.value.key == "tokenize:too_long"
     assert out.value.details == {"chars": 500, "max_doc_chars": 100}
-    (row,) = list(fn.process(Document("s", "short text", "docs", {}), model))
+    assert list(fn.process(Document("s", "short text", "docs", {}), model)) == []  # encoded with its batch
+    (row,) = [w.value for w in fn.finish_bundle()]
     assert row["num_tokens"] > 0
 
 

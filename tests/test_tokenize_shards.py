@@ -31,6 +31,14 @@ def test_training_is_deterministic_and_round_trips_exactly(model):
         assert tok.decode(p, ids) == text
 
 
+def test_a_batch_encodes_as_each_text_alone_and_a_bad_text_costs_only_itself(model):
+    p = tok.load_processor(model)
+    alone = [tok.encode(p, [t], add_bos=False, add_eos=True)[0] for t in TEXTS[:3]]
+    assert tok.encode_or_errors(p, TEXTS[:3], add_bos=False, add_eos=True) == alone
+    out = tok.encode_or_errors(p, [TEXTS[0], None, TEXTS[1]], add_bos=False, add_eos=True)
+    assert out[0] == alone[0] and out[2] == alone[1] and isinstance(out[1], Exception)
+
+
 def test_training_without_text_is_a_clear_error():
     with pytest.raises(tok.TokenizerError, match="no kept text"):
         tok.train_model(["", "  "])
