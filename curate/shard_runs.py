@@ -46,7 +46,8 @@ from curate import io as cio
 from curate.shards import ROW_GROUP_ROWS, ROW_GROUP_TOKENS, iter_row_groups, shard_of
 
 # Arrow bytes of rows a buffer holds before it is written as a run: large enough that a
-# run file is worth its open/close, small enough that sorting one (two copies) is cheap.
+# run file is worth its open/close, small enough that sorting one is cheap (up to three
+# copies: Table.take over several chunks concatenates them first).
 # 16 -> 8 MB: the near-duplicate run's peak at 8N fell by ~14 MB (the end of the run,
 # sorting runs), the same shard bytes (bench/bench_memory.py --minhash, docs/scale.md).
 RUN_BYTES = 8 << 20
@@ -163,7 +164,7 @@ def split_run(run_path: str, sorted_path: str, num_shards: int) -> list[tuple[in
     shards = pa.array([shard_of(i, num_shards) for i in table.column("id").to_pylist()], pa.int64())
     keys = [("_shard", "ascending")] + [(c, "ascending") for c in sort_columns(table.schema)]
     order = pc.sort_indices(table.append_column("_shard", shards), sort_keys=keys)
-    table = table.take(order)  # one step at a time: two copies of the run at most
+    table = table.take(order)  # over several chunks pyarrow concatenates them first: up to three copies of the run
     table = table.combine_chunks()
     shards = shards.take(order).to_pylist()
     sizes = _row_bytes(table)
