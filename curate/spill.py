@@ -100,18 +100,20 @@ class SpillWriter:
 
 
 class KeyedSpillWriter:
-    """One :class:`SpillWriter` per key (a hash bucket): records of a key go to files of
-    their own, so the step that groups a key reads only its files. :meth:`add` and
+    """One :class:`SpillWriter` per key (a hash bucket, a work file): records of a key go
+    to files of their own, so the step that reads a key reads only its files. The files
+    go to ``directory``, or to ``directory(key)`` when it is a function. :meth:`add` and
     :meth:`close` return ``(key, path)`` of the files they finish."""
 
-    def __init__(self, directory: str, size_of, frame_bytes: int = 0):
+    def __init__(self, directory, size_of, frame_bytes: int = 0):
         self.directory, self.size_of, self.frame_bytes = directory, size_of, frame_bytes
         self.writers: dict = {}
 
     def add(self, key, record):
         writer = self.writers.get(key)
         if writer is None:
-            writer = self.writers[key] = SpillWriter(self.directory, self.frame_bytes, self.size_of)
+            where = self.directory(key) if callable(self.directory) else self.directory
+            writer = self.writers[key] = SpillWriter(where, self.frame_bytes, self.size_of)
         path = writer.add(record)
         return None if path is None else (key, path)
 

@@ -24,7 +24,7 @@ from curate import io as cio
 from curate.config import InputConfig
 from curate.readers import conversations as conv
 from curate.readers.common import read_error
-from curate.spill import SpillWriter, default_work_dir, read_spill
+from curate.spill import KeyedSpillWriter, default_work_dir, read_spill
 from pipelines.readers import ReadFile, matched_files, route
 from pipelines.stages import ERRORS, REJECTED, StageResult
 
@@ -57,27 +57,21 @@ class _WriteBuckets(beam.DoFn):
 
     def __init__(self, directory: str):
         self.directory = directory
-        self.writers: dict = {}
+
+    def _bucket_dir(self, bucket: int) -> str:
+        return cio.join(self.directory, f"{bucket:04d}")
 
     def start_bundle(self):
-        self.writers = {}
+        self.writer = KeyedSpillWriter(self._bucket_dir, _message_size, BUCKET_FRAME_BYTES)
 
     def process(self, keyed):
-        bucket = tree_bucket(keyed[0])
-        writer = self.writers.get(bucket)
-        if writer is None:
-            writer = self.writers[bucket] = SpillWriter(
-                cio.join(self.directory, f"{bucket:04d}"), BUCKET_FRAME_BYTES, _message_size
-            )
-        path = writer.add(keyed)
-        if path is not None:
-            yield bucket, path
+        done = self.writer.add(tree_bucket(keyed[0]), keyed)
+        if done is not None:
+            yield done
 
     def finish_bundle(self):
-        for bucket, writer in sorted(self.writers.items()):
-            path = writer.close()
-            if path is not None:
-                yield GlobalWindows.windowed_value((bucket, path))
+        for done in self.writer.close():
+            yield GlobalWindows.windowed_value(done)
 
 
 class _BuildThreads(beam.DoFn):

@@ -24,7 +24,7 @@ from apache_beam.transforms.window import GlobalWindows
 
 from curate import io as cio
 from curate.document import Document, ErrorRecord, Rejected
-from curate.spill import SpillWriter, read_spill
+from curate.spill import KeyedSpillWriter, SpillWriter, read_spill
 from pipelines.stages import ERRORS, REJECTED, StageResult, count_stats, doc_error
 
 
@@ -83,6 +83,11 @@ def join(pcolls: list, directory: str, label: str):
 # Decisions a decision file holds in memory before writing them (one open per work file
 # a bundle decides about).
 DECISION_FRAME_BYTES = 64 << 10
+
+
+def _decisions_dir(path: str) -> str:
+    """Where the decisions for the work file ``path`` go: a folder beside it."""
+    return path + ".decisions"
 
 
 def _entry_size(entry) -> int:
@@ -171,22 +176,16 @@ class _WriteDecisions(beam.DoFn):
     it finishes."""
 
     def start_bundle(self):
-        self.writers = {}
+        self.writer = KeyedSpillWriter(_decisions_dir, _entry_size, DECISION_FRAME_BYTES)
 
     def process(self, keyed):
-        path, entry = keyed
-        writer = self.writers.get(path)
-        if writer is None:
-            writer = self.writers[path] = SpillWriter(path + ".decisions", DECISION_FRAME_BYTES, _entry_size)
-        done = writer.add(entry)
+        done = self.writer.add(*keyed)
         if done is not None:
-            yield path, done
+            yield done
 
     def finish_bundle(self):
-        for path, writer in sorted(self.writers.items()):
-            done = writer.close()
-            if done is not None:
-                yield GlobalWindows.windowed_value((path, done))
+        for done in self.writer.close():
+            yield GlobalWindows.windowed_value(done)
 
 
 def apply_decisions(paths, decisions, apply, stage: str, label: str, merge=None) -> StageResult:
