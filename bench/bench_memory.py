@@ -51,7 +51,7 @@ DATA = os.path.join(HERE, "..", "shared", "data")
 sys.path.insert(0, os.path.join(HERE, "bench"))
 
 from _peers import require_peer_python  # noqa: E402
-from _proctree import run_sampled  # noqa: E402
+from _proctree import byte_compile, run_sampled  # noqa: E402
 
 TOKENIZER = os.path.join(HERE, "curate", "models", "mistral-tokenizer.model.v1")
 N_FILES = 4
@@ -206,6 +206,8 @@ def main() -> None:
             archive = subprocess.run(["git", "-C", HERE, "archive", args.before], check=True, capture_output=True)
             subprocess.run(["tar", "-x", "-C", before], input=archive.stdout, check=True)
             trees.insert(0, (f"before ({args.before})", before))
+        for _, tree in trees:
+            byte_compile(tree)
         scales = [int(s) for s in args.scales.split(",")]
         if args.minhash:
             return minhash_case(trees, tmp, scales)

@@ -43,7 +43,7 @@ sys.path.insert(0, os.path.join(HERE, "bench"))
 sys.path.insert(0, HERE)
 
 from _peers import require_peer_python  # noqa: E402
-from _proctree import run_sampled  # noqa: E402
+from _proctree import byte_compile, run_sampled  # noqa: E402
 
 LID = os.path.join(HERE, "curate", "models", "lid.176.ftz")
 TOKENIZER = os.path.join(HERE, "curate", "models", "mistral-tokenizer.model.v1")
@@ -156,6 +156,7 @@ def main():
     ap.add_argument("--speedup-copies", type=int, default=12, help="copies for the 1-vs-2-worker speedup (0: skip)")
     ap.add_argument("--speedup-engine", default="resiliparse")
     args = ap.parse_args()
+    byte_compile(HERE)
     with tempfile.TemporaryDirectory() as tmp:
         if args.copies:
             side_by_side(args, tmp)

@@ -24,6 +24,9 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(HERE, "bench"))
+
+from _proctree import byte_compile  # noqa: E402
 
 
 def extract(rev: str, into: str) -> str:
@@ -54,6 +57,8 @@ def main() -> None:
         ap.error("name the benchmark script after --")
     with tempfile.TemporaryDirectory(prefix="curate-rev-") as tmp:
         old = extract(args.rev, tmp)
+        for tree in (old, HERE):
+            byte_compile(tree)
         codes = [run(old, script, f"before ({args.rev})"), run(HERE, script, "this checkout")]
     sys.exit(max(codes))
 
