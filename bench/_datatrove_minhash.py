@@ -85,7 +85,8 @@ def main():
     cpu_seconds = time.process_time() - c0
     clusters = {}
     for sub in ("kept", "removed"):
-        for fn in sorted(os.listdir(f"{root}/{sub}")):
+        # (no "removed" folder when nothing was removed)
+        for fn in sorted(os.listdir(f"{root}/{sub}")) if os.path.isdir(f"{root}/{sub}") else []:
             with gzip.open(f"{root}/{sub}/{fn}", "rt") as f:
                 for line in f:
                     d = json.loads(line)

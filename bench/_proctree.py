@@ -4,6 +4,7 @@ and every process it starts: Beam's or datatrove's worker processes) every 20 ms
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -38,8 +39,11 @@ def tree_rss_mb(root_pid: int) -> tuple[float, int]:
 
 
 def run_sampled(cmd: list[str], **popen) -> dict:
-    """Run ``cmd``; return its output, wall time, peak summed RSS and most processes seen.
-    Raises SystemExit with the output's tail if it fails."""
+    """Run ``cmd``; return its output, wall time, CPU time (user + system of the command
+    and every process it waited for: steadier than wall time on a shared machine, where
+    another job's load stretches wall time but not the CPU a run uses), peak summed RSS
+    and most processes seen. Raises SystemExit with the output's tail if it fails."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.time()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen)
     peak, procs = 0.0, 0
@@ -60,7 +64,9 @@ def run_sampled(cmd: list[str], **popen) -> dict:
     sampler.join()
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd[:4])} ... failed ({proc.returncode}):\n{output[-3000:]}")
-    return {"output": output, "wall_s": wall, "peak_mb": peak, "processes": procs}
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return {"output": output, "wall_s": wall, "cpu_s": cpu, "peak_mb": peak, "processes": procs}
 
 
 def byte_compile(tree: str) -> None:
