@@ -201,7 +201,7 @@ EXTRA_ARCS = {
     "small_BNF.arc": {"drop:record_warcinfo": 1, "doc": 3, "drop:not_html": 2},
     "test-arc-1.0-dashed-fields.arc": {"drop:record_warcinfo": 1, "doc": 1},
     "test-arc-1.0-invalid-fields.arc": {"error": 1, "doc": 1, "stat:arc_bytes_skipped": 141},  # filedesc length "one"
-    "warcio-bad.arc": {"error": 2, "drop:not_html": 1, "stat:arc_bytes_skipped": 271},  # lengths -1 and "abc"
+    "warcio-bad.arc": {"error": 2, "drop:no_http_headers": 1, "stat:arc_bytes_skipped": 271},  # lengths -1 and "abc"
     "warcio-example-space-in-url.arc": {"drop:record_warcinfo": 1, "error": 1},  # 12 bytes short of its length
     "warcio-example.arc": {"drop:record_warcinfo": 1, "doc": 1},
     "warcio-example.arc.gz": {"drop:record_warcinfo": 1, "doc": 1},
@@ -280,6 +280,138 @@ def test_a_cut_anywhere_in_the_first_record_is_an_error():
         assert_clean_errors(items, "x.warc")
     for cut in range(len(info) - 4, len(info) + 1):  # the first record whole
         assert summary(read(read_warc, data[:cut], "x.warc")) == {"drop:record_warcinfo": 1}
+
+
+def page_warc(n: int, separator: bytes = b"\r\n\r\n", **headers) -> bytes:
+    """A response record for http://ex.com/<n> holding PAGE, followed by ``separator``."""
+    record = warc_record(
+        "response",
+        http_response(),
+        WARC_Target_URI=f"http://ex.com/{n}",
+        WARC_Record_ID=f"<urn:uuid:{n}>",
+        Content_Type="application/http; msgtype=response",
+        **headers,
+    )
+    return record[: -len(b"\r\n\r\n")] + separator
+
+
+@pytest.mark.parametrize("packing", ["uncompressed", "gzip_whole_file", "gzip_per_record"])
+def test_records_with_no_blank_lines_between_them_are_all_read(packing):
+    """ClueWeb09: a record's Content-Length counts the blank lines after it, so the next
+    ``WARC/`` line follows at once. warcio took that line for the separator: every record
+    after the second was lost, with an error."""
+    records = [page_warc(n, separator=b"") for n in range(4)]
+    data = b"".join(records)
+    if packing == "gzip_whole_file":
+        data = gzip.compress(data, mtime=0)
+    elif packing == "gzip_per_record":
+        data = b"".join(gzip.compress(r, mtime=0) for r in records)
+    items = read(read_warc, data, "x.warc")
+    assert summary(items) == {"doc": 4}
+    assert urls(items) == [f"http://ex.com/{n}" for n in range(4)]
+
+
+@pytest.mark.parametrize("packing", ["uncompressed", "gzip_per_record"])
+def test_bytes_after_a_short_content_length_are_skipped_and_reported(packing):
+    """A Content-Length short of the record: warcio skipped its first line of leftover
+    silently and failed on a second; now every leftover line up to the next ``WARC/``
+    line is skipped, one error says how many bytes and where, and the next record is read."""
+    short = page_warc(1)
+    leftover = b"</p></article></body></html>"  # the last bytes of PAGE
+    declared = f"Content-Length: {len(http_response())}".encode()
+    short = short.replace(declared, f"Content-Length: {len(http_response()) - len(leftover)}".encode())
+    records = [page_warc(0), short, page_warc(2)]
+    data = b"".join(gzip.compress(r, mtime=0) for r in records) if packing == "gzip_per_record" else b"".join(records)
+    items = read(read_warc, data, "x.warc")
+    skipped = len(leftover) + 2  # the line end after it
+    assert summary(items) == {"doc": 3, "error": 1, "stat:warc_bytes_skipped": skipped}
+    assert urls(items) == ["http://ex.com/0", "http://ex.com/1", "http://ex.com/2"]
+    (err,) = [i for i in items if isinstance(i, ErrorRecord)]
+    second = 0 if packing == "uncompressed" else len(gzip.compress(records[0], mtime=0))
+    second += len(records[0]) if packing == "uncompressed" else 0
+    assert f"{skipped} bytes after the record at offset {second} skipped" in err.message
+    assert "reading resumed at the next record" in err.message
+    assert_clean_errors(items, "x.warc")
+    # leftover bytes at the end of the file: the same error, "the data ends there"
+    items = read(read_warc, b"".join(records[:2]), "x.warc")
+    assert summary(items) == {"doc": 2, "error": 1, "stat:warc_bytes_skipped": skipped}
+    assert items[-2].message.endswith("the data ends there")
+
+
+def test_gzip_members_cut_elsewhere_than_between_records():
+    """warcio's example-wrong-chunks.warc.gz: a record's headers in one gzip member, its
+    page in the next. Before: "truncated record" and "no record header" errors, the page
+    lost. A record truly cut short at its member's end (the next member starts with a
+    record header) stays one error, and the next record is read."""
+    first, second = page_warc(0), page_warc(1)
+    cut = first.index(b"<html>")
+    wrong = gzip.compress(first[:cut], mtime=0) + gzip.compress(first[cut:], mtime=0) + gzip.compress(second, mtime=0)
+    items = read(read_warc, wrong, "x.warc.gz")
+    assert summary(items) == {"doc": 2} and urls(items) == ["http://ex.com/0", "http://ex.com/1"]
+    assert items[0].html == PAGE.decode()
+    truly_cut = gzip.compress(first[:cut], mtime=0) + gzip.compress(second, mtime=0)
+    items = read(read_warc, truly_cut, "x.warc.gz")
+    assert summary(items) == {"error": 1, "doc": 1} and urls(items) == ["http://ex.com/1"]
+    assert "truncated record at offset 0" in items[0].message
+
+
+def test_empty_gzip_members_are_no_damage():
+    """gowarc's empty.warc.gz (a member of no bytes) was "23 bytes could not be read"."""
+    empty = gzip.compress(b"", mtime=0)
+    assert read(read_warc, empty, "x.warc.gz") == []
+    first, second = gzip.compress(page_warc(0), mtime=0), gzip.compress(page_warc(1), mtime=0)
+    for data in (first + second + empty, first + second + empty + empty, first + empty + second):
+        assert summary(read(read_warc, data, "x.warc.gz")) == {"doc": 2}
+    records = first + second
+    # a member holding more than padding is still the damage it was
+    items = read(read_warc, records + gzip.compress(b"WARC/1.0\r\n", mtime=0)[:-4], "x.warc.gz")
+    assert summary(items) == {"doc": 2, "error": 1}
+
+
+def test_warc_type_is_read_case_blind_and_without_blanks():
+    """jwat's valid test files write ``RESPONSE`` and ``\\tmetadata``: before, a page under
+    ``RESPONSE`` was dropped as ``record_RESPONSE``."""
+    upper = page_warc(0).replace(b"WARC-Type: response", b"WARC-TYPE: RESPONSE")
+    tabbed = warc_record("\tmetadata", b"a: b\r\n", WARC_Record_ID="<urn:uuid:m>")
+    spaced = warc_record(" Continuation", b"x", WARC_Record_ID="<urn:uuid:c>")
+    assert summary(read(read_warc, upper + tabbed + spaced, "x.warc")) == {
+        "doc": 1,
+        "drop:record_metadata": 1,
+        "drop:record_continuation": 1,
+    }
+
+
+def test_a_response_block_without_an_http_message():
+    """Response records whose block holds no HTTP status line: a bare HTML page (a
+    Wayback scraper's WARCs: 128 pages were ``not_html``) is a document typed by the
+    record's Content-Type; other bare payloads (CDX text: 300 KB read as HTTP header
+    lines were ``too_large``) and a non-HTTP status line are ``no_http_headers``."""
+
+    def bare(body: bytes, content_type: str, n: int = 0) -> bytes:
+        return warc_record(
+            "response", body, WARC_Target_URI=f"http://ex.com/{n}", WARC_Record_ID=f"<u:{n}>", Content_Type=content_type
+        )
+
+    page = b"\n" + PAGE  # the blank line first is the page's own
+    (doc,) = read(read_warc, bare(page, "text/html; charset=utf-8"), "x.warc")
+    assert isinstance(doc, Document) and doc.html == page.decode()
+    assert doc.provenance["content_type"] == "text/html; charset=utf-8" and "http_status" not in doc.provenance
+    cdx = b"com,example)/ 20200101000000 http://example.com/ text/html 200 ABC - - 123 456 x.warc.gz\n" * 4000
+    httpx = http_response().replace(b"HTTP/1.1", b"HTTPX/1.1")
+    items = read(read_warc, bare(cdx, "text/plain", 1) + bare(httpx, "application/http; msgtype=response", 2), "x.warc")
+    assert summary(items) == {"drop:no_http_headers": 2}
+    # a bare page over max_body_bytes (here shorter than its first line) is too_large, unread
+    assert summary(read(read_warc, bare(PAGE, "text/html"), "x.warc", max_body_bytes=10)) == {"drop:too_large": 1}
+
+
+def test_wet_reports_bytes_skipped_between_records():
+    from curate.readers.wet import WetConfig, read_wet
+
+    conversion = warc_record("conversion", b"Some text.\n", WARC_Record_ID="<urn:uuid:t>", Content_Type="text/plain")
+    data = conversion + b"stray bytes\r\n" + conversion.replace(b"<urn:uuid:t>", b"<urn:uuid:u>")
+    items = list(read_wet("x.wet", io.BytesIO(data), "web", WetConfig()))
+    assert summary(items) == {"doc": 2, "error": 1, "stat:warc_bytes_skipped": len(b"stray bytes\r\n")}
+    assert_clean_errors(items, "x.wet")
 
 
 # ----------------------------------------------------------------------------- cuts in real files
