@@ -1,7 +1,8 @@
 """Real archive quirks (issue 8): ARC files whose declared lengths are off, bodies with
 chunked transfer and gzip content encoding, WARC responses under non-http target URIs,
 and cuts anywhere in real WARC and ARC files. Fixtures are built in code; the real
-files come from ../shared/data and the extra real ARC files (tests.conftest.extra_path)."""
+files come from ../shared/data and the extra real ARC and WARC files
+(tests.conftest.extra_path)."""
 
 from __future__ import annotations
 
@@ -217,6 +218,257 @@ def test_extra_real_arc_files(name):
     assert_clean_errors(items, path)
 
 
+# Extra real WARC files of web-archiving projects' test data (see extra-data/warc/README.md),
+# written by Heritrix, wget, wpull, warcprox, pywb/warcio, jwat, gowarc, Nutch (ClueWeb09)
+# and others: what each gives. The records (and response records) counted are the ones
+# warcio counts in every file it reads to the end (checked when they were pinned).
+EXTRA_WARCS = {
+    "IAH-20080430204825-00000-blackbook-truncated.warc": {
+        "drop:record_warcinfo": 1,
+        "drop:no_http_headers": 1,
+        "drop:not_html": 5,
+        "drop:record_request": 7,
+        "drop:record_metadata": 7,
+        "doc": 2,
+    },
+    "IAH-20080430204825-00000-blackbook-truncated.warc.gz": {
+        "drop:record_warcinfo": 1,
+        "drop:no_http_headers": 1,
+        "drop:not_html": 5,
+        "drop:record_request": 7,
+        "drop:record_metadata": 7,
+        "doc": 2,
+    },
+    "IAH-20080430204825-00000-blackbook.warc.gz": {
+        "drop:record_warcinfo": 1,
+        "drop:no_http_headers": 38,
+        "drop:not_html": 121,
+        "drop:record_request": 261,
+        "drop:record_metadata": 261,
+        "doc": 94,
+        "drop:http_status": 46,
+    },
+    "aut-example.docs.warc.gz": {"drop:record_warcinfo": 3, "drop:not_html": 9, "drop:record_request": 9},
+    "aut-example.pdf.warc.gz": {
+        "drop:record_warcinfo": 2,
+        "drop:not_html": 32,
+        "drop:record_request": 37,
+        "drop:record_revisit": 2,
+        "doc": 1,
+        "drop:http_status": 2,
+    },
+    "aut-example.txt.warc.gz": {"drop:record_warcinfo": 2, "drop:not_html": 2, "drop:record_request": 2},
+    "aut-issue-493.warc": {
+        "drop:record_warcinfo": 2,
+        "drop:http_status": 1,
+        "drop:record_request": 15,
+        "drop:not_html": 5,
+        "drop:record_revisit": 5,
+        "doc": 4,
+    },
+    "aut-issue-514.warc": {
+        "drop:record_warcinfo": 1,
+        "drop:record_request": 2,
+        "drop:http_status": 1,
+        "doc": 1,
+        "drop:record_metadata": 1,
+        "drop:record_resource": 2,
+    },
+    # ClueWeb09 gzipped whole, no blank lines between records: before, 1 page and an error
+    "copycat-clueweb09-00.warc.gz": {"drop:record_warcinfo": 1, "doc": 23},
+    "copycat-clueweb12-0000tw-00.warc.gz": {"drop:record_warcinfo": 1, "doc": 3},
+    # bare HTML pages in response records (HTTP headers among the WARC headers): before, 128 not_html
+    "copycat-snapshot-wayback-topic-02.warc.gz": {"drop:record_warcinfo": 1, "doc": 128},
+    # CDX text in response records: before, 231 not_html and 1 too_large
+    "copycat-topic-1--20201003083220753-00000.warc.gz": {"drop:record_warcinfo": 1, "drop:no_http_headers": 238},
+    "fastwarc-block-sized-records.warc": {"drop:record_unknown": 3},
+    "fastwarc-block-sized-records.warc.gz": {"drop:record_unknown": 3},
+    # one gzip member of 12 records, then garbage
+    "iagowarc-corrupted-mid-record.warc.gz": {"doc": 12, "error": 1},
+    # one gzip member of 30 records, then garbage
+    "iagowarc-corrupted-trailing-bytes.warc.gz": {"doc": 30, "error": 1},
+    # one empty gzip member: before, an error
+    "iagowarc-empty.warc.gz": {},
+    "iagowarc-good.warc.gz": {"doc": 50},
+    "iagowarc-single-record.warc.gz": {"doc": 1},
+    "iagowarc-skip-non-open.warc.gz": {"doc": 10},
+    "iagowarc-test.warc.gz": {"drop:record_warcinfo": 1, "drop:record_request": 1, "drop:not_html": 1},
+    "jwarc-cc.warc.gz": {"doc": 1},
+    "jwarc-gzip_extra_sl.warc.gz": {"drop:record_warcinfo": 1},
+    "jwat-invalid-warcfile-contenttype-recommended.warc": {
+        "drop:record_warcinfo": 1,
+        "drop:record_request": 1,
+        "drop:no_http_headers": 1,
+        "drop:record_metadata": 1,
+        "drop:record_resource": 1,
+        "drop:record_conversion": 1,
+        "drop:record_revisit": 1,
+    },
+    "jwat-invalid-warcfile-contenttype-warcinfo-recommended.warc": {"drop:record_warcinfo": 1},
+    "jwat-invalid-warcfile-digest-fields.warc": {"doc": 4},
+    "jwat-invalid-warcfile-duplicate-fields.warc": {"drop:record_warcinfo": 1},
+    "jwat-invalid-warcfile-encoding-headers.warc.gz": {"drop:record_warcinfo": 1, "doc": 2, "drop:not_html": 1},
+    # Content-Length empty
+    "jwat-invalid-warcfile-fields-empty.warc": {"error": 1},
+    # Content-Length "very lengthy"
+    "jwat-invalid-warcfile-fields-invalidformat.warc": {"error": 1},
+    "jwat-invalid-warcfile-fields-missing.warc": {"error": 1},
+    "jwat-invalid-warcfile-lonely-continuation.warc": {"error": 1},
+    "jwat-invalid-warcfile-lonely-monkeys.warc": {"error": 1},
+    "jwat-invalid-warcfile-lonely-request-response-resource-conversion.warc": {"error": 1},
+    "jwat-invalid-warcfile-lonely-revisit.warc": {"error": 1},
+    "jwat-invalid-warcfile-lonely-warcinfo-metadata.warc": {"error": 1},
+    # before: "no record header" at offset 1135
+    "jwat-invalid-warcfile-record-then-garbage.warc": {"drop:not_html": 1, "error": 1, "stat:warc_bytes_skipped": 51},
+    "jwat-invalid-warcfile-segment-number-continuation.warc": {"drop:record_continuation": 2},
+    "jwat-invalid-warcfile-segment-number-response.warc": {"doc": 2},
+    "jwat-valid-warcfile-contenttype-continuation.warc": {"drop:record_continuation": 1},
+    "jwat-valid-warcfile-duplicate-concurrentto.warc": {"drop:record_metadata": 1},
+    "jwat-valid-warcfile-fields-continuation.warc": {"drop:record_continuation": 1},
+    "jwat-valid-warcfile-fields-metainfo.warc": {"drop:record_metadata": 1},
+    "jwat-valid-warcfile-fields-warcinfo.warc": {"drop:record_warcinfo": 1},
+    "jwat-valid-warcfile-non-warc-headers.warc": {"drop:record_warcinfo": 1},
+    # WARC-TYPE: RESPONSE (dns: records): before, record_RESPONSE
+    "jwat-valid-warcfile-upper-lower-case.warc": {"drop:record_warcinfo": 1, "drop:no_http_headers": 4},
+    "jwat-valid-warcfile-utf8.warc": {"drop:record_warcinfo": 1},
+    "pywb-dupes.warc.gz": {
+        "drop:record_warcinfo": 1,
+        "doc": 1,
+        "drop:record_request": 12,
+        "drop:not_html": 2,
+        "drop:record_revisit": 9,
+    },
+    # "HTTPX/1.1 200 OK": before, a document
+    "pywb-example-extra.warc": {
+        "doc": 1,
+        "drop:record_request": 2,
+        "drop:record_revisit": 2,
+        "drop:no_http_headers": 1,
+    },
+    "pywb-example-url-agnostic-orig.warc.gz": {"drop:record_warcinfo": 1, "doc": 1},
+    "pywb-example-url-agnostic-revisit.warc.gz": {"drop:record_warcinfo": 1, "drop:record_revisit": 1},
+    "pywb-example-wget-1-14.warc.gz": {
+        "drop:record_warcinfo": 1,
+        "drop:record_request": 1,
+        "doc": 1,
+        "drop:record_resource": 3,
+    },
+    "pywb-example-wpull.warc.gz": {
+        "drop:record_warcinfo": 1,
+        "drop:record_request": 1,
+        "doc": 1,
+        "drop:record_resource": 1,
+    },
+    # a request record 3 bytes longer than its Content-Length: before, skipped silently
+    "pywb-example.warc": {
+        "drop:record_warcinfo": 1,
+        "doc": 1,
+        "drop:record_request": 2,
+        "drop:record_revisit": 1,
+        "error": 1,
+        "stat:warc_bytes_skipped": 3,
+        "drop:http_status": 1,
+    },
+    "pywb-example.warc.gz": {
+        "drop:record_warcinfo": 1,
+        "doc": 1,
+        "drop:record_request": 2,
+        "drop:record_revisit": 1,
+        "drop:http_status": 1,
+    },
+    "pywb-example2.warc.gz": {"drop:record_warcinfo": 1, "doc": 1, "drop:record_request": 1},
+    "pywb-httpbin-resource.warc.gz": {"drop:record_resource": 1},
+    "pywb-iana.warc.gz": {
+        "drop:record_warcinfo": 1,
+        "doc": 16,
+        "drop:record_request": 171,
+        "drop:not_html": 28,
+        "drop:record_revisit": 123,
+        "drop:http_status": 4,
+    },
+    "pywb-missing-status-text.warc": {"drop:not_html": 1},
+    "wac-IAH-urls-wget.warc": {
+        "drop:record_warcinfo": 1,
+        "drop:record_request": 16,
+        "drop:http_status": 9,
+        "drop:not_html": 5,
+        "doc": 2,
+        "drop:record_resource": 3,
+    },
+    "wac-IAH-urls-wget.warc.gz": {
+        "drop:record_warcinfo": 1,
+        "drop:record_request": 16,
+        "drop:http_status": 9,
+        "drop:not_html": 5,
+        "doc": 2,
+        "drop:record_resource": 3,
+    },
+    # a Content-Length 4 bytes long (no blank lines after it): before, 3 pages and an error
+    "wac-link-extraction-test.warc": {"drop:record_warcinfo": 1, "doc": 7},
+    "wac-mutliple-headers.warc": {"doc": 1},
+    "warcat-at.warc": {
+        "drop:record_warcinfo": 1,
+        "drop:record_request": 2,
+        "drop:http_status": 1,
+        "doc": 1,
+        "drop:record_resource": 3,
+    },
+    "warcat-at.warc.gz": {
+        "drop:record_warcinfo": 1,
+        "drop:record_request": 2,
+        "drop:http_status": 1,
+        "doc": 1,
+        "drop:record_resource": 3,
+    },
+    "warcat-bad_http_chunked_content.warc": {"drop:not_html": 1},
+    "warcat-c1_warcinfo.warc": {"drop:record_warcinfo": 1},
+    "warcat-long_url.warc": {"drop:not_html": 1},
+    "warcat-not_utf8_http_header.warc": {"drop:not_html": 1},
+    "warcio-example-bad-non-chunked.warc.gz": {
+        "drop:record_warcinfo": 2,
+        "doc": 1,
+        "drop:record_request": 2,
+        "drop:record_revisit": 1,
+    },
+    "warcio-example-bad.warc.gz": {
+        "drop:record_warcinfo": 1,
+        "doc": 1,
+        "drop:record_request": 2,
+        "drop:record_revisit": 1,
+        "drop:http_status": 1,
+    },
+    "warcio-example-digest.warc": {"drop:record_request": 4},
+    "warcio-example-iana.org-chunked.warc": {"drop:record_warcinfo": 1, "doc": 1, "drop:record_request": 1},
+    "warcio-example-resource.warc.gz": {"drop:record_warcinfo": 2, "drop:record_resource": 1},
+    "warcio-example-space-in-target-uri.warc.gz": {"drop:record_warcinfo": 1, "drop:record_resource": 1},
+    "warcio-example-trunc.warc": {"drop:record_warcinfo": 2, "doc": 1, "drop:record_request": 1},
+    "warcio-example-wget-bad-target-uri.warc.gz": {
+        "drop:record_warcinfo": 1,
+        "drop:record_request": 1,
+        "doc": 1,
+        "drop:record_metadata": 1,
+        "drop:record_resource": 2,
+    },
+    # a response split over two gzip members: before, two errors
+    "warcio-example-wrong-chunks.warc.gz": {"doc": 1, "drop:record_request": 1},
+    "warcio-example.warc": {"drop:record_warcinfo": 2, "doc": 1, "drop:record_request": 2, "drop:record_revisit": 1},
+    "warcio-example.warc.gz": {"drop:record_warcinfo": 2, "doc": 1, "drop:record_request": 2, "drop:record_revisit": 1},
+    "warcio-post-test.warc.gz": {"drop:not_html": 3, "drop:record_request": 3},
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXTRA_WARCS))
+def test_extra_real_warc_files(name):
+    path = str(extra_path("warc", name))
+    with open(path, "rb") as f:
+        items = list(read_warc(path, f, "web", WarcConfig()))
+    assert summary(items) == EXTRA_WARCS[name]
+    assert_clean_errors(items, path)
+    for doc in items:  # pages only: no HTTP or WARC headers, no chunk sizes
+        if isinstance(doc, Document):
+            assert not re.match(r"\s*(HTTP/|WARC/|[0-9a-fA-F]{1,6}\r?\n)", doc.html), doc.provenance["url"]
+
+
 # ----------------------------------------------------------------------------- WARC
 
 
@@ -355,6 +607,20 @@ def test_gzip_members_cut_elsewhere_than_between_records():
     assert "truncated record at offset 0" in items[0].message
 
 
+def test_a_small_whole_file_gzip_with_bytes_after_it():
+    """The whole member in warcio's first block, damage after it: warcio went on to the
+    damage as if it were the next member and gave the records after the first negative
+    offsets. Now every record has its offset in the gunzipped data, and the error says
+    the damage follows the last record read."""
+    records = [page_warc(n) for n in range(3)]
+    data = gzip.compress(b"".join(records), mtime=0) + b"\x1f\x8b\x08 not gzip"
+    items = read(read_warc, data, "x.warc.gz")
+    assert summary(items) == {"doc": 3, "error": 1}
+    starts = [0, len(records[0]), len(records[0]) + len(records[1])]
+    assert record_offsets(items) == starts
+    assert f"WARC data unreadable after the record at offset {starts[2]}: corrupt gzip data" in items[-1].message
+
+
 def test_empty_gzip_members_are_no_damage():
     """gowarc's empty.warc.gz (a member of no bytes) was "23 bytes could not be read"."""
     empty = gzip.compress(b"", mtime=0)
@@ -490,6 +756,31 @@ def test_extra_real_arc_cut_anywhere(name):
     path = str(extra_path("arc", name))
     data = open(path, "rb").read()
     check_cuts(read_arc, path, data, cut_points(len(data), n=30, head=0), separator=1)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "copycat-clueweb09-00.warc.gz",  # gzipped whole, no blank lines between records
+        "wac-link-extraction-test.warc",  # Content-Lengths off by -4 and +1
+        "warcio-example-wrong-chunks.warc.gz",  # a record over two gzip members
+        "wac-IAH-urls-wget.warc.gz",  # wget 1.14
+    ],
+)
+@pytest.mark.parametrize("packing", ["as_is", "uncompressed"])
+def test_extra_real_warc_cut_anywhere(name, packing):
+    path = str(extra_path("warc", name))
+    data = open(path, "rb").read()
+    if data[:2] != b"\x1f\x8b" and packing == "uncompressed":
+        pytest.skip("the file is not gzipped: as_is reads it uncompressed")
+    if data[:2] != b"\x1f\x8b" or packing == "uncompressed":
+        data = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+        check_cuts(read_warc, path, data, cut_points(len(data), n=30, head=200, head_step=11), separator=4)
+    else:
+        starts = sorted(gzip_member_starts(data))
+        check_cuts(
+            read_warc, path, data, cut_points(len(data), n=30, head=0) + [s - 3 for s in starts[1:6]], separator=0
+        )
 
 
 def test_line_readers_cut_anywhere():

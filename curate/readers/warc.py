@@ -195,6 +195,15 @@ class _HeaderLimitedReader(DecompressingBufferedReader):
         self.line_run = 0
         return super().read(length)
 
+    def read_next_member(self):
+        # A member that ends while its data is still unread holds more than one record
+        # (a small whole-file gzip with bytes after it): warcio went on to the next
+        # member and gave the records after the first negative offsets (-27254). No
+        # next member here: warcio reports the file as non-chunked, read whole.
+        if not self.empty():
+            return False
+        return super().read_next_member()
+
     def _decompress(self, data):
         d = self.decompressor
         if d is None or not data or not hasattr(d, "unconsumed_tail"):
@@ -600,11 +609,11 @@ def _read_stream(
     except Exception as e:  # the stream broke off: what came before stands
         it.failed = True
         at = base + it.offset  # where the record that failed begins (or the last one read)
+        # after the last record read: it stands (its item is out), the damage is after it
+        where = f"after the record at offset {at}" if at == before else f"at offset {at}"
         skipped = it.take_skipped()
         also = f" ({skipped} bytes after it were no record header)" if skipped else ""
-        yield read_error(
-            path, f"offset:{at}", source, f"WARC data unreadable at offset {at}{also}: {data_error_text(e)}"
-        )
+        yield read_error(path, f"offset:{at}", source, f"WARC data unreadable {where}{also}: {data_error_text(e)}")
 
 
 def skipped_bytes(
