@@ -9,7 +9,7 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SHARED_DATA = pathlib.Path(os.environ.get("CURATE_SHARED_DATA", REPO.parent / "shared" / "data"))
-# More real files (ARC test files of web-archiving projects, see its README.md), kept
+# More real files (ARC and WARC test files of web-archiving projects, see its README.md), kept
 # outside the repository like ../shared/data: CURATE_EXTRA_DATA, else ../extra-data
 # beside the checkout (or beside the helpers' worktrees).
 EXTRA_DATA = next(

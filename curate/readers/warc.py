@@ -3,18 +3,29 @@
 Every WARC record is one input unit and yields exactly one item:
 
 - an HTML ``response`` with a 2xx status -> a :class:`Document` with ``html`` set
-  (the ``extract`` stage turns it into text);
+  (the ``extract`` stage turns it into text); so is a ``response`` whose block is a
+  bare HTML page with no HTTP message (the record's own Content-Type says HTML; no
+  status to check);
 - any other record -> :class:`Rejected` at stage ``read`` with a reason
-  (``record_request``, ``record_metadata``, ``not_html``, ``http_status``, ...);
+  (``record_request``, ``record_metadata``, ``not_html``, ``http_status``, ...; the
+  WARC-Type is read case-blind, without blanks);
 - a truncated record, or a file that breaks off mid-stream -> :class:`ErrorRecord`
   after all the records before the damage; a record header block cut short (no
   ``Content-Length``) is one too. Error messages name the offset and what is wrong
-  with the data, never an exception of the code.
+  with the data, never an exception of the code;
+- bytes between two records that are no record header (a Content-Length too short) ->
+  one :class:`ErrorRecord`, counted as ``read:warc_bytes_skipped``; reading goes on
+  at the next ``WARC/`` line. A record followed directly by the next one (no blank
+  lines, as in ClueWeb09) is no damage.
 
 The HTTP headers of a ``response`` are parsed here, not by warcio, whenever the record
 says it holds an HTTP response (``Content-Type: application/http; msgtype=response``)
-or its target URI is http(s): crawlers write targets such as ``hard::``, ``recall::``
-or ``dns:`` in front of real HTTP responses, which warcio would leave unparsed.
+or its target URI is http(s), and the block starts with an ``HTTP/`` status line:
+crawlers write targets such as ``hard::``, ``recall::`` or ``dns:`` in front of real
+HTTP responses, which warcio would leave unparsed.
+
+Gzip: one member per record, one member for the whole file, or members cut elsewhere
+than between records (the latter two are read again as one gunzipped stream).
 
 Bounded memory: a line where a WARC header is expected is at most ``MAX_HEADER_LINE``
 bytes and a header block at most ``MAX_HEADER_BLOCK`` (else the stream is reported
@@ -39,7 +50,7 @@ from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 
 from curate.document import Document, ErrorRecord, Rejected, document_id
 from curate.params import param
-from curate.readers.common import data_error_text, decompressed, read_error
+from curate.readers.common import ReadStat, data_error_text, decompressed, read_error
 from curate.registry import register_reader
 
 Item = Union[Document, Rejected, ErrorRecord]
@@ -184,6 +195,15 @@ class _HeaderLimitedReader(DecompressingBufferedReader):
         self.line_run = 0
         return super().read(length)
 
+    def read_next_member(self):
+        # A member that ends while its data is still unread holds more than one record
+        # (a small whole-file gzip with bytes after it): warcio went on to the next
+        # member and gave the records after the first negative offsets (-27254). No
+        # next member here: warcio reports the file as non-chunked, read whole.
+        if not self.empty():
+            return False
+        return super().read_next_member()
+
     def _decompress(self, data):
         d = self.decompressor
         if d is None or not data or not hasattr(d, "unconsumed_tail"):
@@ -208,14 +228,48 @@ class _HeaderLimitedReader(DecompressingBufferedReader):
         return line
 
 
+def _padding(line: bytes) -> bool:
+    """A line of nothing but line ends, blanks or NULs (padding between records)."""
+    return not line.strip(b" \t\r\n\x00")
+
+
 class WarcIterator(ArchiveIterator):
     """warcio's iterator with bounded header lines that leaves HTTP headers to
     ``_read_record`` (``no_record_parse``): warcio parses them only for http(s) targets
-    and raises on a record cut inside its header block."""
+    and raises on a record cut inside its header block.
+
+    Between records (``_consume_blanklines``), warcio takes the first line after a
+    record as a separator whatever it holds. That loses the next record when none
+    separates them (ClueWeb09's Content-Length counts the separator, so its records
+    follow each other directly: every record after the second of a whole-file gzip was
+    lost; webarchive-commons' link-extraction-test.warc, declared 4 bytes long, the
+    same), and it skips bytes silently when a Content-Length is short. Here a
+    ``WARC/`` line starts the next record, and other lines up to the next one are
+    skipped and counted in ``skipped`` (the reader reports them)."""
 
     def __init__(self, fileobj, **kwargs):
         super().__init__(fileobj, no_record_parse=True, check_digests=False, **kwargs)
         self.reader = self.reader_used = _HeaderLimitedReader(self.fh, block_size=self.reader.block_size)
+        self.skipped = 0  # bytes between records that were no record header (taken by take_skipped)
+        self.failed = False  # set by the reader when the stream broke off
+
+    def take_skipped(self) -> int:
+        n, self.skipped = self.skipped, 0
+        return n
+
+    def _consume_blanklines(self):
+        empty_size = 0
+        while True:
+            line = self.reader.readline()
+            if not line:
+                return None, empty_size
+            if line[:5].upper() == b"WARC/":
+                return line, empty_size  # the next record's version line
+            if _padding(line):
+                empty_size += len(line)
+            else:
+                self.skipped += len(line)
+                self.reader.line_run = 0  # skipped line by line, never held: no header-block limit
 
 
 class _HeadersTooLarge(Exception):
@@ -239,22 +293,40 @@ class _CappedLines:
 _HTTP_PARSER = StatusAndHeadersParser(["HTTP/1.0", "HTTP/1.1"], verify=False)  # as warcio's ArchiveIterator
 
 
-def _http_headers(record, uri: Optional[str]) -> Optional[StatusAndHeaders]:
-    """The HTTP status line and headers at the start of a response record's block, or
-    None when the record holds no HTTP message (or nothing at all). Raises
-    _HeadersTooLarge past MAX_HTTP_HEADER_BYTES."""
+_HTTP_STATUS_LINE = re.compile(rb"HTTP/\d", re.I)
+
+
+def _http_headers(record, uri: Optional[str]) -> tuple[Optional[StatusAndHeaders], bytes]:
+    """The HTTP status line and headers at the start of a response record's block, and
+    b"". When the block holds no HTTP message (or nothing at all): None, and the bytes
+    read from it to find out (its first line, the start of the payload).
+
+    A block is an HTTP message when the record says so (http(s) target, or
+    ``application/http``) and it starts with an ``HTTP/`` status line: tools write
+    response records whose block is the bare page (a Wayback scraper's WARCs, with the
+    HTTP headers among the WARC headers), or CDX text; parsed as HTTP headers, their
+    lines became the headers (``not_html`` for 128 HTML pages; ``too_large`` past 256 KB
+    of lines). Raises _HeadersTooLarge past MAX_HTTP_HEADER_BYTES."""
     if record.http_headers is not None or record.length == 0:
-        return record.http_headers
+        return record.http_headers, b""
     if not (
         (uri or "").startswith(("http:", "https:"))
         or _holds_http_response(record.rec_headers.get_header("Content-Type"))
     ):
-        return None
-    try:
-        record.http_headers = _HTTP_PARSER.parse(_CappedLines(record.raw_stream, MAX_HTTP_HEADER_BYTES))
-    except EOFError:  # an empty block: the record is cut short (reported as truncated)
-        return None
-    return record.http_headers
+        return None, b""
+    lines = _CappedLines(record.raw_stream, MAX_HTTP_HEADER_BYTES)
+    first = lines.readline()
+    if not _HTTP_STATUS_LINE.match(first):
+        return None, first  # empty: the record is cut short (reported as truncated)
+    record.http_headers = _HTTP_PARSER.parse(lines, full_statusline=first)
+    return record.http_headers, b""
+
+
+def record_type(record) -> str:
+    """The record's WARC-Type as the spec writes it: jwat's valid test files have
+    ``RESPONSE`` and types with blanks before them, which were dropped as
+    ``record_RESPONSE`` (an HTML page among them would be lost)."""
+    return (record.rec_type or "").strip().lower() or "unknown"
 
 
 def drain(stream) -> None:
@@ -264,7 +336,7 @@ def drain(stream) -> None:
 
 
 @register_reader("warc", WarcReadConfig, default_source="web")
-def read_warc(path: str, fileobj: IO[bytes], source: str, config: WarcConfig) -> Iterator[Item]:
+def read_warc(path: str, fileobj: IO[bytes], source: str, config: WarcConfig) -> Iterator[Union[Item, ReadStat]]:
     """Read one WARC (or WARC.gz) stream. See the module docstring for what it yields."""
     for _, item in _read_members(path, fileobj, source, config, base=0):
         yield item
@@ -272,18 +344,19 @@ def read_warc(path: str, fileobj: IO[bytes], source: str, config: WarcConfig) ->
 
 def _read_members(
     path: str, fileobj: IO[bytes], source: str, config: WarcConfig, base: int
-) -> Iterator[tuple[Optional[int], Item]]:
+) -> Iterator[tuple[Optional[int], Union[Item, ReadStat]]]:
     """``(position, item)`` for every record of ``fileobj``, which starts at byte ``base`` of
     the file (offsets in provenance and errors are the file's). ``position`` is the record's
-    offset, the start of an unreadable tail, or None for an error that follows the record
-    before it."""
+    offset, the start of an unreadable tail, or None for an error (or a ReadStat) that
+    follows the record before it."""
     emitted = 0
-    stream_error = last_failed = False
+    last_failed = False
     it = WarcIterator(fileobj)
     for item in _read_stream(it, path, source, config, base=base):
-        if _needs_whole_file_gunzip(item) and fileobj.seekable():
-            # gzipped as one member instead of one per record: warcio refuses to go on,
-            # so read it again through a gunzipping stream and skip what was yielded.
+        if (_needs_whole_file_gunzip(item) or _runs_on_in_next_member(item, it, fileobj)) and fileobj.seekable():
+            # gzipped as one member instead of one per record (warcio refuses to go on), or
+            # in members cut elsewhere than between records: read it again through a
+            # gunzipping stream and skip what was yielded.
             # GzipMembers, not gzip.GzipFile: a cut-short stream must end in an error
             # record, which GzipFile (an EOFError that warcio takes for the end) loses.
             fileobj.seek(0)
@@ -293,14 +366,17 @@ def _read_members(
                     yield None, again
             return
         emitted += 1
-        # it.offset is still this record's start; an error of the stream itself follows
-        # the record before it.
-        stream_error = isinstance(item, ErrorRecord) and item.doc_id is None
-        last_failed = isinstance(item, ErrorRecord)
-        yield (None if stream_error else base + it.offset), item
+        # it.offset is still this record's start; an error of the stream itself, or one
+        # for bytes skipped between records, follows the record before it.
+        if isinstance(item, ReadStat) or (isinstance(item, ErrorRecord) and item.doc_id is None):
+            yield None, item
+        else:
+            last_failed = isinstance(item, ErrorRecord)
+            yield base + it.offset, item
     # After a stream error the damage is reported already; otherwise look for bytes
     # warcio did not read, or a last gzip member that lacks its end.
-    tail = 0 if stream_error else _unread_tail(fileobj, it.offset)
+    last_failed = last_failed or it.failed
+    tail = 0 if it.failed else _unread_tail(fileobj, it.offset)
     end = base + it.offset
     if tail:
         # warcio ends quietly when the last gzip member is cut short: the records in
@@ -418,7 +494,7 @@ class _Window:
 
 def read_warc_range(
     path: str, fileobj: IO[bytes], source: str, config: WarcConfig, start: int, stop: int, size: int
-) -> Iterator[tuple[Optional[int], Item]]:
+) -> Iterator[tuple[Optional[int], Union[Item, ReadStat]]]:
     """``(position, item)`` for the gzip members of a per-record-gzipped WARC (see
     :func:`splits_by_member`) that start in bytes [start, stop) of the file, in file order;
     the items are exactly those :func:`read_warc` yields for these records. ``position``:
@@ -433,8 +509,8 @@ def read_warc_range(
 
 def _unread_tail(fileobj: IO[bytes], end: int) -> int:
     """How many bytes of a seekable file lie after ``end``, if any of them is more than
-    padding (NULs, line ends). Read in blocks: the tail of a damaged 1 GB file is not
-    loaded into memory."""
+    padding (NULs, line ends, or gzip members of them). Read in blocks: the tail of a
+    damaged 1 GB file is not loaded into memory."""
     try:
         if not fileobj.seekable():
             return 0
@@ -445,28 +521,118 @@ def _unread_tail(fileobj: IO[bytes], end: int) -> int:
             if not block:
                 return 0
             if block.strip(b"\r\n\x00"):
-                return size - end
+                return 0 if _gzipped_padding(fileobj, end) else size - end
     except (OSError, ValueError):
         return 0
+
+
+def _gzipped_padding(fileobj: IO[bytes], start: int) -> bool:
+    """Do the bytes from ``start`` on hold whole gzip members of nothing but padding? An
+    empty WARC.gz (gowarc's ``empty.warc.gz``: one member of no bytes, which warcio
+    passes over) is no damage. Input is fed 4 KB at a time: a bomb inflates at most
+    ~4 MB at once."""
+    fileobj.seek(start)
+    z = None  # the decompressor of the member being read
+    while True:
+        data = fileobj.read(4096)
+        if not data:
+            return z is None  # else the data ends inside a member
+        while data:
+            if z is None:
+                data = data.lstrip(b"\r\n\x00")
+                if not data:
+                    break
+                z = zlib.decompressobj(wbits=31)
+            try:
+                out = z.decompress(data)
+            except zlib.error:
+                return False
+            if out.strip(b"\r\n\x00"):
+                return False
+            data = z.unused_data if z.eof else b""
+            if z.eof:
+                z = None
+
+
+def _runs_on_in_next_member(item, it: WarcIterator, fileobj: IO[bytes]) -> bool:
+    """Is ``item`` a record cut short by the end of its gzip member, whose data goes on in
+    the next member? (The next member holds no ``WARC/`` header: a writer cut the gzip
+    members elsewhere than between records, as in warcio's example-wrong-chunks.warc.gz,
+    where the response, its headers in one member and its page in the next, was two
+    errors.) A record truly cut short is followed by a member with a record header."""
+    if not (isinstance(item, ErrorRecord) and item.doc_id is not None and item.message.startswith("truncated")):
+        return False
+    d = it.reader_used.decompressor
+    if d is None or not getattr(d, "eof", False) or not fileobj.seekable():
+        return False
+    pos = fileobj.tell()
+    try:
+        start = pos - len(d.unused_data)  # the next member's first byte
+        fileobj.seek(start)
+        data = fileobj.read(4096)
+        if not data:
+            return False  # the last member: the record is cut short
+        z = zlib.decompressobj(wbits=31)
+        try:
+            head = z.decompress(data, 64).lstrip(b"\r\n")
+        except zlib.error:
+            return False  # no gzip member follows: the record is cut short
+        if not head:  # an empty member: the record is cut short; a member cut in its header: read on
+            return not z.eof
+        return head[:5] != b"WARC/"[: len(head)]
+    finally:
+        fileobj.seek(pos)
 
 
 def _needs_whole_file_gunzip(item) -> bool:
     return isinstance(item, ErrorRecord) and "non-chunked gzip" in item.message
 
 
-def _read_stream(it: ArchiveIterator, path: str, source: str, config: WarcConfig, base: int = 0) -> Iterator[Item]:
+def _read_stream(
+    it: WarcIterator, path: str, source: str, config: WarcConfig, base: int = 0
+) -> Iterator[Union[Item, ReadStat]]:
+    """The items of the records of ``it``; sets ``it.failed`` when the stream breaks off
+    (the error for it is the last item)."""
     name = os.path.basename(path)
-    offset = base
+    before: Optional[int] = None  # the offset of the record before
     try:
         for record in it:
             offset = base + it.offset  # start of this record (get_record_offset() would consume it)
+            yield from skipped_bytes(it, path, source, before, f"reading resumed at the next record (offset {offset})")
             item = _read_record(record, path, name, offset, source, config)
             yield item
+            before = offset
             if isinstance(item, ErrorRecord) and item.doc_id is None:
+                it.failed = True
                 return  # the record cannot be framed: nothing after it can be found
+        yield from skipped_bytes(it, path, source, before, "the data ends there")
     except Exception as e:  # the stream broke off: what came before stands
+        it.failed = True
         at = base + it.offset  # where the record that failed begins (or the last one read)
-        yield read_error(path, f"offset:{at}", source, f"WARC data unreadable at offset {at}: {data_error_text(e)}")
+        # after the last record read: it stands (its item is out), the damage is after it
+        where = f"after the record at offset {at}" if at == before else f"at offset {at}"
+        skipped = it.take_skipped()
+        also = f" ({skipped} bytes after it were no record header)" if skipped else ""
+        yield read_error(path, f"offset:{at}", source, f"WARC data unreadable {where}{also}: {data_error_text(e)}")
+
+
+def skipped_bytes(
+    it: WarcIterator, path: str, source: str, before: Optional[int], then: str
+) -> Iterator[Union[ErrorRecord, ReadStat]]:
+    """One error for the bytes ``it`` skipped between records (a wrong Content-Length),
+    and their count (``read:warc_bytes_skipped``); nothing when there were none."""
+    n = it.take_skipped()
+    if not n:
+        return
+    at = before or 0  # bytes are skipped only after a record
+    yield read_error(
+        path,
+        f"offset:{at}",
+        source,
+        f"{n} bytes after the record at offset {at} skipped: they are no WARC record header "
+        f"(a Content-Length is wrong); {then}",
+    )
+    yield ReadStat("warc_bytes_skipped", n)
 
 
 def valid_length(value: Optional[str]) -> bool:
@@ -518,27 +684,35 @@ def _read_record(record, path: str, name: str, offset: int, source: str, config:
         drain(record.raw_stream)
         return truncated() or Rejected(Document(doc_id, "", source, provenance), "read", reason, details)
 
-    if record.rec_type != "response":
-        return skip(f"record_{record.rec_type or 'unknown'}")
+    rec_type = record_type(record)
+    if rec_type != "response":
+        return skip(f"record_{rec_type}")
     try:
-        http = _http_headers(record, url)
+        http, head = _http_headers(record, url)
     except _HeadersTooLarge:
         return skip("too_large", http_header_bytes_over=MAX_HTTP_HEADER_BYTES)
     if http is None:
-        return skip("no_http_headers")
-    content_type = http.get_header("Content-Type")
-    provenance["content_type"] = content_type
-    if _media_type(content_type) not in config.content_types:
-        return skip("not_html", content_type=content_type)
-    try:
-        status = int(http.get_statuscode() or 0)
-    except ValueError:
-        status = 0
-    provenance["http_status"] = status
-    if status not in config.accept_status:
-        return skip("http_status", status=status)
-
-    body = record.content_stream().read(config.max_body_bytes + 1)
+        # No HTTP message: the block is the payload, typed by the record's Content-Type
+        # (a bare HTML page is a document; it has no HTTP status to check).
+        content_type = headers.get_header("Content-Type")
+        if _media_type(content_type) not in config.content_types:
+            return skip("no_http_headers")
+        provenance["content_type"] = content_type
+        rest = config.max_body_bytes + 1 - len(head)
+        body = head + (record.raw_stream.read(rest) if rest > 0 else b"")
+    else:
+        content_type = http.get_header("Content-Type")
+        provenance["content_type"] = content_type
+        if _media_type(content_type) not in config.content_types:
+            return skip("not_html", content_type=content_type)
+        try:
+            status = int(http.get_statuscode() or 0)
+        except ValueError:
+            status = 0
+        provenance["http_status"] = status
+        if status not in config.accept_status:
+            return skip("http_status", status=status)
+        body = record.content_stream().read(config.max_body_bytes + 1)
     if len(body) > config.max_body_bytes:
         return skip("too_large", max_body_bytes=config.max_body_bytes)
     err = truncated()

@@ -18,7 +18,15 @@ from typing import Iterator, Optional
 from curate.document import Document, document_id
 from curate.params import param
 from curate.readers.common import decompressed, read_error, read_reject
-from curate.readers.warc import WarcIterator, charset_from_content_type, data_error_text, drain, valid_length
+from curate.readers.warc import (
+    WarcIterator,
+    charset_from_content_type,
+    data_error_text,
+    drain,
+    record_type,
+    skipped_bytes,
+    valid_length,
+)
 from curate.registry import register_reader
 
 
@@ -38,12 +46,17 @@ def archive_records(fileobj, path: str, source: str, max_body_bytes: int):
     The stream is decompressed first (``decompressed``), so both per-record gzip
     members and a file gzipped whole are read; offsets are in the uncompressed
     stream. A read failure (truncated or corrupt input) yields one ErrorRecord at
-    its offset and ends the file: warcio cannot resynchronise after it.
+    its offset and ends the file: warcio cannot resynchronise after it. Bytes between
+    records that are no record header give one ErrorRecord and a ReadStat
+    (``skipped_bytes``), and reading goes on at the next record.
     """
     it = WarcIterator(decompressed(fileobj, path, buffered=False))
+    before = None  # the offset of the record before
     try:
         for record in it:
             offset = it.offset  # this record's start (get_record_offset() would consume it)
+            yield from skipped_bytes(it, path, source, before, f"reading resumed at the next record (offset {offset})")
+            before = offset
             content = record.raw_stream.read(max_body_bytes + 1)
             if len(content) > max_body_bytes:
                 content = None
@@ -60,6 +73,7 @@ def archive_records(fileobj, path: str, source: str, max_body_bytes: int):
                 )
                 return
             yield offset, record, content
+        yield from skipped_bytes(it, path, source, before, "the data ends there")
     except Exception as e:  # warcio raises many types on bad input (ArchiveLoadFailed, EOFError, zlib.error...)
         yield read_error(
             path, f"offset:{it.offset}", source, f"WET data unreadable at offset {it.offset}: {data_error_text(e)}"
@@ -100,10 +114,10 @@ def read_wet(path: str, fileobj, source: str, config: WetConfig) -> Iterator:
             doc.metadata["wet_languages"] = languages
         if content is None:
             yield read_reject(doc, "too_large", max_body_bytes=config.max_body_bytes)
-        elif record.rec_type == "warcinfo":
+        elif record_type(record) == "warcinfo":
             yield read_reject(doc, "warcinfo")
-        elif record.rec_type != "conversion":
-            yield read_reject(doc, "not_conversion", record_type=record.rec_type)
+        elif record_type(record) != "conversion":
+            yield read_reject(doc, "not_conversion", record_type=record_type(record))
         elif not doc.text:
             yield read_reject(doc, "empty_text")
         elif config.languages is not None and not set(languages) & set(config.languages):
