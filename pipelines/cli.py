@@ -103,7 +103,7 @@ def run_pipeline(cfg, out_dir: str, beam_args: list[str], overwrite: bool = Fals
     from curate import tokenize as tok
     from curate.inputs import check_input_files
     from curate.outdir import STAGING, OutputDir
-    from pipelines import build, launch
+    from pipelines import beam_memory, build, launch
 
     build.check_stages(cfg)  # config errors first, before anything is read or written
     tokenizer_proto = tok.read_model(cfg.tokenizer.model) if cfg.tokenizer.model else None
@@ -114,6 +114,8 @@ def run_pipeline(cfg, out_dir: str, beam_args: list[str], overwrite: bool = Fals
         return {"dry_run": launch.dry_run_report(cfg, p.run(), options)}
     if launch.runs_remotely(options):
         launch.check_remote_paths(cfg)
+    else:
+        beam_memory.release_output_streams()
     for warning in check_input_files(cfg.inputs):
         print(f"curate: warning: {warning}", file=sys.stderr)
     build.check_stage_files(cfg)
