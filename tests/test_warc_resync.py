@@ -166,3 +166,17 @@ def test_a_whole_file_gzip_is_not_resynchronised_and_says_so():
     (error,) = errors(items)
     assert "corrupt gzip data" in error.message and "reading cannot resume" in error.message
     assert 10 < len(records(items)) < 30  # the records before the damage
+
+
+def test_a_version_line_at_the_end_of_the_read_buffer_starts_a_record():
+    """The check that a header line follows a ``WARC/`` line between records looks into the
+    reader's 16 KB buffer: a version line ending at or just before its end is taken for a
+    record start (a first version wrongly skipped such records, 2 of 2,000 in a CC file)."""
+    second = warc_bytes([PAGES[1]], compress=False)
+    for j in range(0, 40, 3):  # the buffer ends j bytes after the next record's version line
+        target = 16384 - len(b"WARC/1.0\r\n") - j
+        n = target - len(warc_bytes([response("http://a.org/0", b"")], compress=False))
+        while len(first := warc_bytes([response("http://a.org/0", b"x" * n)], compress=False)) != target:
+            n += target - len(first)
+        items = read(first + second, "t.warc")
+        assert not errors(items) and len(records(items)) == 2, j

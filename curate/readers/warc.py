@@ -270,10 +270,10 @@ class WarcIterator(ArchiveIterator):
 
     def _header_follows(self) -> bool:
         """Does a header line follow the version line just read? (A ``WARC/1.0`` line in
-        damaged bytes, followed by anything else, is no record start.) Unknown when the
-        line ends the reader's buffer: then it is taken for one."""
+        damaged bytes, followed by a line that is no header, is no record start.) Unknown
+        when the reader's buffer ends before the next line does: then it is taken for one."""
         rest = _peek(self.reader)
-        return rest is None or _HEADER_LINE.match(rest) is not None
+        return rest is None or b"\n" not in rest or _HEADER_LINE.match(rest) is not None
 
     def _consume_blanklines(self):
         empty_size = 0
