@@ -169,9 +169,9 @@ def test_a_whole_file_gzip_is_not_resynchronised_and_says_so():
 
 
 def test_a_version_line_at_the_end_of_the_read_buffer_starts_a_record():
-    """The check that a header line follows a ``WARC/`` line between records looks into the
-    reader's 16 KB buffer: a version line ending at or just before its end is taken for a
-    record start (a first version wrongly skipped such records, 2 of 2,000 in a CC file)."""
+    """Between records a ``WARC/`` line starts the next record wherever warcio's 16 KB read
+    buffer ends: a first version of the resync looked into that buffer for a header line
+    after it and skipped such records (2 of 2,000 in an uncompressed Common Crawl file)."""
     second = warc_bytes([PAGES[1]], compress=False)
     for j in range(0, 40, 3):  # the buffer ends j bytes after the next record's version line
         target = 16384 - len(b"WARC/1.0\r\n") - j

@@ -268,20 +268,13 @@ class WarcIterator(ArchiveIterator):
         n, self.skipped = self.skipped, 0
         return n
 
-    def _header_follows(self) -> bool:
-        """Does a header line follow the version line just read? (A ``WARC/1.0`` line in
-        damaged bytes, followed by a line that is no header, is no record start.) Unknown
-        when the reader's buffer ends before the next line does: then it is taken for one."""
-        rest = _peek(self.reader)
-        return rest is None or b"\n" not in rest or _HEADER_LINE.match(rest) is not None
-
     def _consume_blanklines(self):
         empty_size = 0
         while True:
             line = self.reader.readline()
             if not line:
                 return None, empty_size
-            if line[:5].upper() == b"WARC/" and self._header_follows():
+            if line[:5].upper() == b"WARC/":
                 return line, empty_size  # the next record's version line
             if _padding(line):
                 empty_size += len(line)
@@ -300,17 +293,6 @@ class _Damage:
     after: bool
     what: str
     error: Optional[BaseException] = None
-
-
-_HEADER_LINE = re.compile(rb"[A-Za-z0-9!#$%&'*+.^_`|~-]+[ \t]*:")
-
-
-def _peek(reader) -> Optional[bytes]:
-    """The bytes ``reader`` holds in its buffer after what was read (None when none)."""
-    buff = reader.buff
-    if buff is None or buff.tell() >= reader.buff_size:
-        return None
-    return buff.getbuffer()[buff.tell() : buff.tell() + 256].tobytes()
 
 
 class _HeadersTooLarge(Exception):
@@ -559,8 +541,8 @@ def next_member_start(fileobj: IO[bytes], pos: int, size: int) -> int:
     return size
 
 
-# a version line at a line start, then a header line (_HEADER_LINE)
-_RECORD_LINE = re.compile(rb"\n((?i:WARC)/\d+\.\d+[ \t]*\r?\n" + _HEADER_LINE.pattern + rb")")
+# a version line at a line start, then a header line
+_RECORD_LINE = re.compile(rb"\n((?i:WARC)/\d+\.\d+[ \t]*\r?\n[A-Za-z0-9!#$%&'*+.^_`|~-]+[ \t]*:)")
 _RECORD_LINE_MAX = 256  # bytes of a version line and the first header name, at most
 
 
@@ -748,13 +730,19 @@ def _read_stream(
     try:
         for record in it:
             offset = base + it.offset  # start of this record (get_record_offset() would consume it)
-            yield from skipped_bytes(it, path, source, before, f"reading resumed at the next record (offset {offset})")
             if not valid_length(record.rec_headers.get_header("Content-Length")):
                 # A cut inside the header block leaves it without its (mandatory) length;
                 # so does damage. Without it the record's end is unknown: damage.
                 what = "a record header block with no valid Content-Length (a truncated or malformed record: its end is unknown)"
-                it.damage = _Damage(it.offset, False, what)
+                skipped = it.take_skipped()
+                if skipped and before is not None:
+                    # a WARC/ line among bytes that are no record (damage): one stretch
+                    what = f"{skipped} bytes that are no record header, then {what}"
+                    it.damage = _Damage(before - base, True, what)
+                else:
+                    it.damage = _Damage(it.offset, False, what)
                 return
+            yield from skipped_bytes(it, path, source, before, f"reading resumed at the next record (offset {offset})")
             yield _read_record(record, path, name, offset, source, config)
             before = offset
         yield from skipped_bytes(it, path, source, before, "the data ends there")
