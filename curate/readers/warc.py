@@ -10,9 +10,12 @@ Every WARC record is one input unit and yields exactly one item:
   (``record_request``, ``record_metadata``, ``not_html``, ``http_status``, ...; the
   WARC-Type is read case-blind, without blanks);
 - a truncated record, or a file that breaks off mid-stream -> :class:`ErrorRecord`
-  after all the records before the damage; a record header block cut short (no
-  ``Content-Length``) is one too. Error messages name the offset and what is wrong
-  with the data, never an exception of the code;
+  after all the records before the damage. Damage in the middle (a corrupt or foreign
+  gzip member, garbage where a record must start, a record header block with no valid
+  ``Content-Length``) is one :class:`ErrorRecord` naming the bytes skipped, and reading
+  resumes at the next record start (``_read_members``); a file gzipped as one stream
+  cannot be resumed and its error says so. Error messages name the offset and what is
+  wrong with the data, never an exception of the code;
 - bytes between two records that are no record header (a Content-Length too short) ->
   one :class:`ErrorRecord`, counted as ``read:warc_bytes_skipped``; reading goes on
   at the next ``WARC/`` line. A record followed directly by the next one (no blank
@@ -379,7 +382,11 @@ def _read_members(
     ARC reader does: before, every record after the damage was lost (one bad member of a
     40,000-record Common Crawl file lost the rest of it). A file gzipped as one stream
     cannot be resumed past its damage: there the error says so. ``file_size``: where the
-    file ends, when ``fileobj`` is a range of it (a record starts where the range ends)."""
+    file ends, when ``fileobj`` is a range of it (a record starts where the range ends).
+
+    Undamaged files pay nothing (the finders run only after damage): ``nice -n 10 python
+    bench/bench_warc_split.py``, 13.6 MB, 5,000 records, best of 7 runs interleaved with
+    the reader before: whole file 0.60 s (before 0.70 s), ranges 0.66 s (before 0.66 s)."""
     seekable = fileobj.seekable()
     size = fileobj.seek(0, 2) if seekable else 0
     gzipped = False
@@ -749,7 +756,7 @@ def _read_stream(
     except Exception as e:  # the stream broke off: what came before stands
         at = base + it.offset  # where the record that failed begins (or the last one read)
         skipped = it.take_skipped()
-        also = f" ({skipped} bytes before it were no record header)" if skipped else ""
+        also = f" ({skipped} bytes before the damage were no record header)" if skipped else ""
         # after the last record read: it stands (its item is out), the damage is after it
         it.damage = _Damage(it.offset, at == before, f"{data_error_text(e)}{also}", e)
 
