@@ -283,7 +283,7 @@ EXTRA_WARCS = {
     "copycat-topic-1--20201003083220753-00000.warc.gz": {"drop:record_warcinfo": 1, "drop:no_http_headers": 238},
     "fastwarc-block-sized-records.warc": {"drop:record_unknown": 3},
     "fastwarc-block-sized-records.warc.gz": {"drop:record_unknown": 3},
-    # one gzip member of 12 records, then garbage
+    # one gzip member of 12 records (12 WARC-Type lines), then 34 bytes of text: nothing to resync to
     "iagowarc-corrupted-mid-record.warc.gz": {"doc": 12, "error": 1},
     # one gzip member of 30 records, then garbage
     "iagowarc-corrupted-trailing-bytes.warc.gz": {"doc": 30, "error": 1},
@@ -315,9 +315,12 @@ EXTRA_WARCS = {
     "jwat-invalid-warcfile-fields-missing.warc": {"error": 1},
     "jwat-invalid-warcfile-lonely-continuation.warc": {"error": 1},
     "jwat-invalid-warcfile-lonely-monkeys.warc": {"error": 1},
-    "jwat-invalid-warcfile-lonely-request-response-resource-conversion.warc": {"error": 1},
+    # 4 records (WARC-Type request, response, resource, conversion), none with a Content-Length:
+    # one error each, reading resumed at the next WARC/1.0 line (before: 1 error, 3 records lost)
+    "jwat-invalid-warcfile-lonely-request-response-resource-conversion.warc": {"error": 4},
     "jwat-invalid-warcfile-lonely-revisit.warc": {"error": 1},
-    "jwat-invalid-warcfile-lonely-warcinfo-metadata.warc": {"error": 1},
+    # 2 records (warcinfo, metadata) without a Content-Length: one error each (before: 1, 1 lost)
+    "jwat-invalid-warcfile-lonely-warcinfo-metadata.warc": {"error": 2},
     # before: "no record header" at offset 1135
     "jwat-invalid-warcfile-record-then-garbage.warc": {"drop:not_html": 1, "error": 1, "stat:warc_bytes_skipped": 51},
     "jwat-invalid-warcfile-segment-number-continuation.warc": {"drop:record_continuation": 2},
