@@ -44,7 +44,7 @@ import dataclasses
 import os
 import re
 import zlib
-from typing import IO, Generator, Iterator, Optional, Union, cast
+from typing import IO, Any, Callable, Generator, Iterator, Optional, Union, cast
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import DecompressingBufferedReader
@@ -57,6 +57,9 @@ from curate.readers.common import GZIP_MAGIC, ReadStat, data_error_text, decompr
 from curate.registry import register_reader
 
 Item = Union[Document, Rejected, ErrorRecord]
+# The item of one record: (warcio record, its offset in the file) -> a document, a drop or a
+# record error. The WARC reader's is _read_record; the WET reader's makes text documents.
+RecordReader = Callable[[Any, int], Item]
 
 MAX_HEADER_LINE = 1 << 20  # bytes in one line where a WARC record header is expected
 MAX_HEADER_BLOCK = 4 << 20  # bytes of header lines read in a row (WARC and HTTP headers)
@@ -364,12 +367,26 @@ def drain(stream) -> None:
 @register_reader("warc", WarcReadConfig, default_source="web")
 def read_warc(path: str, fileobj: IO[bytes], source: str, config: WarcConfig) -> Iterator[Union[Item, ReadStat]]:
     """Read one WARC (or WARC.gz) stream. See the module docstring for what it yields."""
-    for _, item in _read_members(path, fileobj, source, config, base=0):
+    return read_records(path, fileobj, source, _warc_record_reader(path, source, config))
+
+
+def read_records(
+    path: str, fileobj: IO[bytes], source: str, read_record: RecordReader
+) -> Iterator[Union[Item, ReadStat]]:
+    """The items of every record of a WARC (or WARC.gz) stream, each made by
+    ``read_record``, with the errors and counts of the damage between them: the record loop
+    of every reader of WARC files (WARC, WET), so that all resynchronise alike."""
+    for _, item in _read_members(path, fileobj, source, read_record, base=0):
         yield item
 
 
+def _warc_record_reader(path: str, source: str, config: WarcConfig) -> RecordReader:
+    name = os.path.basename(path)
+    return lambda record, offset: _read_record(record, path, name, offset, source, config)
+
+
 def _read_members(
-    path: str, fileobj: IO[bytes], source: str, config: WarcConfig, base: int, file_size: Optional[int] = None
+    path: str, fileobj: IO[bytes], source: str, read_record: RecordReader, base: int, file_size: Optional[int] = None
 ) -> Iterator[tuple[Optional[int], Union[Item, ReadStat]]]:
     """``(position, item)`` for every record of ``fileobj``, which starts at byte ``base`` of
     the file (offsets in provenance and errors are the file's). ``position`` is the record's
@@ -397,7 +414,7 @@ def _read_members(
     start = 0  # where the part being read begins (after damage: the record reading resumed at)
     while True:
         part = fileobj if start == 0 else cast(IO[bytes], _Window(fileobj, start, size))
-        done = yield from _read_part(path, part, source, config, base + start)
+        done = yield from _read_part(path, part, source, read_record, base + start)
         if done is None:
             return  # read as one gunzipped stream, its damage reported
         it, last_failed = done
@@ -428,7 +445,7 @@ def _read_members(
 
 
 def _read_part(
-    path: str, fileobj: IO[bytes], source: str, config: WarcConfig, base: int
+    path: str, fileobj: IO[bytes], source: str, read_record: RecordReader, base: int
 ) -> Generator[tuple[Optional[int], Union[Item, ReadStat]], None, Optional[tuple[WarcIterator, bool]]]:
     """The items of ``fileobj`` up to its end or its first damage; returns the iterator
     (its ``damage``, its end) and whether the last record was an error, or None when the
@@ -436,9 +453,9 @@ def _read_part(
     emitted = 0
     last_failed = False
     it = WarcIterator(fileobj)
-    for item in _read_stream(it, path, source, config, base=base):
+    for item in _read_stream(it, path, source, read_record, base=base):
         if _runs_on_in_next_member(item, it, fileobj) and fileobj.seekable():
-            yield from _read_gunzipped(path, fileobj, source, config, base, emitted)
+            yield from _read_gunzipped(path, fileobj, source, read_record, base, emitted)
             return None
         emitted += 1
         # it.offset is still this record's start; an error for bytes skipped between
@@ -449,13 +466,13 @@ def _read_part(
             last_failed = isinstance(item, ErrorRecord)
             yield base + it.offset, item
     if it.damage is not None and _needs_whole_file_gunzip(it.damage.error) and fileobj.seekable():
-        yield from _read_gunzipped(path, fileobj, source, config, base, emitted)
+        yield from _read_gunzipped(path, fileobj, source, read_record, base, emitted)
         return None
     return it, last_failed
 
 
 def _read_gunzipped(
-    path: str, fileobj: IO[bytes], source: str, config: WarcConfig, base: int, emitted: int
+    path: str, fileobj: IO[bytes], source: str, read_record: RecordReader, base: int, emitted: int
 ) -> Iterator[tuple[Optional[int], Union[Item, ReadStat]]]:
     """Gzipped as one member instead of one per record (warcio refuses to go on), or in
     members cut elsewhere than between records: read again through a gunzipping stream,
@@ -465,7 +482,7 @@ def _read_gunzipped(
     resynchronised past (a record start is not found in the compressed bytes)."""
     fileobj.seek(0)
     it = WarcIterator(decompressed(fileobj, path, buffered=False))
-    for i, again in enumerate(_read_stream(it, path, source, config, base=base)):
+    for i, again in enumerate(_read_stream(it, path, source, read_record, base=base)):
         if i >= emitted:
             yield None, again
     if it.damage is not None:
@@ -643,7 +660,9 @@ def read_warc_range(
         return
     end = next_member_start(fileobj, stop, size) if stop < size else size
     window = cast(IO[bytes], _Window(fileobj, first, end))  # a file-like window on the file
-    yield from _read_members(path, window, source, config, base=first, file_size=size)
+    yield from _read_members(
+        path, window, source, _warc_record_reader(path, source, config), base=first, file_size=size
+    )
 
 
 def _unread_tail(fileobj: IO[bytes], end: int) -> int:
@@ -728,11 +747,10 @@ def _needs_whole_file_gunzip(error: Optional[BaseException]) -> bool:
 
 
 def _read_stream(
-    it: WarcIterator, path: str, source: str, config: WarcConfig, base: int = 0
+    it: WarcIterator, path: str, source: str, read_record: RecordReader, base: int = 0
 ) -> Iterator[Union[Item, ReadStat]]:
     """The items of the records of ``it`` up to its end or its first damage, which sets
     ``it.damage`` (the caller reports it, once it knows where reading resumes)."""
-    name = os.path.basename(path)
     before: Optional[int] = None  # the offset of the record before
     try:
         for record in it:
@@ -750,7 +768,7 @@ def _read_stream(
                     it.damage = _Damage(it.offset, False, what)
                 return
             yield from skipped_bytes(it, path, source, before, f"reading resumed at the next record (offset {offset})")
-            yield _read_record(record, path, name, offset, source, config)
+            yield read_record(record, offset)
             before = offset
         yield from skipped_bytes(it, path, source, before, "the data ends there")
     except Exception as e:  # the stream broke off: what came before stands
@@ -784,6 +802,23 @@ def valid_length(value: Optional[str]) -> bool:
     return value is not None and value.strip().isdigit()
 
 
+def truncated_error(record, path: str, record_id: str, offset: int, source: str, doc_id: str) -> Optional[ErrorRecord]:
+    """After a record's block is read: an error for the bytes it declared but the file
+    lacks (the record is cut short), or None. The record loop recognises it (a record cut
+    by the end of its gzip member may go on in the next: ``_runs_on_in_next_member``)."""
+    remaining = getattr(record.raw_stream, "limit", 0)
+    if not remaining:
+        return None
+    return ErrorRecord(
+        input_file=path,
+        locator=record_id,
+        stage="read",
+        message=f"truncated record at offset {offset}: {remaining} bytes of its declared length are missing",
+        source=source,
+        doc_id=doc_id,
+    )
+
+
 def _read_record(record, path: str, name: str, offset: int, source: str, config: WarcConfig) -> Item:
     headers = record.rec_headers
     record_id = headers.get_header("WARC-Record-ID") or f"offset:{offset}"
@@ -798,18 +833,7 @@ def _read_record(record, path: str, name: str, offset: int, source: str, config:
     doc_id = document_id(source, path, record_id)
 
     def truncated() -> Optional[ErrorRecord]:
-        # After the payload is read: bytes the record declared but the file lacks.
-        remaining = getattr(record.raw_stream, "limit", 0)
-        if not remaining:
-            return None
-        return ErrorRecord(
-            input_file=path,
-            locator=record_id,
-            stage="read",
-            message=f"truncated record at offset {offset}: {remaining} bytes of its declared length are missing",
-            source=source,
-            doc_id=doc_id,
-        )
+        return truncated_error(record, path, record_id, offset, source, doc_id)
 
     def skip(reason: str, **details) -> Union[Rejected, ErrorRecord]:
         # Skipped records carry no text: only their identity, for the rejected/ output.
