@@ -99,6 +99,7 @@ def test_whirlwind_wet():
     assert doc.provenance["url"] == "https://an.wikipedia.org/wiki/Escopete"
     assert doc.provenance["record_id"] == "<urn:uuid:ba729a40-ff84-4085-8d48-0a5b2ee0c42d>"
     assert doc.metadata["wet_languages"] == ["spa"]
+    assert doc.provenance["offset"] == 466  # its gzip member's start in the file
     assert doc.text.startswith("Escopete - Biquipedia") and len(doc.text) > 4000
 
 
