@@ -17,6 +17,12 @@ Common Crawl's CDX index; before, the offset in the gunzipped stream). Bytes bet
 records that are no record header give one ErrorRecord and a ReadStat
 (``warc_bytes_skipped``). A body over ``max_body_bytes`` is dropped as ``too_large``
 without being read into memory.
+
+Undamaged files read no slower than with the WET reader's own loop before (which gunzipped
+the file first): ``nice -n 10 python bench/bench_wet_read.py 1000 5`` alternately on this
+code and on 05ed7f9 (``PYTHONPATH``), 7 pairs, best: the real whirlwind WET 0.110 ms a read
+(before 0.123); a 5.0 MB WET of its conversion record 2,000 times (per-record gzip,
+``... 1 1 PATH``, 5 pairs) 110 ms (before 112).
 """
 
 from __future__ import annotations
