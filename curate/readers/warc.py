@@ -300,6 +300,13 @@ class _Damage:
     what: str
     error: Optional[BaseException] = None
 
+    def described(self, base: int) -> tuple[int, str]:
+        """Its offset in the file (the stream starts at byte ``base``) and the message that
+        begins its error."""
+        at = base + self.at
+        where = f"after the record at offset {at}" if self.after else f"at offset {at}"
+        return at, f"WARC data unreadable {where}: {self.what}"
+
 
 class _HeadersTooLarge(Exception):
     pass
@@ -422,9 +429,7 @@ def _read_members(
             yield from _tail(path, part, source, it, last_failed, base + start)
             return
         d = it.damage
-        at = base + start + d.at
-        where = f"after the record at offset {at}" if d.after else f"at offset {at}"
-        message = f"WARC data unreadable {where}: {d.what}"
+        at, message = d.described(base + start)
         if not seekable:
             yield None, read_error(path, f"offset:{at}", source, message)
             return
@@ -486,17 +491,15 @@ def _read_gunzipped(
         if i >= emitted:
             yield None, again
     if it.damage is not None:
-        d = it.damage
-        at = base + d.at
-        where = f"after the record at offset {at}" if d.after else f"at offset {at}"
+        at, message = it.damage.described(base)
         yield (
             None,
             read_error(
                 path,
                 f"offset:{at}",
                 source,
-                f"WARC data unreadable {where}: {d.what}; reading cannot resume after it: the file's gzip "
-                "members do not each start a record (one member for the whole file, or members cut inside records)",
+                f"{message}; reading cannot resume after it: the file's gzip members do not each start "
+                "a record (one member for the whole file, or members cut inside records)",
             ),
         )
 

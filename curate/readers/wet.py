@@ -89,10 +89,11 @@ def _read_record(record, path: str, offset: int, source: str, config: WetConfig)
         doc.metadata["wet_languages"] = languages
     if content is None:
         return read_reject(doc, "too_large", max_body_bytes=config.max_body_bytes)
-    if record_type(record) == "warcinfo":
+    rec_type = record_type(record)
+    if rec_type == "warcinfo":
         return read_reject(doc, "warcinfo")
-    if record_type(record) != "conversion":
-        return read_reject(doc, "not_conversion", record_type=record_type(record))
+    if rec_type != "conversion":
+        return read_reject(doc, "not_conversion", record_type=rec_type)
     if not doc.text:
         return read_reject(doc, "empty_text")
     if config.languages is not None and not set(languages) & set(config.languages):
