@@ -9,8 +9,9 @@ a few MB kept up to 16 MB of C memory, which tracemalloc does not see, until the
 the run. In the near-duplicate run at 8N (``bench/bench_memory.py --minhash``) the dedup
 stage's steps still held ~20 MB of these buffers (glibc's mmapped chunks: 23 MB against
 3 MB in the same run without the stage) while the documents were tokenized and the
-shards written, the part of the run that sets its peak: peak RSS 244-248 -> 231-234 MB,
-the same shard bytes (docs/dedup-minhash.md).
+shards written, the part of the run that sets its peak: the bench's peak RSS (process
+tree, `--scales 1,8 --before main`) 244 -> 226 MB, `/usr/bin/time` of `curate run` on the
+8N file 244-248 -> 231-234 MB, the same shard bytes (docs/dedup-minhash.md).
 
 The fix drops the stream once the operation has closed it; the next bundle gets a new one
 from ``BundleProcessor.process_bundle``, which sets one on every output operation before
